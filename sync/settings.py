@@ -1,0 +1,170 @@
+"""The one settings object.
+
+Read from, in order of precedence: keyword arguments, environment variables (prefix
+``TRACKER_``; a group's fields join with one underscore, e.g. ``TRACKER_MILEAGE_URL`` sets
+``mileage.url``), a TOML config file (``TRACKER_CONFIG``, else ``config.toml`` in the data
+folder), then defaults. Apps that embed the library build ``Settings(...)`` directly.
+
+Every field is listed in the README's configuration table (a test keeps them in step).
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+APP_NAME = "trip-tracker"
+
+
+def default_home() -> Path:
+    """The platform's per-user data folder (platformdirs), used when TRACKER_HOME is unset."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_path(APP_NAME))
+
+
+class HttpSettings(BaseModel):
+    """Transport discipline shared by both remote APIs."""
+
+    connect_timeout: float = Field(5.0, gt=0, description="seconds to open a connection")
+    read_timeout: float = Field(30.0, gt=0, description="seconds between two received bytes")
+    deadline: float = Field(
+        60.0, gt=0, description="total seconds one request may take, whatever the server does"
+    )
+    retries: int = Field(4, ge=0, le=20, description="in-run retries of a temporary failure")
+    backoff_initial: float = Field(1.0, gt=0, description="first backoff delay, seconds")
+    backoff_max: float = Field(60.0, gt=0, description="cap of one backoff delay, seconds")
+    verify: bool | str = Field(
+        True, description="TLS verification: true, or a CA bundle path; false is refused"
+    )
+
+    @model_validator(mode="after")
+    def _tls_stays_on(self) -> HttpSettings:
+        if self.verify is False:
+            raise ValueError("TLS verification cannot be turned off; pass a CA bundle path instead")
+        return self
+
+
+class MileageSettings(HttpSettings):
+    """Tight v6 mileage API (push)."""
+
+    url: str = Field("", description="Tight base URL, e.g. https://sandbox.tight.com")
+    token: SecretStr | None = Field(None, description="a bearer access token")
+    client_id: str | None = Field(None, description="OAuth client id (mints tokens)")
+    client_secret: SecretStr | None = Field(None, description="OAuth client secret")
+    user_id: str | None = Field(None, description="userId for client-credential tokens")
+    batch_size: int = Field(100, ge=1, le=1000, description="items per POST /v6/mileage")
+    rate_limit: int = Field(1000, ge=1, description="requests allowed per window per token")
+    rate_window: float = Field(300.0, gt=0, description="rate-limit window, seconds")
+    local_id_key: str = Field(
+        "trackerLocalId", min_length=1, description="customData key carrying the local trip id"
+    )
+    status_business: str = Field("BUSINESS", description="mileageStatus for business trips")
+    status_personal: str = Field("NOT_BUSINESS", description="mileageStatus for personal trips")
+    status_unclassified: str = Field("PENDING", description="mileageStatus for unclassified")
+    deduction_rate: Decimal | None = Field(
+        None, ge=0, description="minor units per distance unit; unset = deduction not sent"
+    )
+    query_page_size: int = Field(100, ge=1, le=1000, description="limit for reconcile queries")
+    lease_seconds: float = Field(300.0, gt=0, description="how long claimed entries stay owned")
+
+
+class CostsSettings(HttpSettings):
+    """Mobility platform business-mobile API (pull of additional costs)."""
+
+    url: str = Field("", description="base URL ending in /api/business-mobile")
+    token: SecretStr | None = Field(None, description="token sent in the auth header")
+    auth_header: str = Field("Authorization", description="header that carries the token")
+    auth_scheme: str = Field("Bearer", description="prefix before the token; empty for none")
+    paging: Literal["page", "offset"] = Field("page", description="paging convention")
+    page_param: str = Field("page", description="page-number query parameter")
+    first_page: int = Field(1, ge=0, le=1, description="number of the first page (0 or 1)")
+    size_param: str = Field("pageSize", description="page-size query parameter")
+    offset_param: str = Field("offset", description="offset query parameter (offset paging)")
+    limit_param: str = Field("limit", description="limit query parameter (offset paging)")
+    page_size: int = Field(100, ge=1, le=10_000, description="items requested per page")
+    items_key: str = Field("Items", description="envelope key of the items (bare arrays too)")
+    total_key: str | None = Field("Total", description="envelope key of the total count")
+    has_next_key: str | None = Field(None, description="envelope key of a has-next flag")
+    total_header: str | None = Field(None, description="response header with the total count")
+    max_pages: int = Field(10_000, ge=1, description="a pull stops with a warning past this")
+    platform_timezone: str = Field("UTC", description="zone of 'YYYY-MM-DD HH:MM:SS' dates")
+    currency: str = Field("EUR", pattern=r"^[A-Z]{3}$", description="currency of Amount")
+    language: str = Field("en", description="preferred language of cost labels")
+    link_tolerance: float = Field(
+        300.0, ge=0, description="seconds of slack when linking costs to trips by time"
+    )
+
+
+class ScheduleSettings(BaseModel):
+    """Background sync (embedded scheduler and daemon)."""
+
+    push_interval: float = Field(60.0, gt=0, description="seconds between push runs")
+    pull_interval: float = Field(900.0, gt=0, description="seconds between pull runs")
+    jitter: float = Field(5.0, ge=0, description="random seconds added to each run")
+    soon_delay: float = Field(3.0, ge=0, description="debounce of the sync-soon trigger")
+    lease_seconds: float = Field(120.0, gt=0, description="sync lease lifetime, renewed")
+
+
+class Settings(BaseSettings):
+    """Everything trip-tracker can be told. See the README for the env var of each field."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRACKER_",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="ignore",
+    )
+
+    home: Path = Field(default_factory=default_home, description="data folder (DB, logs)")
+    config: Path | None = Field(None, description="TOML config file")
+    timezone: str | None = Field(None, description="IANA zone for trip dates; default: system")
+    distance_unit: Literal["km", "mile"] = Field("km", description="unit of computed distances")
+    max_accuracy: float = Field(50.0, gt=0, description="drop GPS fixes less accurate (m)")
+    max_speed: float = Field(250.0, gt=0, description="drop fixes implying a faster jump (km/h)")
+    synchronous: Literal["FULL", "NORMAL"] = Field("FULL", description="SQLite synchronous")
+    busy_timeout: float = Field(5.0, ge=0, description="seconds to wait for the write lock")
+    log_level: str = Field("WARNING", description="DEBUG, INFO, WARNING or ERROR")
+
+    mileage: MileageSettings = Field(default_factory=MileageSettings)  # type: ignore[arg-type]
+    costs: CostsSettings = Field(default_factory=CostsSettings)  # type: ignore[arg-type]
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)  # type: ignore[arg-type]
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite file inside the data folder."""
+        return self.home / "tracker.db"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=_config_file()),
+        )
+
+
+def _config_file() -> Path | None:
+    explicit = os.environ.get("TRACKER_CONFIG")
+    if explicit:
+        return Path(explicit)
+    home = os.environ.get("TRACKER_HOME")
+    candidate = (Path(home) if home else default_home()) / "config.toml"
+    return candidate if candidate.is_file() else None

@@ -1,0 +1,82 @@
+"""Errors raised by the local store.
+
+Every error the `tracker` package raises on purpose derives from :class:`TrackerError`.
+The tree is split by what the caller should do next::
+
+    TrackerError
+    ├── InvalidInputError (ValueError)   fix the input; nothing was written
+    ├── NotFoundError (LookupError)      check the id; nothing was written
+    ├── StateError                       the record is not in a state that allows this
+    └── StorageError                     the database file itself is the problem
+        ├── DatabaseBusyError            another process holds the write lock: try again
+        ├── StorageFullError             free disk space
+        ├── ReadOnlyStorageError         fix permissions or point TRACKER_HOME elsewhere
+        ├── CorruptDatabaseError         recover the file (sqlite3 DB .recover)
+        ├── SchemaTooNewError            upgrade trip-tracker
+        └── StorageUnavailableError      the file or its folder cannot be opened or created
+
+Messages are one line and end with the next step.
+"""
+
+from __future__ import annotations
+
+
+class TrackerError(Exception):
+    """Base class of every error raised by the local store."""
+
+
+class InvalidInputError(TrackerError, ValueError):
+    """Input failed validation. Nothing was written.
+
+    ``field`` names the offending field (dotted for nested values, e.g. ``waypoints[3].lat``).
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.reason = message
+        super().__init__(f"invalid {field}: {message}")
+
+
+class NotFoundError(TrackerError, LookupError):
+    """The record asked for does not exist (or was deleted)."""
+
+    def __init__(self, kind: str, ident: str) -> None:
+        self.kind = kind
+        self.ident = ident
+        super().__init__(f"no {kind} with id {ident!r}: check the id with `tracker {kind} list`")
+
+
+class StateError(TrackerError):
+    """The record exists but its state does not allow the operation."""
+
+
+class StorageError(TrackerError):
+    """The SQLite file cannot be used as asked."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class DatabaseBusyError(StorageError):
+    """Another process held the write lock for longer than the busy timeout."""
+
+
+class StorageFullError(StorageError):
+    """The disk (or a file size limit) is full; the transaction was rolled back."""
+
+
+class ReadOnlyStorageError(StorageError):
+    """The database file or its folder is not writable."""
+
+
+class CorruptDatabaseError(StorageError):
+    """The file is not a healthy SQLite database."""
+
+
+class SchemaTooNewError(StorageError):
+    """The file was written by a newer trip-tracker than this one."""
+
+
+class StorageUnavailableError(StorageError):
+    """The database file or its folder is missing and cannot be created or opened."""
