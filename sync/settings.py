@@ -136,9 +136,9 @@ class Settings(BaseSettings):
     busy_timeout: float = Field(5.0, ge=0, description="seconds to wait for the write lock")
     log_level: str = Field("WARNING", description="DEBUG, INFO, WARNING or ERROR")
 
-    mileage: MileageSettings = Field(default_factory=MileageSettings)  # type: ignore[arg-type]
-    costs: CostsSettings = Field(default_factory=CostsSettings)  # type: ignore[arg-type]
-    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)  # type: ignore[arg-type]
+    mileage: MileageSettings = Field(default_factory=MileageSettings)
+    costs: CostsSettings = Field(default_factory=CostsSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
     @property
     def db_path(self) -> Path:

@@ -1,0 +1,41 @@
+"""The ``tracker`` command: a thin shell over the library.
+
+Every expected failure ends in one line on stderr and an exit code from
+``sync.cli.exitcodes``; a traceback is shown only with ``TRACKER_DEBUG=1``.
+Heavy imports (SQLAlchemy, httpx, APScheduler) happen inside commands, so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``tracker`` console script."""
+    from sync.cli.app import build_app
+    from sync.cli.exitcodes import ExitCode, exit_code_for
+    from sync.cli.output import error_line
+    from sync.errors import SyncError
+    from tracker.errors import TrackerError
+
+    app = build_app()
+    try:
+        app(args=argv, prog_name="tracker", standalone_mode=True)
+    except (TrackerError, SyncError) as err:
+        error_line(f"error: {err}")
+        sys.exit(int(exit_code_for(err)))
+    except KeyboardInterrupt:
+        error_line("interrupted; nothing half-written was kept")
+        sys.exit(130)
+    except Exception as err:
+        if os.environ.get("TRACKER_DEBUG"):
+            raise
+        error_line(
+            f"internal error: {type(err).__name__}: {err}; this is a bug, please report it "
+            "(set TRACKER_DEBUG=1 for a traceback)"
+        )
+        sys.exit(int(ExitCode.SOFTWARE))
+
+
+__all__ = ["main"]

@@ -1,0 +1,5 @@
+"""``python -m sync.cli`` runs the ``tracker`` command."""
+
+from sync.cli import main
+
+main()

@@ -1,0 +1,44 @@
+"""Settings and the store, built once per command (imports kept lazy for a fast --help)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sync.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sync.settings import Settings
+    from tracker.store import Tracker
+
+
+def load_settings() -> Settings:
+    """Read settings (env, config file); a bad value becomes a ConfigError naming it."""
+    from pydantic import ValidationError
+
+    from sync.settings import Settings
+
+    try:
+        return Settings()
+    except ValidationError as err:
+        first = err.errors()[0]
+        name = "TRACKER_" + "_".join(str(p) for p in first["loc"]).upper()
+        raise ConfigError(
+            f"invalid setting {name}: {first['msg']}; fix the environment or config file"
+        ) from None
+
+
+def open_store(settings: Settings) -> Tracker:
+    """Open the database named by the settings."""
+    from tracker.geo import TrackFilter
+    from tracker.store import Tracker
+
+    return Tracker.open(
+        settings.db_path,
+        timezone=settings.timezone,
+        track_filter=TrackFilter(
+            max_accuracy_m=settings.max_accuracy, max_speed_kmh=settings.max_speed
+        ),
+        unit=settings.distance_unit,
+        synchronous=settings.synchronous,
+        busy_timeout=settings.busy_timeout,
+    )

@@ -1,0 +1,50 @@
+"""``tracker status``: what is queued, what needs attention, where the data lives."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from sync.cli import output
+from sync.cli.context import load_settings, open_store
+
+
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Journal counts per state, oldest pending change, database facts."""
+    from tracker.db import file_mode
+
+    settings = load_settings()
+    with open_store(settings) as store:
+        counts = store.journal_counts()
+        now = store.now()
+        trips = len(store.list_trips())
+    oldest = counts.oldest_pending_at
+    doc: dict[str, Any] = {
+        "database": str(settings.db_path),
+        "database_mode": oct(file_mode(settings.db_path)),
+        "trips": trips,
+        "journal": counts.to_dict(),
+        "oldest_pending_age_seconds": (now - oldest).total_seconds() if oldest else None,
+    }
+    if as_json:
+        output.emit_json(doc)
+        return
+    age = doc["oldest_pending_age_seconds"]
+    output.table(
+        "status",
+        ["what", "value"],
+        [
+            ("database", doc["database"]),
+            ("trips", trips),
+            ("pending", counts.pending),
+            ("in flight", counts.in_flight),
+            ("in doubt", counts.in_doubt),
+            ("parked (need you)", counts.parked),
+            ("synced", counts.synced),
+            ("dropped", counts.dropped),
+            ("oldest pending", f"{age:.0f} s ago" if age is not None else "-"),
+        ],
+    )

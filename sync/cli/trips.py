@@ -1,0 +1,339 @@
+"""``tracker trip ...``: record, list, show, edit and delete trips."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from sync.cli import output
+from sync.cli.context import load_settings, open_store
+from tracker.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from tracker.store import Tracker
+    from tracker.views import TripView
+
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+TripId = Annotated[str, typer.Argument(help="Trip id (or a unique prefix of 4+ characters).")]
+Classification = Annotated[
+    str | None,
+    typer.Option("--classification", "-c", help="business, personal or unclassified."),
+]
+Description = Annotated[str | None, typer.Option("--description", "-d", help="What it was for.")]
+Notes = Annotated[str | None, typer.Option("--notes", help="Free notes.")]
+Car = Annotated[str | None, typer.Option("--car", help="Car id (see `tracker car list`).")]
+Customer = Annotated[str | None, typer.Option("--customer", help="Tight customer id (cus_...).")]
+Segment = Annotated[
+    list[str] | None, typer.Option("--segment", help="Class segment id; repeat for several.")
+]
+
+
+def _when(text: str | None, field: str, zone: ZoneInfo) -> datetime | None:
+    """ISO-8601 time; a time without offset is read in the configured zone."""
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInputError(field, f"{text!r} is not an ISO-8601 time") from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+
+
+def _details(
+    classification: str | None,
+    description: str | None,
+    notes: str | None,
+    car: str | None,
+    customer: str | None,
+    segment: list[str] | None,
+) -> dict[str, Any]:
+    given = {
+        "classification": classification,
+        "description": description,
+        "notes": notes,
+        "car_id": car,
+        "customer_id": customer,
+        "class_segment_ids": segment or None,
+    }
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def _print_trip(view: TripView, as_json: bool, verb: str = "") -> None:
+    if as_json:
+        output.emit_json(view.to_json())
+        return
+    prefix = f"{verb} " if verb else ""
+    output.line(
+        f"{prefix}trip {output.safe(view.id)}  {view.date}  {view.distance} {view.unit}  "
+        f"{view.classification}  [{view.sync_state}]"
+    )
+
+
+def _store() -> tuple[Tracker, Any]:
+    settings = load_settings()
+    return open_store(settings), settings
+
+
+@app.command("start")
+def start(
+    at: Annotated[str | None, typer.Option("--at", help="Start time (ISO-8601); now.")] = None,
+    lat: Annotated[float | None, typer.Option("--lat", help="Start latitude.")] = None,
+    lng: Annotated[float | None, typer.Option("--lng", help="Start longitude.")] = None,
+    classification: Classification = None,
+    description: Description = None,
+    notes: Notes = None,
+    car: Car = None,
+    customer: Customer = None,
+    segment: Segment = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Start recording a live trip; prints its id."""
+    store, _ = _store()
+    with store:
+        data = _details(classification, description, notes, car, customer, segment)
+        data["start_time"] = _when(at, "at", store.timezone)
+        if lat is not None or lng is not None:
+            data["start"] = {"lat": lat, "lng": lng}
+        _print_trip(store.start_trip(data), as_json, "started")
+
+
+@app.command("point")
+def point(
+    trip_id: TripId,
+    lat: Annotated[float | None, typer.Argument(help="Latitude.")] = None,
+    lng: Annotated[float | None, typer.Argument(help="Longitude.")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="Fix time (ISO-8601); now.")] = None,
+    accuracy: Annotated[float | None, typer.Option(help="Accuracy radius, m.")] = None,
+    speed: Annotated[float | None, typer.Option(help="Speed, m/s.")] = None,
+    csv_file: Annotated[
+        Path | None,
+        typer.Option("--csv", help="Append many fixes: CSV with time,lat,lng[,accuracy,speed]."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Append GPS fixes to a recording trip (one from arguments, or many from --csv)."""
+    if csv_file is None and (lat is None or lng is None):
+        raise typer.BadParameter("give LAT and LNG, or --csv FILE")
+    store, _ = _store()
+    with store:
+        if csv_file is not None:
+            points = _read_csv(csv_file, store.timezone)
+            count = store.add_points(trip_id, points)
+        else:
+            when = _when(at, "at", store.timezone) or store.now()
+            store.add_point(
+                trip_id,
+                {"time": when, "lat": lat, "lng": lng, "accuracy": accuracy, "speed": speed},
+            )
+            count = 1
+        if as_json:
+            output.emit_json({"trip_id": trip_id, "added": count})
+        else:
+            output.line(f"added {count} fix{'es' if count != 1 else ''}")
+
+
+def _read_csv(path: Path, zone: ZoneInfo) -> list[tuple[Any, ...]]:
+    try:
+        handle = path.open(newline="", encoding="utf-8")
+    except OSError as err:
+        raise InvalidInputError("csv", f"cannot read {path}: {err.strerror}") from None
+    rows: list[tuple[Any, ...]] = []
+    with handle:
+        for number, row in enumerate(csv.DictReader(handle), start=2):
+            try:
+                rows.append(
+                    (
+                        _when(row["time"], f"csv line {number}: time", zone),
+                        float(row["lat"]),
+                        float(row["lng"]),
+                        float(row["accuracy"]) if row.get("accuracy") else None,
+                        float(row["speed"]) if row.get("speed") else None,
+                    )
+                )
+            except (KeyError, TypeError, ValueError) as err:
+                raise InvalidInputError(f"csv line {number}", f"unreadable row ({err})") from None
+    return rows
+
+
+@app.command("stop")
+def stop(
+    trip_id: TripId,
+    at: Annotated[str | None, typer.Option("--at", help="End time (ISO-8601); now.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Stop a recording: computes distance and duration, queues the trip for sync."""
+    store, _ = _store()
+    with store:
+        view = store.stop_trip(trip_id, end_time=_when(at, "at", store.timezone))
+        _print_trip(view, as_json, "stopped")
+
+
+@app.command("add")
+def add(
+    distance: Annotated[str, typer.Option("--distance", help="Distance (exact decimal).")],
+    date: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD.")] = None,
+    unit: Annotated[str, typer.Option("--unit", help="km or mile.")] = "km",
+    start_time: Annotated[str | None, typer.Option("--start-time", help="ISO-8601.")] = None,
+    end_time: Annotated[str | None, typer.Option("--end-time", help="ISO-8601.")] = None,
+    classification: Classification = None,
+    description: Description = None,
+    notes: Notes = None,
+    car: Car = None,
+    customer: Customer = None,
+    segment: Segment = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record a finished trip by hand (a date and a distance at least)."""
+    store, _ = _store()
+    with store:
+        data = _details(classification, description, notes, car, customer, segment)
+        data.update(
+            distance=distance,
+            unit=unit,
+            date=date,
+            start_time=_when(start_time, "start_time", store.timezone),
+            end_time=_when(end_time, "end_time", store.timezone),
+        )
+        _print_trip(
+            store.add_trip({k: v for k, v in data.items() if v is not None}), as_json, "added"
+        )
+
+
+@app.command("import")
+def import_(
+    gpx_file: Annotated[Path, typer.Argument(help="A GPX file; each track becomes a trip.")],
+    classification: Classification = None,
+    description: Description = None,
+    car: Car = None,
+    customer: Customer = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import a GPX track file as finished trips."""
+    store, _ = _store()
+    with store:
+        views = store.import_gpx(
+            gpx_file, _details(classification, description, None, car, customer, None)
+        )
+        if as_json:
+            output.emit_json([v.to_json() for v in views])
+        else:
+            for view in views:
+                _print_trip(view, False, "imported")
+
+
+@app.command("list")
+def list_(
+    include_deleted: Annotated[
+        bool, typer.Option("--all", help="Include deleted trips (tombstones).")
+    ] = False,
+    state: Annotated[
+        str | None, typer.Option("--state", help="Only trips in this sync state.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N trips.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List trips, newest first."""
+    store, _ = _store()
+    with store:
+        views = store.list_trips(include_deleted=include_deleted, sync_state=state, limit=limit)
+    if as_json:
+        output.emit_json([v.to_json() for v in views])
+        return
+    output.table(
+        f"{len(views)} trip{'s' if len(views) != 1 else ''}",
+        ["id", "date", "distance", "class", "sync", "description"],
+        (
+            (
+                v.id[:8],
+                v.date,
+                f"{v.distance} {v.unit}",
+                v.classification,
+                v.sync_state,
+                v.description or "",
+            )
+            for v in views
+        ),
+    )
+
+
+@app.command("show")
+def show(trip_id: TripId, as_json: JsonOpt = False) -> None:
+    """Show one trip with its sync history."""
+    store, _ = _store()
+    with store:
+        view = store.get_trip(trip_id)
+        entries, events = store.history(view.id)
+        count = store.waypoint_count(view.id)
+    if as_json:
+        doc = view.to_json()
+        doc["waypoint_count"] = count
+        doc["journal"] = [e.to_json() for e in entries]
+        doc["history"] = [e.to_json() for e in events]
+        output.emit_json(doc)
+        return
+    rows = [
+        ("id", view.id),
+        ("remote id", view.remote_id or "-"),
+        ("sync state", view.sync_state),
+        ("status", f"{view.status} / {view.lifecycle}"),
+        ("date", view.date),
+        ("start", view.start_time or "-"),
+        ("end", view.end_time or "-"),
+        ("distance", f"{view.distance} {view.unit}"),
+        ("duration ms", view.duration_ms or "-"),
+        ("classification", view.classification),
+        ("description", view.description or ""),
+        ("notes", view.notes or ""),
+        ("car", view.car_id or "-"),
+        ("customer", view.customer_id or "-"),
+        ("waypoints", count),
+    ]
+    output.table("trip", ["field", "value"], rows)
+    output.table(
+        "sync history",
+        ["entry", "at", "event", "detail"],
+        (
+            (e.entry_seq, e.at.isoformat(timespec="seconds"), e.event, e.detail or "")
+            for e in events
+        ),
+    )
+
+
+@app.command("edit")
+def edit(
+    trip_id: TripId,
+    classification: Classification = None,
+    description: Description = None,
+    notes: Notes = None,
+    car: Car = None,
+    customer: Customer = None,
+    segment: Segment = None,
+    date: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD.")] = None,
+    distance: Annotated[str | None, typer.Option("--distance", help="Exact decimal.")] = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="km or mile.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a trip (reclassify, describe, attach car or customer). Re-queues it for sync."""
+    changes = _details(classification, description, notes, car, customer, segment)
+    changes.update(
+        {k: v for k, v in {"date": date, "distance": distance, "unit": unit}.items() if v}
+    )
+    store, _ = _store()
+    with store:
+        _print_trip(store.edit_trip(trip_id, changes), as_json, "edited")
+
+
+@app.command("delete")
+def delete(trip_id: TripId, as_json: JsonOpt = False) -> None:
+    """Delete a trip (kept as a tombstone until the server knows)."""
+    store, _ = _store()
+    with store:
+        _print_trip(store.delete_trip(trip_id), as_json, "deleted")

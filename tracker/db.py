@@ -1,0 +1,202 @@
+"""Opening the SQLite file the right way, and turning SQLite failures into typed errors.
+
+Every connection gets the same PRAGMAs (WAL, busy_timeout, synchronous, foreign keys).
+Write transactions start with ``BEGIN IMMEDIATE``: the app, the daemon and the CLI share one
+file, and a deferred read-then-write transaction fails at once with SQLITE_BUSY_SNAPSHOT when
+another process commits in between. Reads use a deferred ``BEGIN`` so they never block writers.
+
+The data folder is created 0700 and the database file is pre-created 0600 before SQLite
+opens it, so the ``-wal`` and ``-shm`` files SQLite creates next to it inherit 0600.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy.pool import QueuePool
+
+from tracker.errors import (
+    CorruptDatabaseError,
+    DatabaseBusyError,
+    ReadOnlyStorageError,
+    StorageError,
+    StorageFullError,
+    StorageUnavailableError,
+)
+
+#: Written in the file header, so we can tell our files from other SQLite databases.
+APPLICATION_ID = 0x54525450  # "TRTP"
+
+Synchronous = Literal["FULL", "NORMAL"]
+
+
+@dataclass(frozen=True)
+class DbOptions:
+    """How to open the file. ``busy_timeout`` is in seconds."""
+
+    synchronous: Synchronous = "FULL"
+    busy_timeout: float = 5.0
+
+
+def prepare_file(path: Path) -> None:
+    """Create the folder (0700) and the empty file (0600) if missing; never loosen modes.
+
+    Raises StorageUnavailableError / ReadOnlyStorageError with a one-line message.
+    """
+    folder = path.parent
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except PermissionError as err:
+        raise ReadOnlyStorageError(
+            f"cannot create the data folder {folder}: permission denied; "
+            "set TRACKER_HOME to a writable folder",
+            path=str(path),
+        ) from err
+    except OSError as err:
+        raise StorageUnavailableError(
+            f"cannot create the data folder {folder}: {err.strerror}; "
+            "set TRACKER_HOME to a writable folder",
+            path=str(path),
+        ) from err
+    if not folder.is_dir():
+        raise StorageUnavailableError(
+            f"{folder} is not a folder; set TRACKER_HOME to a folder", path=str(path)
+        )
+    if path.exists():
+        if path.is_dir():
+            raise StorageUnavailableError(
+                f"{path} is a folder, not a database file; move it away", path=str(path)
+            )
+        return
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+    except FileExistsError:
+        return  # another process created it first; fine
+    except PermissionError as err:
+        raise ReadOnlyStorageError(
+            f"cannot create {path}: the folder is not writable; fix its permissions "
+            "or set TRACKER_HOME to a writable folder",
+            path=str(path),
+        ) from err
+    except OSError as err:
+        raise StorageUnavailableError(
+            f"cannot create {path}: {err.strerror}", path=str(path)
+        ) from err
+
+
+def file_mode(path: Path) -> int:
+    """The permission bits of ``path`` (for status output and tests)."""
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def create_db_engine(path: Path, options: DbOptions = DbOptions()) -> Engine:
+    """An Engine on ``path`` with our PRAGMAs and IMMEDIATE write transactions.
+
+    Use ``engine.execution_options(sqlite_begin="DEFERRED")`` for read-only work.
+    """
+    busy_ms = int(options.busy_timeout * 1000)
+    engine = create_engine(
+        f"sqlite:///{path}",
+        poolclass=QueuePool,
+        pool_size=2,
+        max_overflow=4,
+        # Bound values (trip notes, tokens one day) never appear in error text.
+        hide_parameters=True,
+        connect_args={"timeout": options.busy_timeout, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit BEGIN is deferred and skips DDL).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        try:
+            cur.execute(f"PRAGMA busy_timeout = {busy_ms}")
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute(f"PRAGMA synchronous = {options.synchronous}")
+            cur.execute("PRAGMA foreign_keys = ON")
+            cur.execute("PRAGMA trusted_schema = OFF")
+        finally:
+            cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if mode == "DEFERRED" else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+_BUSY = {"SQLITE_BUSY", "SQLITE_LOCKED"}
+_FULL = {"SQLITE_FULL"}
+_READONLY = {"SQLITE_READONLY", "SQLITE_PERM", "SQLITE_AUTH"}
+_CORRUPT = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
+_CANTOPEN = {"SQLITE_CANTOPEN"}
+
+
+def classify_sqlite_error(err: BaseException, path: str) -> StorageError | None:
+    """Map a sqlite3 error (possibly wrapped by SQLAlchemy) to our typed error, or None."""
+    orig = err.orig if isinstance(err, exc.DBAPIError) else err
+    if not isinstance(orig, sqlite3.Error):
+        return None
+    name: str = getattr(orig, "sqlite_errorname", "") or ""
+    base = name.split("_", 2)
+    family = "_".join(base[:2]) if len(base) >= 2 else name
+    text = str(orig)
+    if family in _BUSY or "database is locked" in text:
+        return DatabaseBusyError(
+            f"database {path} is busy: another process held the write lock too long; "
+            "try again in a moment",
+            path=path,
+        )
+    if family in _FULL or name in {
+        "SQLITE_IOERR_WRITE",
+        "SQLITE_IOERR_FSYNC",
+        "SQLITE_IOERR_TRUNCATE",
+    }:
+        return StorageFullError(
+            f"could not write {path} (disk full or file size limit); nothing was saved; "
+            "free some space and try again",
+            path=path,
+        )
+    if family in _READONLY or "readonly" in text:
+        return ReadOnlyStorageError(
+            f"database {path} is read-only; fix the file's permissions "
+            "or set TRACKER_HOME to a writable folder",
+            path=path,
+        )
+    if family in _CORRUPT or "malformed" in text or "not a database" in text:
+        return CorruptDatabaseError(
+            f"database {path} is damaged ({text}); it was left untouched: keep a copy and "
+            f"recover it with `sqlite3 {path} .recover`",
+            path=path,
+        )
+    if family in _CANTOPEN or "unable to open" in text:
+        return StorageUnavailableError(
+            f"cannot open database {path}; check that it exists and its folder is readable",
+            path=path,
+        )
+    if family == "SQLITE_IOERR":
+        return StorageError(f"I/O error on {path} ({name}); check the disk", path=path)
+    return None
+
+
+@contextlib.contextmanager
+def translate_errors(path: Path | str) -> Iterator[None]:
+    """Re-raise SQLite failures as typed StorageErrors with a one-line message."""
+    try:
+        yield
+    except (exc.DBAPIError, sqlite3.Error) as err:
+        typed = classify_sqlite_error(err, str(path))
+        if typed is None:
+            raise
+        raise typed from err

@@ -1,0 +1,316 @@
+"""Validated input models: everything a caller gives the store passes through here first.
+
+SQLModel table models do not validate on construction (lat=999, lng=inf and a 10 MB note
+were stored unchecked in a probe), so the store only ever builds table rows from these.
+A rejected input raises :class:`tracker.errors.InvalidInputError` naming the field.
+
+Documented limits (also in the README):
+
+- text: no NUL bytes, no unpaired surrogates; description <= 500, notes <= 10,000,
+  address parts <= 200, ids <= 100 characters;
+- instants: timezone-aware, between 1970-01-01 and 2100-01-01; a trip ends after it starts;
+- coordinates: finite, lat in [-90, 90], lng in [-180, 180];
+- distance: finite, 0 <= d <= 1,000,000, at most 3 decimal places;
+- custom data: a JSON object, <= 49 keys, <= 1,900 characters serialised, no key starting
+  with ``tracker`` (reserved for the sync engine's own keys).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+from tracker.enums import Classification, DistanceUnit
+from tracker.errors import InvalidInputError
+
+MIN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_TIME = datetime(2100, 1, 1, tzinfo=UTC)
+MAX_DISTANCE = Decimal(1_000_000)
+CUSTOM_DATA_MAX_KEYS = 49
+CUSTOM_DATA_MAX_CHARS = 1900
+RESERVED_CUSTOM_PREFIX = "tracker"
+
+
+def _clean_text(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("contains a NUL byte")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("contains an unpaired surrogate (not valid Unicode text)") from None
+    return value
+
+
+def _in_time_range(value: datetime) -> datetime:
+    if not MIN_TIME <= value < MAX_TIME:
+        raise ValueError("must be between 1970-01-01 and 2100-01-01")
+    return value.astimezone(UTC)
+
+
+def _decimal_places(limit: int) -> AfterValidator:
+    def check(value: Decimal) -> Decimal:
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > limit:
+            raise ValueError(f"has more than {limit} decimal places")
+        return value
+
+    return AfterValidator(check)
+
+
+def _custom_data(value: dict[str, Any]) -> dict[str, Any]:
+    if len(value) > CUSTOM_DATA_MAX_KEYS:
+        raise ValueError(f"has more than {CUSTOM_DATA_MAX_KEYS} keys")
+    for key in value:
+        _clean_text(key)
+        if key.lower().startswith(RESERVED_CUSTOM_PREFIX):
+            raise ValueError(f"key {key!r} is reserved (keys starting with 'tracker')")
+    try:
+        encoded = json.dumps(value, allow_nan=False, ensure_ascii=False)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"is not plain JSON ({err})") from None
+    _clean_text(encoded)
+    if len(encoded) > CUSTOM_DATA_MAX_CHARS:
+        raise ValueError(f"is longer than {CUSTOM_DATA_MAX_CHARS} characters as JSON")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_clean_text)]
+ShortText = Annotated[str, Field(max_length=200), AfterValidator(_clean_text)]
+Ident = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_clean_text)]
+Description = Annotated[str, Field(max_length=500), AfterValidator(_clean_text)]
+Notes = Annotated[str, Field(max_length=10_000), AfterValidator(_clean_text)]
+Instant = Annotated[AwareDatetime, AfterValidator(_in_time_range)]
+Lat = Annotated[Decimal, Field(ge=-90, le=90, allow_inf_nan=False)]
+Lng = Annotated[Decimal, Field(ge=-180, le=180, allow_inf_nan=False)]
+Distance = Annotated[Decimal, Field(ge=0, le=MAX_DISTANCE, allow_inf_nan=False), _decimal_places(3)]
+CustomData = Annotated[dict[str, Any], AfterValidator(_custom_data)]
+SegmentIds = Annotated[list[Ident], Field(max_length=50)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+class Address(_Input):
+    """A postal address (the fields Tight accepts on a trip's start and end)."""
+
+    address1: ShortText | None = None
+    address2: ShortText | None = None
+    city: ShortText | None = None
+    state: ShortText | None = None
+    zip: ShortText | None = None
+    phone_work: ShortText | None = None
+
+
+class Place(_Input):
+    """A point on the map with an optional address."""
+
+    lat: Lat
+    lng: Lng
+    address: Address | None = None
+
+
+class TripDetails(_Input):
+    """Descriptive fields shared by every way of recording a trip."""
+
+    classification: Classification = Classification.UNCLASSIFIED
+    description: Description | None = None
+    notes: Notes | None = None
+    car_id: Ident | None = None
+    customer_id: Ident | None = None
+    class_segment_ids: SegmentIds = Field(default_factory=list)
+    custom_data: CustomData = Field(default_factory=dict)
+
+
+class TripStart(TripDetails):
+    """Start a live recording. ``start_time`` defaults to now."""
+
+    start_time: Instant | None = None
+    start: Place | None = None
+
+
+class WaypointIn(_Input):
+    """One GPS fix. accuracy in metres, speed in m/s."""
+
+    time: Instant
+    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+    lng: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+    accuracy: Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)] | None = None
+    speed: Annotated[float, Field(ge=0, le=1_000, allow_inf_nan=False)] | None = None
+
+
+class ManualTripIn(TripDetails):
+    """A trip entered by hand: a date and a distance at least, as mileage apps allow."""
+
+    date: dt.date | None = None
+    distance: Distance
+    unit: DistanceUnit = DistanceUnit.KM
+    start_time: Instant | None = None
+    end_time: Instant | None = None
+    start: Place | None = None
+    end: Place | None = None
+
+    @model_validator(mode="after")
+    def _times(self) -> ManualTripIn:
+        if self.date is None and self.start_time is None:
+            raise ValueError("give a date or a start_time")
+        if self.end_time is not None and self.start_time is None:
+            raise ValueError("end_time needs a start_time")
+        if self.start_time and self.end_time and self.end_time <= self.start_time:
+            raise ValueError("end_time must be after start_time")
+        if self.date is not None and not date(1970, 1, 1) <= self.date < date(2100, 1, 1):
+            raise ValueError("date must be between 1970-01-01 and 2100-01-01")
+        return self
+
+
+class TripEdit(_Input):
+    """Changes to a trip: only the fields given are changed; ``None`` clears a field."""
+
+    classification: Classification | None = None
+    description: Description | None = None
+    notes: Notes | None = None
+    car_id: Ident | None = None
+    customer_id: Ident | None = None
+    class_segment_ids: SegmentIds | None = None
+    custom_data: CustomData | None = None
+    date: dt.date | None = None
+    distance: Distance | None = None
+    unit: DistanceUnit | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> TripEdit:
+        if not self.model_fields_set:
+            raise ValueError("nothing to change")
+        for name in ("classification", "date", "distance", "unit", "class_segment_ids"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be cleared")
+        return self
+
+
+class CarIn(_Input):
+    """A car to attach trips to."""
+
+    name: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_clean_text)]
+    make: ShortText | None = None
+    model: ShortText | None = None
+    year: Annotated[int, Field(ge=1900, le=2100)] | None = None
+    odometer: Distance | None = None
+    odometer_unit: DistanceUnit | None = None
+    remote_id: Ident | None = None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], data: M | Mapping[str, Any]) -> M:
+    """Validate ``data`` as ``model``; raise InvalidInputError naming the first bad field."""
+    if isinstance(data, model):
+        # Re-validate: an instance may come from model_construct(), which skips validation.
+        data = data.model_dump(exclude_unset=True)
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise _as_input_error(err) from None
+    except (UnicodeError, ValueError) as err:  # e.g. surrogates pydantic-core cannot take
+        raise InvalidInputError("input", str(err)) from None
+
+
+def _as_input_error(err: ValidationError) -> InvalidInputError:
+    first = err.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "input"
+    message = first["msg"].removeprefix("Value error, ")
+    more = err.error_count() - 1
+    if more:
+        message += f" (and {more} more problem{'s' if more > 1 else ''})"
+    return InvalidInputError(field, message)
+
+
+# ----------------------------------------------------------------------------- waypoints
+# Bulk appends skip pydantic on purpose: per-row model validation would cost more than the
+# insert itself (the target is >= 0.5x raw sqlite3 executemany). The checks are the same as
+# WaypointIn's, done with plain comparisons (NaN fails every comparison, so it is rejected).
+
+WaypointRow = tuple[int, float, float, float | None, float | None]
+MIN_US = int(MIN_TIME.timestamp()) * 1_000_000
+MAX_US = int(MAX_TIME.timestamp()) * 1_000_000
+
+
+def waypoint_rows(
+    points: Iterable[WaypointIn | Mapping[str, Any] | Sequence[Any]], after_us: int | None
+) -> list[WaypointRow]:
+    """Check fixes and turn them into ``(t_us, lat, lng, accuracy, speed)`` rows.
+
+    Times must strictly increase, also relative to ``after_us`` (the trip's last stored fix).
+    """
+    rows: list[WaypointRow] = []
+    append = rows.append
+    last = after_us
+    t: Any
+    lat: Any
+    lng: Any
+    acc: Any
+    spd: Any
+    for index, point in enumerate(points):
+        if isinstance(point, WaypointIn):
+            t, lat, lng, acc, spd = point.time, point.lat, point.lng, point.accuracy, point.speed
+        elif isinstance(point, Mapping):
+            t, lat, lng = point.get("time"), point.get("lat"), point.get("lng")
+            acc, spd = point.get("accuracy"), point.get("speed")
+        else:
+            t, lat, lng, acc, spd = _unpack(point, index)
+        t_us = _micros(t, index)
+        if not (type(lat) is float or _is_real(lat)) or not -90.0 <= lat <= 90.0:
+            raise InvalidInputError(f"waypoints[{index}].lat", "must be a number in [-90, 90]")
+        if not (type(lng) is float or _is_real(lng)) or not -180.0 <= lng <= 180.0:
+            raise InvalidInputError(f"waypoints[{index}].lng", "must be a number in [-180, 180]")
+        if acc is not None and (not _is_real(acc) or not 0.0 <= acc <= 100_000.0):
+            raise InvalidInputError(f"waypoints[{index}].accuracy", "must be in [0, 100000] m")
+        if spd is not None and (not _is_real(spd) or not 0.0 <= spd <= 1_000.0):
+            raise InvalidInputError(f"waypoints[{index}].speed", "must be in [0, 1000] m/s")
+        if last is not None and t_us <= last:
+            raise InvalidInputError(
+                f"waypoints[{index}].time", "must be later than the previous fix (time order)"
+            )
+        last = t_us
+        append((t_us, float(lat), float(lng), acc, spd))
+    return rows
+
+
+def _unpack(point: Sequence[Any], index: int) -> tuple[Any, Any, Any, Any, Any]:
+    if isinstance(point, str | bytes) or not 3 <= len(point) <= 5:
+        raise InvalidInputError(
+            f"waypoints[{index}]", "must be (time, lat, lng[, accuracy[, speed]])"
+        )
+    padded = (*point, None, None)
+    return padded[0], padded[1], padded[2], padded[3], padded[4]
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _micros(value: Any, index: int) -> int:
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInputError(f"waypoints[{index}].time", "must be a timezone-aware datetime")
+    delta = value - MIN_TIME
+    t_us = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds + MIN_US
+    if not MIN_US <= t_us < MAX_US:
+        raise InvalidInputError(
+            f"waypoints[{index}].time", "must be between 1970-01-01 and 2100-01-01"
+        )
+    return t_us

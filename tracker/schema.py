@@ -1,0 +1,87 @@
+"""Bring a database file to the current schema (Alembic), in place, all or nothing.
+
+The common case (file already current) costs one small query and never imports Alembic.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, text
+
+from tracker.db import APPLICATION_ID, translate_errors
+from tracker.errors import SchemaTooNewError, StorageUnavailableError
+
+#: Every revision this code knows, oldest first; the last one is the head.
+#: A test checks this against the Alembic scripts in tracker/migrations/versions.
+KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002")
+HEAD = KNOWN_REVISIONS[-1]
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def read_revision(conn: Connection) -> str | None:
+    """The Alembic revision recorded in the file, or None for a file without our schema."""
+    has_table = conn.execute(
+        text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'")
+    ).first()
+    if not has_table:
+        return None
+    row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+    return None if row is None else str(row[0])
+
+
+def ensure_schema(engine: Engine, path: Path, *, target: str = HEAD) -> None:
+    """Create or upgrade the schema of ``path`` to ``target`` (default: head).
+
+    Raises SchemaTooNewError for a file from a newer trip-tracker, StorageUnavailableError
+    for a SQLite file that is not ours, and typed StorageErrors for SQLite failures.
+    """
+    reader = engine.execution_options(sqlite_begin="DEFERRED")
+    with translate_errors(path), reader.connect() as conn:
+        revision = read_revision(conn)
+        _check_ownership(conn, revision, path)
+    if revision == target:
+        return
+    _check_known(revision, path)
+    with translate_errors(path), engine.begin() as conn:
+        # Re-read under the write lock: another process may have upgraded meanwhile.
+        revision = read_revision(conn)
+        if revision == target:
+            return
+        _check_known(revision, path)
+        conn.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
+        _run_alembic(conn, target)
+
+
+def _check_ownership(conn: Connection, revision: str | None, path: Path) -> None:
+    if revision is not None:
+        return
+    app_id = conn.exec_driver_sql("PRAGMA application_id").scalar()
+    tables = conn.execute(text("SELECT count(*) FROM sqlite_master WHERE type = 'table'")).scalar()
+    if tables and app_id != APPLICATION_ID:
+        raise StorageUnavailableError(
+            f"{path} is a SQLite database but not a trip-tracker one; "
+            "point TRACKER_HOME at another folder",
+            path=str(path),
+        )
+
+
+def _check_known(revision: str | None, path: Path) -> None:
+    if revision is not None and revision not in KNOWN_REVISIONS:
+        raise SchemaTooNewError(
+            f"{path} was written by a newer trip-tracker (schema {revision}); "
+            "upgrade trip-tracker to open it",
+            path=str(path),
+        )
+
+
+def _run_alembic(conn: Connection, target: str) -> None:
+    # Imported here: Alembic is only needed when the file is new or older than this code.
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    command.upgrade(cfg, target)

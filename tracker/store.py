@@ -1,0 +1,674 @@
+"""The Tracker: the local store's public face. Every method is one transaction.
+
+Each change to a trip writes its journal entry in the same ``BEGIN IMMEDIATE`` transaction
+(see ``tracker.journal``). Input is validated (``tracker.inputs``) before any table row is
+built; SQLite failures surface as typed ``StorageError``s.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, func, insert
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from tracker import journal
+from tracker.db import DbOptions, Synchronous, create_db_engine, prepare_file, translate_errors
+from tracker.enums import (
+    Classification,
+    DistanceUnit,
+    EntryOp,
+    EntryState,
+    Lifecycle,
+    TripSource,
+    TripStatus,
+)
+from tracker.errors import InvalidInputError, NotFoundError, StateError
+from tracker.geo import Fix, TrackFilter, local_date, summarize
+from tracker.inputs import (
+    CarIn,
+    ManualTripIn,
+    Place,
+    TripDetails,
+    TripEdit,
+    TripStart,
+    WaypointIn,
+    parse,
+    waypoint_rows,
+)
+from tracker.journal import Claimed, JournalCounts, Outcome
+from tracker.schema import ensure_schema
+from tracker.tables import Car, JournalEntry, Trip, Waypoint
+from tracker.views import CarView, EntryView, EventView, TripView, WaypointView
+
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def system_timezone() -> ZoneInfo:
+    """The system's IANA zone (tzlocal), or UTC when it cannot be determined."""
+    try:
+        import tzlocal
+
+        zone = tzlocal.get_localzone()
+        return zone if isinstance(zone, ZoneInfo) else ZoneInfo(str(zone))
+    except Exception:
+        return ZoneInfo("UTC")
+
+
+class Tracker:
+    """Trips, waypoints and cars in one SQLite file, with a change journal.
+
+    Open with :meth:`open`; use as a context manager or call :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        engine: Engine,
+        *,
+        timezone: ZoneInfo,
+        track_filter: TrackFilter,
+        unit: DistanceUnit,
+        clock: Clock,
+    ) -> None:
+        self.path = path
+        self._engine = engine
+        self._reader = engine.execution_options(sqlite_begin="DEFERRED")
+        self.timezone = timezone
+        self.track_filter = track_filter
+        self.unit = unit
+        self._now = clock
+
+    # ------------------------------------------------------------------ lifecycle
+    @classmethod
+    def open(
+        cls,
+        path: Path | str,
+        *,
+        timezone: ZoneInfo | str | None = None,
+        track_filter: TrackFilter | None = None,
+        unit: DistanceUnit | str = DistanceUnit.KM,
+        synchronous: Synchronous = "FULL",
+        busy_timeout: float = 5.0,
+        clock: Clock = _utcnow,
+    ) -> Tracker:
+        """Open (creating or upgrading in place) the database at ``path``."""
+        path = Path(path)
+        zone = _zone(timezone)
+        prepare_file(path)
+        engine = create_db_engine(
+            path, DbOptions(synchronous=synchronous, busy_timeout=busy_timeout)
+        )
+        try:
+            ensure_schema(engine, path)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(
+            path,
+            engine,
+            timezone=zone,
+            track_filter=track_filter or TrackFilter(),
+            unit=DistanceUnit(unit),
+            clock=clock,
+        )
+
+    def close(self) -> None:
+        """Release every connection."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Tracker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (writes start with BEGIN IMMEDIATE)."""
+        return self._engine
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction (BEGIN IMMEDIATE); commits on success, rolls back on error."""
+        with translate_errors(self.path), Session(self._engine) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read transaction (deferred BEGIN): a consistent snapshot that blocks no writer."""
+        with translate_errors(self.path), Session(self._reader) as session, session.begin():
+            yield session
+
+    def now(self) -> datetime:
+        """The store's clock (UTC)."""
+        return self._now()
+
+    # ------------------------------------------------------------------ recording
+    def start_trip(self, data: TripStart | Mapping[str, Any] | None = None) -> TripView:
+        """Start a live recording. The trip is pushed once :meth:`stop_trip` completes it."""
+        start = parse(TripStart, data or {})
+        now = self._now()
+        begins = start.start_time or now
+        with self.write() as s:
+            self._check_car(s, start.car_id)
+            trip = Trip(
+                id=str(uuid.uuid4()),
+                status=TripStatus.RECORDING,
+                lifecycle=Lifecycle.ACTIVE,
+                source=TripSource.LIVE,
+                date=local_date(begins, self.timezone),
+                timezone=self.timezone.key,
+                start_time=begins,
+                distance=Decimal(0),
+                distance_unit=self.unit,
+                created_at=now,
+                updated_at=now,
+                **_details(start),
+                **_place_columns("start", start.start),
+            )
+            s.add(trip)
+            s.flush()
+            journal.record_change(s, trip.id, EntryOp.SAVE, now)
+            return self._view(s, trip)
+
+    def add_point(self, trip_id: str, point: WaypointIn | Mapping[str, Any]) -> None:
+        """Append one fix to a recording trip."""
+        self.add_points(trip_id, [parse(WaypointIn, point)])
+
+    def add_points(
+        self,
+        trip_id: str,
+        points: Iterable[WaypointIn | Mapping[str, Any] | Sequence[Any]],
+    ) -> int:
+        """Append fixes in bulk (all or none), through SQLAlchemy Core executemany.
+
+        Each point is a WaypointIn, a mapping, or a tuple (time, lat, lng[, accuracy[, speed]]).
+        Returns how many were stored.
+        """
+        with self.write() as s:
+            trip = self._live_trip(s, trip_id)
+            last = s.exec(
+                select(Waypoint.seq, Waypoint.t_us)
+                .where(Waypoint.trip_id == trip.id)
+                .order_by(col(Waypoint.seq).desc())
+                .limit(1)
+            ).first()
+            seq0, after = (last[0] + 1, last[1]) if last else (0, None)
+            rows = waypoint_rows(points, after)
+            if not rows:
+                return 0
+            tid = trip.id
+            s.connection().execute(
+                insert(Waypoint.__table__),  # type: ignore[attr-defined]
+                [
+                    {
+                        "trip_id": tid,
+                        "seq": seq0 + i,
+                        "t_us": r[0],
+                        "lat": r[1],
+                        "lng": r[2],
+                        "accuracy": r[3],
+                        "speed": r[4],
+                    }
+                    for i, r in enumerate(rows)
+                ],
+            )
+            journal.record_change(s, tid, EntryOp.SAVE, self._now())
+            return len(rows)
+
+    def stop_trip(self, trip_id: str, *, end_time: datetime | None = None) -> TripView:
+        """Finish a recording: compute distance, duration, end points; queue it for sync.
+
+        Distance is the haversine length of the fixes left after dropping poor-accuracy
+        fixes and impossible jumps (``track_filter``). With no usable fix it is 0.
+        """
+        if end_time is not None:
+            end_time = parse(WaypointIn, {"time": end_time, "lat": 0, "lng": 0}).time
+        now = self._now()
+        with self.write() as s:
+            trip = self._live_trip(s, trip_id)
+            fixes = _fixes(s, trip.id)
+            ends = end_time or now
+            if fixes and fixes[-1].time > ends:
+                ends = fixes[-1].time
+            assert trip.start_time is not None
+            if ends < trip.start_time:
+                raise InvalidInputError("end_time", "must not be before the trip's start")
+            self._apply_summary(trip, fixes)
+            trip.end_time = ends
+            trip.duration_ms = _millis(ends - trip.start_time)
+            trip.status = TripStatus.COMPLETE
+            self._touch(trip, now)
+            s.add(trip)
+            journal.record_change(s, trip.id, EntryOp.SAVE, now)
+            return self._view(s, trip)
+
+    def _apply_summary(self, trip: Trip, fixes: Sequence[Fix]) -> None:
+        if not fixes:
+            return
+        try:
+            summary = summarize(fixes, self.track_filter, self.unit.value)
+            first, last, distance = summary.start, summary.end, summary.distance
+        except InvalidInputError:
+            # No fix survived the filter: keep the raw end points, distance 0 (visible).
+            first, last, distance = fixes[0], fixes[-1], Decimal(0)
+        trip.distance = distance
+        trip.distance_unit = self.unit
+        if trip.start_lat is None:
+            trip.start_lat, trip.start_lng = _dec(first.lat), _dec(first.lng)
+        trip.end_lat, trip.end_lng = _dec(last.lat), _dec(last.lng)
+
+    # ------------------------------------------------------------------ manual, import
+    def add_trip(self, data: ManualTripIn | Mapping[str, Any]) -> TripView:
+        """Record a finished trip by hand (a date and a distance at least)."""
+        trip_in = parse(ManualTripIn, data)
+        now = self._now()
+        with self.write() as s:
+            self._check_car(s, trip_in.car_id)
+            start = trip_in.start_time
+            trip = Trip(
+                id=str(uuid.uuid4()),
+                status=TripStatus.COMPLETE,
+                lifecycle=Lifecycle.ACTIVE,
+                source=TripSource.MANUAL,
+                date=trip_in.date or local_date(_required(start), self.timezone),
+                timezone=self.timezone.key,
+                start_time=start,
+                end_time=trip_in.end_time,
+                duration_ms=(
+                    _millis(trip_in.end_time - start) if start and trip_in.end_time else None
+                ),
+                distance=trip_in.distance,
+                distance_unit=trip_in.unit,
+                created_at=now,
+                updated_at=now,
+                **_details(trip_in),
+                **_place_columns("start", trip_in.start),
+                **_place_columns("end", trip_in.end),
+            )
+            s.add(trip)
+            s.flush()
+            journal.record_change(s, trip.id, EntryOp.SAVE, now)
+            return self._view(s, trip)
+
+    def import_gpx(
+        self,
+        source: Path | bytes | str,
+        details: TripDetails | Mapping[str, Any] | None = None,
+    ) -> list[TripView]:
+        """Import every track of a GPX file as a finished trip (all tracks or none)."""
+        from tracker.gpx import read_gpx
+
+        extra = parse(TripDetails, details or {})
+        tracks = read_gpx(source)
+        now = self._now()
+        views: list[TripView] = []
+        with self.write() as s:
+            self._check_car(s, extra.car_id)
+            for number, track in enumerate(tracks):
+                field = f"gpx.trk[{number}]"
+                if not track.fixes:
+                    raise InvalidInputError(field, "has no track points")
+                begins, ends = track.fixes[0].time, track.fixes[-1].time
+                details_cols = _details(extra)
+                if not details_cols.get("description") and track.name:
+                    details_cols["description"] = track.name[:500]
+                trip = Trip(
+                    id=str(uuid.uuid4()),
+                    status=TripStatus.COMPLETE,
+                    lifecycle=Lifecycle.ACTIVE,
+                    source=TripSource.GPX,
+                    date=local_date(begins, self.timezone),
+                    timezone=self.timezone.key,
+                    start_time=begins,
+                    end_time=ends,
+                    duration_ms=_millis(ends - begins),
+                    distance=Decimal(0),
+                    distance_unit=self.unit,
+                    created_at=now,
+                    updated_at=now,
+                    **details_cols,
+                )
+                s.add(trip)
+                s.flush()
+                rows = waypoint_rows(
+                    ((f.time, f.lat, f.lng, f.accuracy, f.speed) for f in track.fixes), None
+                )
+                s.connection().execute(
+                    insert(Waypoint.__table__),  # type: ignore[attr-defined]
+                    [
+                        {
+                            "trip_id": trip.id,
+                            "seq": i,
+                            "t_us": r[0],
+                            "lat": r[1],
+                            "lng": r[2],
+                            "accuracy": r[3],
+                            "speed": r[4],
+                        }
+                        for i, r in enumerate(rows)
+                    ],
+                )
+                self._apply_summary(trip, track.fixes)
+                s.add(trip)
+                journal.record_change(s, trip.id, EntryOp.SAVE, now)
+                views.append(self._view(s, trip))
+        return views
+
+    # ------------------------------------------------------------------ edit, delete
+    def edit_trip(self, trip_id: str, changes: TripEdit | Mapping[str, Any]) -> TripView:
+        """Change a trip's details; re-queues it for sync (also when it was parked)."""
+        edit = parse(TripEdit, changes)
+        now = self._now()
+        with self.write() as s:
+            trip = self._trip(s, trip_id)
+            if trip.lifecycle == Lifecycle.DELETED:
+                raise StateError(f"trip {trip.id} is deleted; it can no longer be edited")
+            fields = edit.model_fields_set
+            if "car_id" in fields:
+                self._check_car(s, edit.car_id)
+            for name in fields:
+                value = getattr(edit, name)
+                if name == "unit":
+                    trip.distance_unit = value
+                elif name in ("classification",):
+                    trip.classification = value
+                else:
+                    setattr(trip, name, value)
+            self._touch(trip, now)
+            s.add(trip)
+            journal.record_change(s, trip.id, EntryOp.SAVE, now)
+            return self._view(s, trip)
+
+    def delete_trip(self, trip_id: str) -> TripView:
+        """Delete a trip: a tombstone until the server knows (never-pushed trips cost no
+        request). Deleting twice is harmless."""
+        now = self._now()
+        with self.write() as s:
+            trip = self._trip(s, trip_id)
+            if trip.lifecycle == Lifecycle.DELETED:
+                return self._view(s, trip)
+            trip.lifecycle = Lifecycle.DELETED
+            trip.deleted_at = now
+            if trip.status == TripStatus.RECORDING:
+                trip.status = TripStatus.COMPLETE
+                trip.end_time = now
+            self._touch(trip, now)
+            s.add(trip)
+            journal.record_change(s, trip.id, EntryOp.DELETE, now)
+            return self._view(s, trip)
+
+    # ------------------------------------------------------------------ reads
+    def get_trip(self, trip_id: str) -> TripView:
+        """One trip by id (or a unique id prefix of at least 4 characters)."""
+        with self.read() as s:
+            return self._view(s, self._trip(s, trip_id))
+
+    def list_trips(
+        self,
+        *,
+        include_deleted: bool = False,
+        limit: int | None = None,
+        sync_state: str | None = None,
+    ) -> list[TripView]:
+        """Trips, newest start first."""
+        with self.read() as s:
+            query = select(Trip).order_by(
+                col(Trip.start_time).desc(), col(Trip.date).desc(), col(Trip.created_at).desc()
+            )
+            if not include_deleted:
+                query = query.where(Trip.lifecycle == Lifecycle.ACTIVE)
+            states = journal.open_states(s)
+            views = [TripView.from_row(t, _state(t, states)) for t in s.exec(query).all()]
+        if sync_state is not None:
+            views = [v for v in views if v.sync_state == sync_state]
+        return views[:limit] if limit is not None else views
+
+    def trips_by_id(self, trip_ids: Sequence[str]) -> dict[str, TripView]:
+        """Several trips at once (deleted ones included), keyed by id."""
+        with self.read() as s:
+            rows = s.exec(select(Trip).where(col(Trip.id).in_(list(trip_ids)))).all()
+            states = journal.open_states(s, list(trip_ids))
+            return {t.id: TripView.from_row(t, _state(t, states)) for t in rows}
+
+    def waypoints(self, trip_id: str) -> list[WaypointView]:
+        """A trip's stored fixes, in order."""
+        with self.read() as s:
+            trip = self._trip(s, trip_id)
+            rows = s.exec(
+                select(Waypoint).where(Waypoint.trip_id == trip.id).order_by(col(Waypoint.seq))
+            ).all()
+            return [
+                WaypointView(
+                    seq=w.seq,
+                    time=_from_micros(w.t_us),
+                    lat=w.lat,
+                    lng=w.lng,
+                    accuracy=w.accuracy,
+                    speed=w.speed,
+                )
+                for w in rows
+            ]
+
+    def waypoint_count(self, trip_id: str) -> int:
+        """How many fixes a trip has."""
+        with self.read() as s:
+            trip = self._trip(s, trip_id)
+            return int(s.exec(select(func.count()).where(Waypoint.trip_id == trip.id)).one())
+
+    # ------------------------------------------------------------------ cars
+    def add_car(self, data: CarIn | Mapping[str, Any]) -> CarView:
+        """Add a car."""
+        car_in = parse(CarIn, data)
+        now = self._now()
+        with self.write() as s:
+            car = Car(
+                id=str(uuid.uuid4()),
+                name=car_in.name,
+                make=car_in.make,
+                model=car_in.model,
+                year=car_in.year,
+                odometer=car_in.odometer,
+                odometer_unit=car_in.odometer_unit,
+                remote_id=car_in.remote_id,
+                created_at=now,
+                updated_at=now,
+            )
+            s.add(car)
+            s.flush()
+            return CarView.from_row(car)
+
+    def list_cars(self) -> list[CarView]:
+        """Every car, by name."""
+        with self.read() as s:
+            return [CarView.from_row(c) for c in s.exec(select(Car).order_by(col(Car.name)))]
+
+    def get_car(self, car_id: str) -> CarView:
+        """One car."""
+        with self.read() as s:
+            car = s.get(Car, car_id)
+            if car is None:
+                raise NotFoundError("car", car_id)
+            return CarView.from_row(car)
+
+    # ------------------------------------------------------------------ journal
+    def journal_counts(self) -> JournalCounts:
+        """Journal entries per state, and the oldest pending one's time."""
+        with self.read() as s:
+            return journal.counts(s)
+
+    def history(self, trip_id: str) -> tuple[list[EntryView], list[EventView]]:
+        """A trip's journal entries and the events that happened to them."""
+        with self.read() as s:
+            trip = self._trip(s, trip_id)
+            entries = [EntryView.from_row(e) for e in journal.entries_for(s, trip.id)]
+            events = [EventView.from_row(e) for e in journal.events_for(s, trip.id)]
+            return entries, events
+
+    def parked(self) -> list[EntryView]:
+        """Changes the server rejected, waiting for the user."""
+        with self.read() as s:
+            return [EntryView.from_row(e) for e in journal.parked(s)]
+
+    def parked_entry(self, seq: int) -> EntryView:
+        """One parked entry."""
+        with self.read() as s:
+            entry = s.get(JournalEntry, seq)
+            if entry is None or entry.state != EntryState.PARKED:
+                raise NotFoundError("parked", str(seq))
+            return EntryView.from_row(entry)
+
+    def retry_parked(self, seq: int) -> EntryView:
+        """Queue a parked change again as it is (after fixing something server-side)."""
+        return self._move_parked(seq, EntryState.PENDING, "retry requested")
+
+    def drop_parked(self, seq: int) -> EntryView:
+        """Give up on a parked change. The trip stays as it is locally."""
+        return self._move_parked(seq, EntryState.DROPPED, "dropped by user")
+
+    def _move_parked(self, seq: int, state: EntryState, event: str) -> EntryView:
+        with self.write() as s:
+            entry = journal.set_parked_state(s, seq, state, self._now(), event)
+            if entry is None:
+                raise NotFoundError("parked", str(seq))
+            return EntryView.from_row(entry)
+
+    # ------------------------------------------------------------------ for the pusher
+    def claim(self, owner: str, limit: int, lease: timedelta) -> list[Claimed]:
+        """Claim due entries for ``owner`` (see ``tracker.journal.claim``)."""
+        with self.write() as s:
+            return journal.claim(s, owner, limit, lease, self._now())
+
+    def apply(self, owner: str, outcomes: Iterable[Outcome]) -> list[int]:
+        """Apply push results for entries ``owner`` still holds; returns the applied seqs."""
+        with self.write() as s:
+            return journal.apply_outcomes(s, owner, outcomes, self._now())
+
+    def resolve_doubt(self, owner: str, seq: int, remote_id: str | None) -> bool:
+        """Record a reconciliation result for an in-doubt entry ``owner`` holds."""
+        with self.write() as s:
+            return journal.resolve_doubt(s, owner, seq, remote_id, self._now())
+
+    def release(self, owner: str, seqs: Iterable[int], *, in_doubt: bool) -> int:
+        """Give claimed entries back to the queue."""
+        with self.write() as s:
+            return journal.release(s, owner, seqs, self._now(), in_doubt=in_doubt)
+
+    # ------------------------------------------------------------------ helpers
+    def _trip(self, s: Session, trip_id: str) -> Trip:
+        trip = s.get(Trip, trip_id)
+        if trip is None and len(trip_id) >= 4 and "%" not in trip_id and "_" not in trip_id:
+            matches = s.exec(select(Trip).where(col(Trip.id).startswith(trip_id)).limit(2)).all()
+            trip = matches[0] if len(matches) == 1 else None
+        if trip is None:
+            raise NotFoundError("trip", trip_id)
+        return trip
+
+    def _live_trip(self, s: Session, trip_id: str) -> Trip:
+        trip = self._trip(s, trip_id)
+        if trip.status != TripStatus.RECORDING or trip.lifecycle != Lifecycle.ACTIVE:
+            raise StateError(
+                f"trip {trip.id} is not recording; start a new one with `tracker trip start`"
+            )
+        return trip
+
+    def _check_car(self, s: Session, car_id: str | None) -> None:
+        if car_id is not None and s.get(Car, car_id) is None:
+            raise InvalidInputError("car_id", f"no car with id {car_id!r}")
+
+    def _view(self, s: Session, trip: Trip) -> TripView:
+        return TripView.from_row(trip, _state(trip, journal.open_states(s, [trip.id])))
+
+    @staticmethod
+    def _touch(trip: Trip, now: datetime) -> None:
+        trip.updated_at = now
+        trip.version += 1
+
+
+def _zone(value: ZoneInfo | str | None) -> ZoneInfo:
+    if value is None:
+        return system_timezone()
+    if isinstance(value, ZoneInfo):
+        return value
+    try:
+        return ZoneInfo(value)
+    except (ValueError, KeyError) as err:
+        raise InvalidInputError("timezone", f"unknown time zone {value!r}") from err
+    except Exception as err:
+        raise InvalidInputError("timezone", f"unknown time zone {value!r}") from err
+
+
+def _state(trip: Trip, states: Mapping[str, str]) -> str:
+    if trip.id in states:
+        return states[trip.id]
+    if trip.status == TripStatus.RECORDING:
+        return "recording"
+    if trip.remote_id is None and trip.lifecycle == Lifecycle.DELETED:
+        return "local"
+    return "synced"
+
+
+def _details(details: TripDetails) -> dict[str, Any]:
+    return {
+        "classification": Classification(details.classification),
+        "description": details.description,
+        "notes": details.notes,
+        "car_id": details.car_id,
+        "customer_id": details.customer_id,
+        "class_segment_ids": list(details.class_segment_ids),
+        "custom_data": dict(details.custom_data),
+    }
+
+
+def _place_columns(prefix: str, place: Place | None) -> dict[str, Any]:
+    if place is None:
+        return {}
+    return {
+        f"{prefix}_lat": place.lat,
+        f"{prefix}_lng": place.lng,
+        f"{prefix}_address": place.address.model_dump(exclude_none=True) if place.address else None,
+    }
+
+
+def _fixes(s: Session, trip_id: str) -> list[Fix]:
+    table = Waypoint.__table__  # type: ignore[attr-defined]
+    rows = s.connection().execute(
+        sa_select(table.c.t_us, table.c.lat, table.c.lng, table.c.accuracy, table.c.speed)
+        .where(table.c.trip_id == trip_id)
+        .order_by(table.c.seq)
+    )
+    return [Fix(_from_micros(t), lat, lng, acc, spd) for t, lat, lng, acc, spd in rows]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _from_micros(t_us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=t_us)
+
+
+def _millis(delta: timedelta) -> int:
+    return delta // timedelta(milliseconds=1)
+
+
+def _dec(value: float) -> Decimal:
+    # repr() of a float is the shortest string that round-trips: no binary artefacts.
+    return Decimal(repr(value))
+
+
+def _required(value: datetime | None) -> datetime:
+    assert value is not None  # ManualTripIn guarantees a date or a start_time
+    return value

@@ -1,0 +1,212 @@
+"""SQLModel table models: the shape of the SQLite file.
+
+Table models skip validation on construction, so they are only ever built from values that
+already passed a model in ``tracker.inputs`` (or from the database itself). The schema is
+created and evolved by the Alembic migrations in ``tracker/migrations``; a test checks that
+these models and the migrated schema agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index
+from sqlmodel import Field, SQLModel
+
+from tracker.coltypes import DecimalText, UTCDateTime
+
+
+class Car(SQLModel, table=True):
+    """A vehicle trips can be attached to."""
+
+    __tablename__ = "car"
+
+    id: str = Field(primary_key=True, max_length=36)
+    name: str
+    make: str | None = None
+    model: str | None = None
+    year: int | None = None
+    odometer: Decimal | None = Field(default=None, sa_type=DecimalText)
+    odometer_unit: str | None = None
+    remote_id: str | None = None
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Trip(SQLModel, table=True):
+    """One trip. ``id`` is a local UUID4, ``remote_id`` Tight's ``mlg_...`` once pushed."""
+
+    __tablename__ = "trip"
+    __table_args__ = (Index("ix_trip_start_time", "start_time"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    remote_id: str | None = Field(default=None, index=True)
+    status: str  # TripStatus
+    lifecycle: str  # Lifecycle
+    source: str  # TripSource
+    date: dt.date | None = None
+    timezone: str
+    start_time: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    end_time: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    start_lat: Decimal | None = Field(default=None, sa_type=DecimalText)
+    start_lng: Decimal | None = Field(default=None, sa_type=DecimalText)
+    end_lat: Decimal | None = Field(default=None, sa_type=DecimalText)
+    end_lng: Decimal | None = Field(default=None, sa_type=DecimalText)
+    start_address: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    end_address: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    distance: Decimal = Field(sa_type=DecimalText)
+    distance_unit: str  # DistanceUnit
+    duration_ms: int | None = None
+    classification: str  # Classification
+    description: str | None = None
+    notes: str | None = None
+    car_id: str | None = Field(default=None, foreign_key="car.id")
+    customer_id: str | None = None
+    class_segment_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    custom_data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    remote_record: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    version: int = 1
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Waypoint(SQLModel, table=True):
+    """One GPS fix of a trip. Bulk inserts go through SQLAlchemy Core, not the ORM."""
+
+    __tablename__ = "waypoint"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    trip_id: str = Field(foreign_key="trip.id", primary_key=True)
+    seq: int = Field(primary_key=True)
+    t_us: int  # UTC epoch microseconds: exact for every Python datetime
+    lat: float
+    lng: float
+    accuracy: float | None = None
+    speed: float | None = None
+
+
+class JournalEntry(SQLModel, table=True):
+    """A change not yet known to the server (the outbox).
+
+    At most one *pending* entry per trip: later changes coalesce into it, and the push sends
+    the trip's latest state. A change made while an entry is in flight opens a new entry,
+    ordered after it by ``seq`` (a sequence, never a timestamp).
+    """
+
+    __tablename__ = "journal"
+    __table_args__ = (
+        Index("ix_journal_state_next", "state", "next_attempt_at"),
+        Index("ix_journal_trip_state", "trip_id", "state"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: int | None = Field(default=None, primary_key=True)
+    trip_id: str = Field(foreign_key="trip.id")
+    op: str  # EntryOp
+    state: str  # EntryState
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    in_doubt: bool = False
+    error_type: str | None = None
+    error_message: str | None = None
+    error_param: str | None = None
+    payload_version: int
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class JournalEvent(SQLModel, table=True):
+    """What happened to an entry, in order: the trip's sync history."""
+
+    __tablename__ = "journal_event"
+    __table_args__ = (Index("ix_journal_event_trip", "trip_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_seq: int = Field(foreign_key="journal.seq")
+    trip_id: str
+    at: datetime = Field(sa_type=UTCDateTime)
+    event: str
+    detail: str | None = None
+
+
+class Lease(SQLModel, table=True):
+    """A named lease (e.g. the one pusher allowed at a time); ``fence`` grows on every grant."""
+
+    __tablename__ = "lease"
+
+    name: str = Field(primary_key=True)
+    owner: str | None = None
+    fence: int = 0
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Cost(SQLModel, table=True):
+    """An additional cost pulled from the mobility platform (tolls, parking, fines ...)."""
+
+    __tablename__ = "cost"
+    __table_args__ = (Index("ix_cost_trip", "trip_id"),)
+
+    id: int = Field(primary_key=True)  # the platform's ID
+    trip_guid: str | None = None
+    trip_id: str | None = Field(default=None, foreign_key="trip.id")
+    link: str = "none"  # trip_guid | time | ambiguous | none
+    type_id: int | None = None
+    cost_type: int | None = None
+    label: str | None = None
+    labels: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    amount: Decimal = Field(sa_type=DecimalText)
+    currency: str
+    notes: str | None = None
+    start_location: str | None = None
+    end_location: str | None = None
+    start_time: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    end_time: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_updated: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ext_user_guid: str | None = None
+    payment_id: int | None = None
+    payment_status: int | None = None
+    payment_attempt: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    payment_user: str | None = None
+    payment_notes: str | None = None
+    raw: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    seen_in_last_pull: bool = True
+    first_seen_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CostQuarantine(SQLModel, table=True):
+    """A pulled item that did not validate: kept raw with the reason, retried next pull."""
+
+    __tablename__ = "cost_quarantine"
+
+    id: int | None = Field(default=None, primary_key=True)
+    cost_id: str | None = Field(default=None, index=True)
+    raw: str
+    reason: str
+    first_seen_at: datetime = Field(sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PullState(SQLModel, table=True):
+    """Checkpoint of a (possibly interrupted) pull, written with each stored page."""
+
+    __tablename__ = "pull_state"
+
+    name: str = Field(primary_key=True)
+    run_id: str | None = None
+    checkpoint: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    pages: int = 0
+    items: int = 0
+    complete: bool = False
+    stop_reason: str | None = None
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_complete_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

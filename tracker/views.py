@@ -1,0 +1,195 @@
+"""Read models returned to callers (and printed by the CLI with ``--json``, snake_case)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from tracker.tables import Car, JournalEntry, JournalEvent, Trip
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict: decimals as strings, instants as ISO-8601."""
+        return self.model_dump(mode="json")
+
+
+class PlaceView(_View):
+    """Where a trip started or ended."""
+
+    lat: Decimal
+    lng: Decimal
+    address: dict[str, Any] | None = None
+
+
+class TripView(_View):
+    """A trip as stored, with its sync state.
+
+    ``sync_state`` is one of: ``recording`` (not finished), ``pending``, ``in_flight``,
+    ``in_doubt`` (outcome of a send unknown; reconciled before any resend), ``parked``
+    (rejected by the server, see ``tracker parked``), ``synced``, ``local`` (deleted before
+    it was ever pushed, so nothing to send).
+    """
+
+    id: str
+    remote_id: str | None
+    sync_state: str
+    status: str
+    lifecycle: str
+    source: str
+    date: dt.date | None
+    timezone: str
+    start_time: datetime | None
+    end_time: datetime | None
+    start: PlaceView | None
+    end: PlaceView | None
+    distance: Decimal
+    unit: str
+    duration_ms: int | None
+    classification: str
+    description: str | None
+    notes: str | None
+    car_id: str | None
+    customer_id: str | None
+    class_segment_ids: list[str]
+    custom_data: dict[str, Any]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+    synced_at: datetime | None
+
+    @classmethod
+    def from_row(cls, trip: Trip, sync_state: str) -> TripView:
+        """Build from a table row (values there were validated on the way in)."""
+        return cls(
+            id=trip.id,
+            remote_id=trip.remote_id,
+            sync_state=sync_state,
+            status=trip.status,
+            lifecycle=trip.lifecycle,
+            source=trip.source,
+            date=trip.date,
+            timezone=trip.timezone,
+            start_time=trip.start_time,
+            end_time=trip.end_time,
+            start=_place(trip.start_lat, trip.start_lng, trip.start_address),
+            end=_place(trip.end_lat, trip.end_lng, trip.end_address),
+            distance=trip.distance,
+            unit=trip.distance_unit,
+            duration_ms=trip.duration_ms,
+            classification=trip.classification,
+            description=trip.description,
+            notes=trip.notes,
+            car_id=trip.car_id,
+            customer_id=trip.customer_id,
+            class_segment_ids=list(trip.class_segment_ids or []),
+            custom_data=dict(trip.custom_data or {}),
+            version=trip.version,
+            created_at=trip.created_at,
+            updated_at=trip.updated_at,
+            deleted_at=trip.deleted_at,
+            synced_at=trip.synced_at,
+        )
+
+
+def _place(lat: Decimal | None, lng: Decimal | None, address: Any) -> PlaceView | None:
+    if lat is None or lng is None:
+        return None
+    return PlaceView(lat=lat, lng=lng, address=address)
+
+
+class CarView(_View):
+    """A car."""
+
+    id: str
+    name: str
+    make: str | None
+    model: str | None
+    year: int | None
+    odometer: Decimal | None
+    odometer_unit: str | None
+    remote_id: str | None
+
+    @classmethod
+    def from_row(cls, car: Car) -> CarView:
+        """Build from a table row."""
+        return cls(
+            id=car.id,
+            name=car.name,
+            make=car.make,
+            model=car.model,
+            year=car.year,
+            odometer=car.odometer,
+            odometer_unit=car.odometer_unit,
+            remote_id=car.remote_id,
+        )
+
+
+class EntryView(_View):
+    """A change-journal entry."""
+
+    seq: int
+    trip_id: str
+    op: str
+    state: str
+    attempts: int
+    in_doubt: bool
+    next_attempt_at: datetime | None
+    error_type: str | None
+    error_message: str | None
+    error_param: str | None
+    created_at: datetime
+    updated_at: datetime
+    synced_at: datetime | None
+
+    @classmethod
+    def from_row(cls, entry: JournalEntry) -> EntryView:
+        """Build from a table row."""
+        assert entry.seq is not None
+        return cls(
+            seq=entry.seq,
+            trip_id=entry.trip_id,
+            op=entry.op,
+            state=entry.state,
+            attempts=entry.attempts,
+            in_doubt=entry.in_doubt,
+            next_attempt_at=entry.next_attempt_at,
+            error_type=entry.error_type,
+            error_message=entry.error_message,
+            error_param=entry.error_param,
+            created_at=entry.created_at,
+            updated_at=entry.updated_at,
+            synced_at=entry.synced_at,
+        )
+
+
+class EventView(_View):
+    """One step of a trip's sync history."""
+
+    entry_seq: int
+    at: datetime
+    event: str
+    detail: str | None
+
+    @classmethod
+    def from_row(cls, event: JournalEvent) -> EventView:
+        """Build from a table row."""
+        return cls(entry_seq=event.entry_seq, at=event.at, event=event.event, detail=event.detail)
+
+
+class WaypointView(_View):
+    """One stored GPS fix."""
+
+    seq: int
+    time: datetime
+    lat: float
+    lng: float
+    accuracy: float | None
+    speed: float | None
