@@ -612,12 +612,13 @@ def _zone(value: ZoneInfo | str | None) -> ZoneInfo:
 
 
 def _state(trip: Trip, states: Mapping[str, str]) -> str:
+    if trip.status == TripStatus.RECORDING:
+        return "recording"  # not pushed before it is stopped
     if trip.id in states:
         return states[trip.id]
-    if trip.status == TripStatus.RECORDING:
-        return "recording"
-    if trip.remote_id is None and trip.lifecycle == Lifecycle.DELETED:
-        return "local"
+    if trip.remote_id is None:
+        # Never on the server: deleted before any push, or its change was dropped.
+        return "local" if trip.lifecycle == Lifecycle.DELETED else "dropped"
     return "synced"
 
 

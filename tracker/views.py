@@ -34,7 +34,8 @@ class TripView(_View):
     ``sync_state`` is one of: ``recording`` (not finished), ``pending``, ``in_flight``,
     ``in_doubt`` (outcome of a send unknown; reconciled before any resend), ``parked``
     (rejected by the server, see ``tracker parked``), ``synced``, ``local`` (deleted before
-    it was ever pushed, so nothing to send).
+    it was ever pushed, so nothing to send), ``dropped`` (never pushed: the user dropped its
+    parked change).
     """
 
     id: str
