@@ -180,6 +180,13 @@ def classify_sqlite_error(err: BaseException, path: str) -> StorageError | None:
             f"recover it with `sqlite3 {path} .recover`",
             path=path,
         )
+    if (family in _CANTOPEN or "unable to open" in text) and not _writable(path):
+        # A WAL database in a read-only place cannot even be opened (no -shm can be made).
+        return ReadOnlyStorageError(
+            f"database {path} is on a read-only file system or folder; make it writable "
+            "or set TRACKER_HOME to a writable folder",
+            path=path,
+        )
     if family in _CANTOPEN or "unable to open" in text:
         return StorageUnavailableError(
             f"cannot open database {path}; check that it exists and its folder is readable",
@@ -188,6 +195,14 @@ def classify_sqlite_error(err: BaseException, path: str) -> StorageError | None:
     if family == "SQLITE_IOERR":
         return StorageError(f"I/O error on {path} ({name}); check the disk", path=path)
     return None
+
+
+def _writable(path: str) -> bool:
+    target = Path(path)
+    folder = target.parent
+    if not folder.is_dir():
+        return True  # missing, not read-only: reported as unavailable
+    return os.access(folder, os.W_OK) and (not target.exists() or os.access(target, os.W_OK))
 
 
 @contextlib.contextmanager

@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import subprocess
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -142,25 +145,40 @@ def test_damaged_page_is_a_typed_error(db_path: Path, clock: StepClock) -> None:
             t.list_trips()
 
 
-def test_read_only_file_is_a_typed_error(db_path: Path, clock: StepClock) -> None:
+@contextmanager
+def _read_only(folder: Path) -> Iterator[None]:
+    """Make ``folder`` read-only for real: a read-only bind mount as root (root ignores file
+    modes), plain modes otherwise."""
     if os.geteuid() == 0:
-        # root ignores file modes; use SQLite's own read-only switch instead.
-        with Tracker.open(db_path, timezone="UTC", clock=clock) as t:
-            with t.engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA query_only = ON")
-                with pytest.raises(Exception, match="readonly|read-only"):
-                    conn.exec_driver_sql("INSERT INTO lease(name, fence) VALUES ('x', 0)")
-        from tracker.db import classify_sqlite_error
+        subprocess.run(["mount", "--bind", str(folder), str(folder)], check=True)
+        try:
+            subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], check=True)
+            yield
+        finally:
+            subprocess.run(["umount", str(folder)], check=True)
+    else:  # pragma: no cover - CI runs as root
+        modes = {p: p.stat().st_mode for p in [folder, *folder.iterdir()]}
+        for p in modes:
+            p.chmod(0o555 if p.is_dir() else 0o444)
+        try:
+            yield
+        finally:
+            for p, mode in modes.items():
+                p.chmod(mode)
 
-        err = sqlite3.OperationalError("attempt to write a readonly database")
-        err.sqlite_errorname = "SQLITE_READONLY"  # type: ignore[attr-defined]
-        assert isinstance(classify_sqlite_error(err, str(db_path)), ReadOnlyStorageError)
-        return
-    Tracker.open(db_path, timezone="UTC", clock=clock).close()  # pragma: no cover
-    db_path.chmod(0o400)  # pragma: no cover
-    with pytest.raises(ReadOnlyStorageError):  # pragma: no cover
-        with Tracker.open(db_path, timezone="UTC", clock=clock) as t:
-            t.add_trip({"date": "2026-03-01", "distance": "1"})
+
+def test_read_only_file_is_a_typed_error(tmp_path: Path, clock: StepClock) -> None:
+    folder = tmp_path / "ro"
+    path = folder / "tracker.db"
+    with Tracker.open(path, timezone="UTC", clock=clock) as t:
+        t.add_trip({"date": "2026-03-01", "distance": "1"})
+    before = path.read_bytes()
+    with _read_only(folder):
+        with pytest.raises(ReadOnlyStorageError, match="read-only") as caught:
+            with Tracker.open(path, timezone="UTC", clock=clock) as t:
+                t.add_trip({"date": "2026-03-02", "distance": "2"})
+        assert "TRACKER_HOME" in str(caught.value)
+    assert path.read_bytes() == before
 
 
 def test_unusable_location_is_a_typed_error(tmp_path: Path, clock: StepClock) -> None:

@@ -42,7 +42,7 @@ BAD_TRIPS: list[tuple[str, dict[str, Any], str]] = [
     ("unknown field", {"colour": "red"}, "colour"),
     ("end before start", {"start_time": T0, "end_time": T0 - timedelta(seconds=1)}, "input"),
     ("zero-length", {"start_time": T0, "end_time": T0}, "input"),
-    ("naive start", {"start_time": datetime(2026, 3, 1, 8, 0)}, "start_time"),  # noqa: DTZ001
+    ("naive start", {"start_time": datetime(2026, 3, 1, 8, 0)}, "start_time"),
     ("year 9999", {"start_time": datetime(9999, 1, 1, tzinfo=UTC)}, "start_time"),
     ("pre-1970", {"start_time": datetime(1969, 12, 31, tzinfo=UTC)}, "start_time"),
     ("date 9999", {"date": "9999-01-01"}, "input"),
@@ -56,8 +56,16 @@ BAD_TRIPS: list[tuple[str, dict[str, Any], str]] = [
     ("custom data too long", {"custom_data": {"k": "x" * 2000}}, "custom_data"),
     ("custom data reserved key", {"custom_data": {"trackerLocalId": "x"}}, "custom_data"),
     ("custom data NaN", {"custom_data": {"k": float("nan")}}, "custom_data"),
-    ("segment ids too many", {"class_segment_ids": [f"c{i}" for i in range(51)]}, "class_segment_ids"),
-    ("address part too long", {"start": {"lat": 0, "lng": 0, "address": {"city": "x" * 201}}}, "start.address.city"),
+    (
+        "segment ids too many",
+        {"class_segment_ids": [f"c{i}" for i in range(51)]},
+        "class_segment_ids",
+    ),
+    (
+        "address part too long",
+        {"start": {"lat": 0, "lng": 0, "address": {"city": "x" * 201}}},
+        "start.address.city",
+    ),
 ]
 
 
@@ -81,7 +89,7 @@ BAD_POINTS: list[tuple[str, Any, str]] = [
     ("lng inf", (T0, 0.0, math.inf), "waypoints[0].lng"),
     ("lat string", (T0, "52.1", 0.0), "waypoints[0].lat"),
     ("lat bool", (T0, True, 0.0), "waypoints[0].lat"),
-    ("naive time", (datetime(2026, 3, 10, 8), 0.0, 0.0), "waypoints[0].time"),  # noqa: DTZ001
+    ("naive time", (datetime(2026, 3, 10, 8), 0.0, 0.0), "waypoints[0].time"),
     ("time not a datetime", ("2026-03-10T08:00Z", 0.0, 0.0), "waypoints[0].time"),
     ("year 9999", (datetime(9999, 1, 1, tzinfo=UTC), 0.0, 0.0), "waypoints[0].time"),
     ("negative accuracy", (T0, 0.0, 0.0, -1.0), "waypoints[0].accuracy"),
@@ -126,8 +134,11 @@ def fast_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tracker]:
 
 
 bad_numbers = st.one_of(
-    st.just(math.nan), st.just(math.inf), st.just(-math.inf),
-    st.floats(min_value=90.000001, max_value=1e300), st.floats(max_value=-90.000001, min_value=-1e300),
+    st.just(math.nan),
+    st.just(math.inf),
+    st.just(-math.inf),
+    st.floats(min_value=90.000001, max_value=1e300),
+    st.floats(max_value=-90.000001, min_value=-1e300),
 )
 bad_text = st.one_of(
     st.text(min_size=1, max_size=20).map(lambda s: s + "\x00"),
@@ -136,16 +147,21 @@ bad_text = st.one_of(
 )
 bad_trips = st.one_of(
     st.builds(lambda v: {"start": {"lat": v, "lng": 0}}, bad_numbers),
-    st.builds(lambda v: {"distance": v}, st.one_of(
-        st.decimals(max_value=Decimal("-0.001"), allow_nan=False),
-        st.decimals(min_value=Decimal("1000000.001"), allow_nan=False, allow_infinity=False),
-        st.decimals(places=5, min_value=Decimal("0.00001"), max_value=Decimal("1")).filter(
-            lambda d: d.as_tuple().exponent < -3 and d.normalize().as_tuple().exponent < -3  # type: ignore[operator]
+    st.builds(
+        lambda v: {"distance": v},
+        st.one_of(
+            st.decimals(max_value=Decimal("-0.001"), allow_nan=False),
+            st.decimals(min_value=Decimal("1000000.001"), allow_nan=False, allow_infinity=False),
+            st.decimals(places=5, min_value=Decimal("0.00001"), max_value=Decimal("1")).filter(
+                lambda d: d.as_tuple().exponent < -3 and d.normalize().as_tuple().exponent < -3  # type: ignore[operator]
+            ),
         ),
-    )),
+    ),
     st.builds(lambda s: {"description": s}, bad_text),
-    st.builds(lambda s: {"classification": s}, st.text(max_size=10).filter(
-        lambda s: s not in ("business", "personal", "unclassified"))),
+    st.builds(
+        lambda s: {"classification": s},
+        st.text(max_size=10).filter(lambda s: s not in ("business", "personal", "unclassified")),
+    ),
     st.builds(
         lambda d: {"start_time": T0, "end_time": T0 - timedelta(seconds=d)},
         st.integers(min_value=0, max_value=10**6),
@@ -153,7 +169,9 @@ bad_trips = st.one_of(
 )
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(bad=bad_trips)
 def test_hypothesis_bad_trips_are_all_rejected(fast_store: Tracker, bad: dict[str, Any]) -> None:
     before = fingerprint(fast_store.path)
@@ -162,7 +180,9 @@ def test_hypothesis_bad_trips_are_all_rejected(fast_store: Tracker, bad: dict[st
     assert fingerprint(fast_store.path) == before
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     lat=st.one_of(bad_numbers, st.floats(min_value=-90, max_value=90)),
     lng=st.one_of(st.floats(allow_nan=True), st.floats(min_value=-180, max_value=180)),
@@ -211,7 +231,9 @@ def test_valid_edge_values_round_trip(store: Tracker) -> None:
     antimeridian = store.add_trip(
         {
             "distance": "0",
-            "start_time": datetime(2026, 1, 1, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=13))),
+            "start_time": datetime(
+                2026, 1, 1, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=13))
+            ),
             "start": {"lat": "-16.999999999", "lng": "179.9999999"},
             "end": {"lat": -90, "lng": "-180"},
         }

@@ -33,9 +33,7 @@ def test_every_change_writes_its_entry_in_the_same_transaction(
     store: Tracker, db_path: Path
 ) -> None:
     trip = _manual(store)
-    assert _rows(db_path, "SELECT trip_id, op, state FROM journal") == [
-        (trip, "save", "pending")
-    ]
+    assert _rows(db_path, "SELECT trip_id, op, state FROM journal") == [(trip, "save", "pending")]
     # A failure after the change but inside the transaction leaves neither behind.
     with pytest.raises(InvalidInputError):
         store.add_trip({"date": "2026-03-01", "distance": "10", "car_id": "no-such-car"})

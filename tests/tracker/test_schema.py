@@ -9,9 +9,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from alembic.config import Config
 from sqlmodel import SQLModel
 
 from tests.tracker.conftest import StepClock

@@ -18,7 +18,9 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "gpx"
 
 def _line(start: datetime, n: int, step_s: float = 1.0, dlat: float = 1e-4) -> list[tuple]:
     """n fixes heading north, ``dlat`` degrees (~11 m) apart."""
-    return [(start + timedelta(seconds=i * step_s), 52.5 + i * dlat, 13.4, 5.0, None) for i in range(n)]
+    return [
+        (start + timedelta(seconds=i * step_s), 52.5 + i * dlat, 13.4, 5.0, None) for i in range(n)
+    ]
 
 
 def test_live_recording_computes_distance_duration_points_and_date(
@@ -79,9 +81,7 @@ def test_trip_date_is_the_local_date_at_start(db_path: Path, clock: StepClock) -
         done = t.stop_trip(night.id)
         assert str(done.date) == "2026-07-01" and done.duration_ms == 7_200_000
         # The day DST starts in Berlin (29 March 2026, 02:00 -> 03:00).
-        dst = t.add_trip(
-            {"start_time": datetime(2026, 3, 29, 0, 30, tzinfo=UTC), "distance": "5"}
-        )
+        dst = t.add_trip({"start_time": datetime(2026, 3, 29, 0, 30, tzinfo=UTC), "distance": "5"})
         assert str(dst.date) == "2026-03-29"
     with Tracker.open(db_path, timezone="America/New_York", clock=clock) as t:
         # 03:00 UTC on 1 Nov is still 31 Oct in New York (EDT, UTC-4).
@@ -96,8 +96,13 @@ def test_manual_entry_edit_and_delete(store: Tracker) -> None:
     assert (trip.source, trip.distance, trip.unit) == ("manual", Decimal("42.195"), "mile")
     edited = store.edit_trip(
         trip.id,
-        {"classification": "business", "description": "fair", "car_id": car.id,
-         "customer_id": "cus_1", "class_segment_ids": ["cls_1"]},
+        {
+            "classification": "business",
+            "description": "fair",
+            "car_id": car.id,
+            "customer_id": "cus_1",
+            "class_segment_ids": ["cls_1"],
+        },
     )
     assert (edited.classification, edited.car_id, edited.version) == ("business", car.id, 2)
     cleared = store.edit_trip(trip.id, {"description": None})

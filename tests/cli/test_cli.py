@@ -1,0 +1,278 @@
+"""The ``tracker`` command: every trip command, --json shapes, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sync.cli import main
+from sync.cli.exitcodes import ExitCode, exit_code_for
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "gpx"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run the CLI in-process; returns (exit code, stdout, stderr)."""
+    with pytest.raises(SystemExit) as done:
+        main(list(argv))
+    out, err = capsys.readouterr()
+    code = done.value.code
+    return (code if isinstance(code, int) else 1), out, err
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
+    code, out, err = run(capsys, *argv, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_record_a_live_trip_from_the_command_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    trip = run_json(
+        capsys,
+        "trip",
+        "start",
+        "-c",
+        "business",
+        "-d",
+        "site visit",
+        "--at",
+        "2026-03-10T08:00:00+01:00",
+    )
+    assert trip["sync_state"] == "recording"
+    for i, lat in enumerate(("52.5000", "52.5010", "52.5020")):
+        code, _out, err = run(
+            capsys,
+            "trip",
+            "point",
+            trip["id"],
+            lat,
+            "13.4",
+            "--at",
+            f"2026-03-10T08:0{i}:00+01:00",
+            "--accuracy",
+            "5",
+        )
+        assert code == 0, err
+    csv = tmp_path / "fixes.csv"
+    csv.write_text("time,lat,lng,accuracy,speed\n2026-03-10T08:05:00+01:00,52.503,13.4,4,12.5\n")
+    assert run_json(capsys, "trip", "point", trip["id"], "--csv", str(csv))["added"] == 1
+    done = run_json(capsys, "trip", "stop", trip["id"], "--at", "2026-03-10T08:10:00+01:00")
+    assert done["sync_state"] == "pending"
+    assert done["distance"] == "0.334"
+    assert done["duration_ms"] == 600_000
+    assert done["date"] == "2026-03-10"
+
+
+def test_add_list_show_edit_delete(capsys: pytest.CaptureFixture[str]) -> None:
+    added = run_json(
+        capsys,
+        "trip",
+        "add",
+        "--distance",
+        "12.5",
+        "--date",
+        "2026-03-01",
+        "--unit",
+        "mile",
+        "-c",
+        "personal",
+    )
+    assert {"id", "remote_id", "sync_state"} <= added.keys()
+    assert (added["distance"], added["unit"], added["remote_id"]) == ("12.5", "mile", None)
+    listed = run_json(capsys, "trip", "list")
+    assert [t["id"] for t in listed] == [added["id"]]
+    shown = run_json(capsys, "trip", "show", added["id"][:8])
+    assert shown["id"] == added["id"]
+    assert [h["event"] for h in shown["history"]] == ["queued save"]
+    edited = run_json(capsys, "trip", "edit", added["id"], "-c", "business", "-d", "fair")
+    assert (edited["classification"], edited["description"]) == ("business", "fair")
+    deleted = run_json(capsys, "trip", "delete", added["id"])
+    assert deleted["lifecycle"] == "deleted"
+    assert run_json(capsys, "trip", "list") == []
+    assert len(run_json(capsys, "trip", "list", "--all")) == 1
+    code, out, _ = run(capsys, "trip", "list")
+    assert code == 0
+    assert "0 trips" in out
+
+
+def test_import_gpx_and_status(capsys: pytest.CaptureFixture[str]) -> None:
+    gpx = sorted(FIXTURES.glob("*.gpx"))[0]
+    imported = run_json(capsys, "trip", "import", str(gpx), "-c", "business")
+    assert len(imported) == 1
+    assert imported[0]["source"] == "gpx"
+    status = run_json(capsys, "status")
+    assert status["trips"] == 1
+    assert status["journal"]["pending"] == 1
+    assert status["database_mode"] == "0o600"
+    assert status["oldest_pending_age_seconds"] >= 0
+
+
+def test_cars(capsys: pytest.CaptureFixture[str]) -> None:
+    car = run_json(
+        capsys,
+        "car",
+        "add",
+        "Golf",
+        "--make",
+        "VW",
+        "--year",
+        "2021",
+        "--odometer",
+        "45000.5",
+        "--unit",
+        "km",
+    )
+    assert run_json(capsys, "car", "list") == [car]
+    trip = run_json(
+        capsys, "trip", "add", "--distance", "3", "--date", "2026-03-01", "--car", car["id"]
+    )
+    assert trip["car_id"] == car["id"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "needle"),
+    [
+        (["trip", "add", "--distance", "12,5", "--date", "2026-03-01"], 65, "invalid distance"),
+        (["trip", "add", "--distance", "-3", "--date", "2026-03-01"], 65, "invalid distance"),
+        (["trip", "add", "--distance", "3"], 65, "give a date"),
+        (
+            ["trip", "add", "--distance", "3", "--date", "2026-03-01", "-c", "x"],
+            65,
+            "invalid classification",
+        ),
+        (["trip", "show", "no-such-trip"], 65, "no trip with id"),
+        (["trip", "stop", "no-such-trip"], 65, "no trip with id"),
+        (["trip", "start", "--at", "yesterday"], 65, "not an ISO-8601 time"),
+        (["trip", "point", "abcd-1234", "95", "0"], 65, "invalid lat"),
+        (["trip", "frobnicate"], 2, "No such command"),
+        (["trip", "add"], 2, "Missing option"),
+    ],
+)
+def test_bad_input_exit_codes_and_one_line_errors(
+    capsys: pytest.CaptureFixture[str], argv: list[str], code: int, needle: str
+) -> None:
+    got, _, err = run(capsys, *argv)
+    assert got == code
+    assert needle in err
+    assert "Traceback" not in err
+    if code == 65:
+        assert len(err.strip().splitlines()) == 1
+
+
+def test_bad_setting_is_a_config_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACKER_DISTANCE_UNIT", "furlong")
+    code, _, err = run(capsys, "status")
+    assert code == ExitCode.CONFIG
+    assert "TRACKER_DISTANCE_UNIT" in err
+
+
+def test_corrupt_database_exits_74(capsys: pytest.CaptureFixture[str]) -> None:
+    home = Path(os.environ["TRACKER_HOME"])
+    home.mkdir(parents=True)
+    (home / "tracker.db").write_bytes(b"\x00" * 8192)
+    code, _, err = run(capsys, "trip", "list")
+    assert code == ExitCode.IOERR
+    assert "recover" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_locked_database_exits_75(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACKER_BUSY_TIMEOUT", "0.1")
+    run_json(capsys, "status")  # create the file
+    holder = sqlite3.connect(Path(os.environ["TRACKER_HOME"]) / "tracker.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        code, _, err = run(capsys, "trip", "add", "--distance", "1", "--date", "2026-03-01")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert code == ExitCode.TEMPFAIL
+    assert "busy" in err
+
+
+def test_unwritable_home_exits_74(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("TRACKER_HOME", str(blocker / "sub"))
+    code, _, err = run(capsys, "status")
+    assert code == ExitCode.IOERR
+    assert "TRACKER_HOME" in err
+
+
+def test_terminal_escapes_in_data_are_never_printed_raw(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    evil = "x\x1b]0;pwned\x07\x1b[2J\x9b31m"
+    trip = run_json(capsys, "trip", "add", "--distance", "1", "--date", "2026-03-01", "-d", evil)
+    code, out, _ = run(capsys, "trip", "list")
+    assert code == 0
+    for raw in ("\x1b", "\x07", "\x9b"):
+        assert raw not in out
+    assert "\\x1b" in out
+    code, out, _ = run(capsys, "trip", "show", trip["id"], "--json")
+    assert "\x1b" not in out
+    assert json.loads(out)["description"] == evil  # JSON escapes, data intact
+
+
+def test_internal_errors_map_to_70() -> None:
+    assert exit_code_for(RuntimeError("boom")) == ExitCode.SOFTWARE
+
+
+def test_help_does_not_import_the_database_or_http_stack() -> None:
+    probe = (
+        "import sys\n"
+        "from sync.cli import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in ('sqlalchemy', 'sqlmodel', 'httpx', 'apscheduler', 'alembic')"
+        " if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "HEAVY []" in result.stdout
+    assert "trip" in result.stdout
+
+
+def test_console_script_runs_end_to_end(tmp_path: Path) -> None:
+    exe = Path(sys.executable).parent / "tracker"
+    env = {**os.environ, "TRACKER_HOME": str(tmp_path / "h")}
+    result = subprocess.run(
+        [str(exe), "trip", "add", "--distance", "2", "--date", "2026-03-01", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["sync_state"] == "pending"
+    bad = subprocess.run(
+        [str(exe), "trip", "show", "nope"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert bad.returncode == 65
+    assert bad.stderr.startswith("error: no trip")
+    assert "Traceback" not in bad.stderr

@@ -1,0 +1,305 @@
+"""Pure distance logic for recorded trips: great-circle distance, track cleaning, summaries.
+
+Nothing here touches the database, the clock or the file system; every function takes plain
+values and returns plain values, so the rules that decide a trip's distance can be tested
+directly.
+
+Numbers and units
+    Coordinates are WGS-84 degrees. Distances inside this module are float metres, because
+    trigonometry is float; the one number that is stored (a trip's distance) leaves through
+    :func:`to_distance` as a :class:`~decimal.Decimal`, converted once and never touched by float
+    arithmetic again.
+
+How a recorded track becomes a distance (:func:`summarize`)
+    1. :func:`clean_track` drops fixes the receiver itself says are poor (accuracy worse than
+       :attr:`TrackFilter.max_accuracy_m`) and fixes that imply an impossible speed
+       (:attr:`TrackFilter.max_speed_kmh`), see its docstring for the exact rules.
+    2. :func:`track_length_m` adds up the haversine lengths of the kept segments.
+    3. :func:`to_distance` converts metres to km or miles, exactly, to three decimals.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Context, Decimal
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from tracker.errors import InvalidInputError
+
+__all__ = [
+    "ANCHOR_LOOKAHEAD",
+    "EARTH_RADIUS_M",
+    "METRES_PER_KM",
+    "METRES_PER_MILE",
+    "DistanceUnit",
+    "Fix",
+    "TrackFilter",
+    "TrackSummary",
+    "clean_track",
+    "haversine_m",
+    "local_date",
+    "summarize",
+    "to_distance",
+    "track_length_m",
+]
+
+#: Mean Earth radius (IUGG R1 = (2a + b) / 3 of WGS-84), in metres.
+EARTH_RADIUS_M = 6_371_008.8
+
+#: Exact unit sizes; the mile is the international mile (1959), exactly 1609.344 m.
+METRES_PER_KM = Decimal(1000)
+METRES_PER_MILE = Decimal("1609.344")
+
+#: How many following fixes the first kept fix is checked against (see :func:`clean_track`).
+ANCHOR_LOOKAHEAD = 2
+
+DistanceUnit = Literal["km", "mile"]
+
+_THOUSANDTH = Decimal("0.001")
+# A private context so that a caller who lowered the global decimal precision cannot change a
+# stored distance. 80 digits hold the exact decimal expansion of any float metre count between
+# a micrometre and 1e9 m, so the km conversion is exact and the mile division is correctly
+# rounded far below the last kept decimal: one rounding step decides the stored value.
+_DECIMAL_PREC = 80
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """One position fix of a recorded track.
+
+    ``time`` must be timezone-aware; it is normalised to UTC. ``accuracy`` is the horizontal
+    accuracy radius in metres as the receiver reports it (``None``: unknown, which the
+    accuracy filter keeps), ``speed`` the receiver's own ground speed in m/s (informational;
+    the filter derives speed from positions and times instead).
+
+    Raises :class:`InvalidInputError` (field ``time``, ``lat``, ``lng``, ``accuracy`` or
+    ``speed``) for a naive time, coordinates outside [-90, 90] / [-180, 180], NaN or infinity,
+    or a negative accuracy or speed.
+    """
+
+    time: datetime
+    lat: float
+    lng: float
+    accuracy: float | None = None
+    speed: float | None = None
+
+    def __post_init__(self) -> None:
+        offset = self.time.utcoffset()
+        if offset is None:
+            raise InvalidInputError("time", "naive datetime: give a timezone-aware time (UTC)")
+        if self.time.tzinfo is not UTC:
+            # Normalising once here lets every later subtraction and comparison be plain UTC.
+            object.__setattr__(self, "time", self.time.astimezone(UTC))
+        if not (math.isfinite(self.lat) and -90.0 <= self.lat <= 90.0):
+            raise InvalidInputError("lat", f"{self.lat!r} is outside [-90, 90]")
+        if not (math.isfinite(self.lng) and -180.0 <= self.lng <= 180.0):
+            raise InvalidInputError("lng", f"{self.lng!r} is outside [-180, 180]")
+        for name in ("accuracy", "speed"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value >= 0.0):
+                raise InvalidInputError(name, f"{value!r} must be a finite number >= 0")
+
+
+@dataclass(frozen=True, slots=True)
+class TrackFilter:
+    """Thresholds of :func:`clean_track`.
+
+    ``max_accuracy_m``: fixes whose accuracy radius is larger than this are dropped.
+    ``max_speed_kmh``: a jump between fixes faster than this is treated as a GPS error.
+    """
+
+    max_accuracy_m: float = 50.0
+    max_speed_kmh: float = 250.0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.max_accuracy_m) and self.max_accuracy_m > 0.0):
+            raise InvalidInputError("max_accuracy_m", "must be a finite number > 0")
+        if not (math.isfinite(self.max_speed_kmh) and self.max_speed_kmh > 0.0):
+            raise InvalidInputError("max_speed_kmh", "must be a finite number > 0")
+
+
+@dataclass(frozen=True, slots=True)
+class TrackSummary:
+    """What stopping (or importing) a trip computes from its fixes.
+
+    ``distance`` is in ``unit`` with three decimals; ``duration`` is end minus start of the
+    kept fixes (zero for a single fix); ``start`` and ``end`` are the first and last kept
+    fixes; ``kept``, ``dropped_accuracy`` and ``dropped_speed`` count the fixes.
+    """
+
+    distance: Decimal
+    unit: DistanceUnit
+    duration: timedelta
+    start: Fix
+    end: Fix
+    kept: int
+    dropped_accuracy: int
+    dropped_speed: int
+
+
+def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Great-circle distance in metres between two WGS-84 points on the mean-radius sphere.
+
+    Correct across the antimeridian (the longitude difference only enters through
+    ``sin²(Δλ/2)``, which is periodic) and at the poles. Against the WGS-84 ellipsoid the
+    spherical model is off by at most about 0.5 %.
+    """
+    phi1 = math.radians(lat1)
+    phi2 = math.radians(lat2)
+    sin_dphi = math.sin((phi2 - phi1) / 2.0)
+    sin_dlmb = math.sin(math.radians(lng2 - lng1) / 2.0)
+    a = sin_dphi * sin_dphi + math.cos(phi1) * math.cos(phi2) * sin_dlmb * sin_dlmb
+    # Rounding can push ``a`` a hair above 1 for antipodal points; asin would then fail.
+    a = min(1.0, max(0.0, a))
+    return 2.0 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+def _distance(a: Fix, b: Fix) -> float:
+    return haversine_m(a.lat, a.lng, b.lat, b.lng)
+
+
+def _plausible(a: Fix, b: Fix, max_speed_ms: float) -> bool:
+    """Whether moving from fix ``a`` to the later fix ``b`` is physically possible."""
+    jump = _distance(a, b)
+    if jump == 0.0:
+        return True
+    seconds = (b.time - a.time).total_seconds()
+    # Identical timestamps with any movement would be an infinite speed.
+    return seconds > 0.0 and jump / seconds <= max_speed_ms
+
+
+def _check_order(fixes: Sequence[Fix]) -> None:
+    for index in range(1, len(fixes)):
+        if fixes[index].time < fixes[index - 1].time:
+            raise InvalidInputError(
+                f"waypoints[{index}].time",
+                f"{fixes[index].time.isoformat()} is before the previous fix "
+                f"({fixes[index - 1].time.isoformat()}): sort the fixes by time",
+            )
+
+
+def _clean(fixes: Sequence[Fix], flt: TrackFilter) -> tuple[list[Fix], int, int]:
+    """Return (kept fixes, dropped for accuracy, dropped for speed); see :func:`clean_track`."""
+    _check_order(fixes)
+    accurate = [f for f in fixes if f.accuracy is None or f.accuracy <= flt.max_accuracy_m]
+    dropped_accuracy = len(fixes) - len(accurate)
+    max_speed_ms = flt.max_speed_kmh / 3.6
+
+    # Anchor: the first fix that agrees with at least one of the next ANCHOR_LOOKAHEAD fixes.
+    # Checking only the next fix would let a spike in second place throw away a good first
+    # fix; checking against two survives one spike either way. A fix with no successors left
+    # is accepted as it is (nothing can contradict it).
+    start = 0
+    while start < len(accurate) - 1:
+        following = accurate[start + 1 : start + 1 + ANCHOR_LOOKAHEAD]
+        if any(_plausible(accurate[start], nxt, max_speed_ms) for nxt in following):
+            break
+        start += 1
+
+    kept: list[Fix] = []
+    if start < len(accurate):
+        kept.append(accurate[start])
+        for fix in accurate[start + 1 :]:
+            if _plausible(kept[-1], fix, max_speed_ms):
+                kept.append(fix)
+    return kept, dropped_accuracy, len(accurate) - len(kept)
+
+
+def clean_track(fixes: Sequence[Fix], flt: TrackFilter) -> list[Fix]:
+    """Drop the fixes that would distort a trip's distance; return the rest in order.
+
+    Rules, applied in this order (deterministic; the result is a subsequence of ``fixes``):
+
+    1. **Accuracy.** A fix whose ``accuracy`` is larger than ``flt.max_accuracy_m`` is dropped.
+       A fix with unknown accuracy (``None``) is kept: many recorders do not report it.
+    2. **Anchor.** The first remaining fix is kept only if the jump to at least one of the next
+       :data:`ANCHOR_LOOKAHEAD` (2) fixes is possible at ``flt.max_speed_kmh``; otherwise it is
+       an outlier (typically a stale first fix from where the phone last had a position) and
+       the next fix is tried the same way. So a first-fix outlier is dropped, and a good first
+       fix followed by a single spike is kept. A fix with no fix after it is kept.
+    3. **Speed.** Every later fix is compared with the *last kept* fix: if reaching it would
+       take a speed above ``flt.max_speed_kmh`` it is dropped, and the next fix is compared
+       with the same kept fix, so a single spike is dropped and the track goes on. Two fixes
+       with the same time but different positions count as impossible; exact duplicates are
+       kept (they add no distance).
+
+    Known limit: a run of more than :data:`ANCHOR_LOOKAHEAD` mutually consistent wrong fixes at
+    the very start would become the anchor. Such bursts almost always come with poor reported
+    accuracy, which rule 1 drops first.
+
+    Raises :class:`InvalidInputError` (``waypoints[i].time``) if the fixes are not in time
+    order: a speed cannot be judged between fixes that go back in time.
+    """
+    return _clean(fixes, flt)[0]
+
+
+def track_length_m(fixes: Sequence[Fix]) -> float:
+    """Length in metres of the polyline through ``fixes`` in order (0.0 for fewer than two)."""
+    return math.fsum(_distance(fixes[i - 1], fixes[i]) for i in range(1, len(fixes)))
+
+
+def to_distance(meters: float, unit: DistanceUnit) -> Decimal:
+    """Convert metres to ``unit`` ("km" or "mile") as a Decimal with three decimals.
+
+    The float is converted to Decimal exactly once and the unit division happens in Decimal
+    (1 mile = 1609.344 m exactly), rounded half-to-even: ``to_distance(1500.0, "km")`` is
+    ``Decimal("1.500")``, never ``1.4999999``.
+
+    Raises :class:`InvalidInputError` (``distance``) for a negative, NaN or infinite length and
+    (``unit``) for any other unit.
+    """
+    if not (math.isfinite(meters) and meters >= 0.0):
+        raise InvalidInputError("distance", f"{meters!r} m must be a finite number >= 0")
+    if unit == "km":
+        per_unit = METRES_PER_KM
+    elif unit == "mile":
+        per_unit = METRES_PER_MILE
+    else:
+        raise InvalidInputError("unit", f"{unit!r} is not one of 'km', 'mile'")
+    # A fresh context per call: contexts collect flags, and a shared one would be mutable state.
+    ctx = Context(prec=_DECIMAL_PREC, rounding=ROUND_HALF_EVEN)
+    return ctx.divide(Decimal(meters), per_unit).quantize(_THOUSANDTH, context=ctx)
+
+
+def summarize(fixes: Sequence[Fix], flt: TrackFilter, unit: DistanceUnit) -> TrackSummary:
+    """Clean ``fixes`` with ``flt`` and compute distance, duration, start and end of the trip.
+
+    Raises :class:`InvalidInputError` (``waypoints``) if there are no fixes or none survives the
+    filter, and the errors of :func:`clean_track` and :func:`to_distance`.
+    """
+    if not fixes:
+        raise InvalidInputError("waypoints", "the trip has no waypoints to compute a distance")
+    kept, dropped_accuracy, dropped_speed = _clean(fixes, flt)
+    if not kept:
+        raise InvalidInputError(
+            "waypoints",
+            f"none of the {len(fixes)} waypoints is accurate enough "
+            f"(all worse than {flt.max_accuracy_m:g} m): raise max_accuracy_m or enter the "
+            "distance manually",
+        )
+    return TrackSummary(
+        distance=to_distance(track_length_m(kept), unit),
+        unit=unit,
+        duration=kept[-1].time - kept[0].time,
+        start=kept[0],
+        end=kept[-1],
+        kept=len(kept),
+        dropped_accuracy=dropped_accuracy,
+        dropped_speed=dropped_speed,
+    )
+
+
+def local_date(start: datetime, tz: ZoneInfo) -> date:
+    """The calendar date in ``tz`` at the instant ``start``: the rule for a trip's ``date``.
+
+    A trip that crosses local midnight keeps the date it started on; the UTC date does not
+    matter (00:30 in Berlin in summer is 22:30 UTC the day before). Raises
+    :class:`InvalidInputError` (``start``) for a naive datetime, whose instant is unknown.
+    """
+    if start.utcoffset() is None:
+        raise InvalidInputError("start", "naive datetime: give a timezone-aware time")
+    return start.astimezone(tz).date()
