@@ -229,7 +229,7 @@ def _fix(where: str, point: Any, previous: list[Fix]) -> Fix:
         raise InvalidInputError(f"{where}.time", "missing or unreadable <time> (ISO 8601 UTC)")
     try:
         # GPX 1.1 defines <time> as UTC, so a time without a zone is UTC, not local time.
-        time = raw_time.astimezone(UTC) if raw_time.utcoffset() is not None else raw_time
+        time = raw_time
         time = time.replace(tzinfo=UTC)
     except (OverflowError, ValueError) as exc:
         raise InvalidInputError(f"{where}.time", f"{raw_time!r} is out of range") from exc

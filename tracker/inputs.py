@@ -242,57 +242,83 @@ def _as_input_error(err: ValidationError) -> InvalidInputError:
 
 # ----------------------------------------------------------------------------- waypoints
 # Bulk appends skip pydantic on purpose: per-row model validation would cost more than the
-# insert itself (the target is >= 0.5x raw sqlite3 executemany). The checks are the same as
-# WaypointIn's, done with plain comparisons (NaN fails every comparison, so it is rejected).
+# insert itself (the target is >= 0.5x raw sqlite3 executemany). The checks are WaypointIn's,
+# done with plain comparisons on a fast path (NaN fails every comparison, so it is rejected);
+# anything unusual goes through the slow path, which names the offending field.
 
-WaypointRow = tuple[int, float, float, float | None, float | None]
-MIN_US = int(MIN_TIME.timestamp()) * 1_000_000
-MAX_US = int(MAX_TIME.timestamp()) * 1_000_000
+#: ``(trip_id, seq, t_us, lat, lng, accuracy, speed)``: the waypoint table's column order.
+WaypointRow = tuple[str, int, int, float, float, float | None, float | None]
+MIN_US = 0  # MIN_TIME is the epoch
+MAX_US = int((MAX_TIME - MIN_TIME).total_seconds()) * 1_000_000
 
 
 def waypoint_rows(
-    points: Iterable[WaypointIn | Mapping[str, Any] | Sequence[Any]], after_us: int | None
+    trip_id: str,
+    first_seq: int,
+    points: Iterable[WaypointIn | Mapping[str, Any] | Sequence[Any]],
+    after_us: int | None,
 ) -> list[WaypointRow]:
-    """Check fixes and turn them into ``(t_us, lat, lng, accuracy, speed)`` rows.
+    """Check fixes and turn them into waypoint rows, numbered from ``first_seq``.
 
+    Each point is a WaypointIn, a mapping, or a tuple (time, lat, lng[, accuracy[, speed]]).
     Times must strictly increase, also relative to ``after_us`` (the trip's last stored fix).
+    Raises InvalidInputError naming ``waypoints[i].<field>``; nothing is returned then.
     """
     rows: list[WaypointRow] = []
     append = rows.append
-    last = after_us
+    last = -1 if after_us is None else after_us
+    epoch = MIN_TIME
+    seq = first_seq
     t: Any
     lat: Any
     lng: Any
     acc: Any
     spd: Any
     for index, point in enumerate(points):
-        if isinstance(point, WaypointIn):
-            t, lat, lng, acc, spd = point.time, point.lat, point.lng, point.accuracy, point.speed
-        elif isinstance(point, Mapping):
-            t, lat, lng = point.get("time"), point.get("lat"), point.get("lng")
-            acc, spd = point.get("accuracy"), point.get("speed")
+        if type(point) is tuple and len(point) == 5:
+            t, lat, lng, acc, spd = point
         else:
-            t, lat, lng, acc, spd = _unpack(point, index)
-        t_us = _micros(t, index)
-        if not (type(lat) is float or _is_real(lat)) or not -90.0 <= lat <= 90.0:
-            raise InvalidInputError(f"waypoints[{index}].lat", "must be a number in [-90, 90]")
-        if not (type(lng) is float or _is_real(lng)) or not -180.0 <= lng <= 180.0:
-            raise InvalidInputError(f"waypoints[{index}].lng", "must be a number in [-180, 180]")
-        if acc is not None and (not _is_real(acc) or not 0.0 <= acc <= 100_000.0):
-            raise InvalidInputError(f"waypoints[{index}].accuracy", "must be in [0, 100000] m")
-        if spd is not None and (not _is_real(spd) or not 0.0 <= spd <= 1_000.0):
-            raise InvalidInputError(f"waypoints[{index}].speed", "must be in [0, 1000] m/s")
-        if last is not None and t_us <= last:
+            t, lat, lng, acc, spd = _normalise(point, index)
+        try:
+            delta = t - epoch
+            t_us = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        except (TypeError, AttributeError):
             raise InvalidInputError(
-                f"waypoints[{index}].time", "must be later than the previous fix (time order)"
-            )
+                f"waypoints[{index}].time", "must be a timezone-aware datetime"
+            ) from None
+        if not (
+            type(lat) is float
+            and type(lng) is float
+            and -90.0 <= lat <= 90.0
+            and -180.0 <= lng <= 180.0
+            and (acc is None or (type(acc) is float and 0.0 <= acc <= 100_000.0))
+            and (spd is None or (type(spd) is float and 0.0 <= spd <= 1_000.0))
+        ):
+            lat, lng, acc, spd = _check_numbers(index, lat, lng, acc, spd)
+        if not last < t_us < MAX_US:
+            _check_time(index, t_us, last)
         last = t_us
-        append((t_us, float(lat), float(lng), acc, spd))
+        append((trip_id, seq, t_us, lat, lng, acc, spd))
+        seq += 1
     return rows
 
 
-def _unpack(point: Sequence[Any], index: int) -> tuple[Any, Any, Any, Any, Any]:
-    if isinstance(point, str | bytes) or not 3 <= len(point) <= 5:
+def _normalise(point: Any, index: int) -> tuple[Any, Any, Any, Any, Any]:
+    if isinstance(point, WaypointIn):
+        return point.time, point.lat, point.lng, point.accuracy, point.speed
+    if isinstance(point, Mapping):
+        return (
+            point.get("time"),
+            point.get("lat"),
+            point.get("lng"),
+            point.get("accuracy"),
+            point.get("speed"),
+        )
+    if (
+        isinstance(point, str | bytes)
+        or not isinstance(point, Sequence)
+        or not 3 <= len(point) <= 5
+    ):
         raise InvalidInputError(
             f"waypoints[{index}]", "must be (time, lat, lng[, accuracy[, speed]])"
         )
@@ -300,17 +326,35 @@ def _unpack(point: Sequence[Any], index: int) -> tuple[Any, Any, Any, Any, Any]:
     return padded[0], padded[1], padded[2], padded[3], padded[4]
 
 
-def _is_real(value: Any) -> bool:
+def _real(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _micros(value: Any, index: int) -> int:
-    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidInputError(f"waypoints[{index}].time", "must be a timezone-aware datetime")
-    delta = value - MIN_TIME
-    t_us = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds + MIN_US
+def _check_numbers(
+    index: int, lat: Any, lng: Any, acc: Any, spd: Any
+) -> tuple[float, float, float | None, float | None]:
+    if not _real(lat) or not -90.0 <= lat <= 90.0:
+        raise InvalidInputError(f"waypoints[{index}].lat", "must be a number in [-90, 90]")
+    if not _real(lng) or not -180.0 <= lng <= 180.0:
+        raise InvalidInputError(f"waypoints[{index}].lng", "must be a number in [-180, 180]")
+    if acc is not None and (not _real(acc) or not 0.0 <= acc <= 100_000.0):
+        raise InvalidInputError(f"waypoints[{index}].accuracy", "must be in [0, 100000] m")
+    if spd is not None and (not _real(spd) or not 0.0 <= spd <= 1_000.0):
+        raise InvalidInputError(f"waypoints[{index}].speed", "must be in [0, 1000] m/s")
+    return (
+        float(lat),
+        float(lng),
+        None if acc is None else float(acc),
+        None if spd is None else float(spd),
+    )
+
+
+def _check_time(index: int, t_us: int, last: int) -> None:
     if not MIN_US <= t_us < MAX_US:
         raise InvalidInputError(
             f"waypoints[{index}].time", "must be between 1970-01-01 and 2100-01-01"
         )
-    return t_us
+    if t_us <= last:
+        raise InvalidInputError(
+            f"waypoints[{index}].time", "must be later than the previous fix (time order)"
+        )
