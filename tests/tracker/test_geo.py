@@ -308,6 +308,19 @@ def test_many_short_segments_do_not_accumulate_rounding() -> None:
     assert track_length_m(track) == pytest.approx(10_000.0, rel=1e-9)
 
 
+def test_length_is_an_exactly_rounded_sum() -> None:
+    # Half the globe, then 2000 steps of one float ulp of longitude (about 3 nm each): a naive
+    # running sum rounds every tiny step against the 20,000 km total; fsum does not.
+    track = [Fix(time=T0, lat=0.0, lng=0.0), Fix(time=T0, lat=0.0, lng=179.0)]
+    lng = 179.0
+    for i in range(2000):
+        lng = math.nextafter(lng, 180.0)
+        track.append(Fix(time=T0 + timedelta(seconds=i), lat=0.0, lng=lng))
+    segments = [haversine_m(a.lat, a.lng, b.lat, b.lng) for a, b in itertools.pairwise(track)]
+    assert sum(segments) != math.fsum(segments)  # the case is sensitive to summation order
+    assert track_length_m(track) == math.fsum(segments)
+
+
 def test_track_across_the_antimeridian() -> None:
     lngs = [179.98, 179.99, -180.0, -179.99, -179.98]
     track = [Fix(time=T0 + timedelta(minutes=i), lat=-16.78, lng=x) for i, x in enumerate(lngs)]

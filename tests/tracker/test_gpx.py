@@ -371,6 +371,7 @@ BILLION_LAUGHS = (
         ('<?xml version="1.0"?><!DOCTYPE gpx [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
          '<gpx version="1.1"><trk><name>&x;</name></trk></gpx>', "gpx", "DTD or entities"),
         ("<gpx>" + " xmlns" * 50_000 + "</gpx>", "gpx", "namespace"),
+        ("<gpx>" + " xmlns" * 200 + " " * 10_000 + "</gpx>", "gpx", "namespace"),
         ('<gpx xmlns:a="' + "x" * 100_000 + "></gpx>", "gpx", "namespace"),
         ("<gpx" + "".join(f' xmlns:n{i}="u{i}"' for i in range(300)) + "/>", "gpx",
          "namespace"),
