@@ -1,0 +1,134 @@
+"""Client-side request budget: stay under the server's rate limit instead of hitting it.
+
+Tight allows 1000 requests per 5 minutes per access token (api-facts §1.7) and documents no
+rate-limit headers, so the client keeps its own count. One :class:`RequestBudget` per token is
+shared by everything that calls that API (push batches, reconciliation queries, deletes).
+
+Guarantee: with ``limit`` L and ``window`` W, no half-open interval ``[t, t + W)`` of the
+budget's monotonic clock contains more than L granted requests. It is a sliding-window log, so
+any fixed-window counter the server might use (fixed windows are particular sliding windows)
+is satisfied too. It is also exact: request L+1 is granted at the very instant request 1 leaves
+the window, not later.
+
+What it cannot see, and how to cover it:
+
+- Requests made by another process with the same token, or by this process before a restart
+  within the window: the server counts them, the budget does not. A 429 then tells us;
+  :meth:`RequestBudget.penalize` pauses every user of the budget.
+- Network latency: grants are spaced on our clock, arrivals on the server's. If 429s show up
+  at the window boundary, configure a slightly longer window (e.g. 301 s).
+
+Only the monotonic clock is read, so stepping the wall clock (NTP, the user, DST has no effect
+anyway) changes nothing. Memory is bounded: at most ``limit`` timestamps are kept.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import deque
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sync.clock import Clock
+    from sync.settings import MileageSettings
+
+__all__ = ["RequestBudget"]
+
+
+class RequestBudget:
+    """A thread-safe sliding-window rate limiter on an injected clock.
+
+    >>> from sync.clock import ManualClock
+    >>> budget = RequestBudget(limit=2, window=10.0, clock=ManualClock())
+    >>> budget.try_acquire(), budget.try_acquire(), budget.try_acquire()
+    (True, True, False)
+    >>> budget.wait_time()
+    10.0
+    """
+
+    def __init__(self, limit: int = 1000, window: float = 300.0, *, clock: Clock) -> None:
+        if limit < 1:
+            raise ValueError(f"limit must be >= 1 (got {limit})")
+        if not (window > 0 and math.isfinite(window)):
+            raise ValueError(f"window must be a positive number of seconds (got {window})")
+        self.limit = limit
+        self.window = float(window)
+        self._clock = clock
+        # The send times of the last `limit` grants. Only the oldest of them matters: once the
+        # deque is full, a new grant is allowed when that oldest one has left the window.
+        self._sent: deque[float] = deque(maxlen=limit)
+        self._paused_until = -math.inf
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: MileageSettings, *, clock: Clock) -> RequestBudget:
+        """The budget of one Tight token: ``rate_limit`` requests per ``rate_window`` seconds."""
+        return cls(settings.rate_limit, settings.rate_window, clock=clock)
+
+    def _wait_locked(self, now: float) -> float:
+        wait = self._paused_until - now
+        if len(self._sent) >= self.limit:
+            wait = max(wait, self._sent[0] + self.window - now)
+        return max(0.0, wait)
+
+    def wait_time(self) -> float:
+        """Seconds until a request may be sent (0 when one may be sent now)."""
+        with self._lock:
+            return self._wait_locked(self._clock.monotonic())
+
+    def try_acquire(self) -> bool:
+        """Take one request slot if one is free now; never blocks."""
+        with self._lock:
+            now = self._clock.monotonic()
+            if self._wait_locked(now) > 0:
+                return False
+            self._sent.append(now)
+            return True
+
+    def acquire(self, max_wait: float | None = None) -> bool:
+        """Block (on the clock's ``sleep``) until a request may be sent, then take the slot.
+
+        With ``max_wait``, give up without sleeping when the slot is further away than that
+        many seconds from the call, and return False (a CLI run can then stop and leave the
+        rest queued instead of blocking for minutes). Returns True once the slot is taken.
+        """
+        deadline = None if max_wait is None else self._clock.monotonic() + max_wait
+        while True:
+            with self._lock:
+                now = self._clock.monotonic()
+                wait = self._wait_locked(now)
+                if wait <= 0:
+                    self._sent.append(now)
+                    return True
+            if deadline is not None and now + wait > deadline:
+                return False
+            # Sleep outside the lock so other threads can look; re-check afterwards since a
+            # penalty may have been added or another thread may have taken the slot meanwhile.
+            self._clock.sleep(wait)
+
+    def penalize(self, seconds: float) -> None:
+        """Pause the whole budget for ``seconds`` from now (a 429's Retry-After).
+
+        Pauses only extend: a shorter penalty never cuts a longer one short.
+        """
+        if not seconds >= 0:  # also rejects NaN
+            raise ValueError(f"penalty must be a non-negative number of seconds (got {seconds})")
+        with self._lock:
+            now = self._clock.monotonic()
+            self._paused_until = max(self._paused_until, now + seconds)
+
+    def note_retry_after(self, seconds: float | None) -> None:
+        """:meth:`penalize` for a parsed Retry-After; ``None`` (no header) changes nothing.
+
+        Without a Retry-After the caller's backoff already spaces the retry of that request;
+        pausing every other user of the budget on a guess would only slow the drain.
+        """
+        if seconds is not None:
+            self.penalize(seconds)
+
+    def in_window(self) -> int:
+        """How many requests were granted within the last ``window`` seconds."""
+        with self._lock:
+            start = self._clock.monotonic() - self.window
+            return sum(1 for sent in self._sent if sent > start)

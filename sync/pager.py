@@ -1,0 +1,598 @@
+"""Walking a paged list whose paging contract is not documented: strategies, decoding, guards.
+
+The mobility platform's list endpoint is "paged" but its parameters, envelope and end-of-list
+signal are undocumented (api-facts §2.5, open question 14), so each convention is a small
+strategy object (the shape of dlt's ``BasePaginator``) chosen by configuration, and response
+decoding is a separate pure function. Nothing here does I/O; :func:`walk` takes the fetch
+function from the caller.
+
+A pull loop::
+
+    pager = paginator_from_settings(settings.costs)
+    if checkpoint:                       # saved by an interrupted pull
+        pager.restore(checkpoint)
+    for page in walk(pager, fetch):      # fetch(params) -> PageResult, via decode_page
+        store(page.items, pager.state()) # one transaction: the page and the checkpoint
+    if pager.complete:
+        mark_unseen(...)                 # only after a full walk
+    elif pager.stop_reason is not None:
+        warn(pager.warning())
+
+End of list, in order of precedence (the first that applies decides):
+
+1. **Empty page** ends the walk, whatever else the page says (a has-next flag that stays true
+   on empty pages must not loop).
+2. **has-next flag**, when the response carries one: false ends the walk, true continues
+   (even after a short page).
+3. **total** (envelope key or header): the walk ends once the items read reach the total, and
+   continues otherwise, even after a short page. A server may cap the page size below what we
+   ask (we ask 100, it returns 50): with a total that costs nothing.
+4. **Short page** (fewer items than ``page_size``) ends the walk, only when neither a has-next
+   flag nor a total is available. This is the only signal a bare JSON array gives, and it
+   stops early if the server caps the page size below ``page_size``: set ``page_size`` no
+   larger than the server's cap.
+
+Offset paging advances by the number of items actually received, not by ``page_size``, so a
+server-side cap never skips items there.
+
+Guards (the walk is then **not** complete, so nothing may be marked "gone from the list"):
+
+- **repeated_page**: a non-empty page whose fingerprint equals a page already read in this
+  walk (a server ignoring the page or offset parameter returns page 1 forever; one wrapping
+  around returns page 1 after the last). The fingerprint is a BLAKE2 hash of the canonical JSON
+  of all the page's items (sorted keys), so two pages that differ anywhere differ, and a
+  repeated first ID alone does not trigger it. The repeated page is not accepted (``accepted``
+  is False): its items were already read.
+- **page_cap**: ``max_pages`` pages were read and the list has not ended.
+
+Checkpoints: :meth:`Paginator.state` taken after ``advance(page)`` means "this page is
+consumed; resume at the next one". Stored in the same transaction as the page's items, a
+resumed walk reads no stored page again: only the page that was being read when the pull
+died, which was never stored, is requested again. Pages fingerprinted before the checkpoint
+are forgotten except the last one, so after a resume a repeat of an earlier page is caught by
+``page_cap`` only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from sync.errors import ProtocolError, SyncError
+
+if TYPE_CHECKING:
+    from sync.settings import CostsSettings
+
+__all__ = [
+    "CheckpointMismatchError",
+    "OffsetPaginator",
+    "PageNumberPaginator",
+    "PageResult",
+    "Paginator",
+    "Params",
+    "StopReason",
+    "decode_page",
+    "page_fingerprint",
+    "paginator_from_settings",
+    "walk",
+]
+
+Params = dict[str, str | int]
+"""Query parameters of one page request."""
+
+_STATE_VERSION = 1
+
+
+class StopReason(StrEnum):
+    """Why a walk finished. The first four are a normal end; the last two are guarded stops."""
+
+    EMPTY_PAGE = "empty_page"
+    HAS_NEXT_FALSE = "has_next_false"
+    TOTAL_REACHED = "total_reached"
+    SHORT_PAGE = "short_page"
+    REPEATED_PAGE = "repeated_page"
+    PAGE_CAP = "page_cap"
+
+    @property
+    def complete(self) -> bool:
+        """True when the whole list was read (not a guarded stop)."""
+        return self not in (StopReason.REPEATED_PAGE, StopReason.PAGE_CAP)
+
+
+class CheckpointMismatchError(SyncError, ValueError):
+    """A saved pager checkpoint does not fit the current paging settings; start the pull over."""
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """One decoded page: raw items (validated later, one by one) and the end-of-list hints."""
+
+    items: list[Any]
+    total: int | None = None
+    has_next: bool | None = None
+
+
+# ---------------------------------------------------------------- decoding
+
+
+def _lookup(mapping: Mapping[str, Any], key: str, what: str) -> tuple[bool, Any]:
+    """Find ``key`` exactly, else case-insensitively; (found, value). Ambiguity is an error."""
+    if key in mapping:
+        return True, mapping[key]
+    folded = key.casefold()
+    matches = [k for k in mapping if isinstance(k, str) and k.casefold() == folded]
+    if len(matches) > 1:
+        raise ProtocolError(
+            f"the page envelope has several keys matching the {what} key {key!r}: "
+            f"{sorted(matches)}; configure the exact key"
+        )
+    if matches:
+        return True, mapping[matches[0]]
+    return False, None
+
+
+def _as_count(value: Any, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ProtocolError(f"the total count in {where} is a boolean ({value!r}), not a number")
+    if isinstance(value, int):
+        count = value
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        count = int(value.strip())
+    elif isinstance(value, float) and value.is_integer():
+        count = int(value)
+    else:
+        raise ProtocolError(f"the total count in {where} is not a whole number: {value!r:.80}")
+    if count < 0:
+        raise ProtocolError(f"the total count in {where} is negative: {count}")
+    return count
+
+
+def _as_flag(value: Any, where: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ProtocolError(f"the has-next flag in {where} is not a boolean: {value!r:.80}")
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    # httpx.Headers is case-insensitive, a plain dict is not: look both ways.
+    if name in headers:
+        return headers[name]
+    folded = name.casefold()
+    for key, value in headers.items():
+        if key.casefold() == folded:
+            return value
+    return None
+
+
+def decode_page(
+    status: int,
+    headers: Mapping[str, str],
+    body_json: Any,
+    *,
+    items_key: str,
+    total_key: str | None = None,
+    has_next_key: str | None = None,
+    total_header: str | None = None,
+) -> PageResult:
+    """Decode one list response into a :class:`PageResult`; items are returned raw.
+
+    Accepted bodies:
+
+    - a bare JSON array: the items;
+    - an object (envelope) with the items under ``items_key``, an optional total under
+      ``total_key`` and an optional has-next flag under ``has_next_key``. Keys match exactly
+      first, then case-insensitively (``Items`` finds ``items``), since the platform's casing
+      is undocumented; two keys differing only in case are refused as ambiguous. ``null``
+      items mean an empty page; a ``null`` or absent total / flag means "not given".
+
+    A 204 response is an empty page. The total may also come from the ``total_header`` response
+    header (the envelope's total wins when both are present). Counts given as numeric strings
+    and flags given as ``"true"``/``"false"`` are tolerated.
+
+    Raises :class:`~sync.errors.ProtocolError` (a transient error: the pull stops, keeps its
+    checkpoint and is retried later) when the status is not 2xx or the body is neither shape.
+    """
+    if status == 204:
+        body_json = [] if body_json is None else body_json
+    if not 200 <= status < 300:
+        raise ProtocolError(f"a page request answered HTTP {status}, not a 2xx success")
+    header_total = None
+    if total_header is not None:
+        raw = _header(headers, total_header)
+        if raw is not None:
+            header_total = _as_count(raw, f"header {total_header}")
+
+    if isinstance(body_json, list):
+        return PageResult(items=body_json, total=header_total)
+    if not isinstance(body_json, dict):
+        raise ProtocolError(
+            f"a page must be a JSON array or an object with the items under {items_key!r}; "
+            f"got {type(body_json).__name__}"
+        )
+    found, items = _lookup(body_json, items_key, "items")
+    if not found:
+        keys = ", ".join(sorted(str(k) for k in body_json)[:20]) or "none"
+        raise ProtocolError(
+            f"the page envelope has no {items_key!r} key (keys: {keys}); "
+            "set TRACKER_COSTS_ITEMS_KEY to the key that holds the items"
+        )
+    if items is None:
+        items = []
+    if not isinstance(items, list):
+        raise ProtocolError(
+            f"the envelope's {items_key!r} is a {type(items).__name__}, not an array of items"
+        )
+    total = None
+    if total_key is not None:
+        total = _as_count(_lookup(body_json, total_key, "total")[1], f"key {total_key!r}")
+    has_next = None
+    if has_next_key is not None:
+        has_next = _as_flag(_lookup(body_json, has_next_key, "has-next")[1], repr(has_next_key))
+    return PageResult(
+        items=items, total=total if total is not None else header_total, has_next=has_next
+    )
+
+
+def page_fingerprint(items: list[Any]) -> str:
+    """A short hash of the canonical JSON of ``items`` (key order does not matter)."""
+    canonical = json.dumps(
+        items, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return hashlib.blake2b(canonical.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+# ---------------------------------------------------------------- strategies
+
+
+@dataclass
+class _Progress:
+    """The walk state every strategy shares."""
+
+    pages_read: int = 0
+    items_read: int = 0
+    last_fingerprint: str | None = None
+    stop_reason: StopReason | None = None
+    seen: set[str] = field(default_factory=set)
+
+
+class Paginator(ABC):
+    """A paging convention plus the end-of-list rules and loop guards (module docstring).
+
+    Use: ``next_params()`` → request → :func:`decode_page` → ``advance(page)`` → store
+    ``page.items`` if ``accepted`` together with ``state()`` → repeat until ``finished``.
+    """
+
+    kind: str
+    """The convention's name in checkpoints (``"page"`` or ``"offset"``)."""
+
+    def __init__(self, page_size: int, max_pages: int) -> None:
+        if page_size < 1:
+            raise ValueError(f"page_size must be >= 1 (got {page_size})")
+        if max_pages < 1:
+            raise ValueError(f"max_pages must be >= 1 (got {max_pages})")
+        self.page_size = page_size
+        self.max_pages = max_pages
+        self._progress = _Progress()
+        self.accepted = False
+        """Whether the page last passed to :meth:`advance` holds new items to store."""
+
+    # -- the convention: what differs between strategies
+
+    @abstractmethod
+    def first_params(self) -> Params:
+        """Query parameters of the first page (whatever the walk's state)."""
+
+    @abstractmethod
+    def next_params(self) -> Params:
+        """Query parameters of the page to read next. Raises RuntimeError once finished."""
+
+    @abstractmethod
+    def _step(self, page: PageResult) -> None:
+        """Move the position past an accepted page."""
+
+    @abstractmethod
+    def _position(self) -> dict[str, Any]:
+        """The convention's settings and position, for :meth:`state`."""
+
+    @abstractmethod
+    def _set_position(self, state: Mapping[str, Any]) -> None:
+        """Check the convention's settings in ``state`` and take its position."""
+
+    @abstractmethod
+    def _reset_position(self) -> None:
+        """Go back to the first page."""
+
+    # -- the shared walk
+
+    @property
+    def finished(self) -> bool:
+        """True once no further page should be requested."""
+        return self._progress.stop_reason is not None
+
+    @property
+    def stop_reason(self) -> StopReason | None:
+        """Why the walk finished, or None while it goes on."""
+        return self._progress.stop_reason
+
+    @property
+    def complete(self) -> bool:
+        """True when the walk ended normally: every item of the list was read."""
+        reason = self._progress.stop_reason
+        return reason is not None and reason.complete
+
+    @property
+    def pages_read(self) -> int:
+        """Accepted pages so far, across resumes."""
+        return self._progress.pages_read
+
+    @property
+    def items_read(self) -> int:
+        """Items on accepted pages so far, across resumes."""
+        return self._progress.items_read
+
+    def warning(self) -> str | None:
+        """A message for the user when the walk stopped on a guard, else None."""
+        reason = self._progress.stop_reason
+        if reason is StopReason.REPEATED_PAGE:
+            return (
+                f"the server returned a page already read (after {self.pages_read} pages): "
+                "it probably ignores the paging parameters; the pull stopped incomplete. "
+                "Check TRACKER_COSTS_PAGING and the parameter names."
+            )
+        if reason is StopReason.PAGE_CAP:
+            return (
+                f"the pull stopped after {self.pages_read} pages (TRACKER_COSTS_MAX_PAGES) "
+                "before the list ended; it is incomplete."
+            )
+        return None
+
+    def advance(self, page: PageResult) -> None:
+        """Take in the page just read: update the position and decide whether the walk ends."""
+        if self.finished:
+            raise RuntimeError("advance() called on a finished walk")
+        progress = self._progress
+        count = len(page.items)
+        if count:
+            fingerprint = page_fingerprint(page.items)
+            if fingerprint in progress.seen or fingerprint == progress.last_fingerprint:
+                self.accepted = False
+                progress.stop_reason = StopReason.REPEATED_PAGE
+                return
+            progress.seen.add(fingerprint)
+            progress.last_fingerprint = fingerprint
+        self.accepted = True
+        progress.pages_read += 1
+        progress.items_read += count
+        self._step(page)
+        progress.stop_reason = self._end_of_list(page)
+        if progress.stop_reason is None and progress.pages_read >= self.max_pages:
+            progress.stop_reason = StopReason.PAGE_CAP
+
+    def _end_of_list(self, page: PageResult) -> StopReason | None:
+        if not page.items:
+            return StopReason.EMPTY_PAGE
+        if page.has_next is not None:
+            return None if page.has_next else StopReason.HAS_NEXT_FALSE
+        if page.total is not None:
+            return StopReason.TOTAL_REACHED if self.items_read >= page.total else None
+        if len(page.items) < self.page_size:
+            return StopReason.SHORT_PAGE
+        return None
+
+    def reset(self) -> None:
+        """Forget all progress: the next page is the first one."""
+        self._progress = _Progress()
+        self.accepted = False
+        self._reset_position()
+
+    def state(self) -> dict[str, Any]:
+        """A JSON-able checkpoint: "the pages so far are consumed; resume after them"."""
+        progress = self._progress
+        return {
+            "version": _STATE_VERSION,
+            "kind": self.kind,
+            "page_size": self.page_size,
+            **self._position(),
+            "pages_read": progress.pages_read,
+            "items_read": progress.items_read,
+            "last_fingerprint": progress.last_fingerprint,
+            "stop_reason": None if progress.stop_reason is None else str(progress.stop_reason),
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Resume from a :meth:`state` checkpoint.
+
+        Raises :class:`CheckpointMismatchError` when the checkpoint was written under other
+        paging settings (convention, parameter names, page size) or is malformed; the caller
+        should then discard it and start the pull from the first page.
+        """
+        try:
+            if state.get("version") != _STATE_VERSION or state.get("kind") != self.kind:
+                raise CheckpointMismatchError(
+                    f"checkpoint is for {state.get('kind')!r} paging "
+                    f"v{state.get('version')}, not {self.kind!r} v{_STATE_VERSION}"
+                )
+            if state.get("page_size") != self.page_size:
+                raise CheckpointMismatchError(
+                    f"checkpoint page size {state.get('page_size')!r} differs from {self.page_size}"
+                )
+            pages_read = _nonneg_int(state["pages_read"])
+            items_read = _nonneg_int(state["items_read"])
+            last = state["last_fingerprint"]
+            if last is not None and not isinstance(last, str):
+                raise CheckpointMismatchError("checkpoint fingerprint is not a string")
+            raw_reason = state["stop_reason"]
+            reason = None if raw_reason is None else StopReason(raw_reason)
+            self._set_position(state)
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            if isinstance(error, CheckpointMismatchError):
+                raise
+            raise CheckpointMismatchError(f"malformed pager checkpoint: {error}") from error
+        self._progress = _Progress(
+            pages_read=pages_read,
+            items_read=items_read,
+            last_fingerprint=last,
+            stop_reason=reason,
+            seen=set() if last is None else {last},
+        )
+        self.accepted = False
+
+    def _check_not_finished(self) -> None:
+        if self.finished:
+            raise RuntimeError(f"the walk is finished ({self.stop_reason}); no next page")
+
+
+def _nonneg_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise CheckpointMismatchError(f"expected a non-negative integer, got {value!r}")
+    return value
+
+
+def _same_setting(state: Mapping[str, Any], name: str, expected: object) -> None:
+    if state.get(name) != expected:
+        raise CheckpointMismatchError(
+            f"checkpoint {name} {state.get(name)!r} differs from the setting {expected!r}"
+        )
+
+
+class PageNumberPaginator(Paginator):
+    """``?page=N&pageSize=S``: page numbers from ``first_page`` (0 or 1), one per page read."""
+
+    kind = "page"
+
+    def __init__(
+        self,
+        page_param: str = "page",
+        size_param: str = "pageSize",
+        first_page: int = 1,
+        page_size: int = 100,
+        max_pages: int = 10_000,
+    ) -> None:
+        super().__init__(page_size, max_pages)
+        if first_page not in (0, 1):
+            raise ValueError(f"first_page must be 0 or 1 (got {first_page})")
+        self.page_param = page_param
+        self.size_param = size_param
+        self.first_page = first_page
+        self.page = first_page
+
+    def first_params(self) -> Params:
+        """``{page_param: first_page, size_param: page_size}``."""
+        return {self.page_param: self.first_page, self.size_param: self.page_size}
+
+    def next_params(self) -> Params:
+        """``{page_param: N, size_param: page_size}`` for the next page number N."""
+        self._check_not_finished()
+        return {self.page_param: self.page, self.size_param: self.page_size}
+
+    def _step(self, page: PageResult) -> None:
+        self.page += 1
+
+    def _position(self) -> dict[str, Any]:
+        return {
+            "page_param": self.page_param,
+            "size_param": self.size_param,
+            "first_page": self.first_page,
+            "page": self.page,
+        }
+
+    def _set_position(self, state: Mapping[str, Any]) -> None:
+        _same_setting(state, "page_param", self.page_param)
+        _same_setting(state, "size_param", self.size_param)
+        _same_setting(state, "first_page", self.first_page)
+        page = _nonneg_int(state["page"])
+        if page < self.first_page:
+            raise CheckpointMismatchError(f"checkpoint page {page} is before the first page")
+        self.page = page
+
+    def _reset_position(self) -> None:
+        self.page = self.first_page
+
+
+class OffsetPaginator(Paginator):
+    """``?offset=K&limit=S``: the offset advances by the number of items actually received."""
+
+    kind = "offset"
+
+    def __init__(
+        self,
+        offset_param: str = "offset",
+        limit_param: str = "limit",
+        page_size: int = 100,
+        max_pages: int = 10_000,
+    ) -> None:
+        super().__init__(page_size, max_pages)
+        self.offset_param = offset_param
+        self.limit_param = limit_param
+        self.offset = 0
+
+    def first_params(self) -> Params:
+        """``{offset_param: 0, limit_param: page_size}``."""
+        return {self.offset_param: 0, self.limit_param: self.page_size}
+
+    def next_params(self) -> Params:
+        """``{offset_param: items so far, limit_param: page_size}``."""
+        self._check_not_finished()
+        return {self.offset_param: self.offset, self.limit_param: self.page_size}
+
+    def _step(self, page: PageResult) -> None:
+        # By what we received, not by what we asked: a server capping the page size below
+        # page_size would otherwise make us skip the items between its cap and ours.
+        self.offset += len(page.items)
+
+    def _position(self) -> dict[str, Any]:
+        return {
+            "offset_param": self.offset_param,
+            "limit_param": self.limit_param,
+            "offset": self.offset,
+        }
+
+    def _set_position(self, state: Mapping[str, Any]) -> None:
+        _same_setting(state, "offset_param", self.offset_param)
+        _same_setting(state, "limit_param", self.limit_param)
+        self.offset = _nonneg_int(state["offset"])
+
+    def _reset_position(self) -> None:
+        self.offset = 0
+
+
+def paginator_from_settings(costs: CostsSettings) -> Paginator:
+    """The strategy selected by ``costs.paging``, with its parameter names, size and cap."""
+    if costs.paging == "offset":
+        return OffsetPaginator(
+            offset_param=costs.offset_param,
+            limit_param=costs.limit_param,
+            page_size=costs.page_size,
+            max_pages=costs.max_pages,
+        )
+    return PageNumberPaginator(
+        page_param=costs.page_param,
+        size_param=costs.size_param,
+        first_page=costs.first_page,
+        page_size=costs.page_size,
+        max_pages=costs.max_pages,
+    )
+
+
+def walk(paginator: Paginator, fetch: Callable[[Params], PageResult]) -> Iterator[PageResult]:
+    """Drive ``paginator`` with ``fetch`` and yield each accepted page, already advanced over.
+
+    When a page is yielded, ``paginator.state()`` is the checkpoint to store with it. A repeated
+    page is not yielded. Exceptions from ``fetch`` propagate with the paginator still positioned
+    at the page that failed. Afterwards, ``paginator.complete`` tells a full walk from a guarded
+    stop.
+    """
+    while not paginator.finished:
+        page = fetch(paginator.next_params())
+        paginator.advance(page)
+        if paginator.accepted:
+            yield page
