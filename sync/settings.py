@@ -75,7 +75,16 @@ class MileageSettings(HttpSettings):
     deduction_rate: Decimal | None = Field(
         None, ge=0, description="minor units per distance unit; unset = deduction not sent"
     )
+    kilometres_as: Literal["MILE", "KILOMETER"] = Field(
+        "MILE", description="km trips are sent converted to MILE (documented) or as KILOMETER"
+    )
     query_page_size: int = Field(100, ge=1, le=1000, description="limit for reconcile queries")
+    reconcile_date_filter: bool = Field(
+        True, description="narrow reconcile queries with a date filter (undocumented for mileage)"
+    )
+    max_attempts: int = Field(
+        10, ge=1, description="a change failing this often with retryable errors is parked"
+    )
     lease_seconds: float = Field(300.0, gt=0, description="how long claimed entries stay owned")
 
 

@@ -205,12 +205,9 @@ def _event_row(entry: JournalEntry, at: datetime, event: str, detail: str | None
     }
 
 
-def claim(
-    session: Session, owner: str, limit: int, lease: timedelta, now: datetime
-) -> list[Claimed]:
-    """Claim up to ``limit`` due entries for ``owner``, oldest first, inside the caller's
-    (IMMEDIATE) transaction. Only complete trips, and only the first open entry of a trip."""
-    release_expired(session, now)
+def _due(session: Session, limit: int, now: datetime) -> list[tuple[JournalEntry, str | None]]:
+    """Due entries, oldest first: pending, due, of complete trips, and the first open entry
+    of their trip (an earlier pending or in-flight entry blocks a later one)."""
     earlier = aliased(JournalEntry)
     blocked = (
         select(earlier.seq)
@@ -234,6 +231,32 @@ def claim(
         .order_by(col(JournalEntry.seq))
         .limit(limit)
     ).all()
+    return [(entry, remote_id) for entry, remote_id in rows]
+
+
+def peek(session: Session, limit: int, now: datetime) -> list[Claimed]:
+    """What ``claim`` would take now, without taking it (for dry runs)."""
+    return [
+        Claimed(
+            seq=entry.seq or 0,
+            trip_id=entry.trip_id,
+            op=EntryOp(entry.op),
+            attempts=entry.attempts,
+            in_doubt=entry.in_doubt,
+            remote_id=remote_id,
+            lease_expires_at=now,
+        )
+        for entry, remote_id in _due(session, limit, now)
+    ]
+
+
+def claim(
+    session: Session, owner: str, limit: int, lease: timedelta, now: datetime
+) -> list[Claimed]:
+    """Claim up to ``limit`` due entries for ``owner``, oldest first, inside the caller's
+    (IMMEDIATE) transaction. Only complete trips, and only the first open entry of a trip."""
+    release_expired(session, now)
+    rows = _due(session, limit, now)
     expires = now + lease
     claimed: list[Claimed] = []
     events = []

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, func, insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from tracker import journal
+from tracker import journal, lease
 from tracker.db import DbOptions, Synchronous, create_db_engine, prepare_file, translate_errors
 from tracker.enums import (
     Classification,
@@ -528,6 +528,11 @@ class Tracker:
         with self.write() as s:
             return journal.claim(s, owner, limit, lease, self._now())
 
+    def peek(self, limit: int) -> list[Claimed]:
+        """What a claim would take now, without taking it (dry runs)."""
+        with self.read() as s:
+            return journal.peek(s, limit, self._now())
+
     def apply(self, owner: str, outcomes: Iterable[Outcome]) -> list[int]:
         """Apply push results for entries ``owner`` still holds; returns the applied seqs."""
         with self.write() as s:
@@ -542,6 +547,27 @@ class Tracker:
         """Give claimed entries back to the queue."""
         with self.write() as s:
             return journal.release(s, owner, seqs, self._now(), in_doubt=in_doubt)
+
+    # ------------------------------------------------------------------ leases
+    def acquire_lease(self, name: str, owner: str, ttl: timedelta) -> int | None:
+        """Take the named lease; returns its fence, or None while another owner holds it."""
+        with self.write() as s:
+            return lease.acquire(s, name, owner, ttl, self._now())
+
+    def renew_lease(self, name: str, owner: str, fence: int, ttl: timedelta) -> bool:
+        """Extend a lease we hold; False if it was lost (stop working then)."""
+        with self.write() as s:
+            return lease.renew(s, name, owner, fence, ttl, self._now())
+
+    def release_lease(self, name: str, owner: str, fence: int) -> None:
+        """Give a lease up."""
+        with self.write() as s:
+            lease.release(s, name, owner, fence)
+
+    def lease_info(self, name: str) -> lease.LeaseInfo:
+        """Who holds the named lease."""
+        with self.read() as s:
+            return lease.info(s, name)
 
     # ------------------------------------------------------------------ helpers
     def _trip(self, s: Session, trip_id: str) -> Trip:

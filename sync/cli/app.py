@@ -15,7 +15,7 @@ def _version(value: bool) -> None:
 
 def build_app() -> typer.Typer:
     """Assemble the command tree (no database or network is touched here)."""
-    from sync.cli import cars, status, trips
+    from sync.cli import cars, run, status, trips
 
     app = typer.Typer(
         name="tracker",
@@ -39,4 +39,5 @@ def build_app() -> typer.Typer:
     app.command("status", help="Journal counts, oldest pending change, database facts.")(
         status.status
     )
+    app.command("sync", help="Push local changes and pull costs now.")(run.sync)
     return app

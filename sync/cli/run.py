@@ -1,0 +1,143 @@
+"""``tracker sync``: push (and pull) now, with progress and a summary."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from sync.cli import output
+from sync.cli.context import load_settings, open_store
+from sync.cli.exitcodes import ExitCode
+
+if TYPE_CHECKING:
+    from sync.push import PushReport
+    from sync.settings import Settings
+    from tracker.store import Tracker
+
+
+def sync(
+    push: Annotated[bool, typer.Option("--push", help="Push local changes to Tight.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print what would be sent; change nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Sync now. Exit 0: all done; 65: some records need you (parked); 75: temporary
+    failure, work kept queued; 77: authentication; 69: endpoint missing."""
+    settings = load_settings()
+    do_push = True  # the only direction until the pull engine lands
+    with open_store(settings) as store:
+        if dry_run:
+            _dry_run(settings, store, as_json)
+            return
+        doc: dict[str, Any] = {}
+        code = ExitCode.OK
+        if do_push:
+            report = _push(settings, store, as_json)
+            doc["push"] = report.to_dict()
+            code = max(code, _push_code(report, store))
+        doc["journal"] = store.journal_counts().to_dict()
+    if as_json:
+        output.emit_json(doc)
+    else:
+        _summary(doc)
+    if code:
+        raise typer.Exit(int(code))
+
+
+def _push_code(report: PushReport, store: Tracker) -> ExitCode:
+    counts = store.journal_counts()
+    if counts.parked or report.parked:
+        return ExitCode.DATAERR
+    if counts.pending or counts.in_flight or report.stopped:
+        return ExitCode.TEMPFAIL
+    return ExitCode.OK
+
+
+def _push(settings: Settings, store: Tracker, quiet: bool) -> PushReport:
+    from sync.engine import SyncEngine
+
+    engine = SyncEngine(settings, store)
+    try:
+        with _progress(quiet) as progress:
+            return engine.push(progress=progress)
+    finally:
+        engine.close()
+
+
+@contextmanager
+def _progress(quiet: bool) -> Iterator[Callable[[str, int], None]]:
+    """A Rich progress bar on a terminal (stderr), plain lines otherwise."""
+    if quiet:
+        yield lambda _event, _n: None
+        return
+    if sys.stderr.isatty():
+        from rich.progress import Progress
+
+        with Progress(transient=True, console=output.console(stderr=True)) as bar:
+            task = bar.add_task("pushing", total=None)
+            done = 0
+
+            def tick(event: str, n: int) -> None:
+                nonlocal done
+                if event == "done":
+                    done += n
+                    bar.update(task, completed=done, description=f"pushed {done} items")
+
+            yield tick
+        return
+
+    def plain(event: str, n: int) -> None:
+        if event in ("claimed", "reconciled"):
+            output.error_line(f"{event} {n}")
+
+    yield plain
+
+
+def _summary(doc: dict[str, Any]) -> None:
+    rows: list[tuple[str, object]] = []
+    push = doc.get("push")
+    if push:
+        rows += [
+            ("pushed", push["synced"]),
+            ("deleted on server", push["deleted"]),
+            ("parked (need you)", len(push["parked"])),
+            ("retry later", push["retried"]),
+            ("in doubt", push["in_doubt"]),
+            ("reconciled: found", push["reconciled_found"]),
+            ("reconciled: absent, resent", push["reconciled_absent"]),
+            ("requests", push["requests"]),
+        ]
+    pull = doc.get("pull")
+    if pull:
+        rows += [(f"pull: {k}", v) for k, v in pull.items() if not isinstance(v, list | dict)]
+    journal = doc["journal"]
+    rows += [("still pending", journal["pending"]), ("parked in total", journal["parked"])]
+    output.table("sync", ["what", "count"], rows)
+    if push and push["parked"]:
+        output.table(
+            "parked by the server",
+            ["trip", "type", "param", "message"],
+            (
+                (p["trip_id"][:8], p["error_type"], p["param"] or "", p["message"])
+                for p in push["parked"]
+            ),
+        )
+    if push and push.get("stopped"):
+        output.error_line(f"stopped early: {push['stopped']}")
+
+
+def _dry_run(settings: Settings, store: Tracker, as_json: bool) -> None:
+    from sync.preview import preview_push
+
+    plan = preview_push(settings, store)
+    if as_json:
+        output.emit_json(plan)
+        return
+    for request in plan["requests"]:
+        output.line(f"{request['method']} {request['url']}  ({request['note']})")
+    output.line(f"{len(plan['requests'])} request(s) would be sent; nothing was changed")

@@ -1,0 +1,141 @@
+"""HTTP at the edge: one httpx.Client per remote, and a send with a *total* deadline.
+
+httpx only has per-phase timeouts: a server that drips one byte at a time keeps a request
+alive forever. ``send`` streams the body and gives up once the deadline has passed, so a
+request never outlives ``deadline`` by more than one read timeout.
+
+Transport failures are sorted by what they tell us about the server:
+``NotSent`` (connection refused, connect timeout: the server never saw the request) and
+``OutcomeUnknown`` (dropped, reset, read timeout, deadline: it may have processed it).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from sync.clock import Clock
+from sync.errors import ConfigError, TransientRemoteError
+from sync.settings import HttpSettings
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024 * 1024  # a response larger than this is not a mileage API answer
+
+
+class NotSent(TransientRemoteError):
+    """The request never reached the server (safe to send again)."""
+
+
+class OutcomeUnknown(TransientRemoteError):
+    """The request may have been processed; we could not read the answer."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A complete HTTP answer. ``body`` is the parsed JSON, or None when it was not JSON."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: Any
+    raw: bytes
+
+    @property
+    def json_ok(self) -> bool:
+        """True when the body parsed as JSON."""
+        return self.body is not None or self.raw.strip() == b"null"
+
+
+def build_client(
+    base_url: str,
+    cfg: HttpSettings,
+    *,
+    transport: httpx.BaseTransport | None = None,
+) -> httpx.Client:
+    """An httpx.Client for one remote API. TLS verification stays on (a CA path may be given)."""
+    if not base_url:
+        raise ConfigError("no base URL configured for this remote; see the README")
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"base URL {base_url!r} must start with http:// or https://")
+    read = min(cfg.read_timeout, cfg.deadline)
+    return httpx.Client(
+        base_url=base_url.rstrip("/"),
+        timeout=httpx.Timeout(connect=cfg.connect_timeout, read=read, write=read, pool=read),
+        verify=cfg.verify if isinstance(cfg.verify, str) else True,
+        transport=transport,
+        follow_redirects=False,
+        headers={"User-Agent": "trip-tracker", "Accept": "application/json"},
+    )
+
+
+def send(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    clock: Clock,
+    deadline: float,
+    json_body: Any = None,
+    form: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    auth: tuple[str, str] | None = None,
+) -> Reply:
+    """Send one request and read the whole answer within ``deadline`` seconds."""
+    started = clock.monotonic()
+    content: bytes | None = None
+    send_headers = dict(headers or {})
+    if json_body is not None:
+        # allow_nan=False: a stored inf can never be sent as invalid JSON (it parks instead).
+        content = json.dumps(json_body, allow_nan=False, ensure_ascii=False).encode("utf-8")
+        send_headers["Content-Type"] = "application/json"
+    try:
+        with client.stream(
+            method,
+            url,
+            content=content,
+            data=dict(form) if form is not None else None,
+            headers=send_headers,
+            auth=auth,
+        ) as response:
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_BODY:
+                    raise OutcomeUnknown(f"{method} {url}: response larger than {MAX_BODY} bytes")
+                if clock.monotonic() - started > deadline:
+                    raise OutcomeUnknown(
+                        f"{method} {url}: no complete answer within {deadline:g} s"
+                    )
+            raw = b"".join(chunks)
+            status, response_headers = response.status_code, dict(response.headers)
+    except httpx.ConnectError as err:
+        if "CERTIFICATE_VERIFY_FAILED" in str(err) or "SSL" in str(err):
+            raise ConfigError(
+                f"{method} {url}: TLS verification failed ({err}); if the server uses a "
+                "private CA, give its bundle path in the VERIFY setting"
+            ) from None
+        raise NotSent(f"{method} {url}: cannot connect ({type(err).__name__})") from None
+    except (httpx.ConnectTimeout, httpx.PoolTimeout) as err:
+        raise NotSent(f"{method} {url}: cannot connect ({type(err).__name__})") from None
+    except httpx.UnsupportedProtocol as err:
+        raise ConfigError(f"{method} {url}: {err}") from None
+    except (httpx.TimeoutException, httpx.TransportError) as err:
+        raise OutcomeUnknown(f"{method} {url}: {type(err).__name__}, answer lost") from None
+    log.debug("%s %s -> %s (%d bytes)", method, url, status, len(raw))
+    return Reply(status=status, headers=response_headers, body=_parse(raw), raw=raw)
+
+
+def _parse(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None

@@ -1,0 +1,108 @@
+"""The sync engine: settings + store + HTTP clients + rate budget + the sync lease.
+
+``SyncEngine.push()`` is the one job the scheduler, the daemon and ``tracker sync`` run.
+Only one process pushes a database at a time: the engine takes the ``push`` lease in the
+database first (renewed between batches) and refuses with AlreadyRunningError otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import threading
+import uuid
+from datetime import timedelta
+
+import httpx
+
+from sync.auth import TokenSource
+from sync.budget import RequestBudget
+from sync.client import build_client
+from sync.clock import Clock, SystemClock
+from sync.errors import AlreadyRunningError
+from sync.push import Progress, Pusher, PushReport
+from sync.settings import Settings
+from tracker.store import Tracker
+
+PUSH_LEASE = "push"
+
+
+def new_owner() -> str:
+    """A unique name for this process's runs (host, pid, random)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class SyncEngine:
+    """Runs pushes (and pulls) of one store. Build once; call ``push()`` as often as needed."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Tracker,
+        *,
+        clock: Clock | None = None,
+        mileage_client: httpx.Client | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock or SystemClock()
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self._mileage_client = mileage_client
+        self._owns_client = mileage_client is None
+        # One budget per engine: a daemon's runs share it, as the limit is per token.
+        self.budget = RequestBudget.from_settings(settings.mileage, clock=self.clock)
+        self._lock = threading.Lock()
+
+    @property
+    def mileage_client(self) -> httpx.Client:
+        """The Tight client (built from settings on first use)."""
+        if self._mileage_client is None:
+            self._mileage_client = build_client(self.settings.mileage.url, self.settings.mileage)
+        return self._mileage_client
+
+    def push(
+        self, *, stop: threading.Event | None = None, progress: Progress | None = None
+    ) -> PushReport:
+        """One push run under the sync lease. Raises AlreadyRunningError when another
+        process holds it, AuthError / EndpointMissingError when the remote refuses."""
+        with self._lock:
+            ttl = timedelta(seconds=self.settings.schedule.lease_seconds)
+            owner = new_owner()
+            fence = self.store.acquire_lease(PUSH_LEASE, owner, ttl)
+            if fence is None:
+                held = self.store.lease_info(PUSH_LEASE)
+                raise AlreadyRunningError(
+                    f"sync already running (held by {held.owner} until "
+                    f"{held.expires_at:%H:%M:%S} UTC); try again later"
+                    if held.expires_at
+                    else "sync already running; try again later"
+                )
+            try:
+                client = self.mileage_client
+                tokens = TokenSource(self.settings.mileage, client, self.clock, self.budget)
+                pusher = Pusher(
+                    self.store,
+                    self.settings.mileage,
+                    client,
+                    clock=self.clock,
+                    budget=self.budget,
+                    tokens=tokens,
+                    owner=owner,
+                    rng=self._rng,
+                    progress=progress,
+                )
+                report = pusher.run(
+                    stop, keep_going=lambda: self.store.renew_lease(PUSH_LEASE, owner, fence, ttl)
+                )
+                report.requests += tokens.minted
+                return report
+            finally:
+                self.store.release_lease(PUSH_LEASE, owner, fence)
+
+    def close(self) -> None:
+        """Close the HTTP clients this engine built."""
+        if self._owns_client and self._mileage_client is not None:
+            self._mileage_client.close()
+            self._mileage_client = None

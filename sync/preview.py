@@ -1,0 +1,61 @@
+"""Dry run: exactly what the next push would send, with the token redacted. Changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sync.mapping import trip_to_save
+from sync.push import QUERY_PATH, SAVE_PATH
+from sync.settings import Settings
+from tracker.enums import EntryOp
+from tracker.store import Tracker
+
+REDACTED = "Bearer ***"
+
+
+def preview_push(settings: Settings, store: Tracker, limit: int = 10_000) -> dict[str, Any]:
+    """The requests of the next push, batch by batch (reconcile queries are announced)."""
+    cfg = settings.mileage
+    due = store.peek(limit)
+    trips = store.trips_by_id([c.trip_id for c in due])
+    requests: list[dict[str, Any]] = []
+    headers = {"Authorization": REDACTED, "Content-Type": "application/json"}
+    doubtful = [c for c in due if c.in_doubt and c.remote_id is None]
+    if doubtful:
+        requests.append(
+            {
+                "method": "POST",
+                "url": cfg.url + QUERY_PATH,
+                "headers": headers,
+                "note": f"reconcile {len(doubtful)} in-doubt trip(s) before sending them",
+                "body": None,
+            }
+        )
+    saves: list[dict[str, Any]] = []
+    for c in due:
+        if c.op == EntryOp.DELETE:
+            if c.remote_id is None and not c.in_doubt:
+                continue  # never pushed: nothing to send
+            requests.append(
+                {
+                    "method": "DELETE",
+                    "url": f"{cfg.url}{SAVE_PATH}/{c.remote_id or '<found by reconcile>'}",
+                    "headers": headers,
+                    "note": f"delete trip {c.trip_id}",
+                    "body": None,
+                }
+            )
+            continue
+        saves.append(trip_to_save(trips[c.trip_id], cfg).body())
+    for start in range(0, len(saves), cfg.batch_size):
+        batch = saves[start : start + cfg.batch_size]
+        requests.append(
+            {
+                "method": "POST",
+                "url": cfg.url + SAVE_PATH,
+                "headers": headers,
+                "note": f"save {len(batch)} trip(s)",
+                "body": {"data": batch},
+            }
+        )
+    return {"dry_run": True, "requests": requests}

@@ -1,0 +1,418 @@
+"""The push engine: journal entries to Tight's ``POST /v6/mileage`` in batches.
+
+One run claims due entries (with a lease), reconciles the in-doubt ones, sends the rest
+in batches, and applies every item's outcome in one transaction per batch. The decisions
+are made by pure functions (``sync.outcome``, ``sync.mapping``, ``sync.reconcile``,
+``sync.backoff``); this module only sequences I/O around them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+
+from sync import outcome as oc
+from sync.auth import TokenSource
+from sync.backoff import RetryPolicy, next_attempt_at, next_delay, parse_retry_after
+from sync.budget import RequestBudget
+from sync.client import NotSent, OutcomeUnknown, Reply, send
+from sync.clock import Clock
+from sync.errors import AuthError, EndpointMissingError, ProtocolError, TransientRemoteError
+from sync.mapping import trip_to_save
+from sync.reconcile import find_remote_ids
+from sync.settings import MileageSettings
+from tracker.enums import EntryOp
+from tracker.journal import Claimed, Outcome, Parked, Retry, Synced
+from tracker.store import Tracker
+from tracker.views import TripView
+
+log = logging.getLogger(__name__)
+
+SAVE_PATH = "/v6/mileage"
+QUERY_PATH = "/v6/mileage/query"
+
+Progress = Callable[[str, int], None]
+
+
+@dataclass(frozen=True)
+class ParkedItem:
+    """A change the server rejected, with its words."""
+
+    trip_id: str
+    error_type: str
+    message: str
+    param: str | None
+
+
+@dataclass
+class PushReport:
+    """What one push run did."""
+
+    batches: int = 0
+    requests: int = 0
+    synced: int = 0
+    deleted: int = 0
+    parked: list[ParkedItem] = field(default_factory=list)
+    retried: int = 0
+    in_doubt: int = 0
+    reconciled_found: int = 0
+    reconciled_absent: int = 0
+    fenced: int = 0
+    stopped: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "batches": self.batches,
+            "requests": self.requests,
+            "synced": self.synced,
+            "deleted": self.deleted,
+            "parked": [p.__dict__ for p in self.parked],
+            "retried": self.retried,
+            "in_doubt": self.in_doubt,
+            "reconciled_found": self.reconciled_found,
+            "reconciled_absent": self.reconciled_absent,
+            "fenced": self.fenced,
+            "stopped": self.stopped,
+        }
+
+
+@dataclass
+class _Item:
+    claim: Claimed
+    trip: TripView
+    body: dict[str, Any]
+
+    @property
+    def sent(self) -> oc.Sent:
+        return oc.Sent(self.claim.seq, self.trip.id, self.trip.remote_id is None)
+
+
+class Pusher:
+    """Pushes the journal of one store to one Tight endpoint."""
+
+    def __init__(
+        self,
+        store: Tracker,
+        cfg: MileageSettings,
+        client: httpx.Client,
+        *,
+        clock: Clock,
+        budget: RequestBudget,
+        tokens: TokenSource,
+        owner: str,
+        rng: random.Random | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self._store = store
+        self._cfg = cfg
+        self._client = client
+        self._clock = clock
+        self._budget = budget
+        self._tokens = tokens
+        self._owner = owner
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self._policy = RetryPolicy.from_settings(cfg)
+        self._progress = progress or (lambda _event, _n: None)
+        self._batch_size = cfg.batch_size
+        self.report = PushReport()
+
+    # ------------------------------------------------------------------ run
+    def run(
+        self,
+        stop: threading.Event | None = None,
+        keep_going: Callable[[], bool] | None = None,
+    ) -> PushReport:
+        """Push until nothing is due, ``stop`` is set, or ``keep_going()`` says no (the sync
+        lease was lost). Raises AuthError or EndpointMissingError after giving every claimed
+        entry back untouched."""
+        lease = timedelta(seconds=self._cfg.lease_seconds)
+        while stop is None or not stop.is_set():
+            if keep_going is not None and not keep_going():
+                self.report.stopped = "lost the sync lease to another process"
+                break
+            claimed = self._store.claim(self._owner, self._batch_size, lease)
+            if not claimed:
+                break
+            self.report.batches += 1
+            self._progress("claimed", len(claimed))
+            try:
+                outcomes = self._batch(claimed)
+            except (AuthError, EndpointMissingError) as err:
+                self._store.release(self._owner, [c.seq for c in claimed], in_doubt=False)
+                self.report.stopped = str(err)
+                raise
+            except TransientRemoteError as err:
+                # A failure of the reconcile walk or similar: keep everything for later.
+                outcomes = [
+                    self._retry(c, "TRANSIENT", str(err), in_doubt=c.in_doubt) for c in claimed
+                ]
+            self._apply(claimed, outcomes)
+        return self.report
+
+    def _apply(self, claimed: Sequence[Claimed], outcomes: Sequence[Outcome]) -> None:
+        applied = set(self._store.apply(self._owner, outcomes))
+        by_seq = {c.seq: c for c in claimed}
+        for result in outcomes:
+            if result.seq not in applied:
+                self.report.fenced += 1
+                continue
+            claim = by_seq[result.seq]
+            if isinstance(result, Synced):
+                if claim.op == EntryOp.DELETE:
+                    self.report.deleted += 1
+                else:
+                    self.report.synced += 1
+            elif isinstance(result, Parked):
+                self.report.parked.append(
+                    ParkedItem(claim.trip_id, result.error_type, result.message, result.param)
+                )
+            else:
+                self.report.retried += 1
+                self.report.in_doubt += int(result.in_doubt)
+        self._progress("done", len(outcomes))
+
+    # ------------------------------------------------------------------ one batch
+    def _batch(self, claimed: list[Claimed]) -> list[Outcome]:
+        trips = self._store.trips_by_id([c.trip_id for c in claimed])
+        remote_ids = {c.seq: c.remote_id for c in claimed}
+        doubtful = [c for c in claimed if c.in_doubt and c.remote_id is None]
+        if doubtful:
+            found = self._reconcile(doubtful, trips)
+            for c in doubtful:
+                remote_ids[c.seq] = found.get(c.trip_id)
+        outcomes: list[Outcome] = []
+        saves: list[_Item] = []
+        for c in claimed:
+            trip = trips[c.trip_id]
+            remote_id = remote_ids[c.seq]
+            trip = trip.model_copy(update={"remote_id": remote_id})
+            if c.op == EntryOp.DELETE:
+                outcomes.append(self._delete(c, remote_id))
+                continue
+            try:
+                body = trip_to_save(trip, self._cfg).body()
+                json.dumps(body, allow_nan=False)
+            except (ValueError, TypeError) as err:
+                # A stored record that can never be sent must not block the queue.
+                outcomes.append(Parked(c.seq, "LOCAL_INVALID", f"cannot be sent: {err}", None))
+                continue
+            saves.append(_Item(c, trip, body))
+        if saves:
+            outcomes.extend(self._save(saves))
+        return outcomes
+
+    def _reconcile(self, doubtful: list[Claimed], trips: dict[str, TripView]) -> dict[str, str]:
+        """Find in-doubt creates on the server; record what was found and what is absent."""
+        dates = [trips[c.trip_id].date for c in doubtful]
+        known = [d for d in dates if d is not None]
+        span: tuple[date, date] | None = (min(known), max(known)) if known else None
+        wanted = {c.trip_id for c in doubtful}
+        found = find_remote_ids(self._post_query, self._cfg, wanted, span)
+        for c in doubtful:
+            self._store.resolve_doubt(self._owner, c.seq, found.get(c.trip_id))
+        self.report.reconciled_found += len(found)
+        self.report.reconciled_absent += len(wanted) - len(found)
+        self._progress("reconciled", len(wanted))
+        return found
+
+    def _post_query(self, body: dict[str, Any]) -> Any:
+        reply = self._request("POST", QUERY_PATH, body)
+        if reply.status == 400 and "filter" in body and self._cfg.reconcile_date_filter:
+            # The date filter is our assumption; a server that refuses it gets the full walk.
+            body = {k: v for k, v in body.items() if k != "filter"}
+            reply = self._request("POST", QUERY_PATH, body)
+        verdict = oc.classify_response(reply.status, None, [], self._cfg.local_id_key)
+        if reply.status == 200:
+            return reply.body
+        self._raise_for(verdict)
+        raise ProtocolError(f"mileage query answered HTTP {reply.status}")
+
+    # ------------------------------------------------------------------ deletes
+    def _delete(self, c: Claimed, remote_id: str | None) -> Outcome:
+        if remote_id is None:
+            return Synced(c.seq, detail="never reached the server: nothing to delete")
+        try:
+            reply = self._with_retries("DELETE", f"{SAVE_PATH}/{remote_id}", None)
+        except (NotSent, OutcomeUnknown) as err:
+            return self._retry(c, "TRANSPORT", str(err))
+        if reply.status == 200:
+            return Synced(c.seq, detail=f"deleted {remote_id} on the server")
+        if reply.status == 404:
+            return Synced(c.seq, detail=f"{remote_id} was already gone")
+        verdict = oc.classify_response(reply.status, reply.body, [], self._cfg.local_id_key)
+        self._raise_for(verdict)
+        if isinstance(verdict, oc.Split):
+            return Parked(c.seq, verdict.error_type, verdict.message, verdict.param)
+        retry_after = verdict.retry_after if isinstance(verdict, oc.NotProcessed) else None
+        return self._retry(c, f"HTTP_{reply.status}", "delete failed", retry_after=retry_after)
+
+    # ------------------------------------------------------------------ saves
+    def _save(self, items: list[_Item]) -> list[Outcome]:
+        sents = [i.sent for i in items]
+        try:
+            reply = self._with_retries("POST", SAVE_PATH, {"data": [i.body for i in items]})
+        except NotSent as err:
+            return [self._retry(i.claim, "TRANSPORT", str(err)) for i in items]
+        except OutcomeUnknown as err:
+            return self._unknown(items, str(err))
+        retry_after = self._retry_after(reply)
+        verdict = oc.classify_response(
+            reply.status, reply.body, sents, self._cfg.local_id_key, retry_after
+        )
+        self._raise_for(verdict)
+        if isinstance(verdict, oc.PerItem):
+            return [self._item_outcome(i, v) for i, v in zip(items, verdict.verdicts, strict=True)]
+        if isinstance(verdict, oc.Split | oc.Halve):
+            if len(items) == 1:
+                kind = verdict.error_type if isinstance(verdict, oc.Split) else "BATCH_TOO_LARGE"
+                param = verdict.param if isinstance(verdict, oc.Split) else None
+                return [Parked(items[0].claim.seq, kind, verdict.message, param)]
+            if isinstance(verdict, oc.Halve):
+                self._batch_size = max(1, len(items) // 2)
+            half = len(items) // 2
+            return self._save(items[:half]) + self._save(items[half:])
+        if isinstance(verdict, oc.NotProcessed):
+            return [
+                self._retry(
+                    i.claim, f"HTTP_{verdict.status}", verdict.message, retry_after=retry_after
+                )
+                for i in items
+            ]
+        assert isinstance(verdict, oc.Unknown)
+        return self._unknown(items, verdict.message)
+
+    def _unknown(self, items: list[_Item], message: str) -> list[Outcome]:
+        """The server may have stored the batch: creates become in doubt (reconciled before
+        any resend), updates are simply sent again later (same id, same state)."""
+        log.warning("push outcome unknown for %d items: %s", len(items), message)
+        return [
+            self._retry(i.claim, "OUTCOME_UNKNOWN", message, in_doubt=i.sent.is_create)
+            for i in items
+        ]
+
+    def _item_outcome(self, item: _Item, verdict: oc.ItemVerdict) -> Outcome:
+        seq = item.claim.seq
+        if isinstance(verdict, oc.ItemSynced):
+            return Synced(seq, verdict.remote_id or item.trip.remote_id, verdict.record)
+        if isinstance(verdict, oc.ItemParked):
+            return Parked(seq, verdict.error_type, verdict.message, verdict.param)
+        if isinstance(verdict, oc.ItemDuplicate):
+            if verdict.remote_id is not None:
+                return Synced(seq, verdict.remote_id, None, detail="server already had it")
+            return self._retry(item.claim, "DUPLICATE", verdict.message, in_doubt=True, now=True)
+        return self._retry(
+            item.claim, verdict.error_type, verdict.message, in_doubt=verdict.in_doubt
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def _retry(
+        self,
+        c: Claimed,
+        error_type: str,
+        message: str,
+        *,
+        in_doubt: bool = False,
+        retry_after: float | None = None,
+        now: bool = False,
+    ) -> Outcome:
+        if not in_doubt and c.attempts >= self._cfg.max_attempts:
+            return Parked(
+                c.seq,
+                "GAVE_UP",
+                f"failed {c.attempts} times; last error {error_type}: {message}",
+                None,
+            )
+        wall = self._clock.wall()
+        at = (
+            wall if now else next_attempt_at(self._policy, c.attempts, wall, retry_after, self._rng)
+        )
+        return Retry(c.seq, at, error_type, message, in_doubt=in_doubt)
+
+    def _raise_for(self, verdict: oc.BatchVerdict) -> None:
+        if isinstance(verdict, oc.AuthFailure):
+            if verdict.kind == "forbidden":
+                raise AuthError(
+                    f"Tight refused access (403: {verdict.message}); check the token's scope"
+                )
+            raise AuthError(
+                f"Tight refused the token ({verdict.message}); set a new TRACKER_MILEAGE_TOKEN "
+                "or configure client credentials; every change stays queued"
+            )
+        if isinstance(verdict, oc.EndpointMissing):
+            raise EndpointMissingError(
+                f"Tight answered 404 for the mileage endpoint ({verdict.message}); "
+                "check TRACKER_MILEAGE_URL"
+            )
+
+    def _retry_after(self, reply: Reply) -> float | None:
+        parsed = parse_retry_after(reply.headers.get("retry-after"), self._clock.wall())
+        if parsed is not None and parsed.capped:
+            log.warning(
+                "server asked to wait longer than %.0f s; waiting that long", parsed.seconds
+            )
+        return None if parsed is None else parsed.seconds
+
+    def _with_retries(self, method: str, path: str, body: Any) -> Reply:
+        """Send; retry in this run what certainly was not processed (refused connection,
+        429, 503) with backoff, honouring Retry-After. Other failures are the caller's."""
+        started = self._clock.monotonic()
+        budget_s = self._cfg.lease_seconds / 2  # never outlive the entries' lease
+        attempt = 0
+        while True:
+            try:
+                reply = self._request(method, path, body)
+            except NotSent:
+                if not self._may_retry(attempt, started, budget_s, None):
+                    raise
+            else:
+                if reply.status not in (429, 503):
+                    return reply
+                retry_after = self._retry_after(reply)
+                if not self._may_retry(attempt, started, budget_s, retry_after):
+                    return reply
+            attempt += 1
+
+    def _may_retry(
+        self, attempt: int, started: float, budget_s: float, retry_after: float | None
+    ) -> bool:
+        if attempt + 1 >= self._policy.attempts:
+            return False
+        delay = next_delay(self._policy, attempt, retry_after, self._rng)
+        if self._clock.monotonic() - started + delay > budget_s:
+            return False
+        self._clock.sleep(delay)
+        return True
+
+    def _request(self, method: str, path: str, body: Any) -> Reply:
+        """One request under the rate budget, refreshing the token once on a 401."""
+        reply = self._send_once(method, path, body)
+        if reply.status == 401 and self._tokens.can_mint:
+            self._tokens.mint()
+            reply = self._send_once(method, path, body)
+        if reply.status == 429:
+            retry_after = self._retry_after(reply)
+            if retry_after:
+                self._budget.note_retry_after(retry_after)
+        return reply
+
+    def _send_once(self, method: str, path: str, body: Any) -> Reply:
+        self._budget.acquire()
+        self.report.requests += 1
+        return send(
+            self._client,
+            method,
+            path,
+            clock=self._clock,
+            deadline=self._cfg.deadline,
+            json_body=body,
+            headers={"Authorization": self._tokens.header()},
+        )

@@ -1,0 +1,91 @@
+"""Reconciliation: find out whether in-doubt creates reached the server.
+
+Tight has no idempotency key and cannot filter on ``customData`` server-side ("coming
+soon"), so we page through ``POST /v6/mileage/query`` (narrowed by date when configured)
+and match the local id we put in every record's ``customData`` ourselves. A record found is
+adopted (its ``mlg_...`` id stored locally); a record not found after the *complete* walk is
+proven absent and only then sent again. An incomplete walk proves nothing: the entries stay
+in doubt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from sync.errors import ProtocolError
+from sync.settings import MileageSettings
+from sync.wire.tight import QueryResponse
+
+MAX_QUERY_PAGES = 100_000
+
+
+def query_body(
+    cfg: MileageSettings, cursor: str | None, dates: tuple[date, date] | None
+) -> dict[str, Any]:
+    """One page request of the reconcile walk (pure)."""
+    body: dict[str, Any] = {
+        "cursor": cursor,
+        "limit": cfg.query_page_size,
+        "sort": {"orderBy": "DATE", "direction": "ASC"},
+    }
+    if dates is not None and cfg.reconcile_date_filter:
+        first, last = dates
+        # One day of slack each side: the server may compute dates in another zone.
+        body["filter"] = {
+            "date": {
+                "greaterThanEqual": (first - timedelta(days=1)).isoformat(),
+                "lessThanEqual": (last + timedelta(days=1)).isoformat(),
+            }
+        }
+    return body
+
+
+def match_page(records: Iterable[dict[str, Any]], key: str, wanted: set[str]) -> dict[str, str]:
+    """Local id -> remote id for the wanted ids found in one page (pure). When the server
+    holds two copies (a duplicate from before), the first one seen is adopted."""
+    found: dict[str, str] = {}
+    for record in records:
+        custom = record.get("customData")
+        remote_id = record.get("id")
+        if not isinstance(custom, dict) or not isinstance(remote_id, str):
+            continue
+        local = custom.get(key)
+        if isinstance(local, str) and local in wanted and local not in found:
+            found[local] = remote_id
+    return found
+
+
+def find_remote_ids(
+    post_query: Callable[[dict[str, Any]], Any],
+    cfg: MileageSettings,
+    wanted: set[str],
+    dates: tuple[date, date] | None,
+) -> dict[str, str]:
+    """Walk the query pages until every wanted id is found or the list ends.
+
+    ``post_query(body)`` sends one query and returns the parsed JSON body (raising on
+    transport or HTTP failures). Raises ProtocolError on a malformed page or a cursor loop.
+    """
+    found: dict[str, str] = {}
+    cursor: str | None = None
+    seen: set[str] = set()
+    for _ in range(MAX_QUERY_PAGES):
+        body = post_query(query_body(cfg, cursor, dates))
+        try:
+            page = QueryResponse.model_validate(body)
+        except ValidationError:
+            raise ProtocolError("mileage query answered an unexpected shape") from None
+        remaining = wanted - found.keys()
+        found.update(match_page(page.data, cfg.local_id_key, remaining))
+        after = page.cursor.after if page.cursor else None
+        if after is None or not (wanted - found.keys()):
+            return found
+        if after in seen:
+            raise ProtocolError("mileage query returned a cursor it had returned before")
+        seen.add(after)
+        cursor = after
+    raise ProtocolError(f"mileage query did not end within {MAX_QUERY_PAGES} pages")

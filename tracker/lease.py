@@ -1,0 +1,78 @@
+"""Named leases in the database: who may do a job (e.g. push) right now, across processes.
+
+A lease has an owner, an expiry and a fence that grows on every change of owner. The
+holder renews it while working; a crashed holder's lease simply expires and the next
+process takes over. Every step runs inside the caller's IMMEDIATE transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from tracker.tables import Lease
+
+
+@dataclass(frozen=True)
+class LeaseInfo:
+    """Who holds a lease and until when."""
+
+    name: str
+    owner: str | None
+    fence: int
+    expires_at: datetime | None
+
+    def held(self, now: datetime) -> bool:
+        """True while an owner holds it and it has not expired."""
+        return self.owner is not None and self.expires_at is not None and self.expires_at > now
+
+
+def acquire(session: Session, name: str, owner: str, ttl: timedelta, now: datetime) -> int | None:
+    """Take (or extend) the lease for ``owner``; returns the fence, or None if another
+    owner holds a live lease."""
+    row = session.get(Lease, name)
+    if row is None:
+        row = Lease(name=name, owner=owner, fence=1, expires_at=now + ttl)
+    elif row.owner == owner or row.owner is None or row.expires_at is None or row.expires_at <= now:
+        if row.owner != owner:
+            row.fence += 1
+        row.owner = owner
+        row.expires_at = now + ttl
+    else:
+        return None
+    session.add(row)
+    session.flush()
+    return row.fence
+
+
+def renew(
+    session: Session, name: str, owner: str, fence: int, ttl: timedelta, now: datetime
+) -> bool:
+    """Extend a lease still held by ``owner`` under ``fence``; False if it was lost."""
+    row = session.get(Lease, name)
+    if row is None or row.owner != owner or row.fence != fence:
+        return False
+    if row.expires_at is not None and row.expires_at <= now:
+        return False  # expired: another process may already have taken over
+    row.expires_at = now + ttl
+    session.add(row)
+    return True
+
+
+def release(session: Session, name: str, owner: str, fence: int) -> None:
+    """Give the lease up (no-op if it is no longer ours)."""
+    row = session.get(Lease, name)
+    if row is not None and row.owner == owner and row.fence == fence:
+        row.owner = None
+        row.expires_at = None
+        session.add(row)
+
+
+def info(session: Session, name: str) -> LeaseInfo:
+    """The lease's current state."""
+    row = session.get(Lease, name)
+    if row is None:
+        return LeaseInfo(name, None, 0, None)
+    return LeaseInfo(name, row.owner, row.fence, row.expires_at)
