@@ -398,7 +398,8 @@ def resolve_doubt(
 def release(
     session: Session, owner: str, seqs: Iterable[int], now: datetime, *, in_doubt: bool
 ) -> int:
-    """Give entries back (shutdown, whole-request failure before any answer)."""
+    """Give entries back (shutdown, auth failure): the claim's attempt is refunded, since
+    no answer about these entries was received."""
     seqs = list(seqs)
     if not seqs:
         return 0
@@ -407,6 +408,7 @@ def release(
         "lease_owner": None,
         "lease_expires_at": None,
         "updated_at": now,
+        "attempts": func.max(col(JournalEntry.attempts) - 1, 0),
     }
     if in_doubt:
         values["in_doubt"] = True
