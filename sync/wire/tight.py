@@ -12,7 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="allow")
+    # ser_json_inf_nan="constants": a NaN must stay NaN (and then fail to encode, parking the
+    # record), never silently become null on the wire.
+    model_config = ConfigDict(populate_by_name=True, extra="allow", ser_json_inf_nan="constants")
 
 
 class WireError(_Wire):

@@ -1,0 +1,278 @@
+"""Pure decisions, tested with plain values: classification, correlation, mapping, reconcile."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sync import outcome as oc
+from sync.errors import ProtocolError
+from sync.mapping import mileage_status, trip_to_save, wire_distance
+from sync.reconcile import find_remote_ids, match_page, query_body
+from sync.settings import MileageSettings
+from sync.wire.tight import ItemResult
+from tracker.views import TripView
+
+KEY = "trackerLocalId"
+CFG = MileageSettings()
+
+
+def sent(n: int, create: bool = True) -> list[oc.Sent]:
+    return [oc.Sent(i + 1, f"t{i}", create) for i in range(n)]
+
+
+def ok(local: str, remote: str) -> dict[str, Any]:
+    return {
+        "result": "SUCCESS",
+        "statusCode": 200,
+        "data": {"id": remote, "customData": {KEY: local}},
+    }
+
+
+def fail(kind: str, param: str | None = "x", status: int = 400) -> dict[str, Any]:
+    return {
+        "result": "FAILURE",
+        "statusCode": status,
+        "data": None,
+        "error": [{"type": kind, "message": f"{kind}!", "param": param}],
+    }
+
+
+def test_all_success() -> None:
+    body = {"result": "SUCCESS", "data": [ok("t0", "mlg_a"), ok("t1", "mlg_b")]}
+    verdict = oc.classify_response(200, body, sent(2), KEY)
+    assert isinstance(verdict, oc.PerItem)
+    assert verdict.verdicts == [
+        oc.ItemSynced("mlg_a", body["data"][0]["data"]),
+        oc.ItemSynced("mlg_b", body["data"][1]["data"]),
+    ]
+
+
+@pytest.mark.parametrize("kind", sorted(oc.PERMANENT_TYPES))
+def test_permanent_types_park(kind: str) -> None:
+    body = {"result": "FAILURE", "data": [fail(kind, "date"), ok("t1", "mlg_b")]}
+    verdict = oc.classify_response(207, body, sent(2), KEY)
+    assert isinstance(verdict, oc.PerItem)
+    assert verdict.verdicts[0] == oc.ItemParked(kind, f"{kind}!", "date")
+
+
+@pytest.mark.parametrize(
+    ("kind", "status"), [("UNKNOWN_ERROR", 500), ("INVALID_VALUE", 503), ("SOMETHING_NEW", 400)]
+)
+def test_retryable_items(kind: str, status: int) -> None:
+    verdict = oc.classify_response(
+        207, {"result": "FAILURE", "data": [fail(kind, status=status)]}, sent(1), KEY
+    )
+    assert isinstance(verdict, oc.PerItem)
+    (item,) = verdict.verdicts
+    assert isinstance(item, oc.ItemRetry)
+    assert not item.in_doubt
+
+
+def test_duplicate_adopts_the_named_id() -> None:
+    dup = {
+        "result": "FAILURE",
+        "statusCode": 409,
+        "data": {"id": "mlg_old"},
+        "error": [{"type": "DUPLICATE", "message": "dup", "param": None}],
+    }
+    verdict = oc.classify_response(207, {"result": "FAILURE", "data": [dup]}, sent(1), KEY)
+    assert isinstance(verdict, oc.PerItem)
+    assert verdict.verdicts == [oc.ItemDuplicate("mlg_old", "dup")]
+
+
+def test_success_without_an_id_for_a_create_is_in_doubt() -> None:
+    body = {"result": "SUCCESS", "data": [{"result": "SUCCESS", "statusCode": 200, "data": {}}]}
+    verdict = oc.classify_response(200, body, sent(1), KEY)
+    assert isinstance(verdict, oc.PerItem)
+    assert verdict.verdicts[0] == oc.ItemRetry("PROTOCOL", "success without an id", in_doubt=True)
+
+
+def test_correlation_by_echo_survives_reordering() -> None:
+    items = [
+        ItemResult.model_validate(ok("t1", "mlg_b")),
+        ItemResult.model_validate(ok("t0", "mlg_a")),
+    ]
+    matched = oc.correlate(sent(2), items, KEY)
+    assert [m.data["id"] if m and m.data else None for m in matched] == ["mlg_a", "mlg_b"]
+
+
+def test_correlation_by_position_only_when_counts_match() -> None:
+    failures = [ItemResult.model_validate(fail("REQUIRED")) for _ in range(2)]
+    assert oc.correlate(sent(2), failures, KEY) == failures
+    assert oc.correlate(sent(3), failures, KEY) == [None, None, None]
+
+
+def test_an_echo_that_contradicts_the_position_is_not_trusted() -> None:
+    items = [
+        ItemResult.model_validate(ok("zzz", "mlg_x")),
+        ItemResult.model_validate(fail("REQUIRED")),
+    ]
+    matched = oc.correlate(sent(2), items, KEY)
+    assert matched[0] is None
+    assert matched[1] is items[1]
+
+
+@given(st.lists(st.integers(min_value=0, max_value=5), max_size=8), st.integers(0, 6))
+@settings(max_examples=300)
+def test_no_unmatched_item_is_ever_synced(echo_of: list[int], n: int) -> None:
+    """Whatever a server answers, a request item is only synced by a result that echoes its
+    own local id, or by position in a same-length answer without a contradicting echo."""
+    items = [ok(f"t{e}", f"mlg_{e}") for e in echo_of]
+    verdict = oc.classify_response(200, {"result": "SUCCESS", "data": items}, sent(n), KEY)
+    assert isinstance(verdict, oc.PerItem)
+    for request, item in zip(sent(n), verdict.verdicts, strict=True):
+        if isinstance(item, oc.ItemSynced):
+            assert item.record is not None
+            assert item.record["customData"][KEY] == request.local_id
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind"),
+    [
+        (400, {"result": "FAILURE", "error": [{"type": "JSON_ERROR", "message": "bad"}]}, oc.Split),
+        (400, {"error": [{"type": "BAD_REQUEST", "message": "Batch too large: max 10"}]}, oc.Halve),
+        (413, None, oc.Halve),
+        (401, {"error": [{"type": "EXPIRED_TOKEN", "message": "expired"}]}, oc.AuthFailure),
+        (403, None, oc.AuthFailure),
+        (404, None, oc.EndpointMissing),
+        (429, None, oc.NotProcessed),
+        (503, None, oc.NotProcessed),
+        (500, None, oc.Unknown),
+        (502, None, oc.Unknown),
+        (504, None, oc.Unknown),
+        (200, None, oc.Unknown),
+        (200, {"result": "SUCCESS"}, oc.Unknown),
+        (200, {"result": "SUCCESS", "data": "x"}, oc.Unknown),
+        (200, [1, 2], oc.Unknown),
+        (418, None, oc.Unknown),
+    ],
+)
+def test_whole_response_verdicts(status: int, body: Any, kind: type) -> None:
+    assert isinstance(oc.classify_response(status, body, sent(2), KEY), kind)
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+        lambda inner: (
+            st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+        ),
+        max_leaves=20,
+    ),
+    st.sampled_from([200, 207, 400, 401, 403, 404, 429, 500, 503]),
+)
+@settings(max_examples=2000)
+def test_any_answer_is_classified_without_exceptions(body: Any, status: int) -> None:
+    verdict = oc.classify_response(status, body, sent(3), KEY)
+    if isinstance(verdict, oc.PerItem):
+        assert len(verdict.verdicts) == 3
+        for request, item in zip(sent(3), verdict.verdicts, strict=True):
+            if isinstance(item, oc.ItemSynced):
+                assert item.remote_id is not None  # creates are never synced without an id
+                assert request.is_create
+
+
+def _trip(**over: Any) -> TripView:
+    base: dict[str, Any] = dict(
+        id="0b0c",
+        remote_id=None,
+        sync_state="pending",
+        status="complete",
+        lifecycle="active",
+        source="manual",
+        date=date(2026, 3, 1),
+        timezone="UTC",
+        start_time=None,
+        end_time=None,
+        start=None,
+        end=None,
+        distance=Decimal("12.5"),
+        unit="mile",
+        duration_ms=None,
+        classification="business",
+        description=None,
+        notes=None,
+        car_id=None,
+        customer_id=None,
+        class_segment_ids=[],
+        custom_data={},
+        version=1,
+        created_at=datetime(2026, 3, 1, tzinfo=UTC),
+        updated_at=datetime(2026, 3, 1, tzinfo=UTC),
+        deleted_at=None,
+        synced_at=None,
+    )
+    base.update(over)
+    return TripView(**base)
+
+
+def test_mapping_rules() -> None:
+    assert mileage_status("business", CFG) == "BUSINESS"
+    assert mileage_status("personal", CFG) == "NOT_BUSINESS"
+    assert mileage_status("unclassified", CFG) == "PENDING"
+    assert wire_distance(Decimal("1.609"), "km", CFG).value == "1.000"
+    assert (
+        wire_distance(
+            Decimal("3"), "km", CFG.model_copy(update={"kilometres_as": "KILOMETER"})
+        ).type
+        == "KILOMETER"
+    )
+    body = trip_to_save(_trip(remote_id="mlg_1"), CFG).body()
+    assert body["id"] == "mlg_1"
+    assert body["distance"] == {"type": "MILE", "value": "12.5"}
+    assert "deduction" not in body
+    with_rate = trip_to_save(
+        _trip(), CFG.model_copy(update={"deduction_rate": Decimal("67")})
+    ).body()
+    assert with_rate["deduction"] == {"amount": 838}  # 12.5 mi x 67 cents, half-even
+
+
+def test_reconcile_walk_pages_until_found_or_the_end() -> None:
+    pages = [
+        {
+            "result": "SUCCESS",
+            "data": [{"id": "mlg_1", "customData": {KEY: "a"}}],
+            "cursor": {"after": "c1"},
+        },
+        {
+            "result": "SUCCESS",
+            "data": [
+                {"id": "mlg_2", "customData": {KEY: "b"}},
+                {"id": "mlg_3", "customData": {KEY: "b"}},
+            ],
+            "cursor": {"after": None},
+        },
+    ]
+    calls: list[dict[str, Any]] = []
+
+    def post(body: dict[str, Any]) -> Any:
+        calls.append(body)
+        return pages[len(calls) - 1]
+
+    found = find_remote_ids(post, CFG, {"a", "b", "c"}, (date(2026, 3, 1), date(2026, 3, 5)))
+    assert found == {"a": "mlg_1", "b": "mlg_2"}
+    assert calls[0]["filter"]["date"] == {
+        "greaterThanEqual": "2026-02-28",
+        "lessThanEqual": "2026-03-06",
+    }
+    assert calls[1]["cursor"] == "c1"
+    looping = [{"result": "SUCCESS", "data": [], "cursor": {"after": "same"}}] * 3
+    with pytest.raises(ProtocolError, match="cursor"):
+        find_remote_ids(lambda _b: looping[0], CFG, {"x"}, None)
+    with pytest.raises(ProtocolError):
+        find_remote_ids(lambda _b: {"oops": 1}, CFG, {"x"}, None)
+
+
+def test_reconcile_helpers() -> None:
+    assert "filter" not in query_body(
+        CFG.model_copy(update={"reconcile_date_filter": False}),
+        None,
+        (date(2026, 1, 1), date(2026, 1, 2)),
+    )
+    assert match_page([{"id": 5, "customData": {KEY: "a"}}, {"customData": "x"}], KEY, {"a"}) == {}

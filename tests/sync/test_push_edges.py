@@ -1,0 +1,140 @@
+"""Push edge cases: total deadline, unsendable stored rows, the rate budget, and the
+``tracker sync`` command (exit codes, summary, --dry-run)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from sync.cli import main
+from sync.sandbox import DEFAULT_TOKEN, Drip, ItemRule, Sandbox, SandboxServer, Status
+from tests.sync.conftest import KEY, EngineFactory, add_trips
+from tracker.store import Tracker
+
+
+def test_a_dripping_server_is_cut_off_at_the_total_deadline(
+    store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
+) -> None:
+    ids = add_trips(store, 2)
+    sandbox.add_fault(Drip(path="/v6/mileage", method="POST", chunk=1, interval=0.2))
+    engine = make_engine(deadline=1.0, read_timeout=1.0, backoff_initial=30, backoff_max=30)
+    started = time.monotonic()
+    report = engine.push()
+    elapsed = time.monotonic() - started
+    assert elapsed < 4.0  # one deadline plus at most one read timeout, not minutes
+    assert report.in_doubt == 2  # stored by the server, answer never completed
+    assert all(store.get_trip(i).sync_state == "in_doubt" for i in ids)
+
+
+def test_a_stored_row_that_cannot_be_sent_is_parked_not_blocking(
+    store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
+) -> None:
+    good = add_trips(store, 3)
+    (bad,) = add_trips(store, 1)
+    with store.write() as session:  # legacy/imported data that bypassed validation
+        session.connection().exec_driver_sql(
+            "UPDATE trip SET custom_data = '{\"k\": NaN}' WHERE id = ?", (bad,)
+        )
+    report = make_engine().push()
+    assert report.synced == 3
+    assert [(p.trip_id, p.error_type) for p in report.parked] == [(bad, "LOCAL_INVALID")]
+    assert sandbox.stored_count_by_custom(KEY, bad) == 0
+    assert all(sandbox.stored_count_by_custom(KEY, g) == 1 for g in good)
+
+
+def test_the_client_budget_prevents_429s(
+    store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
+) -> None:
+    sandbox.rate.limit = 4
+    sandbox.rate.window = 1.0
+    ids = add_trips(store, 12)
+    engine = make_engine(batch_size=1, rate_limit=4, rate_window=1.05)
+    started = time.monotonic()
+    report = engine.push()
+    assert report.synced == 12
+    assert sandbox.request_count(status=429) == 0
+    assert time.monotonic() - started >= 2.0  # 12 requests at 4 per second
+    assert all(sandbox.stored_count_by_custom(KEY, i) == 1 for i in ids)
+
+
+# ------------------------------------------------------------------------- the CLI
+def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as done:
+        main(list(argv))
+    out, err = capsys.readouterr()
+    return int(done.value.code or 0), out, err
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, server: SandboxServer, home: Path) -> Path:
+    monkeypatch.setenv("TRACKER_HOME", str(home))
+    monkeypatch.setenv("TRACKER_MILEAGE_URL", server.tight_url)
+    monkeypatch.setenv("TRACKER_MILEAGE_TOKEN", DEFAULT_TOKEN)
+    monkeypatch.setenv("TRACKER_MILEAGE_BACKOFF_INITIAL", "0.01")
+    monkeypatch.setenv("TRACKER_MILEAGE_BACKOFF_MAX", "0.02")
+    return home
+
+
+def test_sync_command_exit_codes_and_summary(
+    capsys: pytest.CaptureFixture[str], cli_env: Path, store: Tracker, sandbox: Sandbox
+) -> None:
+    add_trips(store, 3)
+    code, out, _ = _cli(capsys, "sync", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["push"]["synced"] == 3
+    assert doc["journal"]["pending"] == 0
+    sandbox.add_fault(ItemRule.description_contains("BAD"))
+    add_trips(store, 1, description="BAD one")
+    code, out, _ = _cli(capsys, "sync")
+    assert code == 65
+    assert "INVALID_VALUE" in out
+    assert "description" in out
+
+
+def test_sync_command_temporary_and_auth_failures(
+    capsys: pytest.CaptureFixture[str],
+    cli_env: Path,
+    store: Tracker,
+    sandbox: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    add_trips(store, 2)
+    sandbox.add_fault(Status(status=503, path="/v6/mileage", times=None))
+    code, _, _ = _cli(capsys, "sync", "--push")
+    assert code == 75
+    assert store.journal_counts().pending == 2
+    sandbox.clear_faults()
+    monkeypatch.setenv("TRACKER_MILEAGE_TOKEN", "tok_CANARY_123")
+    code, out, err = _cli(capsys, "sync")
+    assert code == 77
+    assert "TRACKER_MILEAGE_TOKEN" in err
+    assert "tok_CANARY_123" not in out + err
+    monkeypatch.setenv("TRACKER_MILEAGE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("TRACKER_MILEAGE_RETRIES", "0")
+    code, _, _ = _cli(capsys, "sync")
+    assert code == 75
+
+
+def test_dry_run_shows_what_would_be_sent_and_changes_nothing(
+    capsys: pytest.CaptureFixture[str], cli_env: Path, store: Tracker, sandbox: Sandbox
+) -> None:
+    ids = add_trips(store, 3)
+    before = store.journal_counts()
+    code, out, _ = _cli(capsys, "sync", "--dry-run", "--json")
+    assert code == 0
+    plan = json.loads(out)
+    (request,) = plan["requests"]
+    assert request["method"] == "POST"
+    assert request["headers"]["Authorization"] == "Bearer ***"
+    assert [item["customData"][KEY] for item in request["body"]["data"]] == ids
+    assert DEFAULT_TOKEN not in out
+    assert sandbox.requests == []
+    assert store.journal_counts() == before
+    code, out, _ = _cli(capsys, "sync", "--dry-run")
+    assert "1 request(s) would be sent" in out
+    assert os.environ["TRACKER_MILEAGE_TOKEN"] not in out
