@@ -15,7 +15,7 @@ def _version(value: bool) -> None:
 
 def build_app() -> typer.Typer:
     """Assemble the command tree (no database or network is touched here)."""
-    from sync.cli import cars, run, status, trips
+    from sync.cli import cars, demo, run, sandbox, status, trips
 
     app = typer.Typer(
         name="tracker",
@@ -40,4 +40,10 @@ def build_app() -> typer.Typer:
         status.status
     )
     app.command("sync", help="Push local changes and pull costs now.")(run.sync)
+    app.add_typer(
+        sandbox.app, name="sandbox", help="Run the bundled sandbox server (both remote APIs)."
+    )
+    app.command("demo", help="End-to-end demo on the bundled sandbox; no credentials needed.")(
+        demo.demo
+    )
     return app
