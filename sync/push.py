@@ -310,7 +310,11 @@ class Pusher:
                 return Synced(seq, verdict.remote_id, None, detail="server already had it")
             return self._retry(item.claim, "DUPLICATE", verdict.message, in_doubt=True, now=True)
         return self._retry(
-            item.claim, verdict.error_type, verdict.message, in_doubt=verdict.in_doubt
+            item.claim,
+            verdict.error_type,
+            verdict.message,
+            in_doubt=verdict.in_doubt,
+            item_error=not verdict.in_doubt,
         )
 
     # ------------------------------------------------------------------ helpers
@@ -323,8 +327,11 @@ class Pusher:
         in_doubt: bool = False,
         retry_after: float | None = None,
         now: bool = False,
+        item_error: bool = False,
     ) -> Outcome:
-        if not in_doubt and c.attempts >= self._cfg.max_attempts:
+        # Only the server's own per-item errors count toward giving up: an outage, however
+        # long, never parks anything (the daemon never gives up).
+        if item_error and not in_doubt and c.attempts >= self._cfg.max_attempts:
             return Parked(
                 c.seq,
                 "GAVE_UP",

@@ -480,6 +480,25 @@ def counts(session: Session) -> JournalCounts:
     )
 
 
+def next_attempt(session: Session) -> datetime | None:
+    """The earliest scheduled retry among pending entries (None: nothing waiting)."""
+    return session.exec(
+        select(func.min(JournalEntry.next_attempt_at)).where(
+            JournalEntry.state == EntryState.PENDING
+        )
+    ).one()
+
+
+def last_error(session: Session) -> JournalEntry | None:
+    """The most recently updated entry that carries an error (for status output)."""
+    return session.exec(
+        select(JournalEntry)
+        .where(col(JournalEntry.error_type).is_not(None))
+        .order_by(col(JournalEntry.updated_at).desc())
+        .limit(1)
+    ).first()
+
+
 def open_states(session: Session, trip_ids: Sequence[str] | None = None) -> dict[str, str]:
     """The sync state of trips that have an open entry: in_flight > in_doubt > pending > parked."""
     query = select(JournalEntry.trip_id, JournalEntry.state, JournalEntry.in_doubt).where(

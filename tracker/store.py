@@ -486,6 +486,17 @@ class Tracker:
         with self.read() as s:
             return journal.counts(s)
 
+    def next_attempt_at(self) -> datetime | None:
+        """When the earliest waiting retry is due (None when nothing waits)."""
+        with self.read() as s:
+            return journal.next_attempt(s)
+
+    def last_error(self) -> EntryView | None:
+        """The most recent entry that carries a server or transport error."""
+        with self.read() as s:
+            entry = journal.last_error(s)
+            return EntryView.from_row(entry) if entry else None
+
     def history(self, trip_id: str) -> tuple[list[EntryView], list[EventView]]:
         """A trip's journal entries and the events that happened to them."""
         with self.read() as s:

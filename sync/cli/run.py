@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -19,7 +20,12 @@ if TYPE_CHECKING:
     from tracker.store import Tracker
 
 
+app = typer.Typer(rich_markup_mode=None, add_completion=False)
+
+
+@app.callback(invoke_without_command=True)
 def sync(
+    ctx: typer.Context,
     push: Annotated[bool, typer.Option("--push", help="Push local changes to Tight.")] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print what would be sent; change nothing.")
@@ -28,6 +34,8 @@ def sync(
 ) -> None:
     """Sync now. Exit 0: all done; 65: some records need you (parked); 75: temporary
     failure, work kept queued; 77: authentication; 69: endpoint missing."""
+    if ctx.invoked_subcommand is not None:
+        return
     settings = load_settings()
     do_push = True  # the only direction until the pull engine lands
     with open_store(settings) as store:
@@ -141,3 +149,34 @@ def _dry_run(settings: Settings, store: Tracker, as_json: bool) -> None:
     for request in plan["requests"]:
         output.line(f"{request['method']} {request['url']}  ({request['note']})")
     output.line(f"{len(plan['requests'])} request(s) would be sent; nothing was changed")
+
+
+def daemon(
+    log_file: Annotated[
+        Path | None, typer.Option("--log-file", help="Append logs to this file (mode 0600).")
+    ] = None,
+) -> None:
+    """Run the sync service in the foreground until SIGTERM/SIGINT (exit 0)."""
+    from sync.daemon import run_daemon
+
+    settings = load_settings()
+    with open_store(settings) as store:
+        code = run_daemon(settings, store, log_file=log_file)
+    raise typer.Exit(code)
+
+
+@app.command("explain")
+def explain(
+    trip_id: Annotated[str, typer.Argument(help="Trip id (or a unique prefix).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """A trip's journal and attempt history, in words."""
+    from sync.explain import explain_trip
+
+    with open_store(load_settings()) as store:
+        story = explain_trip(store, trip_id)
+    if as_json:
+        output.emit_json(story)
+        return
+    for sentence in story["sentences"]:
+        output.line(sentence)

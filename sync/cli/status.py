@@ -21,6 +21,10 @@ def status(
         counts = store.journal_counts()
         now = store.now()
         trips = len(store.list_trips())
+        next_retry = store.next_attempt_at()
+        last = store.last_error()
+        daemon = store.lease_info("daemon")
+        pusher = store.lease_info("push")
     oldest = counts.oldest_pending_at
     doc: dict[str, Any] = {
         "database": str(settings.db_path),
@@ -28,6 +32,23 @@ def status(
         "trips": trips,
         "journal": counts.to_dict(),
         "oldest_pending_age_seconds": (now - oldest).total_seconds() if oldest else None,
+        "next_attempt_at": next_retry.isoformat() if next_retry else None,
+        "last_error": {
+            "mileage": (
+                {
+                    "type": last.error_type,
+                    "message": last.error_message,
+                    "at": last.updated_at.isoformat(),
+                }
+                if last
+                else None
+            )
+        },
+        "daemon": {
+            "running": daemon.held(now),
+            "owner": daemon.owner if daemon.held(now) else None,
+        },
+        "sync_running": pusher.held(now),
     }
     if as_json:
         output.emit_json(doc)
@@ -46,5 +67,12 @@ def status(
             ("synced", counts.synced),
             ("dropped", counts.dropped),
             ("oldest pending", f"{age:.0f} s ago" if age is not None else "-"),
+            ("next retry", doc["next_attempt_at"] or "-"),
+            (
+                "last error (mileage)",
+                f"{last.error_type}: {last.error_message}" if last else "-",
+            ),
+            ("daemon", f"running ({daemon.owner})" if doc["daemon"]["running"] else "not running"),
+            ("sync running now", "yes" if doc["sync_running"] else "no"),
         ],
     )

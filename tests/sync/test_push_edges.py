@@ -138,3 +138,28 @@ def test_dry_run_shows_what_would_be_sent_and_changes_nothing(
     code, out, _ = _cli(capsys, "sync", "--dry-run")
     assert "1 request(s) would be sent" in out
     assert os.environ["TRACKER_MILEAGE_TOKEN"] not in out
+
+
+def test_only_item_errors_count_toward_giving_up(
+    store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
+) -> None:
+    (flaky,) = add_trips(store, 1, description="always fails")
+    (outage,) = add_trips(store, 1, description="fine")
+    sandbox.add_fault(
+        ItemRule.description_contains("always", error_type="UNKNOWN_ERROR", status_code=500)
+    )
+    engine = make_engine(max_attempts=2)
+    for _ in range(3):
+        engine.push()
+        time.sleep(0.05)
+    (parked,) = store.parked()
+    assert (parked.trip_id, parked.error_type) == (flaky, "GAVE_UP")
+    assert "UNKNOWN_ERROR" in (parked.error_message or "")
+    assert store.get_trip(outage).sync_state == "synced"
+    # A whole-request outage, however long, never parks anything.
+    (later,) = add_trips(store, 1)
+    sandbox.add_fault(Status(status=503, path="/v6/mileage", times=None))
+    for _ in range(4):
+        make_engine(max_attempts=2, retries=0).push()
+        time.sleep(0.05)
+    assert store.get_trip(later).sync_state == "pending"

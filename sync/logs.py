@@ -1,0 +1,80 @@
+"""Logging for the CLI and the daemon: structured lines, secrets redacted.
+
+Library modules only call ``logging.getLogger(__name__)``; this module is used by the
+entry points. Every handler gets a filter that redacts bearer tokens, Authorization
+headers, and the configured secrets themselves, wherever they appear in a message.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+_PATTERNS = (
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
+    re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}]+"),
+    re.compile(r"(?i)((?:client_secret|access_token|token)['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}&]+"),
+)
+FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s"
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces secrets in log records with ``***``."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every known secret and token-looking value masked."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        for pattern in _PATTERNS:
+            text = pattern.sub(r"\1***", text)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        record.msg, record.args = self.redact(message), None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+def configure(level: str, *, log_file: Path | None = None, secrets: Iterable[str] = ()) -> None:
+    """Route the root logger to stderr (or a 0600 file) with redaction."""
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    handler: logging.Handler
+    if log_file is not None:
+        log_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.close(fd)
+        handler = logging.FileHandler(log_file, encoding="utf-8")
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.addFilter(RedactSecrets(secrets))
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # httpx logs every request line at INFO: fine (no tokens in URLs), but keep it quieter.
+    logging.getLogger("httpx").setLevel(max(root.level, logging.WARNING))
+    logging.getLogger("apscheduler").setLevel(max(root.level, logging.WARNING))
+
+
+def settings_secrets(settings: object) -> list[str]:
+    """Every secret value held by a Settings object (to redact them by value)."""
+    found: list[str] = []
+    for group in ("mileage", "costs"):
+        part = getattr(settings, group, None)
+        for name in ("token", "client_secret"):
+            value = getattr(part, name, None)
+            if value is not None and hasattr(value, "get_secret_value"):
+                found.append(value.get_secret_value())
+    return found

@@ -1,0 +1,108 @@
+"""The background service in-process: sync soon, backoff while offline, clock steps."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+
+from sync.sandbox import Sandbox, SandboxServer, Status
+from sync.service import SyncService
+from sync.settings import ScheduleSettings, Settings
+from tests.sync.conftest import KEY, add_trips, fast_mileage
+from tracker.store import Tracker
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+@pytest.fixture
+def make_service(
+    home: Path, store: Tracker, server: SandboxServer
+) -> Iterator[Callable[..., SyncService]]:
+    services: list[SyncService] = []
+
+    def build(push_interval: float = 1.0, **mileage: object) -> SyncService:
+        settings = Settings(
+            home=home,
+            mileage=fast_mileage(server.tight_url, **mileage),
+            schedule=ScheduleSettings(push_interval=push_interval, jitter=0, soon_delay=0.2),
+        )
+        service = SyncService(settings, store, watch_interval=0.2)
+        services.append(service)
+        return service
+
+    yield build
+    for service in services:
+        service.stop()
+
+
+def test_a_finished_trip_is_pushed_within_seconds(
+    store: Tracker, sandbox: Sandbox, make_service: Callable[..., SyncService]
+) -> None:
+    service = make_service(push_interval=3600)  # only the first run and sync-soon
+    service.start()
+    assert wait_for(lambda: service.state.push.runs >= 1, 5)
+    (trip_id,) = add_trips(store, 1)
+    # No call to sync_soon(): the watchdog sees the commit (data_version) and triggers it.
+    assert wait_for(lambda: sandbox.stored_count_by_custom(KEY, trip_id) == 1, 5)
+    service.sync_soon()
+    service.sync_soon()  # debounced into one run
+    assert service.running
+
+
+def test_offline_backs_off_without_spinning_and_drains_when_back(
+    store: Tracker, sandbox: Sandbox, make_service: Callable[..., SyncService]
+) -> None:
+    ids = add_trips(store, 20)
+    sandbox.add_fault(Status(status=503, path="/v6/mileage", times=None))
+    service = make_service(push_interval=0.5, retries=0)
+    service.start()
+    assert wait_for(lambda: service.state.push.runs >= 2, 10)
+    cpu, wall = time.process_time(), time.monotonic()
+    time.sleep(2.0)
+    used = time.process_time() - cpu
+    assert used < 0.5 * (time.monotonic() - wall)  # idle while offline, not spinning
+    assert store.journal_counts().pending == 20
+    assert sandbox.stored_counts_by_custom(KEY) == {}
+    sandbox.clear_faults()
+    assert wait_for(lambda: store.journal_counts().pending == 0, 15)
+    assert all(sandbox.stored_count_by_custom(KEY, i) == 1 for i in ids)
+
+
+def test_a_wall_clock_step_back_does_not_stall_the_schedule(
+    make_service: Callable[..., SyncService],
+) -> None:
+    service = make_service(push_interval=1.0)
+    service.start()
+    assert wait_for(lambda: service.state.push.runs >= 2, 5)
+    with time_machine.travel(datetime.now(UTC) - timedelta(hours=1), tick=True):
+        before = service.state.push.runs
+        # Within two intervals (plus the watchdog's tick) the next run comes.
+        assert wait_for(lambda: service.state.push.runs > before, 2 * 1.0 + 0.5)
+        assert service.state.clock_jumps >= 1
+        after = service.state.push.runs
+        assert wait_for(lambda: service.state.push.runs > after, 2 * 1.0 + 0.5)
+
+
+def test_a_wall_clock_step_forward_gives_at_most_one_catch_up(
+    make_service: Callable[..., SyncService],
+) -> None:
+    service = make_service(push_interval=2.0)
+    service.start()
+    assert wait_for(lambda: service.state.push.runs >= 1, 5)
+    with time_machine.travel(datetime.now(UTC) + timedelta(hours=7), tick=True):
+        before = service.state.push.runs
+        time.sleep(3.0)
+        ran = service.state.push.runs - before
+    assert 1 <= ran <= 3  # one catch-up (coalesced) plus the regular 2 s rhythm, no burst
