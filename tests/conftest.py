@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 
 @pytest.fixture(autouse=True)
-def _clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+def _clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No TRACKER_* variable from the developer's shell leaks into a test."""
     for name in list(os.environ):
         if name.startswith("TRACKER_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("TRACKER_HOME", str(tmp_path / "home"))
-    yield
