@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,8 +84,13 @@ def send(
     form: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
     auth: tuple[str, str] | None = None,
+    on_headers: Callable[[], None] | None = None,
 ) -> Reply:
-    """Send one request and read the whole answer within ``deadline`` seconds."""
+    """Send one request and read the whole answer within ``deadline`` seconds.
+
+    ``on_headers`` runs once the response headers arrived, before the body is read (a
+    crash-test hook: the server has processed the request, the client does not know yet).
+    """
     started = clock.monotonic()
     content: bytes | None = None
     send_headers = dict(headers or {})
@@ -102,6 +107,8 @@ def send(
             headers=send_headers,
             auth=auth,
         ) as response:
+            if on_headers is not None:
+                on_headers()
             chunks: list[bytes] = []
             size = 0
             for chunk in response.iter_bytes():

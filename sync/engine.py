@@ -21,7 +21,7 @@ from sync.budget import RequestBudget
 from sync.client import build_client
 from sync.clock import Clock, SystemClock
 from sync.errors import AlreadyRunningError
-from sync.push import Progress, Pusher, PushReport
+from sync.push import Hook, Progress, Pusher, PushReport
 from sync.settings import Settings
 from tracker.store import Tracker
 
@@ -44,7 +44,9 @@ class SyncEngine:
         clock: Clock | None = None,
         mileage_client: httpx.Client | None = None,
         rng: random.Random | None = None,
+        hook: Hook | None = None,
     ) -> None:
+        self._hook = hook
         self.settings = settings
         self.store = store
         self.clock = clock or SystemClock()
@@ -92,6 +94,7 @@ class SyncEngine:
                     owner=owner,
                     rng=self._rng,
                     progress=progress,
+                    hook=self._hook,
                 )
                 report = pusher.run(
                     stop, keep_going=lambda: self.store.renew_lease(PUSH_LEASE, owner, fence, ttl)

@@ -40,6 +40,10 @@ SAVE_PATH = "/v6/mileage"
 QUERY_PATH = "/v6/mileage/query"
 
 Progress = Callable[[str, int], None]
+#: Called at named points of a push (crash tests kill the process there):
+#: ``after_claim``, ``after_send`` (answer's headers in, body unread), ``after_response``,
+#: ``before_commit`` (outcomes written, transaction not committed).
+Hook = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,9 @@ class Pusher:
         owner: str,
         rng: random.Random | None = None,
         progress: Progress | None = None,
+        hook: Hook | None = None,
     ) -> None:
+        self._hook = hook or (lambda _point: None)
         self._store = store
         self._cfg = cfg
         self._client = client
@@ -143,6 +149,7 @@ class Pusher:
             if not claimed:
                 break
             self.report.batches += 1
+            self._hook("after_claim")
             self._progress("claimed", len(claimed))
             try:
                 outcomes = self._batch(claimed)
@@ -159,7 +166,12 @@ class Pusher:
         return self.report
 
     def _apply(self, claimed: Sequence[Claimed], outcomes: Sequence[Outcome]) -> None:
-        applied = set(self._store.apply(self._owner, outcomes))
+        self._hook("after_response")
+        applied = set(
+            self._store.apply(
+                self._owner, outcomes, before_commit=lambda: self._hook("before_commit")
+            )
+        )
         by_seq = {c.seq: c for c in claimed}
         for result in outcomes:
             if result.seq not in applied:
@@ -422,4 +434,5 @@ class Pusher:
             deadline=self._cfg.deadline,
             json_body=body,
             headers={"Authorization": self._tokens.header()},
+            on_headers=lambda: self._hook("after_send"),
         )

@@ -544,10 +544,21 @@ class Tracker:
         with self.read() as s:
             return journal.peek(s, limit, self._now())
 
-    def apply(self, owner: str, outcomes: Iterable[Outcome]) -> list[int]:
-        """Apply push results for entries ``owner`` still holds; returns the applied seqs."""
+    def apply(
+        self,
+        owner: str,
+        outcomes: Iterable[Outcome],
+        *,
+        before_commit: Callable[[], None] | None = None,
+    ) -> list[int]:
+        """Apply push results for entries ``owner`` still holds; returns the applied seqs.
+        ``before_commit`` runs inside the transaction, just before it commits (crash tests)."""
         with self.write() as s:
-            return journal.apply_outcomes(s, owner, outcomes, self._now())
+            applied = journal.apply_outcomes(s, owner, outcomes, self._now())
+            if before_commit is not None:
+                s.flush()
+                before_commit()
+            return applied
 
     def resolve_doubt(self, owner: str, seq: int, remote_id: str | None) -> bool:
         """Record a reconciliation result for an in-doubt entry ``owner`` holds."""

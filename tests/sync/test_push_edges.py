@@ -163,3 +163,22 @@ def test_only_item_errors_count_toward_giving_up(
         make_engine(max_attempts=2, retries=0).push()
         time.sleep(0.05)
     assert store.get_trip(later).sync_state == "pending"
+
+
+def test_named_hook_points_fire_in_order(
+    store: Tracker, server: SandboxServer, home: Path
+) -> None:
+    from sync.engine import SyncEngine
+    from sync.settings import Settings
+    from tests.sync.conftest import fast_mileage
+
+    add_trips(store, 1)
+    points: list[str] = []
+    engine = SyncEngine(
+        Settings(home=home, mileage=fast_mileage(server.tight_url)), store, hook=points.append
+    )
+    try:
+        engine.push()
+    finally:
+        engine.close()
+    assert points == ["after_claim", "after_send", "after_response", "before_commit"]
