@@ -165,9 +165,7 @@ def test_only_item_errors_count_toward_giving_up(
     assert store.get_trip(later).sync_state == "pending"
 
 
-def test_named_hook_points_fire_in_order(
-    store: Tracker, server: SandboxServer, home: Path
-) -> None:
+def test_named_hook_points_fire_in_order(store: Tracker, server: SandboxServer, home: Path) -> None:
     from sync.engine import SyncEngine
     from sync.settings import Settings
     from tests.sync.conftest import fast_mileage
