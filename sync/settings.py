@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -48,11 +48,16 @@ class HttpSettings(BaseModel):
         True, description="TLS verification: true, or a CA bundle path; false is refused"
     )
 
-    @model_validator(mode="after")
-    def _tls_stays_on(self) -> HttpSettings:
-        if self.verify is False:
+    @field_validator("verify", mode="before")
+    @classmethod
+    def _tls_stays_on(cls, value: object) -> object:
+        # From env or TOML "false" arrives as text: it must not become a CA path named "false".
+        text = value.strip().lower() if isinstance(value, str) else value
+        if text in (False, "false", "0", "no", "off", ""):
             raise ValueError("TLS verification cannot be turned off; pass a CA bundle path instead")
-        return self
+        if text in (True, "true", "1", "yes", "on"):
+            return True
+        return value
 
 
 class MileageSettings(HttpSettings):

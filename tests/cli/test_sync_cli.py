@@ -1,0 +1,119 @@
+"""``tracker parked``, ``tracker sync explain``, ``tracker status`` sync facts, and settings
+from a config file — against the sandbox over loopback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sync.cli import main
+from sync.sandbox import DEFAULT_TOKEN, ItemRule, Sandbox, SandboxServer, serve
+from sync.settings import Settings
+
+
+@pytest.fixture
+def sandbox() -> Sandbox:
+    sb = Sandbox()
+    sb.add_fault(ItemRule.description_contains("BAD"))
+    return sb
+
+
+@pytest.fixture
+def server(sandbox: Sandbox) -> Iterator[SandboxServer]:
+    with serve(sandbox) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _point_at_sandbox(monkeypatch: pytest.MonkeyPatch, server: SandboxServer) -> None:
+    monkeypatch.setenv("TRACKER_MILEAGE_URL", server.tight_url)
+    monkeypatch.setenv("TRACKER_MILEAGE_TOKEN", DEFAULT_TOKEN)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as done:
+        main(list(argv))
+    out, err = capsys.readouterr()
+    return int(done.value.code or 0), out, err
+
+
+def test_parked_list_show_retry_drop(capsys: pytest.CaptureFixture[str], sandbox: Sandbox) -> None:
+    for text in ("BAD one", "BAD two", "fine"):
+        run(capsys, "trip", "add", "--distance", "1", "--date", "2026-03-01", "-d", text)
+    code, _, _ = run(capsys, "sync")
+    assert code == 65
+    code, out, _ = run(capsys, "parked", "list", "--json")
+    parked = json.loads(out)
+    assert [p["error_type"] for p in parked] == ["INVALID_VALUE", "INVALID_VALUE"]
+    first, second = parked[0]["seq"], parked[1]["seq"]
+    code, out, _ = run(capsys, "parked", "show", str(first), "--json")
+    shown = json.loads(out)
+    assert shown["error_param"] == "description"
+    assert shown["trip"]["description"] == "BAD one"
+    code, out, _ = run(capsys, "parked", "list")
+    assert "INVALID_VALUE" in out
+    assert "retry/drop" in out
+    sandbox.clear_faults()  # the server changed its mind: retry as is
+    assert run(capsys, "parked", "retry", str(first))[0] == 0
+    assert run(capsys, "parked", "drop", str(second))[0] == 0
+    code, out, _ = run(capsys, "sync", "--json")
+    assert code == 0
+    assert json.loads(out)["push"]["synced"] == 1
+    assert json.loads(run(capsys, "parked", "list", "--json")[1]) == []
+    code, _, err = run(capsys, "parked", "show", str(first))
+    assert code == 65
+    assert "no parked" in err
+
+
+def test_explain_tells_the_story(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(
+        capsys, "trip", "add", "--distance", "1", "--date", "2026-03-01", "-d", "BAD", "--json"
+    )
+    trip_id = json.loads(out)["id"]
+    run(capsys, "sync")
+    code, out, _ = run(capsys, "sync", "explain", trip_id[:8])
+    assert code == 0
+    assert "rejected by the server and waits for you" in out
+    assert "was queued" in out
+    assert "is parked: the server said INVALID_VALUE on description" in out
+    _, out, _ = run(capsys, "sync", "explain", trip_id, "--json")
+    story = json.loads(out)
+    assert story["sync_state"] == "parked"
+    assert [e["event"] for e in story["history"]] == ["queued save", "claimed", "parked"]
+
+
+def test_status_reports_last_error_and_no_daemon(capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "trip", "add", "--distance", "1", "--date", "2026-03-01", "-d", "BAD")
+    run(capsys, "sync")
+    code, out, _ = run(capsys, "status", "--json")
+    assert code == 0
+    status = json.loads(out)
+    assert status["journal"]["parked"] == 1
+    assert status["last_error"]["mileage"]["type"] == "INVALID_VALUE"
+    assert status["daemon"] == {"running": False, "owner": None}
+    assert status["sync_running"] is False
+
+
+def test_settings_from_a_config_file_and_env_precedence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        'distance_unit = "mile"\n[mileage]\nbatch_size = 25\nurl = "https://file.example"\n'
+    )
+    monkeypatch.setenv("TRACKER_CONFIG", str(config))
+    monkeypatch.setenv("TRACKER_MILEAGE_URL", "https://env.example")
+    settings = Settings()
+    assert settings.distance_unit == "mile"
+    assert settings.mileage.batch_size == 25
+    assert settings.mileage.url == "https://env.example"  # env beats the file
+    assert Settings(distance_unit="km").distance_unit == "km"  # arguments beat both
+
+
+def test_tls_verification_cannot_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACKER_MILEAGE_VERIFY", "false")
+    with pytest.raises(ValueError, match="TLS verification cannot be turned off"):
+        Settings()
