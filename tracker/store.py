@@ -166,24 +166,18 @@ class Tracker:
         begins = start.start_time or now
         with self.write() as s:
             self._check_car(s, start.car_id)
-            trip = Trip(
-                id=str(uuid.uuid4()),
+            trip = self._insert_trip(
+                s,
+                now,
                 status=TripStatus.RECORDING,
-                lifecycle=Lifecycle.ACTIVE,
                 source=TripSource.LIVE,
                 date=local_date(begins, self.timezone),
-                timezone=self.timezone.key,
                 start_time=begins,
                 distance=Decimal(0),
                 distance_unit=self.unit,
-                created_at=now,
-                updated_at=now,
                 **_details(start),
                 **_place_columns("start", start.start),
             )
-            s.add(trip)
-            s.flush()
-            journal.record_change(s, trip.id, EntryOp.SAVE, now)
             return self._view(s, trip)
 
     def add_point(self, trip_id: str, point: WaypointIn | Mapping[str, Any]) -> None:
@@ -266,13 +260,12 @@ class Tracker:
         with self.write() as s:
             self._check_car(s, trip_in.car_id)
             start = trip_in.start_time
-            trip = Trip(
-                id=str(uuid.uuid4()),
+            trip = self._insert_trip(
+                s,
+                now,
                 status=TripStatus.COMPLETE,
-                lifecycle=Lifecycle.ACTIVE,
                 source=TripSource.MANUAL,
                 date=trip_in.date or local_date(_required(start), self.timezone),
-                timezone=self.timezone.key,
                 start_time=start,
                 end_time=trip_in.end_time,
                 duration_ms=(
@@ -280,15 +273,10 @@ class Tracker:
                 ),
                 distance=trip_in.distance,
                 distance_unit=trip_in.unit,
-                created_at=now,
-                updated_at=now,
                 **_details(trip_in),
                 **_place_columns("start", trip_in.start),
                 **_place_columns("end", trip_in.end),
             )
-            s.add(trip)
-            s.flush()
-            journal.record_change(s, trip.id, EntryOp.SAVE, now)
             return self._view(s, trip)
 
     def import_gpx(
@@ -313,24 +301,19 @@ class Tracker:
                 details_cols = _details(extra)
                 if not details_cols.get("description") and track.name:
                     details_cols["description"] = track.name[:500]
-                trip = Trip(
-                    id=str(uuid.uuid4()),
+                trip = self._insert_trip(
+                    s,
+                    now,
                     status=TripStatus.COMPLETE,
-                    lifecycle=Lifecycle.ACTIVE,
                     source=TripSource.GPX,
                     date=local_date(begins, self.timezone),
-                    timezone=self.timezone.key,
                     start_time=begins,
                     end_time=ends,
                     duration_ms=_millis(ends - begins),
                     distance=Decimal(0),
                     distance_unit=self.unit,
-                    created_at=now,
-                    updated_at=now,
                     **details_cols,
                 )
-                s.add(trip)
-                s.flush()
                 rows = waypoint_rows(
                     trip.id,
                     0,
@@ -340,7 +323,6 @@ class Tracker:
                 _insert_waypoints(s, rows)
                 self._apply_summary(trip, track.fixes)
                 s.add(trip)
-                journal.record_change(s, trip.id, EntryOp.SAVE, now)
                 views.append(self._view(s, trip))
         return views
 
@@ -592,6 +574,21 @@ class Tracker:
             return lease.info(s, name)
 
     # ------------------------------------------------------------------ helpers
+    def _insert_trip(self, s: Session, now: datetime, **fields: Any) -> Trip:
+        """A new active trip with a fresh UUID4, and its journal entry, in ``s``."""
+        trip = Trip(
+            id=str(uuid.uuid4()),
+            lifecycle=Lifecycle.ACTIVE,
+            timezone=self.timezone.key,
+            created_at=now,
+            updated_at=now,
+            **fields,
+        )
+        s.add(trip)
+        s.flush()
+        journal.record_change(s, trip.id, EntryOp.SAVE, now)
+        return trip
+
     def _trip(self, s: Session, trip_id: str) -> Trip:
         trip = s.get(Trip, trip_id)
         if trip is None and len(trip_id) >= 4 and "%" not in trip_id and "_" not in trip_id:
