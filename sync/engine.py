@@ -23,6 +23,7 @@ from sync.clock import Clock, SystemClock
 from sync.errors import AlreadyRunningError
 from sync.push import Hook, Progress, Pusher, PushReport
 from sync.settings import Settings
+from tracker.lease import LeaseHold
 from tracker.store import Tracker
 
 PUSH_LEASE = "push"
@@ -96,9 +97,7 @@ class SyncEngine:
                     progress=progress,
                     hook=self._hook,
                 )
-                report = pusher.run(
-                    stop, keep_going=lambda: self.store.renew_lease(PUSH_LEASE, owner, fence, ttl)
-                )
+                report = pusher.run(stop, hold=LeaseHold(PUSH_LEASE, owner, fence, ttl))
                 report.requests += tokens.minted
                 return report
             finally:

@@ -31,6 +31,7 @@ from sync.reconcile import find_remote_ids
 from sync.settings import MileageSettings
 from tracker.enums import EntryOp
 from tracker.journal import Claimed, Outcome, Parked, Retry, Synced
+from tracker.lease import LeaseHold
 from tracker.store import Tracker
 from tracker.views import TripView
 
@@ -100,6 +101,27 @@ class _Item:
         return oc.Sent(self.claim.seq, self.trip.id, self.trip.remote_id is None)
 
 
+def _sendable(items: list[_Item]) -> tuple[list[_Item], list[Outcome]]:
+    """Split off items whose body cannot be encoded as JSON (a stored NaN from legacy data):
+    they are parked, so they never block the queue. One encode for the common case."""
+    try:
+        json.dumps([i.body for i in items], allow_nan=False)
+    except (ValueError, TypeError):
+        pass
+    else:
+        return items, []
+    good: list[_Item] = []
+    bad: list[Outcome] = []
+    for item in items:
+        try:
+            json.dumps(item.body, allow_nan=False)
+        except (ValueError, TypeError) as err:
+            bad.append(Parked(item.claim.seq, "LOCAL_INVALID", f"cannot be sent: {err}", None))
+        else:
+            good.append(item)
+    return good, bad
+
+
 class Pusher:
     """Pushes the journal of one store to one Tight endpoint."""
 
@@ -132,27 +154,24 @@ class Pusher:
         self.report = PushReport()
 
     # ------------------------------------------------------------------ run
-    def run(
-        self,
-        stop: threading.Event | None = None,
-        keep_going: Callable[[], bool] | None = None,
-    ) -> PushReport:
-        """Push until nothing is due, ``stop`` is set, or ``keep_going()`` says no (the sync
-        lease was lost). Raises AuthError or EndpointMissingError after giving every claimed
-        entry back untouched."""
+    def run(self, stop: threading.Event | None = None, hold: LeaseHold | None = None) -> PushReport:
+        """Push until nothing is due, ``stop`` is set, or the sync lease ``hold`` (renewed
+        with every claim) is lost. Raises AuthError or EndpointMissingError after giving
+        every claimed entry back untouched."""
         lease = timedelta(seconds=self._cfg.lease_seconds)
         while stop is None or not stop.is_set():
-            if keep_going is not None and not keep_going():
+            batch = self._store.claim_batch(self._owner, self._batch_size, lease, hold)
+            if batch is None:
                 self.report.stopped = "lost the sync lease to another process"
                 break
-            claimed = self._store.claim(self._owner, self._batch_size, lease)
+            claimed, trips = batch
             if not claimed:
                 break
             self.report.batches += 1
             self._hook("after_claim")
             self._progress("claimed", len(claimed))
             try:
-                outcomes = self._batch(claimed)
+                outcomes = self._batch(claimed, trips)
             except (AuthError, EndpointMissingError) as err:
                 self._store.release(self._owner, [c.seq for c in claimed], in_doubt=False)
                 self.report.stopped = str(err)
@@ -193,8 +212,7 @@ class Pusher:
         self._progress("done", len(outcomes))
 
     # ------------------------------------------------------------------ one batch
-    def _batch(self, claimed: list[Claimed]) -> list[Outcome]:
-        trips = self._store.trips_by_id([c.trip_id for c in claimed])
+    def _batch(self, claimed: list[Claimed], trips: dict[str, TripView]) -> list[Outcome]:
         remote_ids = {c.seq: c.remote_id for c in claimed}
         doubtful = [c for c in claimed if c.in_doubt and c.remote_id is None]
         if doubtful:
@@ -206,18 +224,19 @@ class Pusher:
         for c in claimed:
             trip = trips[c.trip_id]
             remote_id = remote_ids[c.seq]
-            trip = trip.model_copy(update={"remote_id": remote_id})
+            if remote_id != trip.remote_id:
+                trip = trip.model_copy(update={"remote_id": remote_id})
             if c.op == EntryOp.DELETE:
                 outcomes.append(self._delete(c, remote_id))
                 continue
             try:
                 body = trip_to_save(trip, self._cfg).body()
-                json.dumps(body, allow_nan=False)
             except (ValueError, TypeError) as err:
-                # A stored record that can never be sent must not block the queue.
                 outcomes.append(Parked(c.seq, "LOCAL_INVALID", f"cannot be sent: {err}", None))
                 continue
             saves.append(_Item(c, trip, body))
+        saves, unsendable = _sendable(saves)
+        outcomes.extend(unsendable)
         if saves:
             outcomes.extend(self._save(saves))
         return outcomes

@@ -15,6 +15,14 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 
+def utc_text(value: datetime) -> str:
+    """The stored form of an aware instant: fixed-width ISO-8601 UTC with a Z (sorts right)."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime refused: every stored instant is timezone-aware")
+    # isoformat is several times faster than strftime; same fixed-width text.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """An aware datetime stored as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (UTC, fixed width)."""
 
@@ -22,16 +30,13 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> str | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime refused: every stored instant is timezone-aware")
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return None if value is None else utc_text(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        # fromisoformat (3.11+ reads the Z) is ~10x faster than strptime on this hot path.
+        return datetime.fromisoformat(value)
 
 
 class DecimalText(TypeDecorator[Decimal]):

@@ -29,6 +29,16 @@ class LeaseInfo:
         return self.owner is not None and self.expires_at is not None and self.expires_at > now
 
 
+@dataclass(frozen=True)
+class LeaseHold:
+    """A lease we hold and must keep renewing while we work."""
+
+    name: str
+    owner: str
+    fence: int
+    ttl: timedelta
+
+
 def acquire(session: Session, name: str, owner: str, ttl: timedelta, now: datetime) -> int | None:
     """Take (or extend) the lease for ``owner``; returns the fence, or None if another
     owner holds a live lease."""

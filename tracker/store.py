@@ -398,7 +398,7 @@ class Tracker:
     def trips_by_id(self, trip_ids: Sequence[str]) -> dict[str, TripView]:
         """Several trips at once (deleted ones included), keyed by id."""
         with self.read() as s:
-            rows = s.exec(select(Trip).where(col(Trip.id).in_(list(trip_ids)))).all()
+            rows = _trip_rows(s, trip_ids)
             states = journal.open_states(s, list(trip_ids))
             return {t.id: TripView.from_row(t, _state(t, states)) for t in rows}
 
@@ -521,6 +521,23 @@ class Tracker:
         with self.write() as s:
             return journal.claim(s, owner, limit, lease, self._now())
 
+    def claim_batch(
+        self, owner: str, limit: int, lease_for: timedelta, hold: lease.LeaseHold | None = None
+    ) -> tuple[list[Claimed], dict[str, TripView]] | None:
+        """The pusher's step, in one transaction: renew ``hold`` (None is returned when it
+        was lost: stop), claim due entries, and read their trips."""
+        with self.write() as s:
+            now = self._now()
+            if hold is not None and not lease.renew(
+                s, hold.name, hold.owner, hold.fence, hold.ttl, now
+            ):
+                return None
+            claimed = journal.claim(s, owner, limit, lease_for, now)
+            if not claimed:
+                return [], {}
+            rows = _trip_rows(s, [c.trip_id for c in claimed])
+            return claimed, {t.id: TripView.from_row(t, "in_flight") for t in rows}
+
     def peek(self, limit: int) -> list[Claimed]:
         """What a claim would take now, without taking it (dry runs)."""
         with self.read() as s:
@@ -632,7 +649,7 @@ def _zone(value: ZoneInfo | str | None) -> ZoneInfo:
         raise InvalidInputError("timezone", f"unknown time zone {value!r}") from err
 
 
-def _state(trip: Trip, states: Mapping[str, str]) -> str:
+def _state(trip: Any, states: Mapping[str, str]) -> str:
     if trip.status == TripStatus.RECORDING:
         return "recording"  # not pushed before it is stopped
     if trip.id in states:
@@ -663,6 +680,12 @@ def _place_columns(prefix: str, place: Place | None) -> dict[str, Any]:
         f"{prefix}_lng": place.lng,
         f"{prefix}_address": place.address.model_dump(exclude_none=True) if place.address else None,
     }
+
+
+def _trip_rows(s: Session, trip_ids: Sequence[str]) -> list[Any]:
+    # Core rows, not ORM objects: the pusher reads a batch of these per request.
+    table = Trip.__table__  # type: ignore[attr-defined]
+    return list(s.connection().execute(sa_select(table).where(table.c.id.in_(list(trip_ids)))))
 
 
 @functools.cache

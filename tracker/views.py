@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from tracker.tables import Car, JournalEntry, JournalEvent, Trip
+from tracker.tables import Car, JournalEntry, JournalEvent
 
 
 class _View(BaseModel):
@@ -67,9 +67,13 @@ class TripView(_View):
     synced_at: datetime | None
 
     @classmethod
-    def from_row(cls, trip: Trip, sync_state: str) -> TripView:
-        """Build from a table row (values there were validated on the way in)."""
-        return cls(
+    def from_row(cls, trip: Any, sync_state: str) -> TripView:
+        """Build from a table row (a ``Trip`` or a Core row with the same columns).
+
+        ``model_construct``: the values were validated on their way into the database, and
+        the pusher builds these for every record it sends.
+        """
+        return cls.model_construct(
             id=trip.id,
             remote_id=trip.remote_id,
             sync_state=sync_state,
@@ -103,7 +107,7 @@ class TripView(_View):
 def _place(lat: Decimal | None, lng: Decimal | None, address: Any) -> PlaceView | None:
     if lat is None or lng is None:
         return None
-    return PlaceView(lat=lat, lng=lng, address=address)
+    return PlaceView.model_construct(lat=lat, lng=lng, address=address)
 
 
 class CarView(_View):
