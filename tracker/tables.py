@@ -178,6 +178,7 @@ class Cost(SQLModel, table=True):
     payment_notes: str | None = None
     raw: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     seen_in_last_pull: bool = True
+    seen_run: str | None = None  # run id of the last pull that read this cost
     first_seen_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -193,6 +194,7 @@ class CostQuarantine(SQLModel, table=True):
     reason: str
     first_seen_at: datetime = Field(sa_type=UTCDateTime)
     last_seen_at: datetime = Field(sa_type=UTCDateTime)
+    seen_run: str | None = None  # run id of the last pull that read this item
 
 
 class PullState(SQLModel, table=True):

@@ -1,0 +1,166 @@
+"""``tracker costs ...``: list, show and refresh the additional costs pulled from the platform.
+
+Labels, notes and location names come from a server: every cell goes through
+``sync.cli.output``, which escapes terminal control characters.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from sync.cli import output
+from sync.cli.context import load_settings, open_store
+
+if TYPE_CHECKING:
+    from tracker.costviews import CostView, QuarantineView
+
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+CostId = Annotated[int, typer.Argument(help="The platform's cost ID.")]
+RAW_PREVIEW = 80
+
+
+def _when(value: datetime | None) -> str:
+    return "-" if value is None else value.isoformat(timespec="seconds")
+
+
+def _trip(view: CostView) -> str:
+    if view.trip_id is not None:
+        return view.trip_id[:8]
+    return "(several)" if view.link == "ambiguous" else "-"
+
+
+@app.command("list")
+def list_(
+    trip: Annotated[
+        str | None, typer.Option("--trip", help="Only costs linked to this trip (id or prefix).")
+    ] = None,
+    quarantined: Annotated[
+        bool,
+        typer.Option("--quarantined", help="List the items that failed validation instead."),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """List pulled costs, latest first (or the quarantined items)."""
+    from tracker import costs
+
+    with open_store(load_settings()) as store:
+        if quarantined:
+            _print_quarantine(costs.list_quarantine(store), as_json)
+            return
+        views = costs.list_costs(store, trip_id=trip)
+    if as_json:
+        output.emit_json([v.to_json(exclude={"raw"}) for v in views])
+        return
+    output.table(
+        f"{len(views)} cost{'s' if len(views) != 1 else ''}",
+        ["id", "start", "what", "amount", "trip", "link", "seen"],
+        (
+            (
+                v.id,
+                _when(v.start_time),
+                v.label or "-",
+                f"{v.amount} {v.currency}",
+                _trip(v),
+                v.link,
+                "yes" if v.seen_in_last_pull else "no",
+            )
+            for v in views
+        ),
+    )
+
+
+def _print_quarantine(rows: list[QuarantineView], as_json: bool) -> None:
+    if as_json:
+        output.emit_json([r.to_json() for r in rows])
+        return
+    output.table(
+        f"{len(rows)} quarantined item{'s' if len(rows) != 1 else ''} (retried every pull)",
+        ["cost id", "last seen", "reason", "raw"],
+        (
+            (
+                r.cost_id or "-",
+                _when(r.last_seen_at),
+                r.reason,
+                r.raw if len(r.raw) <= RAW_PREVIEW else r.raw[:RAW_PREVIEW] + "...",
+            )
+            for r in rows
+        ),
+    )
+
+
+@app.command("show")
+def show(cost_id: CostId, as_json: JsonOpt = False) -> None:
+    """Show one cost with every field and the item as received."""
+    from tracker import costs
+
+    with open_store(load_settings()) as store:
+        view = costs.get_cost(store, cost_id)
+    _print_cost(view, as_json)
+
+
+def _print_cost(view: CostView, as_json: bool) -> None:
+    if as_json:
+        output.emit_json(view.to_json())
+        return
+    output.table("cost", ["field", "value"], _rows(view))
+    if view.labels:
+        output.table("labels", ["language", "label"], sorted(view.labels.items()))
+    output.table(
+        "as received", ["field", "value"], ((k, _raw_value(v)) for k, v in view.raw.items())
+    )
+
+
+def _rows(view: CostView) -> list[tuple[str, object]]:
+    def named(value: int | None, name: str | None) -> str:
+        return "-" if value is None else f"{value} ({name})"
+
+    return [
+        ("id", view.id),
+        ("amount", f"{view.amount} {view.currency}"),
+        ("label", view.label or "-"),
+        ("type id", "-" if view.type_id is None else view.type_id),
+        ("cost type", named(view.cost_type, view.cost_type_name)),
+        ("start", _when(view.start_time)),
+        ("end", _when(view.end_time)),
+        ("from", view.start_location or "-"),
+        ("to", view.end_location or "-"),
+        ("trip guid", view.trip_guid or "-"),
+        ("trip", view.trip_id or "-"),
+        ("link", view.link),
+        ("notes", view.notes or ""),
+        ("last updated", _when(view.last_updated)),
+        ("payment id", "-" if view.payment_id is None else view.payment_id),
+        ("payment status", named(view.payment_status, view.payment_status_name)),
+        ("payment attempt", _when(view.payment_attempt)),
+        ("payment user", view.payment_user or "-"),
+        ("payment notes", view.payment_notes or ""),
+        ("seen in last pull", "yes" if view.seen_in_last_pull else "no"),
+        ("first seen", _when(view.first_seen_at)),
+        ("updated", _when(view.updated_at)),
+    ]
+
+
+def _raw_value(value: Any) -> str:
+    return "null" if value is None else str(value)
+
+
+@app.command("refresh")
+def refresh(cost_id: CostId, as_json: JsonOpt = False) -> None:
+    """Fetch one cost from the platform again and store it."""
+    from sync.pull import refresh_cost
+
+    settings = load_settings()
+    with open_store(settings) as store:
+        result = refresh_cost(settings, store, cost_id)
+    if as_json:
+        output.emit_json(result.to_dict())
+        return
+    detail = f": {result.reason}" if result.reason else ""
+    output.line(f"cost {cost_id}: {result.outcome}{detail}")
+    if result.cost is not None and result.outcome != "quarantined":
+        _print_cost(result.cost, False)

@@ -1,0 +1,372 @@
+"""The mobility platform's AdditionalCost item (PascalCase), read one item at a time.
+
+Field list from api-facts §2.3. Where the docs are silent, the reading is:
+
+- **Amount** is an exact :class:`~decimal.Decimal`: pages are parsed with
+  :func:`loads_exact` (``parse_float=Decimal``), so ``10.30`` never passes through a float.
+  Negative amounts (refunds, credits) are accepted; at most 8 decimal places and an absolute
+  value below 10^15, so a garbled value cannot pass for money. The currency is not on the
+  wire: it comes from the configuration.
+- **Dates** come as ``YYYY-MM-DD HH:MM:SS`` (no zone: read in the configured platform time
+  zone) or ISO-8601 with ``Z`` or an offset (read as given); a ``T`` form without a zone is
+  platform time too. Fractional seconds are accepted. A local time that occurs twice (the
+  hour the clocks go back) is read as the first occurrence; one that does not exist (the
+  hour skipped in spring) with the offset in force before the change. Years outside
+  1970-2099 are refused. The raw string is kept (in ``raw``).
+- **Labels** is a string holding a JSON object of language → name (an object is accepted
+  as well). The label shown is the configured language, else one with the same primary
+  language (``de`` for ``de-CH``), else ``en``, else the alphabetically first language.
+- **CostType** / **PaymentStatus** are integers kept as they are, whatever their value.
+- **Payment fields** are all nullable; ``PaymentExecutionAttemt`` is read under its
+  documented (misspelled) name.
+- ``ID`` and ``LastUpdated`` are required (the upsert needs both); every other field may be
+  missing or null. Unknown fields are ignored (and kept in ``raw``).
+
+An item that does not validate becomes a :class:`~tracker.costs.QuarantineIn` with the
+reason, never an exception: one bad item never fails its page.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, NamedTuple
+from zoneinfo import ZoneInfo
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    ValidationInfo,
+)
+
+from tracker.costs import CostIn, QuarantineIn
+
+__all__ = [
+    "AdditionalCost",
+    "ReadContext",
+    "WireTime",
+    "loads_exact",
+    "parse_labels",
+    "parse_platform_time",
+    "pick_label",
+    "read_item",
+]
+
+MAX_AMOUNT = Decimal(10) ** 15
+MAX_PLACES = 8
+_PLACES = Decimal(1).scaleb(-MAX_PLACES)
+MIN_YEAR, END_YEAR = 1970, 2100
+MAX_TEXT = 10_000
+MAX_RAW = 64 * 1024
+INT64 = 2**63
+
+_TIME = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})[ Tt](?P<time>\d{2}:\d{2}:\d{2})(?P<frac>\.\d{1,9})?"
+    r"(?P<zone>[Zz]|[+-]\d{2}:?\d{2})?"
+)
+
+
+def loads_exact(raw: bytes | str) -> Any:
+    """Parse JSON with non-integer numbers as Decimal; NaN and Infinity are refused."""
+
+    def refuse(name: str) -> Any:
+        raise ValueError(f"{name} is not valid JSON")
+
+    return json.loads(raw, parse_float=Decimal, parse_constant=refuse)
+
+
+# ---------------------------------------------------------------- dates
+
+
+class WireTime(NamedTuple):
+    """A platform date: the raw text, the instant in UTC, and whether the zone was assumed."""
+
+    raw: str
+    utc: datetime
+    assumed_zone: bool
+
+
+def parse_platform_time(text: str, zone: ZoneInfo) -> WireTime:
+    """Read ``YYYY-MM-DD HH:MM:SS`` (in ``zone``) or ISO-8601 with ``Z``/offset (as given).
+
+    Raises ValueError for anything else, or a year outside 1970-2099.
+    """
+    match = _TIME.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(
+            f"{text[:40]!r} is neither 'YYYY-MM-DD HH:MM:SS' nor ISO-8601 with Z or an offset"
+        )
+    fraction = (match["frac"] or "")[:7]  # Python keeps microseconds: 6 digits after the dot
+    offset = match["zone"] or ""
+    if offset in ("Z", "z"):
+        offset = "+00:00"
+    try:
+        moment = datetime.fromisoformat(f"{match['date']}T{match['time']}{fraction}{offset}")
+    except ValueError as err:
+        raise ValueError(f"{text[:40]!r} is not a valid date and time ({err})") from None
+    if not MIN_YEAR <= moment.year < END_YEAR:
+        raise ValueError(f"{text[:40]!r} is outside the years {MIN_YEAR}-{END_YEAR - 1}")
+    if moment.tzinfo is not None:
+        return WireTime(text, moment.astimezone(UTC), False)
+    # Wall time in the platform zone. utcoffset() of a naive time uses fold=0: an ambiguous
+    # wall time is its first occurrence, a skipped one takes the offset in force before the
+    # change (PEP 495). Subtracting the offset is the cheap form of astimezone(UTC).
+    shift = zone.utcoffset(moment) or timedelta(0)
+    return WireTime(text, (moment - shift).replace(tzinfo=UTC), True)
+
+
+# Pure-function memos, bounded: an item often repeats a date (CreatedDate = LastUpdated,
+# StartTimestamp = EndTimestamp) and a list repeats the Labels of each cost type, and these
+# two parses were half the time spent validating an item (bench/pull.py).
+_cached_time = functools.lru_cache(maxsize=4096)(parse_platform_time)
+
+
+def _time(value: Any, info: ValidationInfo) -> WireTime:
+    if not isinstance(value, str):
+        raise ValueError(f"must be a date string, not {type(value).__name__}")
+    return _cached_time(value, _context(info).zone)
+
+
+# ---------------------------------------------------------------- money, text, labels
+
+
+def _amount(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | Decimal | float):
+        raise ValueError(f"must be a JSON number, not {type(value).__name__}")
+    # A float only arrives when a caller parsed without loads_exact; repr() is its shortest
+    # round-trip text (10.3, not 10.300000000000000710...).
+    amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    if not amount.is_finite():
+        raise ValueError("must be a finite number")
+    if abs(amount) >= MAX_AMOUNT:
+        raise ValueError(f"{amount} is implausibly large (limit {MAX_AMOUNT:,})")
+    try:
+        exact = amount == amount.quantize(_PLACES)
+    except InvalidOperation:
+        exact = False
+    if not exact:
+        raise ValueError(f"{amount} has more than {MAX_PLACES} decimal places")
+    return amount
+
+
+def _clean(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("contains a NUL byte")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("contains an unpaired surrogate (not valid Unicode text)") from None
+    return value
+
+
+def parse_labels(value: Any) -> dict[str, str]:
+    """``Labels`` (a JSON string of language → name, or already an object) as a dict.
+
+    Null, missing or ``""`` give ``{}``. Raises ValueError when it is not an object of
+    strings.
+    """
+    if value is None or value == "":
+        return {}
+    parsed = value
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            raise ValueError(f"is not a JSON object of localized names: {value[:60]!r}") from None
+    if not isinstance(parsed, dict):
+        raise ValueError(f"must hold a JSON object, not {type(parsed).__name__}")
+    labels: dict[str, str] = {}
+    for language, name in parsed.items():
+        if not isinstance(name, str):
+            raise ValueError(f"the {language!r} label is a {type(name).__name__}, not text")
+        labels[_clean(str(language))] = _clean(name)
+    return labels
+
+
+@functools.lru_cache(maxsize=1024)
+def _labels_from_text(text: str) -> tuple[tuple[str, str], ...]:
+    return tuple(parse_labels(text).items())
+
+
+def _labels(value: Any) -> dict[str, str]:
+    if isinstance(value, str) and value:
+        return dict(_labels_from_text(value))
+    return parse_labels(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _label_of(labels: tuple[tuple[str, str], ...], language: str) -> str | None:
+    return pick_label(dict(labels), language)
+
+
+def pick_label(labels: Mapping[str, str], language: str) -> str | None:
+    """The label to show: ``language``, a variant of it, ``en``, then the first by language code.
+
+    Matching ignores case and treats ``-`` and ``_`` alike (``pt_BR`` finds ``pt-BR``).
+    """
+    if not labels:
+        return None
+
+    def norm(code: str) -> str:
+        return code.strip().casefold().replace("_", "-")
+
+    by_code = {norm(code): name for code, name in sorted(labels.items(), reverse=True)}
+    ordered = sorted(by_code)
+    for wanted in (norm(language), "en"):
+        if wanted in by_code:
+            return by_code[wanted]
+        base = wanted.split("-")[0]
+        for code in ordered:
+            if code.split("-")[0] == base:
+                return by_code[code]
+    return by_code[ordered[0]]
+
+
+# ---------------------------------------------------------------- the item
+
+
+@dataclass(frozen=True)
+class ReadContext:
+    """Settings that shape how items are read."""
+
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    currency: str = "EUR"
+    language: str = "en"
+
+
+def _context(info: ValidationInfo) -> ReadContext:
+    context = info.context
+    if isinstance(context, ReadContext):
+        return context
+    return ReadContext()
+
+
+Time = Annotated[WireTime, PlainValidator(_time)]
+Text = Annotated[StrictStr, Field(max_length=MAX_TEXT), AfterValidator(_clean)]
+Int64 = Annotated[StrictInt, Field(ge=-INT64, lt=INT64)]
+
+
+class AdditionalCost(BaseModel):
+    """One ``AdditionalCost`` as the platform sends it (aliases are the wire names)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    id: Int64 = Field(alias="ID")
+    created: Time | None = Field(None, alias="CreatedDate")
+    last_updated: Time = Field(alias="LastUpdated")
+    amount: Annotated[Decimal, PlainValidator(_amount)] = Field(alias="Amount")
+    notes: Text | None = Field(None, alias="Notes")
+    trip_guid: Text | None = Field(None, alias="TripGuid")
+    start_location: Text | None = Field(None, alias="StartLocationName")
+    end_location: Text | None = Field(None, alias="EndLocationName")
+    start: Time | None = Field(None, alias="StartTimestamp")
+    end: Time | None = Field(None, alias="EndTimestamp")
+    type_id: Int64 | None = Field(None, alias="TypeID")
+    cost_type: Int64 | None = Field(None, alias="CostType")
+    labels: Annotated[dict[str, str], PlainValidator(_labels)] = Field(
+        default_factory=dict, alias="Labels"
+    )
+    ext_user_guid: Text | None = Field(None, alias="ExtUserGuid")
+    payment_id: Int64 | None = Field(None, alias="PaymentID")
+    payment_status: Int64 | None = Field(None, alias="PaymentStatus")
+    payment_attempt: Time | None = Field(None, alias="PaymentExecutionAttemt")
+    payment_user: Text | None = Field(None, alias="PaymentExecutionUser")
+    payment_notes: Text | None = Field(None, alias="PaymentNotes")
+
+    def to_cost_in(self, raw: dict[str, Any], context: ReadContext) -> CostIn:
+        """The tracker's input value for this cost (``raw``: the item as parsed)."""
+        return CostIn(
+            id=self.id,
+            last_updated=self.last_updated.utc,
+            amount=self.amount,
+            currency=context.currency,
+            notes=self.notes,
+            trip_guid=self.trip_guid,
+            start_location=self.start_location,
+            end_location=self.end_location,
+            start_time=_utc(self.start),
+            end_time=_utc(self.end),
+            type_id=self.type_id,
+            cost_type=self.cost_type,
+            label=_label_of(tuple(self.labels.items()), context.language),
+            labels=self.labels,
+            ext_user_guid=self.ext_user_guid,
+            payment_id=self.payment_id,
+            payment_status=self.payment_status,
+            payment_attempt=_utc(self.payment_attempt),
+            payment_user=self.payment_user,
+            payment_notes=self.payment_notes,
+            raw=raw,
+        )
+
+
+def _utc(value: WireTime | None) -> datetime | None:
+    return None if value is None else value.utc
+
+
+def read_item(item: Any, context: ReadContext) -> CostIn | QuarantineIn:
+    """Validate one raw list item: a :class:`CostIn`, or a :class:`QuarantineIn` saying why not.
+
+    ``item`` is as :func:`loads_exact` parsed it; the CostIn keeps it as ``raw`` (decimals
+    included: the store writes them as their exact text).
+    """
+    if not isinstance(item, dict):
+        return _reject(None, item, f"an item must be a JSON object, not {_json_type(item)}")
+    try:
+        cost = AdditionalCost.model_validate(item, context=context)
+        return cost.to_cost_in(item, context)
+    except ValidationError as err:
+        return _reject(_guess_id(item), item, _reason(err))
+
+
+def _reject(cost_id: str | None, raw: Any, reason: str) -> QuarantineIn:
+    # ensure_ascii: lone surrogates from \ud800 escapes stay escaped, so SQLite can store it;
+    # default=str writes a Decimal as its exact text.
+    text = json.dumps(raw, ensure_ascii=True, sort_keys=True, default=str)
+    if len(text) > MAX_RAW:
+        text = text[: MAX_RAW - 40] + f"... [{len(text)} characters, cut]"
+    return QuarantineIn(cost_id=cost_id, raw=text, reason=reason[:2000])
+
+
+def _guess_id(item: Mapping[str, Any]) -> str | None:
+    value = item.get("ID")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return json.dumps(value.strip()[:80], ensure_ascii=True)[1:-1]
+    return None
+
+
+def _reason(err: ValidationError) -> str:
+    parts = []
+    for problem in err.errors(include_url=False, include_input=False)[:5]:
+        where = ".".join(str(p) for p in problem["loc"]) or "item"
+        message = problem["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {message}")
+    more = err.error_count() - len(parts)
+    if more > 0:
+        parts.append(f"and {more} more")
+    return "; ".join(parts)
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    return "a number"

@@ -1,0 +1,476 @@
+"""Costs in the local store, on a real SQLite file: upsert rules, page + checkpoint in one
+transaction, quarantine, "not seen" only after a complete walk, links to trips, reads."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from tests.tracker.conftest import StepClock
+from tracker import costs
+from tracker.costs import CostIn, PullStart, QuarantineIn
+from tracker.costviews import UNKNOWN
+from tracker.errors import (
+    DatabaseBusyError,
+    InvalidInputError,
+    NotFoundError,
+    StateError,
+    StorageFullError,
+)
+from tracker.store import Tracker
+
+T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+TOLERANCE = timedelta(minutes=5)
+
+
+def cost(ident: int, **fields: Any) -> CostIn:
+    values: dict[str, Any] = {
+        "id": ident,
+        "last_updated": T0,
+        "amount": Decimal("1.50"),
+        "currency": "EUR",
+        "raw": {"ID": ident},
+    }
+    values.update(fields)
+    if "raw" not in fields:
+        values["raw"] = {
+            "ID": ident,
+            "v": str(values["last_updated"]),
+            "a": str(values["amount"]),
+            "g": values.get("trip_guid"),
+        }
+    return CostIn(**values)
+
+
+def reject(cost_id: str | None, raw: str = "{}", reason: str = "Amount: bad") -> QuarantineIn:
+    return QuarantineIn(cost_id=cost_id, raw=raw, reason=reason)
+
+
+def page(
+    store: Tracker,
+    run: PullStart,
+    items: list[CostIn],
+    rejects: list[QuarantineIn] | None = None,
+    n: int = 1,
+) -> costs.StoredPage:
+    return costs.store_page(
+        store,
+        items,
+        rejects or [],
+        run_id=run.run_id,
+        checkpoint={"page": n + 1},
+        pages=n,
+        items=len(items),
+        link_tolerance=TOLERANCE,
+    )
+
+
+def pull(store: Tracker, *pages: list[CostIn]) -> costs.FinishedPull:
+    """A complete walk over ``pages``."""
+    run = costs.begin_pull(store)
+    for n, items in enumerate(pages, start=1):
+        page(store, run, items, n=n)
+    return costs.finish_pull(store, run_id=run.run_id, complete=True, stop_reason="empty_page")
+
+
+def stored(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+# ---------------------------------------------------------------- upsert
+
+
+def test_insert_then_unchanged_then_updated(store: Tracker) -> None:
+    run = costs.begin_pull(store)
+    assert page(store, run, [cost(1), cost(2)]).inserted == 2
+    again = page(store, run, [cost(1), cost(2)], n=2)
+    assert (again.inserted, again.unchanged, again.updated) == (0, 2, 0)
+    newer = cost(1, last_updated=T0 + timedelta(hours=1), amount=Decimal("2.00"))
+    assert page(store, run, [newer], n=3).updated == 1
+    assert costs.get_cost(store, 1).amount == Decimal("2.00")
+
+
+def test_an_older_last_updated_never_overwrites(store: Tracker) -> None:
+    pull(store, [cost(1, last_updated=T0, amount=Decimal("9.99"))])
+    run = costs.begin_pull(store)
+    older = cost(1, last_updated=T0 - timedelta(seconds=1), amount=Decimal("1.00"))
+    result = page(store, run, [older])
+    assert (result.stale, result.updated) == (1, 0)
+    view = costs.get_cost(store, 1)
+    assert view.amount == Decimal("9.99")
+    assert view.last_updated == T0
+
+
+def test_on_a_last_updated_tie_the_copy_read_last_wins(store: Tracker) -> None:
+    pull(store, [cost(1, amount=Decimal("1.00"))])
+    run = costs.begin_pull(store)
+    assert page(store, run, [cost(1, amount=Decimal("1.01"))]).updated == 1
+    assert costs.get_cost(store, 1).amount == Decimal("1.01")
+
+
+def test_duplicate_ids_on_one_page_keep_the_newest(store: Tracker) -> None:
+    run = costs.begin_pull(store)
+    result = page(
+        store,
+        run,
+        [
+            cost(1, amount=Decimal("3"), last_updated=T0 + timedelta(hours=2)),
+            cost(1, amount=Decimal("1"), last_updated=T0),
+        ],
+    )
+    assert result.inserted == 1
+    assert costs.get_cost(store, 1).amount == Decimal("3")
+
+
+def test_amounts_are_stored_as_exact_text(store: Tracker, db_path: Path) -> None:
+    pull(
+        store,
+        [
+            cost(1, amount=Decimal("10.30")),
+            cost(2, amount=Decimal("-0.10")),
+            cost(3, amount=Decimal("999999999999999.99")),
+        ],
+    )
+    assert stored(db_path, "SELECT id, amount FROM cost ORDER BY id") == [
+        (1, "10.30"),
+        (2, "-0.10"),
+        (3, "999999999999999.99"),
+    ]
+    assert costs.get_cost(store, 1).to_json()["amount"] == "10.30"
+
+
+def test_cost_input_is_validated_before_any_row(store: Tracker) -> None:
+    with pytest.raises(ValueError, match="finite"):
+        cost(1, amount=Decimal("NaN"))
+    with pytest.raises(ValueError, match="timezone"):
+        cost(1, last_updated=datetime(2026, 3, 1))  # naive: refused
+    with pytest.raises(ValueError, match="currency"):
+        cost(1, currency="euro")
+    with pytest.raises(ValueError, match="less than"):
+        cost(2**63)
+    with pytest.raises(ValueError, match="unicode"):
+        cost(1, notes="a\ud800")
+    with pytest.raises(ValueError, match="pattern"):  # no NUL bytes
+        cost(1, label="a\x00")
+
+
+# ---------------------------------------------------------------- page + checkpoint
+
+
+def test_page_and_checkpoint_commit_together(store: Tracker) -> None:
+    run = costs.begin_pull(store)
+    page(store, run, [cost(1)], n=1)
+    state = costs.pull_status(store)
+    assert state is not None
+    assert (state.pages, state.in_progress, state.complete) == (1, True, False)
+    resumed = costs.begin_pull(store)
+    assert resumed.resumed
+    assert resumed.run_id == run.run_id
+    assert resumed.checkpoint == {"page": 2}
+
+
+def test_a_failed_page_writes_nothing_and_keeps_the_checkpoint(db_path: Path) -> None:
+    with Tracker.open(db_path, timezone="UTC", busy_timeout=0.2) as store:
+        run = costs.begin_pull(store)
+        page(store, run, [cost(1)], n=1)
+        blocker = sqlite3.connect(db_path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(DatabaseBusyError):
+                page(store, run, [cost(2), cost(3)], n=2)
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert costs.begin_pull(store).checkpoint == {"page": 2}  # still after page 1
+        assert [c.id for c in costs.list_costs(store)] == [1]
+
+
+def test_disk_full_during_a_page_keeps_old_data_and_checkpoint(
+    store: Tracker, db_path: Path
+) -> None:
+    run = costs.begin_pull(store)
+    page(store, run, [cost(1)], n=1)
+    count = stored(db_path, "PRAGMA page_count")[0][0]
+
+    @event.listens_for(store.engine, "connect")
+    def _cap(dbapi_conn: sqlite3.Connection, _rec: object) -> None:
+        dbapi_conn.execute(f"PRAGMA max_page_count = {count}")
+
+    store.engine.dispose()
+    big = [cost(i, notes="x" * 5000) for i in range(2, 200)]
+    with pytest.raises(StorageFullError):
+        page(store, run, big, n=2)
+    event.remove(store.engine, "connect", _cap)
+    store.engine.dispose()
+    assert [c.id for c in costs.list_costs(store)] == [1]
+    assert costs.begin_pull(store).checkpoint == {"page": 2}
+
+
+def test_a_superseded_run_cannot_write(store: Tracker) -> None:
+    old = costs.begin_pull(store)
+    costs.begin_pull(store, fresh=True)
+    with pytest.raises(StateError, match="superseded"):
+        page(store, old, [cost(1)])
+    with pytest.raises(StateError):
+        costs.finish_pull(store, run_id=old.run_id, complete=True, stop_reason=None)
+    assert costs.list_costs(store) == []
+
+
+def test_a_finished_run_is_not_resumed(store: Tracker) -> None:
+    first = costs.begin_pull(store)
+    page(store, first, [cost(1)])
+    costs.finish_pull(store, run_id=first.run_id, complete=True, stop_reason="short_page")
+    second = costs.begin_pull(store)
+    assert not second.resumed
+    assert second.run_id != first.run_id
+
+
+# ---------------------------------------------------------------- not seen
+
+
+def test_items_gone_are_marked_not_seen_after_a_complete_walk_only(store: Tracker) -> None:
+    pull(store, [cost(1), cost(2)], [cost(3)])
+    run = costs.begin_pull(store)
+    page(store, run, [cost(1), cost(3)])
+    # guarded stop (e.g. a repeated page): nothing is marked
+    done = costs.finish_pull(store, run_id=run.run_id, complete=False, stop_reason="page_cap")
+    assert done.marked_not_seen == 0
+    assert all(c.seen_in_last_pull for c in costs.list_costs(store))
+    state = costs.pull_status(store)
+    assert state is not None
+    assert (state.complete, state.stop_reason, state.in_progress) == (False, "page_cap", False)
+    # a complete walk without cost 2 marks it, keeps it
+    assert pull(store, [cost(1)], [cost(3)]).marked_not_seen == 1
+    seen = {c.id: c.seen_in_last_pull for c in costs.list_costs(store)}
+    assert seen == {1: True, 2: False, 3: True}
+    # and it comes back when it reappears
+    pull(store, [cost(1), cost(2), cost(3)])
+    assert all(c.seen_in_last_pull for c in costs.list_costs(store))
+
+
+def test_a_resumed_run_counts_pages_stored_before_the_crash(store: Tracker) -> None:
+    pull(store, [cost(1), cost(2)])
+    run = costs.begin_pull(store)
+    page(store, run, [cost(1)], n=1)
+    # ... the process dies here; another resumes the same run and reads the rest
+    resumed = costs.begin_pull(store)
+    page(store, resumed, [cost(2)], n=2)
+    done = costs.finish_pull(store, run_id=resumed.run_id, complete=True, stop_reason=None)
+    assert done.marked_not_seen == 0
+    assert all(c.seen_in_last_pull for c in costs.list_costs(store))
+
+
+def test_mark_gone(store: Tracker) -> None:
+    pull(store, [cost(1)])
+    assert costs.mark_gone(store, 1)
+    assert not costs.get_cost(store, 1).seen_in_last_pull
+    assert not costs.mark_gone(store, 2)
+
+
+# ---------------------------------------------------------------- quarantine
+
+
+def test_quarantine_is_kept_updated_and_resolved(store: Tracker) -> None:
+    run = costs.begin_pull(store)
+    result = page(store, run, [cost(1)], [reject("7", reason="Amount: bad"), reject(None, "[1]")])
+    assert (result.inserted, result.quarantined) == (1, 2)
+    page(store, run, [], [reject("7", reason="Amount: worse"), reject(None, "[1]")], n=2)
+    rows = costs.list_quarantine(store)
+    assert sorted((r.cost_id, r.reason) for r in rows if r.cost_id) == [("7", "Amount: worse")]
+    assert len(rows) == 2  # no duplicate rows for the same item
+    fixed = page(store, run, [cost(7)], n=3)
+    assert fixed.resolved == 1
+    assert [r.cost_id for r in costs.list_quarantine(store)] == [None]
+
+
+def test_quarantine_not_read_again_is_dropped_after_a_complete_walk(store: Tracker) -> None:
+    run = costs.begin_pull(store)
+    page(store, run, [], [reject("7"), reject(None, "[1]")])
+    costs.finish_pull(store, run_id=run.run_id, complete=True, stop_reason=None)
+    assert len(costs.list_quarantine(store)) == 2
+    run = costs.begin_pull(store)
+    page(store, run, [], [reject("7")])
+    costs.finish_pull(store, run_id=run.run_id, complete=False, stop_reason="repeated_page")
+    assert len(costs.list_quarantine(store)) == 2  # an incomplete walk proves nothing
+    done = pull(store, [])
+    assert done.quarantine_cleared == 2
+    assert costs.list_quarantine(store) == []
+
+
+def test_a_stored_cost_whose_new_version_is_quarantined_stays_seen(store: Tracker) -> None:
+    pull(store, [cost(5, amount=Decimal("4.00"))])
+    run = costs.begin_pull(store)
+    page(store, run, [], [reject("5")])
+    costs.finish_pull(store, run_id=run.run_id, complete=True, stop_reason=None)
+    view = costs.get_cost(store, 5)
+    assert view.seen_in_last_pull
+    assert view.amount == Decimal("4.00")  # the last valid version is kept
+
+
+def test_single_item_storage_outside_a_pull(store: Tracker) -> None:
+    assert costs.store_rejects(store, [reject("8")]) == 1
+    result = costs.store_cost(store, cost(8), link_tolerance=TOLERANCE)
+    assert (result.inserted, result.resolved) == (1, 1)
+    assert costs.list_quarantine(store) == []
+    assert costs.store_cost(store, cost(8), link_tolerance=TOLERANCE).unchanged == 1
+
+
+# ---------------------------------------------------------------- links
+
+
+def add_trip(store: Tracker, start: datetime, minutes: int, **extra: Any) -> str:
+    trip = store.add_trip(
+        {
+            "distance": "10",
+            "start_time": start,
+            "end_time": start + timedelta(minutes=minutes),
+            **extra,
+        }
+    )
+    return trip.id
+
+
+@pytest.fixture
+def trips(store: Tracker) -> dict[str, str]:
+    return {
+        "morning": add_trip(store, T0, 60),  # 08:00-09:00
+        "noon": add_trip(store, T0 + timedelta(hours=4), 30),  # 12:00-12:30
+        "noon_overlap": add_trip(store, T0 + timedelta(hours=4, minutes=20), 30),  # 12:20-12:50
+    }
+
+
+def test_link_by_trip_guid_whatever_its_case_or_braces(
+    store: Tracker, trips: dict[str, str]
+) -> None:
+    morning = trips["morning"]
+    far = T0 + timedelta(days=30)
+    pull(
+        store,
+        [
+            cost(1, trip_guid=morning.upper(), start_time=far),
+            cost(2, trip_guid="{" + morning + "}"),
+        ],
+    )
+    for ident in (1, 2):
+        view = costs.get_cost(store, ident)
+        assert (view.trip_id, view.link) == (morning, "trip_guid")
+    assert costs.get_cost(store, 1).trip_guid == morning  # stored canonical
+
+
+def test_link_by_time_overlap_within_the_tolerance(store: Tracker, trips: dict[str, str]) -> None:
+    unknown_guid = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    after_end = T0 + timedelta(hours=1, minutes=4)  # 4 min after the morning trip
+    too_late = T0 + timedelta(hours=1, minutes=6)
+    result = pull(
+        store,
+        [
+            cost(1, trip_guid=unknown_guid, start_time=T0 + timedelta(minutes=30)),
+            cost(2, start_time=after_end, end_time=after_end),
+            cost(3, start_time=too_late),
+            cost(4, end_time=T0 - timedelta(minutes=3)),  # only an end time, 3 min early
+            cost(5),  # no times, no guid
+        ],
+    )
+    assert result.marked_not_seen == 0
+    links = {c.id: (c.trip_id, c.link) for c in costs.list_costs(store)}
+    assert links == {
+        1: (trips["morning"], "time"),
+        2: (trips["morning"], "time"),
+        3: (None, "none"),
+        4: (trips["morning"], "time"),
+        5: (None, "none"),
+    }
+
+
+def test_an_ambiguous_overlap_stays_unlinked_and_is_reported(
+    store: Tracker, trips: dict[str, str]
+) -> None:
+    run = costs.begin_pull(store)
+    at = T0 + timedelta(hours=4, minutes=25)  # inside both noon trips
+    result = page(store, run, [cost(1, start_time=at)])
+    assert [(a.cost_id, set(a.trip_ids)) for a in result.ambiguous] == [
+        (1, {trips["noon"], trips["noon_overlap"]})
+    ]
+    view = costs.get_cost(store, 1)
+    assert (view.trip_id, view.link) == (None, "ambiguous")
+
+
+def test_deleted_and_recording_trips_are_not_linked_by_time(store: Tracker) -> None:
+    gone = add_trip(store, T0, 60)
+    store.delete_trip(gone)
+    store.start_trip({"start_time": T0})  # still recording: no end yet
+    pull(store, [cost(1, start_time=T0 + timedelta(minutes=10))])
+    assert costs.get_cost(store, 1).link == "none"
+    pull(store, [cost(2, trip_guid=gone)])  # a GUID names the trip, deleted or not
+    assert costs.get_cost(store, 2).trip_id == gone
+
+
+def test_links_are_recomputed_when_the_cost_is_read_again(store: Tracker) -> None:
+    at = T0 + timedelta(days=2)
+    pull(store, [cost(1, start_time=at)])
+    assert costs.get_cost(store, 1).link == "none"
+    trip = add_trip(store, at - timedelta(minutes=10), 20)  # recorded later
+    pull(store, [cost(1, start_time=at)])
+    assert costs.get_cost(store, 1).trip_id == trip
+
+
+def test_link_tolerance_from_settings() -> None:
+    assert costs.link_tolerance(300) == timedelta(minutes=5)
+    assert costs.link_tolerance(1e12) == costs.MAX_TOLERANCE
+    for bad in (-1.0, float("inf"), float("nan")):
+        with pytest.raises(InvalidInputError):
+            costs.link_tolerance(bad)
+
+
+# ---------------------------------------------------------------- reads
+
+
+def test_list_by_trip_show_and_counts(store: Tracker, trips: dict[str, str]) -> None:
+    pull(
+        store,
+        [
+            cost(1, trip_guid=trips["morning"], cost_type=42, payment_status=None),
+            cost(2, start_time=T0 + timedelta(minutes=5)),
+            cost(3, start_time=T0 + timedelta(hours=4, minutes=25)),
+            cost(4),
+        ],
+    )
+    morning = trips["morning"]
+    assert [c.id for c in costs.list_costs(store, trip_id=morning)] == [2, 1]
+    assert [c.id for c in costs.list_costs(store, trip_id=morning[:6])] == [2, 1]
+    with pytest.raises(NotFoundError):
+        costs.list_costs(store, trip_id="nope")
+    assert [c.id for c in costs.list_costs(store)] == [3, 2, 4, 1]  # no start time: last
+    view = costs.get_cost(store, 1)
+    assert (view.cost_type, view.cost_type_name) == (42, UNKNOWN)
+    assert (view.payment_status, view.payment_status_name) == (None, None)
+    with pytest.raises(costs.CostNotFoundError, match="tracker costs list"):
+        costs.get_cost(store, 99)
+    counts = costs.cost_counts(store)
+    assert counts.model_dump(exclude={"pull"}) == {
+        "total": 4,
+        "linked_by_guid": 1,
+        "linked_by_time": 1,
+        "ambiguous": 1,
+        "unlinked": 1,
+        "not_seen": 0,
+        "quarantined": 0,
+    }
+    assert counts.pull is not None
+    assert counts.pull.complete
+
+
+def test_empty_store_counts(store: Tracker, clock: StepClock) -> None:
+    counts = costs.cost_counts(store)
+    assert (counts.total, counts.quarantined, counts.pull) == (0, 0, None)
+    assert costs.pull_status(store) is None

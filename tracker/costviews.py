@@ -1,0 +1,184 @@
+"""Read models of pulled costs, the quarantine and the pull's state (snake_case JSON).
+
+``CostType`` and ``PaymentStatus`` are integers whose enumerations the platform documents
+nowhere we could read (api-facts §2.4), so the raw integer is always kept and shown; the
+``*_name`` fields say ``"unknown"`` for any value not in the tables below. When the
+enumerations page turns up, fill the tables in: nothing else changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from tracker.tables import Cost, CostQuarantine, PullState
+
+UNKNOWN = "unknown"
+
+COST_TYPE_NAMES: Mapping[int, str] = MappingProxyType({})
+"""Known ``CostType`` (macro-type) values. None are documented yet."""
+
+PAYMENT_STATUS_NAMES: Mapping[int, str] = MappingProxyType({})
+"""Known ``PaymentStatus`` values. None are documented yet."""
+
+
+def enum_name(value: int | None, names: Mapping[int, str]) -> str | None:
+    """The name of a platform enum value: None for no value, ``"unknown"`` when not listed."""
+    if value is None:
+        return None
+    return names.get(value, UNKNOWN)
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    def to_json(self, *, exclude: set[str] | None = None) -> dict[str, Any]:
+        """JSON-ready dict: decimals as strings (exact), instants as ISO-8601 UTC."""
+        return self.model_dump(mode="json", exclude=exclude)
+
+
+class CostView(_View):
+    """A pulled cost as stored.
+
+    ``link`` says how ``trip_id`` was found: ``trip_guid`` (the cost's TripGuid is a local
+    trip's id), ``time`` (its times overlap exactly one trip), ``ambiguous`` (several trips
+    overlap: left unlinked) or ``none``. ``seen_in_last_pull`` is False once a complete pull
+    no longer found the cost in the list. ``raw`` is the item as received (decimals written
+    as their exact text), so the original date strings are kept.
+    """
+
+    id: int
+    amount: Decimal
+    currency: str
+    label: str | None
+    labels: dict[str, str]
+    type_id: int | None
+    cost_type: int | None
+    cost_type_name: str | None
+    notes: str | None
+    trip_guid: str | None
+    trip_id: str | None
+    link: str
+    start_location: str | None
+    end_location: str | None
+    start_time: datetime | None
+    end_time: datetime | None
+    last_updated: datetime | None
+    ext_user_guid: str | None
+    payment_id: int | None
+    payment_status: int | None
+    payment_status_name: str | None
+    payment_attempt: datetime | None
+    payment_user: str | None
+    payment_notes: str | None
+    seen_in_last_pull: bool
+    first_seen_at: datetime
+    updated_at: datetime
+    raw: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, cost: Cost) -> CostView:
+        """Build from a table row (validated on the way in)."""
+        return cls(
+            id=cost.id,
+            amount=cost.amount,
+            currency=cost.currency,
+            label=cost.label,
+            labels=dict(cost.labels or {}),
+            type_id=cost.type_id,
+            cost_type=cost.cost_type,
+            cost_type_name=enum_name(cost.cost_type, COST_TYPE_NAMES),
+            notes=cost.notes,
+            trip_guid=cost.trip_guid,
+            trip_id=cost.trip_id,
+            link=cost.link,
+            start_location=cost.start_location,
+            end_location=cost.end_location,
+            start_time=cost.start_time,
+            end_time=cost.end_time,
+            last_updated=cost.last_updated,
+            ext_user_guid=cost.ext_user_guid,
+            payment_id=cost.payment_id,
+            payment_status=cost.payment_status,
+            payment_status_name=enum_name(cost.payment_status, PAYMENT_STATUS_NAMES),
+            payment_attempt=cost.payment_attempt,
+            payment_user=cost.payment_user,
+            payment_notes=cost.payment_notes,
+            seen_in_last_pull=cost.seen_in_last_pull,
+            first_seen_at=cost.first_seen_at,
+            updated_at=cost.updated_at,
+            raw=dict(cost.raw),
+        )
+
+
+class QuarantineView(_View):
+    """A pulled item that did not validate: its raw JSON text and why. Retried every pull."""
+
+    id: int
+    cost_id: str | None
+    reason: str
+    raw: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+    @classmethod
+    def from_row(cls, row: CostQuarantine) -> QuarantineView:
+        """Build from a table row."""
+        assert row.id is not None
+        return cls(
+            id=row.id,
+            cost_id=row.cost_id,
+            reason=row.reason,
+            raw=row.raw,
+            first_seen_at=row.first_seen_at,
+            last_seen_at=row.last_seen_at,
+        )
+
+
+class PullStateView(_View):
+    """The pull's bookkeeping: the last run, and whether one is waiting to be resumed."""
+
+    name: str
+    run_id: str | None
+    in_progress: bool
+    pages: int
+    items: int
+    complete: bool
+    stop_reason: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    last_complete_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: PullState) -> PullStateView:
+        """Build from a table row."""
+        return cls(
+            name=row.name,
+            run_id=row.run_id,
+            in_progress=row.finished_at is None and row.checkpoint is not None,
+            pages=row.pages,
+            items=row.items,
+            complete=row.complete,
+            stop_reason=row.stop_reason,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            last_complete_at=row.last_complete_at,
+        )
+
+
+class CostCounts(_View):
+    """Figures for ``tracker status``: costs by link, not seen, quarantined, last pull."""
+
+    total: int
+    linked_by_guid: int
+    linked_by_time: int
+    ambiguous: int
+    unlinked: int
+    not_seen: int
+    quarantined: int
+    pull: PullStateView | None
