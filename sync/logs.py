@@ -14,11 +14,14 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from sync.errors import ConfigError
+
 _PATTERNS = (
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
     re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}]+"),
     re.compile(r"(?i)((?:client_secret|access_token|token)['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}&]+"),
 )
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s"
 
 
@@ -62,7 +65,10 @@ def configure(level: str, *, log_file: Path | None = None, secrets: Iterable[str
     handler.setFormatter(logging.Formatter(FORMAT))
     handler.addFilter(RedactSecrets(secrets))
     root.addHandler(handler)
-    root.setLevel(level.upper())
+    name = level.strip().upper()
+    if name not in LEVELS:
+        raise ConfigError(f"unknown log level {level!r}: use one of {', '.join(LEVELS)}")
+    root.setLevel(name)
     # httpx logs every request line at INFO: fine (no tokens in URLs), but keep it quieter.
     logging.getLogger("httpx").setLevel(max(root.level, logging.WARNING))
     logging.getLogger("apscheduler").setLevel(max(root.level, logging.WARNING))

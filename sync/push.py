@@ -25,7 +25,13 @@ from sync.backoff import RetryPolicy, next_attempt_at, next_delay, parse_retry_a
 from sync.budget import RequestBudget
 from sync.client import NotSent, OutcomeUnknown, Reply, send
 from sync.clock import Clock
-from sync.errors import AuthError, EndpointMissingError, ProtocolError, TransientRemoteError
+from sync.errors import (
+    AuthError,
+    ConfigError,
+    EndpointMissingError,
+    ProtocolError,
+    TransientRemoteError,
+)
 from sync.mapping import trip_to_save
 from sync.reconcile import find_remote_ids
 from sync.settings import MileageSettings
@@ -172,9 +178,15 @@ class Pusher:
             self._progress("claimed", len(claimed))
             try:
                 outcomes = self._batch(claimed, trips)
-            except (AuthError, EndpointMissingError) as err:
+            except (AuthError, EndpointMissingError, ConfigError) as err:
+                # Refused before anything was stored (auth, 404, TLS): give everything back.
                 self._store.release(self._owner, [c.seq for c in claimed], in_doubt=False)
                 self.report.stopped = str(err)
+                raise
+            except BaseException:
+                # Anything unexpected: never strand the claim until its lease runs out; the
+                # creates may have been sent, so they are reconciled before any resend.
+                self._store.release(self._owner, [c.seq for c in claimed], in_doubt=True)
                 raise
             except TransientRemoteError as err:
                 # A failure of the reconcile walk or similar: keep everything for later.

@@ -44,19 +44,27 @@ def query_body(
     return body
 
 
-def match_page(records: Iterable[dict[str, Any]], key: str, wanted: set[str]) -> dict[str, str]:
-    """Local id -> remote id for the wanted ids found in one page (pure). When the server
-    holds two copies (a duplicate from before), the first one seen is adopted."""
+def match_page(records: Iterable[Any], key: str, wanted: set[str]) -> tuple[dict[str, str], int]:
+    """Local id -> remote id for the wanted ids found in one page (pure), and how many
+    records could not be read (they might be ours: such a walk proves no absence). When the
+    server holds two copies (a duplicate from before), the first one seen is adopted."""
     found: dict[str, str] = {}
+    unreadable = 0
     for record in records:
-        custom = record.get("customData")
-        remote_id = record.get("id")
-        if not isinstance(custom, dict) or not isinstance(remote_id, str):
+        if not isinstance(record, dict):
+            unreadable += 1
             continue
-        local = custom.get(key)
+        custom = record.get("customData")
+        if custom is None:
+            continue  # someone else's record, without custom data
+        remote_id = record.get("id")
+        local = custom.get(key) if isinstance(custom, dict) else None
+        if not isinstance(custom, dict) or (local is not None and not isinstance(remote_id, str)):
+            unreadable += 1
+            continue
         if isinstance(local, str) and local in wanted and local not in found:
-            found[local] = remote_id
-    return found
+            found[local] = remote_id  # type: ignore[assignment]  # checked above
+    return found, unreadable
 
 
 def find_remote_ids(
@@ -71,6 +79,7 @@ def find_remote_ids(
     transport or HTTP failures). Raises ProtocolError on a malformed page or a cursor loop.
     """
     found: dict[str, str] = {}
+    unreadable = 0
     cursor: str | None = None
     seen: set[str] = set()
     for _ in range(MAX_QUERY_PAGES):
@@ -80,9 +89,19 @@ def find_remote_ids(
         except ValidationError:
             raise ProtocolError("mileage query answered an unexpected shape") from None
         remaining = wanted - found.keys()
-        found.update(match_page(page.data, cfg.local_id_key, remaining))
+        matched, bad = match_page(page.data, cfg.local_id_key, remaining)
+        found.update(matched)
+        unreadable += bad
         after = page.cursor.after if page.cursor else None
-        if after is None or not (wanted - found.keys()):
+        if not (wanted - found.keys()):
+            return found
+        if after is None:
+            if unreadable:
+                # Absence is only proven by a walk that could read every record.
+                raise ProtocolError(
+                    f"mileage query returned {unreadable} unreadable record(s); "
+                    "absence not proven, the in-doubt trips stay queued"
+                )
             return found
         if after in seen:
             raise ProtocolError("mileage query returned a cursor it had returned before")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import case, func, insert, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -482,7 +482,17 @@ def release(
         "attempts": func.max(col(JournalEntry.attempts) - 1, 0),
     }
     if in_doubt:
-        values["in_doubt"] = True
+        # Only a create (no remote id yet) can be duplicated by a resend.
+        no_remote = (
+            select(Trip.remote_id).where(col(Trip.id) == JournalEntry.trip_id).scalar_subquery()
+        )
+        values["in_doubt"] = case(
+            (
+                (col(JournalEntry.op) == EntryOp.SAVE) & no_remote.is_(None),
+                True,
+            ),
+            else_=col(JournalEntry.in_doubt),
+        )
     # A count taken before/after keeps this portable across SQLAlchemy result types.
     result = session.exec(
         update(JournalEntry)

@@ -32,7 +32,7 @@ from tracker.enums import (
     TripSource,
     TripStatus,
 )
-from tracker.errors import InvalidInputError, NotFoundError, StateError
+from tracker.errors import CorruptDatabaseError, InvalidInputError, NotFoundError, StateError
 from tracker.geo import Fix, TrackFilter, local_date, summarize
 from tracker.inputs import (
     CarIn,
@@ -141,6 +141,20 @@ class Tracker:
     def engine(self) -> Engine:
         """The SQLAlchemy engine (writes start with BEGIN IMMEDIATE)."""
         return self._engine
+
+    def check_integrity(self) -> None:
+        """``PRAGMA quick_check``: raise CorruptDatabaseError (and write nothing) when the file
+        is damaged. Sync runs this before touching a file, so a damaged database is neither
+        pushed from nor pulled into."""
+        with self.read() as s:
+            problems = [row[0] for row in s.connection().exec_driver_sql("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            raise CorruptDatabaseError(
+                f"database {self.path} is damaged ({problems[0]}); it was left untouched and "
+                f"nothing was synced: keep a copy and recover it with "
+                f"`sqlite3 {self.path} .recover`",
+                path=str(self.path),
+            )
 
     @contextmanager
     def write(self) -> Iterator[Session]:

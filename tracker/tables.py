@@ -102,6 +102,7 @@ class JournalEntry(SQLModel, table=True):
     __table_args__ = (
         Index("ix_journal_state_next", "state", "next_attempt_at"),
         Index("ix_journal_trip_state", "trip_id", "state"),
+        Index("ix_journal_state_seq", "state", "seq"),
         {"sqlite_autoincrement": True},
     )
 

@@ -13,6 +13,7 @@ import sys
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``tracker`` console script."""
+    from sync import logs
     from sync.cli.app import build_app
     from sync.cli.exitcodes import ExitCode, exit_code_for
     from sync.cli.output import error_line
@@ -21,6 +22,8 @@ def main(argv: list[str] | None = None) -> None:
 
     app = build_app()
     try:
+        # Library warnings (a quarantined cost, a retry) reach stderr as redacted log lines.
+        logs.configure(os.environ.get("TRACKER_LOG_LEVEL", "WARNING"))
         app(args=argv, prog_name="tracker", standalone_mode=True)
     except (TrackerError, SyncError) as err:
         error_line(f"error: {err}")

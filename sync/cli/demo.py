@@ -122,13 +122,9 @@ def _sync(settings: Any, store: Tracker) -> dict[str, Any]:
         push = engine.push().to_dict()
     finally:
         engine.close()
-    pull: dict[str, Any] | None = None
-    try:
-        from sync.pull import pull_costs
-    except ImportError:  # the pull engine ships with issue 5
-        pull_costs = None
-    if pull_costs is not None:
-        pull = pull_costs(settings, store).to_dict()
+    from sync.pull import pull_costs
+
+    pull = pull_costs(settings, store).to_dict()
     return {"push": push, "pull": pull, "journal": store.journal_counts().to_dict()}
 
 
@@ -141,8 +137,13 @@ def _print(summary: dict[str, Any], sandbox: Any) -> None:
         ("records now on the server", len(sandbox.records)),
     ]
     pull = summary["pull"]
-    if pull is not None:
-        rows += [(k.replace("_", " "), v) for k, v in pull.items() if isinstance(v, int)]
+    rows += [
+        ("costs pulled", pull["items"] - pull["quarantined"]),
+        ("costs quarantined (malformed)", pull["quarantined"]),
+        ("costs linked to trips by GUID", pull["linked_by_guid"]),
+        ("costs linked to trips by time", pull["linked_by_time"]),
+        ("costs unlinked", pull["unlinked"] + pull["ambiguous"]),
+    ]
     output.table("demo: sync summary", ["what", "count"], rows)
     if push["parked"]:
         output.table(
@@ -152,4 +153,10 @@ def _print(summary: dict[str, Any], sandbox: Any) -> None:
                 (p["trip_id"][:8], p["error_type"], p["param"] or "", p["message"])
                 for p in push["parked"]
             ),
+        )
+    if pull["quarantine_reasons"]:
+        output.table(
+            "quarantined costs (kept raw with the reason; retried on every pull)",
+            ["cost", "reason"],
+            ((q["cost_id"], q["reason"]) for q in pull["quarantine_reasons"]),
         )

@@ -15,6 +15,7 @@ from sync.cli.context import load_settings, open_store
 from sync.cli.exitcodes import ExitCode
 
 if TYPE_CHECKING:
+    from sync.pull import PullReport
     from sync.push import PushReport
     from sync.settings import Settings
     from tracker.store import Tracker
@@ -27,6 +28,7 @@ app = typer.Typer(rich_markup_mode=None, add_completion=False)
 def sync(
     ctx: typer.Context,
     push: Annotated[bool, typer.Option("--push", help="Push local changes to Tight.")] = False,
+    pull: Annotated[bool, typer.Option("--pull", help="Pull additional costs.")] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print what would be sent; change nothing.")
     ] = False,
@@ -37,8 +39,11 @@ def sync(
     if ctx.invoked_subcommand is not None:
         return
     settings = load_settings()
-    do_push = True  # the only direction until the pull engine lands
+    # Neither flag: both directions (the pull only when a costs URL is configured).
+    do_push = push or not pull
+    do_pull = pull or (not push and bool(settings.costs.url))
     with open_store(settings) as store:
+        store.check_integrity()  # a damaged file is neither pushed from nor pulled into
         if dry_run:
             _dry_run(settings, store, as_json)
             return
@@ -48,6 +53,10 @@ def sync(
             report = _push(settings, store, as_json)
             doc["push"] = report.to_dict()
             code = max(code, _push_code(report, store))
+        if do_pull:
+            pulled = _pull(settings, store, as_json)
+            doc["pull"] = pulled.to_dict()
+            code = max(code, _pull_code(pulled))
         doc["journal"] = store.journal_counts().to_dict()
     if as_json:
         output.emit_json(doc)
@@ -64,6 +73,24 @@ def _push_code(report: PushReport, store: Tracker) -> ExitCode:
     if counts.pending or counts.in_flight or report.stopped:
         return ExitCode.TEMPFAIL
     return ExitCode.OK
+
+
+def _pull_code(report: PullReport) -> ExitCode:
+    if report.quarantined:
+        return ExitCode.DATAERR
+    if report.stopped or not report.complete:
+        return ExitCode.TEMPFAIL
+    return ExitCode.OK
+
+
+def _pull(settings: Settings, store: Tracker, quiet: bool) -> PullReport:
+    from sync.pull import pull_costs
+
+    with _progress(quiet) as progress:
+        report = pull_costs(settings, store, progress=progress)
+    if report.warning and not quiet:
+        output.error_line(f"warning: {report.warning}")
+    return report
 
 
 def _push(settings: Settings, store: Tracker, quiet: bool) -> PushReport:
@@ -122,7 +149,11 @@ def _summary(doc: dict[str, Any]) -> None:
         ]
     pull = doc.get("pull")
     if pull:
-        rows += [(f"pull: {k}", v) for k, v in pull.items() if not isinstance(v, list | dict)]
+        rows += [
+            (f"pull: {k.replace('_', ' ')}", v)
+            for k, v in pull.items()
+            if isinstance(v, int) and not isinstance(v, bool)
+        ]
     journal = doc["journal"]
     rows += [("still pending", journal["pending"]), ("parked in total", journal["parked"])]
     output.table("sync", ["what", "count"], rows)
@@ -158,10 +189,18 @@ def daemon(
 ) -> None:
     """Run the sync service in the foreground until SIGTERM/SIGINT (exit 0)."""
     from sync.daemon import run_daemon
+    from sync.pull import pull_costs
 
     settings = load_settings()
     with open_store(settings) as store:
-        code = run_daemon(settings, store, log_file=log_file)
+        store.check_integrity()
+        pull = None
+        if settings.costs.url:
+
+            def pull(stop: Any) -> dict[str, Any]:
+                return pull_costs(settings, store, stop=stop).to_dict()
+
+        code = run_daemon(settings, store, log_file=log_file, pull=pull)
     raise typer.Exit(code)
 
 

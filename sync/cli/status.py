@@ -14,6 +14,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Journal counts per state, oldest pending change, database facts."""
+    from tracker.costs import cost_counts
     from tracker.db import file_mode
 
     settings = load_settings()
@@ -25,6 +26,7 @@ def status(
         last = store.last_error()
         daemon = store.lease_info("daemon")
         pusher = store.lease_info("push")
+        costs = cost_counts(store).to_json()
     oldest = counts.oldest_pending_at
     doc: dict[str, Any] = {
         "database": str(settings.db_path),
@@ -49,6 +51,7 @@ def status(
             "owner": daemon.owner if daemon.held(now) else None,
         },
         "sync_running": pusher.held(now),
+        "costs": costs,
     }
     if as_json:
         output.emit_json(doc)

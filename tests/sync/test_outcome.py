@@ -275,4 +275,12 @@ def test_reconcile_helpers() -> None:
         None,
         (date(2026, 1, 1), date(2026, 1, 2)),
     )
-    assert match_page([{"id": 5, "customData": {KEY: "a"}}, {"customData": "x"}], KEY, {"a"}) == {}
+    records = [{"id": 5, "customData": {KEY: "a"}}, {"customData": "x"}, {"id": "mlg_9"}]
+    assert match_page(records, KEY, {"a"}) == ({}, 2)
+    unreadable_page = {
+        "result": "SUCCESS",
+        "data": [{"id": "mlg_1", "customData": "?"}],
+        "cursor": {"after": None},
+    }
+    with pytest.raises(ProtocolError, match="absence not proven"):
+        find_remote_ids(lambda _b: unreadable_page, CFG, {"x"}, None)
