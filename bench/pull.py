@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -60,11 +59,6 @@ def _serve(n: int, seed: int) -> None:
     sandbox = Sandbox(rate_limit=None)
     sandbox.seed_costs(n, seed=seed)
     with serve(sandbox) as server:
-        listening = server._sock
-        if listening is not None:
-            # bind_loopback does not set TCP_NODELAY: every response would wait ~40 ms for a
-            # delayed ACK, and both sides would measure that instead of themselves.
-            listening.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         print(server.costs_url, flush=True)
         sys.stdin.read()
 

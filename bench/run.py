@@ -1,0 +1,269 @@
+"""Run every benchmark, print one table and write ``bench/results.json``.
+
+    .venv/bin/python bench/run.py            # full sizes (several minutes)
+    .venv/bin/python bench/run.py --quick    # small sizes: a smoke run, numbers meaningless
+    .venv/bin/python bench/run.py --markdown # also print the table as README markdown
+
+Every row compares against a baseline measured in the same run and says whether its target is
+met. A benchmark that crashes becomes a "failed" row (the others still run) and the exit code
+is 1; a benchmark whose code does not exist yet is a "not available" row. Unmet targets are
+reported, not turned into a failing exit code: timings are not a pass/fail oracle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import inspect
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    # Run as a script, only bench/ itself is on the path; the bench.* modules need the root.
+    sys.path.insert(0, str(REPO))
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Sizes:
+    ingest_n: int
+    ingest_repeats: int
+    push_n: int
+    push_repeats: int
+    pull_n: int | None
+    """Passed to bench/pull.py's ``run(n=...)`` when it takes ``n``; None: its own default."""
+    memory_push_n: int
+    memory_pull_n: int
+    startup_repeats: int
+    drain_n: int
+    stress_batch: int
+    stress_limit: int
+
+
+FULL = Sizes(
+    ingest_n=200_000,
+    ingest_repeats=3,
+    push_n=20_000,
+    push_repeats=2,
+    pull_n=None,
+    memory_push_n=100_000,
+    memory_pull_n=50_000,
+    startup_repeats=7,
+    drain_n=10_000,
+    stress_batch=5,
+    stress_limit=1000,
+)
+QUICK = Sizes(
+    ingest_n=5_000,
+    ingest_repeats=1,
+    push_n=400,
+    push_repeats=1,
+    pull_n=400,
+    memory_push_n=400,
+    memory_pull_n=400,
+    startup_repeats=1,
+    drain_n=200,
+    stress_batch=2,
+    stress_limit=40,
+)
+
+
+# ----------------------------------------------------------------------------- the benchmarks
+def _ingest(s: Sizes) -> list[Row]:
+    from bench import ingest
+
+    row = ingest.run(n=s.ingest_n, repeats=s.ingest_repeats)
+    # bench/ingest.py predates the common row shape; rename its two rate keys.
+    row["ours"] = row.pop("ours_per_s")
+    row["baseline"] = row.pop("baseline_per_s")
+    row["unit"] = "rows/s"
+    return [row]
+
+
+def _push(s: Sizes) -> list[Row]:
+    from bench import push
+
+    return [push.run(n=s.push_n, batch=100, repeats=s.push_repeats)]
+
+
+def _pull(s: Sizes) -> list[Row]:
+    from bench.memory import not_available
+
+    name = "pull costs vs bare httpx loop"
+    if importlib.util.find_spec("bench.pull") is None:
+        return [not_available(name, s.pull_n or 0, "bench/pull.py does not exist yet")]
+    module = importlib.import_module("bench.pull")
+    bench_run: Callable[..., Any] = module.run
+    kwargs = {"n": s.pull_n} if s.pull_n and "n" in inspect.signature(bench_run).parameters else {}
+    result = bench_run(**kwargs)
+    return list(result) if isinstance(result, list) else [result]
+
+
+def _memory(s: Sizes) -> list[Row]:
+    from bench import memory
+
+    return memory.run(push_n=s.memory_push_n, pull_n=s.memory_pull_n)
+
+
+def _startup(s: Sizes) -> list[Row]:
+    from bench import startup
+
+    return startup.run(repeats=s.startup_repeats)
+
+
+def _drain(s: Sizes) -> list[Row]:
+    from bench import drain
+
+    return [
+        drain.run(n=s.drain_n, batch=100),
+        # A batch small enough that the backlog needs several windows: the budget must wait.
+        drain.run(n=s.drain_n, batch=s.stress_batch, limit=s.stress_limit),
+    ]
+
+
+BENCHMARKS: dict[str, Callable[[Sizes], list[Row]]] = {
+    "ingest": _ingest,
+    "push": _push,
+    "pull": _pull,
+    "memory": _memory,
+    "startup": _startup,
+    "drain": _drain,
+}
+
+
+# ----------------------------------------------------------------------------- running
+def run_all(
+    *, quick: bool = False, only: list[str] | None = None, out: Path | None = None
+) -> dict[str, Any]:
+    """Run the benchmarks (all, or ``only`` these), write ``out`` and return the results."""
+    sizes = QUICK if quick else FULL
+    rows: list[Row] = []
+    for key, bench in BENCHMARKS.items():
+        if only and key not in only:
+            continue
+        started = time.perf_counter()
+        try:
+            produced = bench(sizes)
+        except Exception as err:
+            produced = [
+                {
+                    "name": key,
+                    "status": "failed",
+                    "why": f"{type(err).__name__}: {err}",
+                    "traceback": traceback.format_exc(),
+                    "ours": None,
+                    "baseline": None,
+                    "ratio": None,
+                    "target": "",
+                    "met": None,
+                }
+            ]
+        seconds = round(time.perf_counter() - started, 1)
+        for row in produced:
+            row.setdefault("status", "ok")
+            row["bench"] = key
+            row["bench_seconds"] = seconds
+            rows.append(row)
+    results = {
+        "quick": quick,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "machine": f"{platform.system()} {platform.machine()}, {_cpus()} CPUs",
+        "rows": rows,
+    }
+    if out is not None:
+        out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    return results
+
+
+def _cpus() -> int:
+    return os.cpu_count() or 0
+
+
+# ----------------------------------------------------------------------------- output
+def _number(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and not value.is_integer():
+        text = f"{value:,.1f}" if abs(value) < 1000 else f"{value:,.0f}"
+    else:
+        text = f"{int(value):,}"
+    return f"{text} {unit}".strip()
+
+
+def _met(row: Row) -> str:
+    if row["status"] != "ok":
+        return str(row["status"])
+    return {True: "yes", False: "NO", None: "n/a"}[row["met"]]
+
+
+def _cells(row: Row) -> list[str]:
+    unit = row.get("unit", "")
+    ratio = "-" if row.get("ratio") is None else f"{row['ratio']:g}"
+    target = row.get("target") or row.get("why", "")
+    return [
+        row["name"],
+        _number(row.get("ours"), unit),
+        _number(row.get("baseline"), unit),
+        ratio,
+        target,
+        _met(row),
+    ]
+
+
+HEADERS = ["benchmark", "ours", "baseline", "ratio", "target", "met"]
+
+
+def table(rows: list[Row]) -> str:
+    """A plain-text table for the terminal."""
+    cells = [HEADERS, *[_cells(row) for row in rows]]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(HEADERS))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def markdown(rows: list[Row]) -> str:
+    """The same table as markdown, for the README."""
+    lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in _cells(row)) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
+    parser.add_argument("--only", nargs="+", choices=sorted(BENCHMARKS), help="run only these")
+    parser.add_argument("--markdown", action="store_true", help="also print a markdown table")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results.json")
+    args = parser.parse_args(argv)
+    results = run_all(quick=args.quick, only=args.only, out=args.out)
+    rows = results["rows"]
+    print(table(rows))
+    notes = [f"- {row['name']}: {row['note']}" for row in rows if row.get("note")]
+    if notes:
+        print("\n" + "\n".join(notes))
+    if args.markdown:
+        print()
+        print(markdown(rows))
+    for row in rows:
+        if row["status"] == "failed":
+            print(f"\n{row['name']} failed:\n{row['traceback']}", file=sys.stderr)
+    print(f"\nwrote {args.out}")
+    return 1 if any(row["status"] == "failed" for row in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
