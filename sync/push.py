@@ -166,6 +166,8 @@ class Pusher:
         every claimed entry back untouched."""
         lease = timedelta(seconds=self._cfg.lease_seconds)
         while stop is None or not stop.is_set():
+            if not self._wait_for_budget(stop, hold):
+                break
             batch = self._store.claim_batch(self._owner, self._batch_size, lease, hold)
             if batch is None:
                 self.report.stopped = "lost the sync lease to another process"
@@ -195,6 +197,21 @@ class Pusher:
                 ]
             self._apply(claimed, outcomes)
         return self.report
+
+    def _wait_for_budget(self, stop: threading.Event | None, hold: LeaseHold | None) -> bool:
+        """Wait for the rate budget *before* claiming, renewing the sync lease meanwhile: a
+        wait of minutes must not happen while entries are claimed or let the lease lapse."""
+        step = hold.ttl.total_seconds() / 3 if hold is not None else 30.0
+        while (wait := self._budget.wait_time()) > 0:
+            if stop is not None and stop.is_set():
+                return False
+            self._clock.sleep(min(wait, step))
+            if hold is not None and not self._store.renew_lease(
+                hold.name, hold.owner, hold.fence, hold.ttl
+            ):
+                self.report.stopped = "lost the sync lease to another process"
+                return False
+        return True
 
     def _apply(self, claimed: Sequence[Claimed], outcomes: Sequence[Outcome]) -> None:
         self._hook("after_response")
