@@ -185,17 +185,21 @@ class Pusher:
                 self._store.release(self._owner, [c.seq for c in claimed], in_doubt=False)
                 self.report.stopped = str(err)
                 raise
-            except BaseException:
-                # Anything unexpected: never strand the claim until its lease runs out; the
-                # creates may have been sent, so they are reconciled before any resend.
-                self._store.release(self._owner, [c.seq for c in claimed], in_doubt=True)
-                raise
             except TransientRemoteError as err:
                 # A failure of the reconcile walk or similar: keep everything for later.
                 outcomes = [
                     self._retry(c, "TRANSIENT", str(err), in_doubt=c.in_doubt) for c in claimed
                 ]
+            except BaseException:
+                # Anything unexpected: never strand the claim until its lease runs out; the
+                # creates may have been sent, so they are reconciled before any resend.
+                self._store.release(self._owner, [c.seq for c in claimed], in_doubt=True)
+                raise
             self._apply(claimed, outcomes)
+            if all(isinstance(o, Retry) and not o.in_doubt for o in outcomes):
+                # No progress at all (the server is refusing): end the run; the next one
+                # (scheduler, daemon, or the user) comes back after the backoff.
+                break
         return self.report
 
     def _wait_for_budget(self, stop: threading.Event | None, hold: LeaseHold | None) -> bool:
