@@ -49,6 +49,7 @@ from tracker.coltypes import utc_text
 from tracker.costviews import CostCounts, CostView, PullStateView, QuarantineView
 from tracker.enums import Lifecycle
 from tracker.errors import InvalidInputError, NotFoundError, StateError
+from tracker.inputs import clean_text
 from tracker.tables import Cost, CostQuarantine, PullState, Trip
 
 if TYPE_CHECKING:
@@ -89,17 +90,6 @@ MAX_TOLERANCE = timedelta(days=7)
 INT64 = 2**63
 MAX_TEXT = 10_000
 MAX_RAW = 64 * 1024
-
-
-def _clean_text(value: str) -> str:
-    # sqlite3 cannot store lone surrogates (UnicodeEncodeError would fail the whole page).
-    if "\x00" in value:
-        raise ValueError("contains a NUL byte")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("contains an unpaired surrogate (not valid Unicode text)") from None
-    return value
 
 
 def _finite(value: Decimal) -> Decimal:
@@ -153,9 +143,9 @@ class QuarantineIn(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    cost_id: Annotated[str, Field(max_length=100), AfterValidator(_clean_text)] | None
-    raw: Annotated[str, Field(max_length=MAX_RAW), AfterValidator(_clean_text)]
-    reason: Annotated[str, Field(max_length=2000), AfterValidator(_clean_text)]
+    cost_id: Annotated[str, Field(max_length=100), AfterValidator(clean_text)] | None
+    raw: Annotated[str, Field(max_length=MAX_RAW), AfterValidator(clean_text)]
+    reason: Annotated[str, Field(max_length=2000), AfterValidator(clean_text)]
 
 
 @dataclass(frozen=True)

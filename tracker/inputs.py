@@ -46,7 +46,8 @@ CUSTOM_DATA_MAX_CHARS = 1900
 RESERVED_CUSTOM_PREFIX = "tracker"
 
 
-def _clean_text(value: str) -> str:
+def clean_text(value: str) -> str:
+    """Refuse text SQLite or JSON cannot keep intact: NUL bytes, unpaired surrogates."""
     if "\x00" in value:
         raise ValueError("contains a NUL byte")
     try:
@@ -76,24 +77,24 @@ def _custom_data(value: dict[str, Any]) -> dict[str, Any]:
     if len(value) > CUSTOM_DATA_MAX_KEYS:
         raise ValueError(f"has more than {CUSTOM_DATA_MAX_KEYS} keys")
     for key in value:
-        _clean_text(key)
+        clean_text(key)
         if key.lower().startswith(RESERVED_CUSTOM_PREFIX):
             raise ValueError(f"key {key!r} is reserved (keys starting with 'tracker')")
     try:
         encoded = json.dumps(value, allow_nan=False, ensure_ascii=False)
     except (ValueError, TypeError) as err:
         raise ValueError(f"is not plain JSON ({err})") from None
-    _clean_text(encoded)
+    clean_text(encoded)
     if len(encoded) > CUSTOM_DATA_MAX_CHARS:
         raise ValueError(f"is longer than {CUSTOM_DATA_MAX_CHARS} characters as JSON")
     return value
 
 
-Text = Annotated[str, AfterValidator(_clean_text)]
-ShortText = Annotated[str, Field(max_length=200), AfterValidator(_clean_text)]
-Ident = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_clean_text)]
-Description = Annotated[str, Field(max_length=500), AfterValidator(_clean_text)]
-Notes = Annotated[str, Field(max_length=10_000), AfterValidator(_clean_text)]
+Text = Annotated[str, AfterValidator(clean_text)]
+ShortText = Annotated[str, Field(max_length=200), AfterValidator(clean_text)]
+Ident = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(clean_text)]
+Description = Annotated[str, Field(max_length=500), AfterValidator(clean_text)]
+Notes = Annotated[str, Field(max_length=10_000), AfterValidator(clean_text)]
 Instant = Annotated[AwareDatetime, AfterValidator(_in_time_range)]
 Lat = Annotated[Decimal, Field(ge=-90, le=90, allow_inf_nan=False)]
 Lng = Annotated[Decimal, Field(ge=-180, le=180, allow_inf_nan=False)]
@@ -205,7 +206,7 @@ class TripEdit(_Input):
 class CarIn(_Input):
     """A car to attach trips to."""
 
-    name: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_clean_text)]
+    name: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(clean_text)]
     make: ShortText | None = None
     model: ShortText | None = None
     year: Annotated[int, Field(ge=1900, le=2100)] | None = None
