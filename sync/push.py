@@ -162,8 +162,8 @@ class Pusher:
     # ------------------------------------------------------------------ run
     def run(self, stop: threading.Event | None = None, hold: LeaseHold | None = None) -> PushReport:
         """Push until nothing is due, ``stop`` is set, or the sync lease ``hold`` (renewed
-        with every claim) is lost. Raises AuthError or EndpointMissingError after giving
-        every claimed entry back untouched."""
+        with every claim) is lost. Raises AuthError, EndpointMissingError or ConfigError (TLS)
+        after giving every claimed entry back untouched."""
         lease = timedelta(seconds=self._cfg.lease_seconds)
         while stop is None or not stop.is_set():
             if not self._wait_for_budget(stop, hold):
@@ -204,17 +204,19 @@ class Pusher:
 
     def _wait_for_budget(self, stop: threading.Event | None, hold: LeaseHold | None) -> bool:
         """Wait for the rate budget *before* claiming, renewing the sync lease meanwhile: a
-        wait of minutes must not happen while entries are claimed or let the lease lapse."""
-        step = hold.ttl.total_seconds() / 3 if hold is not None else 30.0
+        wait of minutes must not happen while entries are claimed or let the lease lapse.
+        Sleeps in slices of at most a second so a shutdown is never held up."""
+        renew_every = hold.ttl.total_seconds() / 3 if hold is not None else float("inf")
+        renewed = self._clock.monotonic()
         while (wait := self._budget.wait_time()) > 0:
             if stop is not None and stop.is_set():
                 return False
-            self._clock.sleep(min(wait, step))
-            if hold is not None and not self._store.renew_lease(
-                hold.name, hold.owner, hold.fence, hold.ttl
-            ):
-                self.report.stopped = "lost the sync lease to another process"
-                return False
+            self._clock.sleep(min(wait, 1.0))
+            if hold is not None and self._clock.monotonic() - renewed >= renew_every:
+                renewed = self._clock.monotonic()
+                if not self._store.renew_lease(hold.name, hold.owner, hold.fence, hold.ttl):
+                    self.report.stopped = "lost the sync lease to another process"
+                    return False
         return True
 
     def _apply(self, claimed: Sequence[Claimed], outcomes: Sequence[Outcome]) -> None:
