@@ -240,6 +240,9 @@ class Tracker:
             if fixes and fixes[-1].time > ends:
                 ends = fixes[-1].time
             assert trip.start_time is not None
+            if end_time is None and ends < trip.start_time:
+                # The clock was stepped back since the start: a trip must stay stoppable.
+                ends = trip.start_time
             if ends < trip.start_time:
                 raise InvalidInputError("end_time", "must not be before the trip's start")
             self._apply_summary(trip, fixes)

@@ -168,3 +168,16 @@ def test_gpx_import_of_a_bad_file_writes_nothing(store: Tracker, tmp_path: Path)
     with pytest.raises(InvalidInputError, match="gpx"):
         store.import_gpx(bad)
     assert store.list_trips() == []
+
+
+def test_a_trip_started_in_the_future_can_still_be_stopped(
+    store: Tracker, clock: StepClock
+) -> None:
+    """The clock stepped back after the start (or the start came from a fast clock)."""
+    trip = store.start_trip({"start_time": clock() + timedelta(hours=2)})
+    done = store.stop_trip(trip.id)
+    assert done.end_time == done.start_time
+    assert done.duration_ms == 0
+    other = store.start_trip({"start_time": clock() + timedelta(hours=2)})
+    with pytest.raises(InvalidInputError, match="end_time"):
+        store.stop_trip(other.id, end_time=clock())  # an explicit end before the start
