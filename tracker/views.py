@@ -124,17 +124,8 @@ class CarView(_View):
 
     @classmethod
     def from_row(cls, car: Car) -> CarView:
-        """Build from a table row."""
-        return cls(
-            id=car.id,
-            name=car.name,
-            make=car.make,
-            model=car.model,
-            year=car.year,
-            odometer=car.odometer,
-            odometer_unit=car.odometer_unit,
-            remote_id=car.remote_id,
-        )
+        """Build from a table row (same field names)."""
+        return cls.model_validate(car, from_attributes=True)
 
 
 class EntryView(_View):
@@ -156,23 +147,8 @@ class EntryView(_View):
 
     @classmethod
     def from_row(cls, entry: JournalEntry) -> EntryView:
-        """Build from a table row."""
-        assert entry.seq is not None
-        return cls(
-            seq=entry.seq,
-            trip_id=entry.trip_id,
-            op=entry.op,
-            state=entry.state,
-            attempts=entry.attempts,
-            in_doubt=entry.in_doubt,
-            next_attempt_at=entry.next_attempt_at,
-            error_type=entry.error_type,
-            error_message=entry.error_message,
-            error_param=entry.error_param,
-            created_at=entry.created_at,
-            updated_at=entry.updated_at,
-            synced_at=entry.synced_at,
-        )
+        """Build from a table row (same field names)."""
+        return cls.model_validate(entry, from_attributes=True)
 
 
 class EventView(_View):
@@ -185,8 +161,8 @@ class EventView(_View):
 
     @classmethod
     def from_row(cls, event: JournalEvent) -> EventView:
-        """Build from a table row."""
-        return cls(entry_seq=event.entry_seq, at=event.at, event=event.event, detail=event.detail)
+        """Build from a table row (same field names)."""
+        return cls.model_validate(event, from_attributes=True)
 
 
 class WaypointView(_View):
