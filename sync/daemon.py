@@ -19,8 +19,8 @@ from types import FrameType
 from typing import Any
 
 from sync import logs
-from sync.engine import new_owner
 from sync.errors import AlreadyRunningError
+from sync.owners import dead_here, new_owner
 from sync.service import SyncService
 from sync.settings import Settings
 from tracker.store import Tracker
@@ -42,8 +42,12 @@ def run_daemon(
     ttl = timedelta(seconds=settings.schedule.lease_seconds)
     owner = new_owner()
     fence = store.acquire_lease(DAEMON_LEASE, owner, ttl)
+    held = store.lease_info(DAEMON_LEASE)
+    if fence is None and held.owner is not None and dead_here(held.owner):
+        # A SIGKILLed daemon on this host: start at once instead of after its lease expires.
+        store.release_lease(DAEMON_LEASE, held.owner, held.fence)
+        fence = store.acquire_lease(DAEMON_LEASE, owner, ttl)
     if fence is None:
-        held = store.lease_info(DAEMON_LEASE)
         raise AlreadyRunningError(
             f"a daemon is already running on {store.path} ({held.owner}); stop it first"
         )

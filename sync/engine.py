@@ -7,11 +7,9 @@ database first (renewed between batches) and refuses with AlreadyRunningError ot
 
 from __future__ import annotations
 
-import os
+import logging
 import random
-import socket
 import threading
-import uuid
 from datetime import timedelta
 
 import httpx
@@ -21,17 +19,14 @@ from sync.budget import RequestBudget
 from sync.client import build_client
 from sync.clock import Clock, SystemClock
 from sync.errors import AlreadyRunningError
+from sync.owners import dead_here, new_owner
 from sync.push import Hook, Progress, Pusher, PushReport
 from sync.settings import Settings
 from tracker.lease import LeaseHold
 from tracker.store import Tracker
 
 PUSH_LEASE = "push"
-
-
-def new_owner() -> str:
-    """A unique name for this process's runs (host, pid, random)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+log = logging.getLogger(__name__)
 
 
 class SyncEngine:
@@ -80,6 +75,8 @@ class SyncEngine:
             owner = new_owner()
             fence = self.store.acquire_lease(PUSH_LEASE, owner, ttl)
             if fence is None:
+                fence = self._take_over_from_dead(owner, ttl)
+            if fence is None:
                 held = self.store.lease_info(PUSH_LEASE)
                 raise AlreadyRunningError(
                     f"sync already running (held by {held.owner} until "
@@ -107,6 +104,17 @@ class SyncEngine:
                 return report
             finally:
                 self.store.release_lease(PUSH_LEASE, owner, fence)
+
+    def _take_over_from_dead(self, owner: str, ttl: timedelta) -> int | None:
+        """A pusher killed on this host: take its lease now, and give its claimed entries
+        back (creates among them in doubt) instead of waiting for both leases to expire."""
+        held = self.store.lease_info(PUSH_LEASE)
+        if held.owner is None or not dead_here(held.owner):
+            return None
+        log.info("the previous pusher (%s) died; taking over", held.owner)
+        self.store.release_lease(PUSH_LEASE, held.owner, held.fence)
+        self.store.expire_claims(held.owner)
+        return self.store.acquire_lease(PUSH_LEASE, owner, ttl)
 
     def close(self) -> None:
         """Close the HTTP clients this engine built."""

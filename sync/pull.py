@@ -23,11 +23,8 @@ One pull per database at a time (the ``pull`` lease).
 from __future__ import annotations
 
 import logging
-import os
 import random
-import socket
 import threading
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -50,6 +47,7 @@ from sync.errors import (
     ProtocolError,
     TransientRemoteError,
 )
+from sync.owners import dead_here, new_owner
 from sync.pager import (
     CheckpointMismatchError,
     PageResult,
@@ -370,7 +368,7 @@ def pull_costs(
     http = client if client is not None else build_client(cfg.url, cfg)
     try:
         api = _CostsApi(cfg, http, clock, rng or random.Random())  # noqa: S311 - jitter
-        owner = _owner()
+        owner = new_owner()
         fence = _take_lease(store, owner, lease_ttl)
         try:
             _Run(
@@ -590,10 +588,6 @@ def _tolerance(cfg: CostsSettings) -> timedelta:
         ) from None
 
 
-def _owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
 def _take_lease(store: Tracker, owner: str, ttl: timedelta) -> int:
     """The pull lease, taken over at once from a holder that died on this host.
 
@@ -605,7 +599,7 @@ def _take_lease(store: Tracker, owner: str, ttl: timedelta) -> int:
     if fence is not None:
         return fence
     held = store.lease_info(PULL_LEASE)
-    if held.owner is not None and _dead_here(held.owner):
+    if held.owner is not None and dead_here(held.owner):
         log.warning("the previous pull (%s) died; taking over its lease", held.owner)
         store.release_lease(PULL_LEASE, held.owner, held.fence)
         fence = store.acquire_lease(PULL_LEASE, owner, ttl)
@@ -636,23 +630,6 @@ class _Renewal:
             return True
         self._last = now
         return self._store.renew_lease(PULL_LEASE, self._owner, self._fence, self._ttl)
-
-
-def _dead_here(owner: str) -> bool:
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return False  # this process: alive by definition (another thread's run)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False  # alive, owned by another user
-    return False
 
 
 # ---------------------------------------------------------------- one cost

@@ -182,6 +182,16 @@ RETURNING seq, trip_id, in_doubt
 """
 
 
+def expire_claims(session: Session, owner: str, now: datetime) -> int:
+    """End the claims of ``owner`` now (its process is known dead); the next claim returns
+    them to pending, creates among them in doubt."""
+    result = session.connection().exec_driver_sql(
+        "UPDATE journal SET lease_expires_at = ? WHERE state = 'in_flight' AND lease_owner = ?",
+        (utc_text(now), owner),
+    )
+    return int(result.rowcount or 0)
+
+
 def release_expired(session: Session, now: datetime) -> int:
     """Return in-flight entries whose lease expired to pending. Returns how many.
 

@@ -602,6 +602,11 @@ class Tracker:
         with self.write() as s:
             lease.release(s, name, owner, fence)
 
+    def expire_claims(self, owner: str) -> int:
+        """End every journal claim of ``owner`` now (a pusher known to be dead)."""
+        with self.write() as s:
+            return journal.expire_claims(s, owner, self._now())
+
     def lease_info(self, name: str) -> lease.LeaseInfo:
         """Who holds the named lease."""
         with self.read() as s:

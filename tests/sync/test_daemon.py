@@ -164,13 +164,12 @@ def test_sigkill_mid_batch_then_manual_sync_stores_each_trip_once(
     daemon.kill()
     daemon.wait(timeout=10)
     sandbox.clear_faults()
-    time.sleep(0.6)  # let the server finish storing what it received
+    time.sleep(1.0)  # let the server finish storing what it received (latency 0.7 s)
     assert _integrity(home / "tracker.db") == "ok"
-    # The killed daemon's leases expire (2 s); the manual sync reconciles first.
-    runs: list[subprocess.CompletedProcess[str]] = []
-    assert wait_for(
-        lambda: runs.append(_cli(env, "sync", "--json")) or runs[-1].returncode == 0, 20
-    )
+    # The killed daemon's leases are taken over at once (it is dead on this host); its
+    # claimed batch comes back in doubt and is reconciled before anything is resent.
+    runs = [_cli(env, "sync", "--json")]
+    assert runs[0].returncode == 0, runs[0].stderr
     found = sum(json.loads(r.stdout)["push"]["reconciled_found"] for r in runs if r.stdout)
     assert found >= 1  # the batch the server stored after the kill was adopted, not resent
     assert sandbox.duplicates_by_custom(KEY) == {}
