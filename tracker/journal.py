@@ -23,11 +23,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, insert, update
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from tracker.coltypes import utc_text
-from tracker.enums import EntryOp, EntryState, TripStatus
+from tracker.enums import EntryOp, EntryState
 from tracker.tables import JournalEntry, JournalEvent, Trip
 
 #: Version of the trip payload contract the entries were queued under.
@@ -217,69 +216,6 @@ def release_expired(session: Session, now: datetime) -> int:
         ],
     )
     return len(rows)
-
-
-def _event_row(entry: JournalEntry, at: datetime, event: str, detail: str | None) -> dict[str, Any]:
-    return {
-        "entry_seq": entry.seq,
-        "trip_id": entry.trip_id,
-        "at": at,
-        "event": event,
-        "detail": detail,
-    }
-
-
-_J = JournalEntry.__table__  # type: ignore[attr-defined]
-_T = Trip.__table__  # type: ignore[attr-defined]
-_E = JournalEvent.__table__  # type: ignore[attr-defined]
-
-
-def _due(session: Session, limit: int, now: datetime) -> list[Any]:
-    """Due entries, oldest first: pending, due, of complete trips, and the first open entry
-    of their trip (an earlier pending or in-flight entry blocks a later one).
-
-    Core, not ORM: this runs once per batch over a backlog that may hold 100k entries; the
-    ``(state, seq)`` index lets SQLite walk pending entries in order and stop at ``limit``.
-    """
-    earlier = _J.alias("earlier")
-    blocked = (
-        select(earlier.c.seq)
-        .where(
-            earlier.c.trip_id == _J.c.trip_id,
-            earlier.c.seq < _J.c.seq,
-            earlier.c.state.in_([EntryState.PENDING, EntryState.IN_FLIGHT]),
-        )
-        .exists()
-    )
-    query = (
-        sa_select(_J.c.seq, _J.c.trip_id, _J.c.op, _J.c.attempts, _J.c.in_doubt, _T.c.remote_id)
-        .select_from(_J.join(_T, _T.c.id == _J.c.trip_id))
-        .where(
-            _J.c.state == EntryState.PENDING,
-            (_J.c.next_attempt_at.is_(None)) | (_J.c.next_attempt_at <= now),
-            _T.c.status == TripStatus.COMPLETE,
-            ~blocked,
-        )
-        .order_by(_J.c.seq)
-        .limit(limit)
-    )
-    return list(session.connection().execute(query).all())
-
-
-def peek(session: Session, limit: int, now: datetime) -> list[Claimed]:
-    """What ``claim`` would take now, without taking it (for dry runs)."""
-    return [
-        Claimed(
-            seq=row.seq,
-            trip_id=row.trip_id,
-            op=EntryOp(row.op),
-            attempts=row.attempts,
-            in_doubt=bool(row.in_doubt),
-            remote_id=row.remote_id,
-            lease_expires_at=now,
-        )
-        for row in _due(session, limit, now)
-    ]
 
 
 # The push hot path (claim, apply) runs per batch over backlogs of 100k entries: plain SQL

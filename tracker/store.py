@@ -7,6 +7,7 @@ built; SQLite failures surface as typed ``StorageError``s.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -556,9 +557,15 @@ class Tracker:
             return claimed, {t.id: TripView.from_row(t, "in_flight") for t in rows}
 
     def peek(self, limit: int) -> list[Claimed]:
-        """What a claim would take now, without taking it (dry runs)."""
-        with self.read() as s:
-            return journal.peek(s, limit, self._now())
+        """What a claim would take now, without taking it (dry runs): the claim itself, in a
+        transaction that is rolled back, so the two can never disagree."""
+        with translate_errors(self.path), Session(self._engine) as s:
+            s.begin()
+            try:
+                taken = journal.claim(s, "dry-run", limit, timedelta(0), self._now())
+            finally:
+                s.rollback()
+        return [dataclasses.replace(c, attempts=c.attempts - 1) for c in taken]
 
     def apply(
         self,
