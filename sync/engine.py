@@ -52,7 +52,6 @@ class SyncEngine:
         # One budget per engine: a daemon's runs share it, as the limit is per token.
         self.budget = RequestBudget.from_settings(settings.mileage, clock=self.clock)
         self._lock = threading.Lock()
-        self._checked = False
 
     @property
     def mileage_client(self) -> httpx.Client:
@@ -67,10 +66,8 @@ class SyncEngine:
         """One push run under the sync lease. Raises AlreadyRunningError when another
         process holds it, AuthError / EndpointMissingError when the remote refuses."""
         with self._lock:
-            if not self._checked:
-                # Before the first write: a damaged file is never pushed from or written to.
-                self.store.check_integrity()
-                self._checked = True
+            # Before the first write: a damaged file is never pushed from or written to.
+            self.store.check_integrity()
             ttl = timedelta(seconds=self.settings.schedule.lease_seconds)
             owner = new_owner()
             fence = self.store.acquire_lease(PUSH_LEASE, owner, ttl)

@@ -93,6 +93,7 @@ class Tracker:
         self.track_filter = track_filter
         self.unit = unit
         self._now = clock
+        self._integrity_checked = False
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -146,7 +147,9 @@ class Tracker:
     def check_integrity(self) -> None:
         """``PRAGMA quick_check``: raise CorruptDatabaseError (and write nothing) when the file
         is damaged. Sync runs this before touching a file, so a damaged database is neither
-        pushed from nor pulled into."""
+        pushed from nor pulled into. Checked once per opened store (it reads the whole file)."""
+        if self._integrity_checked:
+            return
         with self.read() as s:
             problems = [row[0] for row in s.connection().exec_driver_sql("PRAGMA quick_check")]
         if problems != ["ok"]:
@@ -156,6 +159,7 @@ class Tracker:
                 f"`sqlite3 {self.path} .recover`",
                 path=str(self.path),
             )
+        self._integrity_checked = True
 
     @contextmanager
     def write(self) -> Iterator[Session]:
