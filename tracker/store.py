@@ -417,6 +417,14 @@ class Tracker:
             views = [v for v in views if v.sync_state == sync_state]
         return views[:limit] if limit is not None else views
 
+    def trip_count(self, *, include_deleted: bool = False) -> int:
+        """How many trips there are (active ones unless ``include_deleted``)."""
+        with self.read() as s:
+            query = select(func.count()).select_from(Trip)
+            if not include_deleted:
+                query = query.where(Trip.lifecycle == Lifecycle.ACTIVE)
+            return int(s.exec(query).one())
+
     def trips_by_id(self, trip_ids: Sequence[str]) -> dict[str, TripView]:
         """Several trips at once (deleted ones included), keyed by id."""
         with self.read() as s:

@@ -21,7 +21,7 @@ def status(
     with open_store(settings) as store:
         counts = store.journal_counts()
         now = store.now()
-        trips = len(store.list_trips())
+        trips = store.trip_count()
         next_retry = store.next_attempt_at()
         last = store.last_error()
         daemon = store.lease_info("daemon")
