@@ -1,16 +1,20 @@
 """Push throughput: ``SyncEngine.push()`` from a real SQLite file to the sandbox on loopback,
 against a bare httpx loop posting the same request bodies to the same server, in one run.
 
-Both sides talk to one ``serve()`` server on 127.0.0.1; each gets a fresh Sandbox (swapped in
-with ``server.use``) so neither pays for records the other stored. The rate limit is off on
-both sides: this measures the engine's own cost per record, not the 1000/5 min budget
-(``bench/drain.py`` measures that).
+Both sides talk to one sandbox server on 127.0.0.1 in a child process (``bench.remote``: a
+real remote never shares the client's interpreter); each side gets a fresh sandbox so neither
+pays for records the other stored, and each run is checked on the server: every trip stored
+once, one request per batch. The rate limit is off on both sides: this measures the engine's
+own cost per record, not the 1000/5 min budget (``bench/drain.py`` measures that). The bare
+loop posts the engine's bodies, encoded beforehand, and reads nothing but the status; the
+engine claims, builds, sends, parses every answer and records each outcome durably.
 
 Target (issue 4): ours >= 0.5x the bare loop's records/s at batch 100.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import tempfile
@@ -24,10 +28,11 @@ from typing import Any
 
 import httpx
 
+from bench.remote import Remote, sandbox_process
 from sync.engine import SyncEngine
-from sync.mapping import trip_to_save
+from sync.mapping import save_body
 from sync.push import SAVE_PATH
-from sync.sandbox import DEFAULT_TOKEN, Sandbox, SandboxServer, serve
+from sync.sandbox import DEFAULT_TOKEN
 from sync.settings import MileageSettings, Settings
 from tracker.store import Tracker
 
@@ -158,21 +163,18 @@ def mileage_settings(url: str, batch: int, **overrides: Any) -> MileageSettings:
 # ----------------------------------------------------------------------------- the two sides
 @dataclass
 class Side:
-    """One measured push of ``n`` records."""
+    """One measured push of ``n`` records, and what the server counted."""
 
     seconds: float
-    requests: int
+    saves: int
     stored: int
-
-    def rate(self, n: int) -> float:
-        return n / self.seconds
+    duplicates: int
 
 
-def push_engine(db: Path, server: SandboxServer, batch: int, home: Path) -> Side:
+def push_engine(db: Path, remote: Remote, batch: int, home: Path) -> Side:
     """``SyncEngine.push()`` of every pending entry in ``db`` (timed: the push call only)."""
-    sb = Sandbox(rate_limit=None)
-    server.use(sb)
-    settings = Settings(home=home, mileage=mileage_settings(server.tight_url, batch))
+    remote.reset()
+    settings = Settings(home=home, mileage=mileage_settings(remote.tight_url, batch))
     with Tracker.open(db, timezone="UTC") as store:
         engine = SyncEngine(settings, store)
         try:
@@ -184,32 +186,34 @@ def push_engine(db: Path, server: SandboxServer, batch: int, home: Path) -> Side
         left = store.journal_counts().pending
     if left or report.parked or report.retried:
         raise RuntimeError(f"push did not drain cleanly: {report.to_dict()}, {left} pending")
-    return Side(seconds, sb.request_count(SAVE_PATH), len(sb.records))
+    return Side(seconds, **remote.stats())
 
 
-def build_bodies(db: Path, batch: int, url: str) -> list[dict[str, Any]]:
-    """The request bodies the engine would send, built once, outside the timed loop."""
+def build_bodies(db: Path, batch: int, url: str) -> list[bytes]:
+    """The request bodies the engine would send, built and encoded once, outside the timed
+    loop (``peek`` runs the real claim in a rolled-back transaction)."""
     cfg = mileage_settings(url, batch)
     with Tracker.open(db, timezone="UTC") as store:
         claimed = store.peek(10**9)
         trips = store.trips_by_id([c.trip_id for c in claimed])
-    items = [trip_to_save(trips[c.trip_id], cfg).body() for c in claimed]
-    return [{"data": items[i : i + batch]} for i in range(0, len(items), batch)]
+    items = [save_body(trips[c.trip_id], cfg) for c in claimed]
+    return [
+        json.dumps({"data": items[i : i + batch]}).encode() for i in range(0, len(items), batch)
+    ]
 
 
-def push_bare(bodies: list[dict[str, Any]], server: SandboxServer) -> Side:
-    """The floor: one httpx.Client posting each body and checking the status, nothing else."""
-    sb = Sandbox(rate_limit=None)
-    server.use(sb)
-    headers = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
-    with httpx.Client(base_url=server.tight_url, headers=headers) as client:
+def push_bare(bodies: list[bytes], remote: Remote) -> Side:
+    """The floor: one httpx.Client posting each pre-encoded body, checking the status."""
+    remote.reset()
+    headers = {"Authorization": f"Bearer {DEFAULT_TOKEN}", "Content-Type": "application/json"}
+    with httpx.Client(base_url=remote.tight_url, headers=headers) as client:
         start = time.perf_counter()
         for body in bodies:
-            response = client.post(SAVE_PATH, json=body)
+            response = client.post(SAVE_PATH, content=body)
             if response.status_code != 200:
                 raise RuntimeError(f"bare loop got HTTP {response.status_code}")
         seconds = time.perf_counter() - start
-    return Side(seconds, sb.request_count(SAVE_PATH), len(sb.records))
+    return Side(seconds, **remote.stats())
 
 
 @contextmanager
@@ -224,20 +228,20 @@ def pending_template(n: int) -> Iterator[tuple[Path, Path]]:
 def run(n: int = 20_000, batch: int = 100, repeats: int = 2) -> dict[str, Any]:
     """Best-of-``repeats`` records/s for the engine and the bare loop; returns a result row."""
     ours_best = bare_best = float("inf")
-    with pending_template(n) as (tmp, template), serve(Sandbox(rate_limit=None)) as server:
-        bodies = build_bodies(template, batch, server.tight_url)
+    with pending_template(n) as (tmp, template), sandbox_process() as remote:
+        bodies = build_bodies(template, batch, remote.tight_url)
         for r in range(repeats):
             # Alternate the order so neither side always runs on a warmer process.
             order = ("ours", "bare") if r % 2 == 0 else ("bare", "ours")
             for side in order:
                 if side == "ours":
                     db = copy_db(template, tmp / f"ours{r}.db")
-                    result = push_engine(db, server, batch, tmp / "home")
+                    result = push_engine(db, remote, batch, tmp / "home")
                     ours_best = min(ours_best, result.seconds)
                 else:
-                    result = push_bare(bodies, server)
+                    result = push_bare(bodies, remote)
                     bare_best = min(bare_best, result.seconds)
-                if result.stored != n or result.requests != len(bodies):
+                if (result.stored, result.duplicates, result.saves) != (n, 0, len(bodies)):
                     raise RuntimeError(f"{side}: {result} for {n} trips / {len(bodies)} bodies")
     ours_rate, bare_rate = n / ours_best, n / bare_best
     ratio = ours_rate / bare_rate

@@ -81,6 +81,7 @@ def send(
     clock: Clock,
     deadline: float,
     json_body: Any = None,
+    content: bytes | None = None,
     form: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
     auth: tuple[str, str] | None = None,
@@ -88,13 +89,16 @@ def send(
 ) -> Reply:
     """Send one request and read the whole answer within ``deadline`` seconds.
 
+    The body is ``json_body`` (encoded here), ``content`` (JSON already encoded) or ``form``.
+
     ``on_headers`` runs once the response headers arrived, before the body is read (a
     crash-test hook: the server has processed the request, the client does not know yet).
     """
     started = clock.monotonic()
-    content: bytes | None = None
     send_headers = dict(headers or {})
-    if json_body is not None:
+    if content is not None:
+        send_headers["Content-Type"] = "application/json"
+    elif json_body is not None:
         # allow_nan=False: a stored inf can never be sent as invalid JSON (it parks instead).
         content = json.dumps(json_body, allow_nan=False, ensure_ascii=False).encode("utf-8")
         send_headers["Content-Type"] = "application/json"

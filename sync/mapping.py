@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any, Protocol
 
 from sync.settings import MileageSettings
-from sync.wire.tight import Address, Deduction, Distance, Endpoint, MileageSave
-from tracker.views import PlaceView, TripView
 
 METRES_PER_MILE = Decimal("1609.344")
 _THOUSANDTH = Decimal("0.001")
@@ -22,14 +22,15 @@ def mileage_status(classification: str, cfg: MileageSettings) -> str:
     }.get(classification, cfg.status_unclassified)
 
 
-def wire_distance(value: Decimal, unit: str, cfg: MileageSettings) -> Distance:
-    """Tight documents ``MILE`` only; km are converted (3 decimals) unless configured."""
+def wire_distance(value: Decimal, unit: str, cfg: MileageSettings) -> dict[str, str]:
+    """``distance`` on the wire (:class:`sync.wire.tight.Distance`): Tight documents
+    ``MILE`` only; km are converted (3 decimals) unless configured."""
     if unit == "mile":
-        return Distance(type="MILE", value=_plain(value))
+        return {"type": "MILE", "value": _plain(value)}
     if cfg.kilometres_as == "KILOMETER":
-        return Distance(type="KILOMETER", value=_plain(value))
+        return {"type": "KILOMETER", "value": _plain(value)}
     miles = (value * 1000 / METRES_PER_MILE).quantize(_THOUSANDTH, rounding=ROUND_HALF_EVEN)
-    return Distance(type="MILE", value=_plain(miles))
+    return {"type": "MILE", "value": _plain(miles)}
 
 
 def _plain(value: Decimal) -> str:
@@ -39,55 +40,123 @@ def _plain(value: Decimal) -> str:
 def _instant(value: datetime | None) -> str | None:
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    # ISO-8601 UTC with milliseconds and a Z; isoformat is several times faster than strftime.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
-def _endpoint(place: PlaceView | None, time: datetime | None) -> Endpoint | None:
+class SendablePlace(Protocol):
+    """A trip end as stored (``tracker.views.PlaceView`` or ``tracker.outbox.OutboxPlace``)."""
+
+    @property
+    def lat(self) -> Decimal: ...
+    @property
+    def lng(self) -> Decimal: ...
+    @property
+    def address(self) -> dict[str, Any] | None: ...
+
+
+class SendableTrip(Protocol):
+    """A trip as stored (``tracker.views.TripView`` or ``tracker.outbox.OutboxTrip``)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def remote_id(self) -> str | None: ...
+    @property
+    def date(self) -> dt.date | None: ...
+    @property
+    def start_time(self) -> datetime | None: ...
+    @property
+    def end_time(self) -> datetime | None: ...
+    @property
+    def start(self) -> SendablePlace | None: ...
+    @property
+    def end(self) -> SendablePlace | None: ...
+    @property
+    def distance(self) -> Decimal: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def duration_ms(self) -> int | None: ...
+    @property
+    def classification(self) -> str: ...
+    @property
+    def description(self) -> str | None: ...
+    @property
+    def notes(self) -> str | None: ...
+    @property
+    def customer_id(self) -> str | None: ...
+    @property
+    def class_segment_ids(self) -> list[str]: ...
+    @property
+    def custom_data(self) -> dict[str, Any]: ...
+
+
+def _address(address: dict[str, Any]) -> dict[str, Any]:
+    # The stored address is the validated input's dump (snake_case phone_work).
+    return {
+        ("phoneWork" if k == "phone_work" else k): v for k, v in address.items() if v is not None
+    }
+
+
+def _endpoint(place: SendablePlace | None, time: datetime | None) -> dict[str, Any] | None:
     if place is None and time is None:
         return None
-    address = None
-    if place is not None and place.address:
-        address = Address.model_validate(
-            {("phoneWork" if k == "phone_work" else k): v for k, v in place.address.items()}
-        )
-    return Endpoint(
-        time=_instant(time),
-        lat=_plain(place.lat) if place else None,
-        lng=_plain(place.lng) if place else None,
-        address=address,
-    )
+    out: dict[str, Any] = {}
+    if time is not None:
+        out["time"] = _instant(time)
+    if place is not None:
+        out["lat"] = _plain(place.lat)
+        out["lng"] = _plain(place.lng)
+        if place.address:
+            out["address"] = _address(place.address)
+    return out
 
 
-def trip_to_save(
-    trip: TripView, cfg: MileageSettings, car_remote_id: str | None = None
-) -> MileageSave:
-    """The ``POST /v6/mileage`` item for a trip's latest state.
+def save_body(
+    trip: SendableTrip,
+    cfg: MileageSettings,
+    car_remote_id: str | None = None,
+    *,
+    remote_id: str | None = None,
+) -> dict[str, Any]:
+    """The ``POST /v6/mileage`` item for a trip's latest state, as sent on the wire: the
+    JSON of :class:`sync.wire.tight.MileageSave` (aliases, no nulls), built directly, since
+    the pusher builds one per record (a test holds it to the model).
 
-    Creates carry no ``id`` (Tight assigns ``mlg_...``); updates carry the stored one.
-    The local id always travels in ``customData[cfg.local_id_key]`` for reconciliation.
-    ``carId`` is sent only when the trip's car has a Tight id (``car_remote_id``).
+    Creates carry no ``id`` (Tight assigns ``mlg_...``); updates carry the stored one, or
+    ``remote_id`` when reconciliation found the record. The local id always travels in
+    ``customData[cfg.local_id_key]`` for reconciliation. ``carId`` is sent only when the
+    trip's car has a Tight id (``car_remote_id``). Raises ValueError for a trip with no date.
     """
     if trip.date is None:
         raise ValueError(f"trip {trip.id} has no date")
-    distance = wire_distance(trip.distance, trip.unit, cfg)
-    deduction = None
+    body: dict[str, Any] = {}
+    if (remote := remote_id or trip.remote_id) is not None:
+        body["id"] = remote
+    body["date"] = trip.date.isoformat()
+    body["status"] = "ACTIVE"
+    body["mileageStatus"] = mileage_status(trip.classification, cfg)
+    optional = (
+        ("description", trip.description),
+        ("notes", trip.notes),
+        ("customerId", trip.customer_id),
+        ("classSegmentIds", list(trip.class_segment_ids) or None),
+    )
+    body.update((key, value) for key, value in optional if value is not None)
+    body["distance"] = wire_distance(trip.distance, trip.unit, cfg)
+    for key, place, time in (
+        ("start", trip.start, trip.start_time),
+        ("end", trip.end, trip.end_time),
+    ):
+        if (endpoint := _endpoint(place, time)) is not None:
+            body[key] = endpoint
+    if trip.duration_ms is not None:
+        body["duration"] = trip.duration_ms
     if cfg.deduction_rate is not None:
         amount = (trip.distance * cfg.deduction_rate).to_integral_value(ROUND_HALF_EVEN)
-        deduction = Deduction(amount=int(amount))
-    return MileageSave(
-        id=trip.remote_id,
-        date=trip.date.isoformat(),
-        status="ACTIVE",
-        mileage_status=mileage_status(trip.classification, cfg),
-        description=trip.description,
-        notes=trip.notes,
-        customer_id=trip.customer_id,
-        class_segment_ids=trip.class_segment_ids or None,
-        distance=distance,
-        start=_endpoint(trip.start, trip.start_time),
-        end=_endpoint(trip.end, trip.end_time),
-        duration=trip.duration_ms,
-        deduction=deduction,
-        car_id=car_remote_id,
-        custom_data={**trip.custom_data, cfg.local_id_key: trip.id},
-    )
+        body["deduction"] = {"amount": int(amount)}
+    if car_remote_id is not None:
+        body["carId"] = car_remote_id
+    body["customData"] = {**trip.custom_data, cfg.local_id_key: trip.id}
+    return body

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sync.mapping import trip_to_save
+from sync.mapping import save_body
 from sync.push import QUERY_PATH, SAVE_PATH
 from sync.settings import Settings
 from tracker.enums import EntryOp
@@ -46,7 +46,7 @@ def preview_push(settings: Settings, store: Tracker, limit: int = 10_000) -> dic
                 }
             )
             continue
-        saves.append(trip_to_save(trips[c.trip_id], cfg).body())
+        saves.append(save_body(trips[c.trip_id], cfg))
     for start in range(0, len(saves), cfg.batch_size):
         batch = saves[start : start + cfg.batch_size]
         requests.append(

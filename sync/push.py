@@ -12,7 +12,8 @@ import json
 import logging
 import random
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -32,14 +33,14 @@ from sync.errors import (
     ProtocolError,
     TransientRemoteError,
 )
-from sync.mapping import trip_to_save
+from sync.mapping import save_body
 from sync.reconcile import find_remote_ids
 from sync.settings import MileageSettings
 from tracker.enums import EntryOp
 from tracker.journal import Claimed, Outcome, Parked, Retry, Synced
 from tracker.lease import LeaseHold
+from tracker.outbox import OutboxTrip
 from tracker.store import Tracker
-from tracker.views import TripView
 
 log = logging.getLogger(__name__)
 
@@ -97,25 +98,79 @@ class PushReport:
 
 
 @dataclass
+class _Batch:
+    """Entries claimed together, with their trips and (when no reconciliation can change
+    them) the request already built. ``later``: claiming was put off until the rate budget
+    has room. ``requests``: how many requests sending it took."""
+
+    claimed: list[Claimed] = field(default_factory=list)
+    trips: dict[str, OutboxTrip] = field(default_factory=dict)
+    plan: _Plan | None = None
+    later: bool = False
+    requests: int = 0
+
+    @property
+    def seqs(self) -> list[int]:
+        return [c.seq for c in self.claimed]
+
+    @property
+    def by_seq(self) -> dict[int, Claimed]:
+        return {c.seq: c for c in self.claimed}
+
+
+@dataclass
+class _Answer:
+    """What the server said about a batch, not yet recorded: an outcome per entry, and the
+    reconciliation of its in-doubt creates (seq -> the server's id, None if absent)."""
+
+    claims: dict[int, Claimed] = field(default_factory=dict)
+    outcomes: list[Outcome] = field(default_factory=list)
+    resolved: dict[int, str | None] = field(default_factory=dict)
+
+    @property
+    def no_progress(self) -> bool:
+        """Every entry is simply to be retried later: the server refused the whole batch."""
+        return bool(self.outcomes) and all(
+            isinstance(o, Retry) and not o.in_doubt for o in self.outcomes
+        )
+
+
+@dataclass
 class _Item:
     claim: Claimed
-    trip: TripView
+    remote_id: str | None
     body: dict[str, Any]
 
     @property
     def sent(self) -> oc.Sent:
-        return oc.Sent(self.claim.seq, self.trip.id, self.trip.remote_id is None)
+        return oc.Sent(self.claim.seq, self.claim.trip_id, self.remote_id is None)
+
+
+@dataclass
+class _Plan:
+    """A batch's saves: the items, the request body encoded once (None: encode per
+    request), and the entries parked before sending (a body that cannot be built)."""
+
+    items: list[_Item]
+    invalid: list[Outcome]
+    content: bytes | None = None
+
+
+def _doubtful(c: Claimed) -> bool:
+    """A create whose earlier send has an unknown outcome: reconciled before it is sent."""
+    return c.in_doubt and c.remote_id is None
+
+
+def _encode(items: list[_Item]) -> bytes:
+    """The save request's body. ``allow_nan=False``: a stored NaN can never be sent as
+    invalid JSON."""
+    body = {"data": [i.body for i in items]}
+    return json.dumps(body, allow_nan=False, ensure_ascii=False).encode("utf-8")
 
 
 def _sendable(items: list[_Item]) -> tuple[list[_Item], list[Outcome]]:
-    """Split off items whose body cannot be encoded as JSON (a stored NaN from legacy data):
-    they are parked, so they never block the queue. One encode for the common case."""
-    try:
-        json.dumps([i.body for i in items], allow_nan=False)
-    except (ValueError, TypeError):
-        pass
-    else:
-        return items, []
+    """Split off items whose body cannot be encoded as JSON (a NaN from legacy data): they
+    are parked, so they never block the queue."""
     good: list[_Item] = []
     bad: list[Outcome] = []
     for item in items:
@@ -163,44 +218,138 @@ class Pusher:
     def run(self, stop: threading.Event | None = None, hold: LeaseHold | None = None) -> PushReport:
         """Push until nothing is due, ``stop`` is set, or the sync lease ``hold`` (renewed
         with every claim) is lost. Raises AuthError, EndpointMissingError or ConfigError (TLS)
-        after giving every claimed entry back untouched."""
-        lease = timedelta(seconds=self._cfg.lease_seconds)
-        while stop is None or not stop.is_set():
-            if not self._wait_for_budget(stop, hold):
-                break
-            batch = self._store.claim_batch(self._owner, self._batch_size, lease, hold)
-            if batch is None:
-                self.report.stopped = "lost the sync lease to another process"
-                break
-            claimed, trips = batch
-            if not claimed:
+        after giving every claimed entry back."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tracker-push") as sender:
+            self._pipeline(sender, stop, hold)
+        return self.report
+
+    def _pipeline(
+        self, sender: ThreadPoolExecutor, stop: threading.Event | None, hold: LeaseHold | None
+    ) -> None:
+        """Claim the next batch while the current one is on the wire: the claim (a durable
+        transaction) hides behind the network wait.
+
+        Only this thread touches the database; the sender thread only talks HTTP. Each
+        answer is recorded before the next batch is sent, so a crash leaves at most one
+        batch whose answer is unknown (the crash window stays one batch, as without the
+        overlap); a batch claimed ahead and never sent is given back untouched."""
+        batch = self._claim(stop, hold, ahead=False)
+        while batch.claimed:
+            if stop is not None and stop.is_set():
+                self._give_back(batch)
                 break
             self.report.batches += 1
-            self._hook("after_claim")
-            self._progress("claimed", len(claimed))
+            request = sender.submit(self._exchange, batch)
             try:
-                outcomes = self._batch(claimed, trips)
-            except (AuthError, EndpointMissingError, ConfigError) as err:
-                # Refused before anything was stored (auth, 404, TLS): give everything back.
-                self._store.release(self._owner, [c.seq for c in claimed], in_doubt=False)
-                self.report.stopped = str(err)
-                raise
-            except TransientRemoteError as err:
-                # A failure of the reconcile walk or similar: keep everything for later.
-                outcomes = [
-                    self._retry(c, "TRANSIENT", str(err), in_doubt=c.in_doubt) for c in claimed
-                ]
+                upcoming = self._claim(stop, hold, ahead=True)
             except BaseException:
-                # Anything unexpected: never strand the claim until its lease runs out; the
-                # creates may have been sent, so they are reconciled before any resend.
-                self._store.release(self._owner, [c.seq for c in claimed], in_doubt=True)
+                self._abandon(request, batch)
                 raise
-            self._apply(claimed, outcomes)
-            if all(isinstance(o, Retry) and not o.in_doubt for o in outcomes):
-                # No progress at all (the server is refusing): end the run; the next one
-                # (scheduler, daemon, or the user) comes back after the backoff.
+            answer = self._collect(request, batch, upcoming)
+            try:
+                self._record(answer)
+            except BaseException:
+                self._give_back(upcoming)
+                raise
+            if answer.no_progress:
+                # The server is refusing: end the run; the next one (scheduler, daemon, or
+                # the user) comes back after the backoff.
+                self._give_back(upcoming)
                 break
-        return self.report
+            batch = self._claim(stop, hold, ahead=False) if upcoming.later else upcoming
+
+    def _claim(
+        self, stop: threading.Event | None, hold: LeaseHold | None, *, ahead: bool
+    ) -> _Batch:
+        """Renew ``hold`` and claim the next batch (empty: nothing due, stopped, or the lease
+        was lost). Claiming ``ahead`` (while a request is out) never waits for the rate
+        budget: with no free slot the batch is claimed ``later``, once the answer is in."""
+        if stop is not None and stop.is_set():
+            return _Batch()
+        if self._budget.wait_time() > 0:
+            if ahead:
+                return _Batch(later=True)
+            if not self._wait_for_budget(stop, hold):
+                return _Batch()
+        step = self._store.push_step(
+            self._owner,
+            limit=self._batch_size,
+            lease_for=timedelta(seconds=self._cfg.lease_seconds),
+            hold=hold,
+        )
+        if step.lease_lost:
+            self.report.stopped = "lost the sync lease to another process"
+        if not step.claimed:
+            return _Batch()
+        self._hook("after_claim")
+        self._progress("claimed", len(step.claimed))
+        plan = None
+        if not any(_doubtful(c) for c in step.claimed):
+            # Build the bodies now, while the previous request is out: the sender thread
+            # then only sends. In-doubt creates wait for their reconciliation.
+            plan = self._plan(step.claimed, step.trips, {c.seq: c.remote_id for c in step.claimed})
+        return _Batch(step.claimed, step.trips, plan=plan)
+
+    def _record(self, answer: _Answer) -> None:
+        """Record a batch's answer (and its reconciliation) in one transaction."""
+        self._hook("after_response")
+        step = self._store.push_step(
+            self._owner,
+            answer.outcomes,
+            answer.resolved,
+            limit=0,
+            lease_for=timedelta(0),
+            before_commit=lambda: self._hook("before_commit"),
+        )
+        self._account(answer, set(step.applied))
+
+    def _exchange(self, batch: _Batch) -> _Answer:
+        """The sender thread's part: every request of one batch. Touches no database."""
+        before = self.report.requests
+        try:
+            return self._batch(batch)
+        finally:
+            batch.requests = self.report.requests - before
+
+    def _collect(self, request: Future[_Answer], batch: _Batch, upcoming: _Batch) -> _Answer:
+        """The answer to ``batch``; on a refusal or a crash, give back what is claimed."""
+        try:
+            return request.result()
+        except (AuthError, EndpointMissingError, ConfigError) as err:
+            # Refused (auth, 404, TLS). Only a batch that got further than its first
+            # request can have had a part stored: its creates are reconciled first.
+            self._store.release(self._owner, batch.seqs, in_doubt=batch.requests > 1)
+            self._give_back(upcoming)
+            self.report.stopped = str(err)
+            raise
+        except TransientRemoteError as err:
+            # A failure of the reconcile walk or similar: keep everything for later.
+            return _Answer(
+                batch.by_seq,
+                [self._retry(c, "TRANSIENT", str(err), in_doubt=c.in_doubt) for c in batch.claimed],
+            )
+        except BaseException:
+            # Anything unexpected: never strand the claim until its lease runs out; the
+            # creates may have been sent, so they are reconciled before any resend.
+            self._store.release(self._owner, batch.seqs, in_doubt=True)
+            self._give_back(upcoming)
+            raise
+
+    def _abandon(self, request: Future[_Answer], batch: _Batch) -> None:
+        """Claiming ahead failed (storage error, interrupt) with ``batch`` on the wire: wait
+        for it, then give it back in doubt (it may all be stored)."""
+        wait([request])
+        try:
+            self._store.release(self._owner, batch.seqs, in_doubt=True)
+        except Exception:  # the store is failing: the claims expire on their own
+            log.warning(
+                "could not give back %d claimed entries; their leases expire", len(batch.seqs)
+            )
+
+    def _give_back(self, batch: _Batch) -> None:
+        """A batch claimed ahead and never sent: back to the queue, attempt refunded."""
+        if batch.claimed:
+            self._store.release(self._owner, batch.seqs, in_doubt=False)
 
     def _wait_for_budget(self, stop: threading.Event | None, hold: LeaseHold | None) -> bool:
         """Wait for the rate budget *before* claiming, renewing the sync lease meanwhile: a
@@ -219,19 +368,17 @@ class Pusher:
                     return False
         return True
 
-    def _apply(self, claimed: Sequence[Claimed], outcomes: Sequence[Outcome]) -> None:
-        self._hook("after_response")
-        applied = set(
-            self._store.apply(
-                self._owner, outcomes, before_commit=lambda: self._hook("before_commit")
-            )
-        )
-        by_seq = {c.seq: c for c in claimed}
-        for result in outcomes:
+    def _account(self, answer: _Answer, applied: set[int]) -> None:
+        if answer.resolved:
+            found = sum(1 for remote_id in answer.resolved.values() if remote_id is not None)
+            self.report.reconciled_found += found
+            self.report.reconciled_absent += len(answer.resolved) - found
+            self._progress("reconciled", len(answer.resolved))
+        for result in answer.outcomes:
             if result.seq not in applied:
                 self.report.fenced += 1
                 continue
-            claim = by_seq[result.seq]
+            claim = answer.claims[result.seq]
             if isinstance(result, Synced):
                 if claim.op == EntryOp.DELETE:
                     self.report.deleted += 1
@@ -244,51 +391,66 @@ class Pusher:
             else:
                 self.report.retried += 1
                 self.report.in_doubt += int(result.in_doubt)
-        self._progress("done", len(outcomes))
+        if answer.outcomes:
+            self._progress("done", len(answer.outcomes))
 
     # ------------------------------------------------------------------ one batch
-    def _batch(self, claimed: list[Claimed], trips: dict[str, TripView]) -> list[Outcome]:
+    def _batch(self, batch: _Batch) -> _Answer:
+        claimed = batch.claimed
+        plan = batch.plan
+        resolved: dict[int, str | None] = {}
+        doubtful = [c for c in claimed if _doubtful(c)]
         remote_ids = {c.seq: c.remote_id for c in claimed}
-        doubtful = [c for c in claimed if c.in_doubt and c.remote_id is None]
         if doubtful:
-            found = self._reconcile(doubtful, trips)
+            found = self._reconcile(doubtful, batch.trips)
             for c in doubtful:
-                remote_ids[c.seq] = found.get(c.trip_id)
-        outcomes: list[Outcome] = []
-        saves: list[_Item] = []
+                resolved[c.seq] = remote_ids[c.seq] = found.get(c.trip_id)
+            plan = None  # the ids are known only now
+        if plan is None:
+            plan = self._plan(claimed, batch.trips, remote_ids)
+        outcomes = list(plan.invalid)
         for c in claimed:
-            trip = trips[c.trip_id]
-            remote_id = remote_ids[c.seq]
-            if remote_id != trip.remote_id:
-                trip = trip.model_copy(update={"remote_id": remote_id})
             if c.op == EntryOp.DELETE:
-                outcomes.append(self._delete(c, remote_id))
-                continue
-            try:
-                body = trip_to_save(trip, self._cfg).body()
-            except (ValueError, TypeError) as err:
-                outcomes.append(Parked(c.seq, "LOCAL_INVALID", f"cannot be sent: {err}", None))
-                continue
-            saves.append(_Item(c, trip, body))
-        saves, unsendable = _sendable(saves)
-        outcomes.extend(unsendable)
-        if saves:
-            outcomes.extend(self._save(saves))
-        return outcomes
+                outcomes.append(self._delete(c, remote_ids[c.seq]))
+        if plan.items:
+            outcomes.extend(self._save(plan.items, plan.content))
+        return _Answer(batch.by_seq, outcomes, resolved)
 
-    def _reconcile(self, doubtful: list[Claimed], trips: dict[str, TripView]) -> dict[str, str]:
-        """Find in-doubt creates on the server; record what was found and what is absent."""
+    def _plan(
+        self,
+        claimed: list[Claimed],
+        trips: dict[str, OutboxTrip],
+        remote_ids: dict[int, str | None],
+    ) -> _Plan:
+        """The saves of a batch: one body per entry, encoded once. Pure CPU, no I/O."""
+        items: list[_Item] = []
+        invalid: list[Outcome] = []
+        for c in claimed:
+            if c.op == EntryOp.DELETE:
+                continue
+            remote_id = remote_ids[c.seq]
+            try:
+                body = save_body(trips[c.trip_id], self._cfg, remote_id=remote_id)
+            except (ValueError, TypeError) as err:
+                invalid.append(Parked(c.seq, "LOCAL_INVALID", f"cannot be sent: {err}", None))
+                continue
+            items.append(_Item(c, remote_id, body))
+        if not items:
+            return _Plan(items, invalid)
+        try:
+            return _Plan(items, invalid, _encode(items))  # one encode in the common case
+        except (ValueError, TypeError):
+            items, unsendable = _sendable(items)
+            return _Plan(items, invalid + unsendable)
+
+    def _reconcile(self, doubtful: list[Claimed], trips: dict[str, OutboxTrip]) -> dict[str, str]:
+        """Find in-doubt creates on the server: trip id -> the server's id, for those found
+        (the others are proven absent). Recorded with the batch's answer."""
         dates = [trips[c.trip_id].date for c in doubtful]
         known = [d for d in dates if d is not None]
         span: tuple[date, date] | None = (min(known), max(known)) if known else None
         wanted = {c.trip_id for c in doubtful}
-        found = find_remote_ids(self._post_query, self._cfg, wanted, span)
-        for c in doubtful:
-            self._store.resolve_doubt(self._owner, c.seq, found.get(c.trip_id))
-        self.report.reconciled_found += len(found)
-        self.report.reconciled_absent += len(wanted) - len(found)
-        self._progress("reconciled", len(wanted))
-        return found
+        return find_remote_ids(self._post_query, self._cfg, wanted, span)
 
     def _post_query(self, body: dict[str, Any]) -> Any:
         reply = self._request("POST", QUERY_PATH, body)
@@ -322,10 +484,10 @@ class Pusher:
         return self._retry(c, f"HTTP_{reply.status}", "delete failed", retry_after=retry_after)
 
     # ------------------------------------------------------------------ saves
-    def _save(self, items: list[_Item]) -> list[Outcome]:
+    def _save(self, items: list[_Item], content: bytes | None = None) -> list[Outcome]:
         sents = [i.sent for i in items]
         try:
-            reply = self._with_retries("POST", SAVE_PATH, {"data": [i.body for i in items]})
+            reply = self._with_retries("POST", SAVE_PATH, content or _encode(items))
         except NotSent as err:
             return [self._retry(i.claim, "TRANSPORT", str(err)) for i in items]
         except OutcomeUnknown as err:
@@ -368,7 +530,7 @@ class Pusher:
     def _item_outcome(self, item: _Item, verdict: oc.ItemVerdict) -> Outcome:
         seq = item.claim.seq
         if isinstance(verdict, oc.ItemSynced):
-            return Synced(seq, verdict.remote_id or item.trip.remote_id, verdict.record)
+            return Synced(seq, verdict.remote_id or item.remote_id, verdict.record)
         if isinstance(verdict, oc.ItemParked):
             return Parked(seq, verdict.error_type, verdict.message, verdict.param)
         if isinstance(verdict, oc.ItemDuplicate):
@@ -486,7 +648,8 @@ class Pusher:
             path,
             clock=self._clock,
             deadline=self._cfg.deadline,
-            json_body=body,
+            json_body=None if isinstance(body, bytes) else body,
+            content=body if isinstance(body, bytes) else None,
             headers={"Authorization": self._tokens.header()},
             on_headers=lambda: self._hook("after_send"),
         )

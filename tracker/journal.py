@@ -111,20 +111,17 @@ class JournalCounts:
 # ----------------------------------------------------------------------------- writes
 def record_change(session: Session, trip_id: str, op: EntryOp, now: datetime) -> int:
     """Record that ``trip_id`` changed, inside the caller's transaction. Returns the seq."""
-    open_entry = session.exec(
+    # By trip only (a trip has a few entries), filtered here: with a state term in the
+    # WHERE clause SQLite may walk the state index instead, over the whole backlog.
+    entries = session.exec(
         select(JournalEntry)
-        .where(
-            JournalEntry.trip_id == trip_id,
-            col(JournalEntry.state).in_([EntryState.PENDING, EntryState.PARKED]),
-        )
+        .where(JournalEntry.trip_id == trip_id)
         .order_by(col(JournalEntry.seq).desc())
-        .limit(1)
-    ).first()
-    in_flight = session.exec(
-        select(JournalEntry.seq).where(
-            JournalEntry.trip_id == trip_id, JournalEntry.state == EntryState.IN_FLIGHT
-        )
-    ).first()
+    ).all()
+    open_entry = next(
+        (e for e in entries if e.state in (EntryState.PENDING, EntryState.PARKED)), None
+    )
+    in_flight = next((e.seq for e in entries if e.state == EntryState.IN_FLIGHT), None)
     if open_entry is not None and (in_flight is None or (open_entry.seq or 0) > in_flight):
         entry = open_entry
         requeued = entry.state == EntryState.PARKED
@@ -528,14 +525,18 @@ def last_error(session: Session) -> JournalEntry | None:
 
 def open_states(session: Session, trip_ids: Sequence[str] | None = None) -> dict[str, str]:
     """The sync state of trips that have an open entry: in_flight > in_doubt > pending > parked."""
-    query = select(JournalEntry.trip_id, JournalEntry.state, JournalEntry.in_doubt).where(
-        col(JournalEntry.state).in_([EntryState.PENDING, EntryState.IN_FLIGHT, EntryState.PARKED])
-    )
-    if trip_ids is not None:
+    open_ = (EntryState.PENDING, EntryState.IN_FLIGHT, EntryState.PARKED)
+    query = select(JournalEntry.trip_id, JournalEntry.state, JournalEntry.in_doubt)
+    if trip_ids is None:
+        query = query.where(col(JournalEntry.state).in_(open_))
+    else:
+        # By trip only, states filtered below (see record_change).
         query = query.where(col(JournalEntry.trip_id).in_(list(trip_ids)))
     rank = {"in_flight": 4, "in_doubt": 3, "pending": 2, "parked": 1}
     result: dict[str, str] = {}
     for trip_id, state, doubt in session.exec(query).all():
+        if state not in open_:
+            continue
         label = "in_doubt" if doubt and state != EntryState.PARKED else str(state)
         if rank[label] > rank.get(result.get(trip_id, ""), 0):
             result[trip_id] = label
@@ -558,7 +559,12 @@ def events_for(session: Session, trip_id: str) -> list[JournalEvent]:
     return list(
         session.exec(
             select(JournalEvent)
-            .where(JournalEvent.trip_id == trip_id)
+            # Through the trip's entries: events are indexed by entry (cheap appends).
+            .where(
+                col(JournalEvent.entry_seq).in_(
+                    select(JournalEntry.seq).where(JournalEntry.trip_id == trip_id)
+                )
+            )
             .order_by(col(JournalEvent.id))
         ).all()
     )

@@ -48,6 +48,7 @@ from tracker.inputs import (
     waypoint_rows,
 )
 from tracker.journal import Claimed, JournalCounts, Outcome
+from tracker.outbox import OutboxTrip, read_outbox_trips
 from tracker.schema import ensure_schema
 from tracker.tables import Car, JournalEntry, Trip, Waypoint
 from tracker.views import CarView, EntryView, EventView, TripView, WaypointView
@@ -68,6 +69,17 @@ def system_timezone() -> ZoneInfo:
         return zone if isinstance(zone, ZoneInfo) else ZoneInfo(str(zone))
     except Exception:
         return ZoneInfo("UTC")
+
+
+@dataclasses.dataclass
+class PushStep:
+    """What :meth:`Tracker.push_step` did: the seqs whose outcomes it recorded (an entry
+    whose claim was lost is skipped: fencing), and the batch it claimed."""
+
+    applied: list[int]
+    claimed: list[Claimed] = dataclasses.field(default_factory=list)
+    trips: dict[str, OutboxTrip] = dataclasses.field(default_factory=dict)
+    lease_lost: bool = False
 
 
 class Tracker:
@@ -551,22 +563,47 @@ class Tracker:
         with self.write() as s:
             return journal.claim(s, owner, limit, lease, self._now())
 
-    def claim_batch(
-        self, owner: str, limit: int, lease_for: timedelta, hold: lease.LeaseHold | None = None
-    ) -> tuple[list[Claimed], dict[str, TripView]] | None:
-        """The pusher's step, in one transaction: renew ``hold`` (None is returned when it
-        was lost: stop), claim due entries, and read their trips."""
+    def push_step(
+        self,
+        owner: str,
+        outcomes: Sequence[Outcome] = (),
+        resolved: Mapping[int, str | None] | None = None,
+        *,
+        limit: int,
+        lease_for: timedelta,
+        hold: lease.LeaseHold | None = None,
+        before_commit: Callable[[], None] | None = None,
+    ) -> PushStep:
+        """The pusher's step, in one transaction and so one durable commit per batch:
+        record the last answered batch (``resolved``: reconciliation results, seq -> the
+        server's id or None when proven absent; then ``outcomes``), renew ``hold``, claim up
+        to ``limit`` due entries (0: none) and read their trips.
+
+        When ``hold`` was lost the answer is still recorded and nothing is claimed
+        (``lease_lost``). ``before_commit`` runs just before the commit when an answer was
+        recorded (crash tests)."""
         with self.write() as s:
             now = self._now()
-            if hold is not None and not lease.renew(
-                s, hold.name, hold.owner, hold.fence, hold.ttl, now
-            ):
-                return None
-            claimed = journal.claim(s, owner, limit, lease_for, now)
-            if not claimed:
-                return [], {}
-            rows = _trip_rows(s, [c.trip_id for c in claimed])
-            return claimed, {t.id: TripView.from_row(t, "in_flight") for t in rows}
+            if resolved:
+                for seq, remote_id in resolved.items():
+                    journal.resolve_doubt(s, owner, seq, remote_id, now)
+                s.flush()  # the outcomes below are written by raw SQL, after these
+            applied = journal.apply_outcomes(s, owner, outcomes, now)
+            step = PushStep(applied)
+            if limit > 0:
+                if hold is not None and not lease.renew(
+                    s, hold.name, hold.owner, hold.fence, hold.ttl, now
+                ):
+                    step.lease_lost = True
+                else:
+                    step.claimed = journal.claim(s, owner, limit, lease_for, now)
+                    step.trips = read_outbox_trips(
+                        s.connection(), [c.trip_id for c in step.claimed]
+                    )
+            if before_commit is not None and (outcomes or resolved):
+                s.flush()
+                before_commit()
+            return step
 
     def peek(self, limit: int) -> list[Claimed]:
         """What a claim would take now, without taking it (dry runs): the claim itself, in a
@@ -724,7 +761,7 @@ def _place_columns(prefix: str, place: Place | None) -> dict[str, Any]:
 
 
 def _trip_rows(s: Session, trip_ids: Sequence[str]) -> list[Any]:
-    # Core rows, not ORM objects: the pusher reads a batch of these per request.
+    # Core rows, not ORM objects (a dry run reads a whole backlog of these).
     table = Trip.__table__  # type: ignore[attr-defined]
     return list(s.connection().execute(sa_select(table).where(table.c.id.in_(list(trip_ids)))))
 

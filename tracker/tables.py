@@ -43,7 +43,7 @@ class Trip(SQLModel, table=True):
     __table_args__ = (Index("ix_trip_start_time", "start_time"),)
 
     id: str = Field(primary_key=True, max_length=36)
-    remote_id: str | None = Field(default=None, index=True)
+    remote_id: str | None = None
     status: str  # TripStatus
     lifecycle: str  # Lifecycle
     source: str  # TripSource
@@ -101,7 +101,7 @@ class JournalEntry(SQLModel, table=True):
     __tablename__ = "journal"
     __table_args__ = (
         Index("ix_journal_state_next", "state", "next_attempt_at"),
-        Index("ix_journal_trip_state", "trip_id", "state"),
+        Index("ix_journal_trip_seq", "trip_id", "seq"),
         Index("ix_journal_state_seq", "state", "seq"),
         {"sqlite_autoincrement": True},
     )
@@ -128,7 +128,7 @@ class JournalEvent(SQLModel, table=True):
     """What happened to an entry, in order: the trip's sync history."""
 
     __tablename__ = "journal_event"
-    __table_args__ = (Index("ix_journal_event_trip", "trip_id", "id"),)
+    __table_args__ = (Index("ix_journal_event_entry", "entry_seq", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     entry_seq: int = Field(foreign_key="journal.seq")

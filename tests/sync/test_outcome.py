@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 
 from sync import outcome as oc
 from sync.errors import ProtocolError
-from sync.mapping import mileage_status, trip_to_save, wire_distance
+from sync.mapping import mileage_status, save_body, wire_distance
 from sync.reconcile import find_remote_ids, match_page, query_body
 from sync.settings import MileageSettings
-from sync.wire.tight import ItemResult
-from tracker.views import TripView
+from sync.wire.tight import ItemResult, MileageSave
+from tracker.views import PlaceView, TripView
 
 KEY = "trackerLocalId"
 CFG = MileageSettings()
@@ -216,21 +216,79 @@ def test_mapping_rules() -> None:
     assert mileage_status("business", CFG) == "BUSINESS"
     assert mileage_status("personal", CFG) == "NOT_BUSINESS"
     assert mileage_status("unclassified", CFG) == "PENDING"
-    assert wire_distance(Decimal("1.609"), "km", CFG).value == "1.000"
-    assert (
-        wire_distance(
-            Decimal("3"), "km", CFG.model_copy(update={"kilometres_as": "KILOMETER"})
-        ).type
-        == "KILOMETER"
-    )
-    body = trip_to_save(_trip(remote_id="mlg_1"), CFG).body()
+    assert wire_distance(Decimal("1.609"), "km", CFG) == {"type": "MILE", "value": "1.000"}
+    as_km = CFG.model_copy(update={"kilometres_as": "KILOMETER"})
+    assert wire_distance(Decimal("3"), "km", as_km) == {"type": "KILOMETER", "value": "3"}
+    body = save_body(_trip(remote_id="mlg_1"), CFG)
     assert body["id"] == "mlg_1"
     assert body["distance"] == {"type": "MILE", "value": "12.5"}
+    assert body["customData"] == {KEY: "0b0c"}
     assert "deduction" not in body
-    with_rate = trip_to_save(
-        _trip(), CFG.model_copy(update={"deduction_rate": Decimal("67")})
-    ).body()
+    assert "start" not in body and "description" not in body
+    with_rate = save_body(_trip(), CFG.model_copy(update={"deduction_rate": Decimal("67")}))
     assert with_rate["deduction"] == {"amount": 838}  # 12.5 mi x 67 cents, half-even
+    # Reconciliation found the record: the update carries the server's id.
+    assert save_body(_trip(), CFG, remote_id="mlg_9")["id"] == "mlg_9"
+    with pytest.raises(ValueError, match="no date"):
+        save_body(_trip(date=None), CFG)
+
+
+def test_endpoints_on_the_wire() -> None:
+    place = PlaceView(
+        lat=Decimal("52.520008"),
+        lng=Decimal("13.404954"),
+        address={"city": "Berlin", "zip": None, "phone_work": "+49 30 1"},
+    )
+    at = datetime(2026, 3, 1, 7, 5, 9, 123456, tzinfo=UTC)
+    body = save_body(_trip(start=place, start_time=at, end_time=at), CFG)
+    assert body["start"] == {
+        "time": "2026-03-01T07:05:09.123Z",
+        "lat": "52.520008",
+        "lng": "13.404954",
+        "address": {"city": "Berlin", "phoneWork": "+49 30 1"},
+    }
+    assert body["end"] == {"time": "2026-03-01T07:05:09.123Z"}
+
+
+_text = st.none() | st.text(max_size=20)
+_coord = st.decimals(min_value=-90, max_value=90, places=6)
+_address = st.none() | st.dictionaries(
+    st.sampled_from(["address1", "city", "zip", "phone_work", "state", "extra"]), _text
+)
+_place = st.none() | st.builds(PlaceView, lat=_coord, lng=_coord, address=_address)
+_instant = st.none() | st.datetimes(timezones=st.just(UTC))
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    remote_id=st.none() | st.just("mlg_1"),
+    start=_place,
+    end=_place,
+    start_time=_instant,
+    end_time=_instant,
+    distance=st.decimals(min_value=0, max_value=10_000, places=3),
+    unit=st.sampled_from(["km", "mile"]),
+    duration_ms=st.none() | st.integers(min_value=0, max_value=10**9),
+    classification=st.sampled_from(["business", "personal", "unclassified"]),
+    description=_text,
+    notes=_text,
+    customer_id=_text,
+    class_segment_ids=st.lists(st.text(max_size=5), max_size=3),
+    custom_data=st.dictionaries(st.text(max_size=8), _json, max_size=3),
+    rate=st.none() | st.decimals(min_value=0, max_value=100, places=2),
+)
+def test_save_body_is_exactly_the_wire_models_json(rate: Decimal | None, **fields: Any) -> None:
+    """The pusher builds bodies directly (one per record); the wire model is the contract."""
+    cfg = CFG.model_copy(update={"deduction_rate": rate})
+    body = save_body(_trip(**fields), cfg)
+    assert MileageSave.model_validate(body).body() == body
+    assert body["customData"][KEY] == "0b0c"
+    assert ("id" in body) == (fields["remote_id"] is not None)
 
 
 def test_reconcile_walk_pages_until_found_or_the_end() -> None:

@@ -355,10 +355,14 @@ def test_expired_token_without_credentials_stops_and_keeps_everything(
         engine.push(progress=progress)
     counts = store.journal_counts()
     assert (counts.synced, counts.pending, counts.in_flight) == (10, 20, 0)
-    # Nothing else was sent after the 401 in this run.
+    # Nothing else was sent after the 401 in this run (the batch claimed ahead went back).
     assert sandbox.request_count("/v6/mileage") == 2
-    assert all(e.attempts == 0 for e in _pending_entries(store))
+    assert sandbox.request_count("/v6/mileage", status=401) == 1
+    assert all(e.attempts == 0 and not e.in_doubt for e in _pending_entries(store))
     stored_once(sandbox, ids[:10])
+    # With a fresh token the rest goes through, each trip once.
+    make_engine(batch_size=10).push()
+    stored_once(sandbox, ids)
 
 
 def _make_due(store: Tracker) -> None:

@@ -1,0 +1,86 @@
+"""The pusher's lean read of claimed trips agrees with the public read model, field by field."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from tests.tracker.conftest import StepClock
+from tracker.outbox import OutboxPlace, read_outbox_trips
+from tracker.store import Tracker
+from tracker.views import TripView
+
+LEASE = timedelta(minutes=5)
+SHARED = (
+    "id",
+    "remote_id",
+    "date",
+    "start_time",
+    "end_time",
+    "distance",
+    "unit",
+    "duration_ms",
+    "classification",
+    "description",
+    "notes",
+    "car_id",
+    "customer_id",
+    "class_segment_ids",
+    "custom_data",
+)
+
+
+def _same(view: TripView, place: OutboxPlace | None, side: str) -> None:
+    expected = getattr(view, side)
+    if expected is None:
+        assert place is None
+        return
+    assert place is not None
+    assert (place.lat, place.lng, place.address) == (expected.lat, expected.lng, expected.address)
+
+
+def test_push_step_reads_what_trips_by_id_reads(store: Tracker, clock: StepClock) -> None:
+    car = store.add_car({"name": "Golf"})
+    full = store.add_trip(
+        {
+            "start_time": datetime(2026, 3, 1, 6, 59, 30, 250000, tzinfo=UTC),
+            "end_time": datetime(2026, 3, 1, 8, 1, tzinfo=UTC),
+            "distance": "42.195",
+            "unit": "mile",
+            "classification": "business",
+            "description": "Fair — Halle 4",
+            "notes": "two passengers",
+            "car_id": car.id,
+            "customer_id": "cus_1",
+            "class_segment_ids": ["cls_1", "cls_2"],
+            "custom_data": {"project": "P-7", "nested": {"n": 1, "none": None}},
+            "start": {
+                "lat": "52.520008",
+                "lng": "13.404954",
+                "address": {"city": "Berlin", "phone_work": "+49 30 1"},
+            },
+            "end": {"lat": "-33.8688", "lng": "151.2093"},
+        }
+    )
+    bare = store.add_trip({"date": "2026-03-02", "distance": "0"})
+    live = store.start_trip()
+    clock.advance(600)
+    store.stop_trip(live.id)
+    ids = {full.id, bare.id, live.id}
+
+    step = store.push_step("p", limit=10, lease_for=LEASE)
+
+    assert {c.trip_id for c in step.claimed} == ids
+    views = store.trips_by_id(sorted(ids))
+    for trip_id in ids:
+        record, view = step.trips[trip_id], views[trip_id]
+        assert {f: getattr(record, f) for f in SHARED} == {f: getattr(view, f) for f in SHARED}
+        _same(view, record.start, "start")
+        _same(view, record.end, "end")
+    assert step.trips[full.id].start_time == datetime(2026, 3, 1, 6, 59, 30, 250000, tzinfo=UTC)
+    assert step.trips[bare.id].start is None and step.trips[bare.id].custom_data == {}
+
+
+def test_reading_unknown_ids_gives_nothing(store: Tracker) -> None:
+    with store.write() as s:
+        assert read_outbox_trips(s.connection(), ["nope"]) == {}
+        assert read_outbox_trips(s.connection(), []) == {}
