@@ -249,7 +249,8 @@ class Pusher:
             try:
                 self._record(answer)
             except BaseException:
-                self._give_back(upcoming)
+                # Answered but not recorded: as after a crash, its creates are reconciled.
+                self._release_quietly(batch.seqs, upcoming.seqs)
                 raise
             if answer.no_progress:
                 # The server is refusing: end the run; the next one (scheduler, daemon, or
@@ -339,12 +340,16 @@ class Pusher:
         """Claiming ahead failed (storage error, interrupt) with ``batch`` on the wire: wait
         for it, then give it back in doubt (it may all be stored)."""
         wait([request])
+        self._release_quietly(batch.seqs, [])
+
+    def _release_quietly(self, sent: list[int], unsent: list[int]) -> None:
+        """Give back entries on the way out of a failure: ``sent`` in doubt, ``unsent`` as
+        they were. The store may be what failed: then their leases expire on their own."""
         try:
-            self._store.release(self._owner, batch.seqs, in_doubt=True)
-        except Exception:  # the store is failing: the claims expire on their own
-            log.warning(
-                "could not give back %d claimed entries; their leases expire", len(batch.seqs)
-            )
+            self._store.release(self._owner, sent, in_doubt=True)
+            self._store.release(self._owner, unsent, in_doubt=False)
+        except Exception:
+            log.warning("could not give back %d claimed entries; their leases expire", len(sent))
 
     def _give_back(self, batch: _Batch) -> None:
         """A batch claimed ahead and never sent: back to the queue, attempt refunded."""

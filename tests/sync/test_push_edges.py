@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sync.cli import main
+from sync.engine import SyncEngine
+from sync.push import Hook
 from sync.sandbox import DEFAULT_TOKEN, Drip, ItemRule, Sandbox, SandboxServer, Status
-from tests.sync.conftest import KEY, EngineFactory, add_trips
+from sync.settings import Settings
+from tests.sync.conftest import KEY, EngineFactory, add_trips, fast_mileage
 from tracker.store import Tracker
 
 
@@ -166,10 +171,6 @@ def test_only_item_errors_count_toward_giving_up(
 
 
 def test_named_hook_points_fire_in_order(store: Tracker, server: SandboxServer, home: Path) -> None:
-    from sync.engine import SyncEngine
-    from sync.settings import Settings
-    from tests.sync.conftest import fast_mileage
-
     add_trips(store, 1)
     points: list[str] = []
     engine = SyncEngine(
@@ -180,3 +181,68 @@ def test_named_hook_points_fire_in_order(store: Tracker, server: SandboxServer, 
     finally:
         engine.close()
     assert points == ["after_claim", "after_send", "after_response", "before_commit"]
+
+
+# ----------------------------------------------------------------------------- the pipeline
+def _engine_with_hook(
+    store: Tracker, server: SandboxServer, home: Path, hook: Hook | None, **mileage: Any
+) -> SyncEngine:
+    settings = Settings(home=home, mileage=fast_mileage(server.tight_url, **mileage))
+    return SyncEngine(settings, store, hook=hook)
+
+
+def test_a_failure_while_a_batch_is_on_the_wire_loses_and_duplicates_nothing(
+    store: Tracker, sandbox: Sandbox, server: SandboxServer, home: Path
+) -> None:
+    """The claim of the next batch fails (here: the hook raises, as an interrupt would)
+    while batch 1 is being sent: batch 1 goes back in doubt, batch 2's claim runs out, and
+    the next runs reconcile and send each trip exactly once."""
+    ids = add_trips(store, 25)
+    claims = 0
+
+    def hook(point: str) -> None:
+        nonlocal claims
+        if point == "after_claim":
+            claims += 1
+            if claims == 2:
+                raise KeyboardInterrupt
+
+    engine = _engine_with_hook(store, server, home, hook, batch_size=10, lease_seconds=1.0)
+    with pytest.raises(KeyboardInterrupt):
+        engine.push()
+    engine.close()
+    first = store.journal_counts()
+    assert first.synced == 0
+    assert first.in_doubt == 10  # batch 1: sent, answer never recorded
+    assert first.in_flight == 10  # batch 2: claimed ahead, its lease runs out
+    assert sandbox.request_count("/v6/mileage", method="POST") == 1
+    time.sleep(1.2)
+    engine = _engine_with_hook(store, server, home, None, batch_size=10)
+    report = engine.push()
+    engine.close()
+    assert report.reconciled_found == 10
+    assert store.journal_counts().synced == 25
+    counts = sandbox.stored_counts_by_custom(KEY)
+    assert {i: counts[i] for i in ids} == dict.fromkeys(ids, 1)
+
+
+def test_stop_mid_run_gives_the_batch_claimed_ahead_back(
+    store: Tracker, sandbox: Sandbox, server: SandboxServer, home: Path
+) -> None:
+    add_trips(store, 30)
+    stop = threading.Event()
+
+    def hook(point: str) -> None:
+        if point == "after_send":
+            stop.set()  # a shutdown arrives while batch 1 is on the wire
+
+    engine = _engine_with_hook(store, server, home, hook, batch_size=10)
+    report = engine.push(stop=stop)
+    engine.close()
+    counts = store.journal_counts()
+    assert (report.batches, counts.synced, counts.pending, counts.in_flight) == (1, 10, 20, 0)
+    assert sandbox.request_count("/v6/mileage", method="POST") == 1
+    pending = [
+        e for t in store.list_trips() for e in store.history(t.id)[0] if e.state == "pending"
+    ]
+    assert len(pending) == 20 and all(e.attempts == 0 and not e.in_doubt for e in pending)
