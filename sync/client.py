@@ -11,6 +11,7 @@ Transport failures are sorted by what they tell us about the server:
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -38,12 +39,17 @@ class OutcomeUnknown(TransientRemoteError):
 
 @dataclass(frozen=True)
 class Reply:
-    """A complete HTTP answer. ``body`` is the parsed JSON, or None when it was not JSON."""
+    """A complete HTTP answer: status, headers and the raw body."""
 
     status: int
     headers: Mapping[str, str]
-    body: Any
     raw: bytes
+
+    @functools.cached_property
+    def body(self) -> Any:
+        """The body parsed as JSON, or None when it is not JSON. Parsed on first use: the
+        pull parses pages itself (exact decimals) and never needs this."""
+        return _parse(self.raw)
 
     @property
     def json_ok(self) -> bool:
@@ -140,7 +146,7 @@ def send(
     except (httpx.TimeoutException, httpx.TransportError) as err:
         raise OutcomeUnknown(f"{method} {url}: {type(err).__name__}, answer lost") from None
     log.debug("%s %s -> %s (%d bytes)", method, url, status, len(raw))
-    return Reply(status=status, headers=response_headers, body=_parse(raw), raw=raw)
+    return Reply(status=status, headers=response_headers, raw=raw)
 
 
 def _parse(raw: bytes) -> Any:

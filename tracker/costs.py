@@ -18,20 +18,15 @@ section says the same):
   *completes* (:func:`finish_pull` with ``complete=True``) are costs from other runs marked
   not seen (never deleted), and quarantine entries not read again are dropped. A guarded stop
   (repeated page, page cap) or a failure marks nothing.
-- **Links.** A cost links to the local trip whose id is its ``TripGuid`` (compared as UUIDs,
-  so case and braces do not matter); else to the one active, finished trip whose
-  ``[start, end]`` overlaps the cost's ``[start, end]`` widened by a tolerance; several
-  overlapping trips leave it unlinked as ``ambiguous`` (reported), none as ``none``. Links
-  are recomputed whenever a pull reads the cost again, so trips recorded later are picked up.
+- **Links** (``tracker.costlinks``): to the trip named by ``TripGuid``, else to the one trip
+  overlapping the cost in time; recomputed whenever a pull reads the cost again, so trips
+  recorded later are picked up.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import math
-import operator
-import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -40,15 +35,19 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import Connection, String, Table, bindparam, delete, func, text, type_coerce, update
+from sqlalchemy import Connection, Table, delete, text, update
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, col, select
 
 from tracker.coltypes import utc_text
+from tracker.costlinks import (
+    AmbiguousLink,
+    Linker,
+    canonical_guid,
+    link_tolerance,
+)
 from tracker.costviews import CostCounts, CostView, PullStateView, QuarantineView
-from tracker.enums import Lifecycle
-from tracker.errors import InvalidInputError, NotFoundError, StateError
+from tracker.errors import NotFoundError, StateError
 from tracker.inputs import clean_text
 from tracker.tables import Cost, CostQuarantine, PullState, Trip
 
@@ -81,12 +80,6 @@ __all__ = [
 PULL_NAME = "costs"
 """The ``pull_state`` row of the additional-costs pull."""
 
-MAX_CANDIDATES = 5
-"""Overlapping trips listed for an ambiguous cost (more exist if the list is full)."""
-
-MAX_TOLERANCE = timedelta(days=7)
-"""Link tolerances above this are clamped: beyond a week, "overlap" means nothing."""
-
 INT64 = 2**63
 MAX_TEXT = 10_000
 MAX_RAW = 64 * 1024
@@ -104,6 +97,8 @@ def _finite(value: Decimal) -> Decimal:
 NO_NUL = r"^[^\x00]*$"
 Text = Annotated[str, Field(max_length=MAX_TEXT, pattern=NO_NUL)]
 Int64 = Annotated[int, Field(ge=-INT64, lt=INT64)]
+CURRENCY = r"^[A-Z]{3}$"
+"""An ISO 4217 code, as the configuration gives it."""
 
 
 class CostIn(BaseModel):
@@ -118,7 +113,7 @@ class CostIn(BaseModel):
     id: Int64
     last_updated: AwareDatetime
     amount: Annotated[Decimal, AfterValidator(_finite)]
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    currency: str = Field(pattern=CURRENCY)
     notes: Text | None = None
     trip_guid: Text | None = None
     start_location: Text | None = None
@@ -137,6 +132,29 @@ class CostIn(BaseModel):
     payment_notes: Text | None = None
     raw: dict[str, Any]
 
+    @classmethod
+    def checked(cls, values: dict[str, Any]) -> CostIn:
+        """Build from ``values`` (every field, by name) without validating them again.
+
+        Only for values already held to every rule above: ``sync.wire.costs`` reads the
+        platform's items into exactly these, and validating each pulled cost twice cost a
+        fifth of reading a page (bench/pull.py). This is ``model_construct`` without its
+        per-field search for aliases and defaults, which cost as much as validating.
+        """
+        if values.keys() != _COST_FIELDS:
+            missing = sorted(_COST_FIELDS - values.keys())
+            extra = sorted(values.keys() - _COST_FIELDS)
+            raise TypeError(f"CostIn.checked needs every field: missing {missing}, extra {extra}")
+        cost = cls.__new__(cls)
+        object.__setattr__(cost, "__dict__", values)
+        object.__setattr__(cost, "__pydantic_fields_set__", set(values))
+        object.__setattr__(cost, "__pydantic_extra__", None)
+        object.__setattr__(cost, "__pydantic_private__", None)
+        return cost
+
+
+_COST_FIELDS = frozenset(CostIn.model_fields)
+
 
 class QuarantineIn(BaseModel):
     """An item that did not validate: its ID when one could be read, raw JSON text, reason."""
@@ -146,14 +164,6 @@ class QuarantineIn(BaseModel):
     cost_id: Annotated[str, Field(max_length=100), AfterValidator(clean_text)] | None
     raw: Annotated[str, Field(max_length=MAX_RAW), AfterValidator(clean_text)]
     reason: Annotated[str, Field(max_length=2000), AfterValidator(clean_text)]
-
-
-@dataclass(frozen=True)
-class AmbiguousLink:
-    """A cost that overlaps several trips and was left unlinked."""
-
-    cost_id: int
-    trip_ids: tuple[str, ...]
 
 
 @dataclass
@@ -294,16 +304,16 @@ def finish_pull(
         return finished
 
 
+_ADVANCE_SQL = (
+    "UPDATE pull_state SET checkpoint = ?, pages = ?, items = ? WHERE name = ? AND run_id = ?"
+)
+
+
 def _advance(
     conn: Connection, name: str, run_id: str, checkpoint: dict[str, Any], pages: int, items: int
 ) -> None:
     """Move the checkpoint of run ``run_id`` (the caller's transaction stores the page)."""
-    table = _table(PullState)
-    done = conn.execute(
-        update(table)
-        .where(table.c.name == name, table.c.run_id == run_id)
-        .values(checkpoint=dict(checkpoint), pages=pages, items=items)
-    )
+    done = conn.exec_driver_sql(_ADVANCE_SQL, (json.dumps(checkpoint), pages, items, name, run_id))
     if done.rowcount != 1:
         raise StateError(
             f"pull {name!r} run {run_id} was superseded by another process; this run stops"
@@ -370,10 +380,36 @@ def mark_gone(tracker: Tracker, cost_id: int) -> bool:
 
 # ---------------------------------------------------------------- upsert
 #
-# The hot path of a pull. SQLAlchemy's per-row parameter processing cost more than the rest
-# of a page together (profiled with bench/pull.py), so rows go to the driver as tuples, as
-# store.py does for waypoints: statements are compiled once, and each value is written
-# exactly as the column types in tracker.coltypes write it (the ORM reads them back).
+# The hot path of a pull: one page of 100 costs per transaction. It is plain SQL handed to the
+# driver, static text with placeholders, as journal.py does for the push (id lists travel as
+# one JSON array through json_each): SQLAlchemy's per-statement and per-row processing cost
+# more than the SQL itself (bench/pull.py). Each value is written exactly as the column types
+# in tracker.coltypes write it, so the ORM reads the rows back as usual.
+
+_STORED_SQL = (
+    "SELECT id, last_updated, raw, currency, trip_guid, start_time, end_time FROM cost "
+    "WHERE id IN (SELECT value FROM json_each(?))"
+)
+# A cost's content columns, in the order of _content(); then the link and bookkeeping.
+_INSERT_SQL = """
+INSERT INTO cost (
+    trip_guid, type_id, cost_type, label, labels, amount, currency, notes, start_location,
+    end_location, start_time, end_time, last_updated, ext_user_guid, payment_id,
+    payment_status, payment_attempt, payment_user, payment_notes, raw,
+    trip_id, link, seen_in_last_pull, seen_run, first_seen_at, updated_at, id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)
+"""
+_UPDATE_SQL = """
+UPDATE cost SET
+    trip_guid = ?, type_id = ?, cost_type = ?, label = ?, labels = ?, amount = ?,
+    currency = ?, notes = ?, start_location = ?, end_location = ?, start_time = ?,
+    end_time = ?, last_updated = ?, ext_user_guid = ?, payment_id = ?, payment_status = ?,
+    payment_attempt = ?, payment_user = ?, payment_notes = ?, raw = ?,
+    trip_id = ?, link = ?, updated_at = ?
+"""
+_TOUCH_SQL = "UPDATE cost SET trip_id = ?, link = ?"
+_SEEN_SQL = ", seen_in_last_pull = 1, seen_run = ?"
+_WHERE_ID = " WHERE id = ?"
 
 
 @dataclass(frozen=True)
@@ -388,15 +424,19 @@ class _Stored:
     end_time: str | None
 
 
-def _raw_text(raw: dict[str, Any]) -> str:
-    """The stored text of an item as received: JSON, decimals written as their exact text."""
-    return json.dumps(raw, default=_exact)
-
-
 def _exact(value: Any) -> str:
     if isinstance(value, Decimal):
         return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+# One encoder for every item: json.dumps with a ``default`` builds a new encoder per call.
+_RAW_ENCODER = json.JSONEncoder(default=_exact)
+
+
+def _raw_text(raw: dict[str, Any]) -> str:
+    """The stored text of an item as received: JSON, decimals written as their exact text."""
+    return _RAW_ENCODER.encode(raw)
 
 
 def _from_ts(text: str | None) -> datetime | None:
@@ -407,87 +447,36 @@ def _opt_ts(value: datetime | None) -> str | None:
     return None if value is None else utc_text(value)
 
 
-@functools.cache
-def _insert_sql() -> tuple[str, tuple[str, ...]]:
-    table = _table(Cost)
-    columns = tuple(c.name for c in table.columns)
-    return str(table.insert().compile(dialect=sqlite.dialect())), columns
+@functools.lru_cache(maxsize=256)
+def _labels_text(labels: tuple[tuple[str, str], ...]) -> str:
+    # Memoised: a list repeats the labels of each cost type, and this was a tenth of _content.
+    return json.dumps(dict(labels))
 
 
-@functools.cache
-def _update_sql(columns: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
-    """``UPDATE cost SET <columns> WHERE id = ?`` and the order of its parameters."""
-    table = _table(Cost)
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("b_id"))
-        .values({name: bindparam(name) for name in columns})
+def _content(cost: CostIn, guid: str | None, raw: str) -> tuple[Any, ...]:
+    """The content columns of ``cost`` in storage form (the order of :data:`_INSERT_SQL`)."""
+    return (
+        guid or cost.trip_guid,
+        cost.type_id,
+        cost.cost_type,
+        cost.label,
+        _labels_text(tuple(cost.labels.items())),
+        format(cost.amount, "f"),
+        cost.currency,
+        cost.notes,
+        cost.start_location,
+        cost.end_location,
+        _opt_ts(cost.start_time),
+        _opt_ts(cost.end_time),
+        utc_text(cost.last_updated),
+        cost.ext_user_guid,
+        cost.payment_id,
+        cost.payment_status,
+        _opt_ts(cost.payment_attempt),
+        cost.payment_user,
+        cost.payment_notes,
+        raw,
     )
-    compiled = statement.compile(dialect=sqlite.dialect())
-    return str(compiled), tuple(compiled.positiontup or ())
-
-
-def _execute_rows(
-    conn: Connection, sql: tuple[str, tuple[str, ...]], rows: list[dict[str, Any]]
-) -> None:
-    """executemany of ``rows`` (values already in storage form) as positional tuples."""
-    if rows:
-        text_sql, order = sql
-        values = operator.itemgetter(*order)
-        conn.exec_driver_sql(text_sql, [values(row) for row in rows])
-
-
-_CONTENT = (
-    "trip_guid",
-    "type_id",
-    "cost_type",
-    "label",
-    "labels",
-    "amount",
-    "currency",
-    "notes",
-    "start_location",
-    "end_location",
-    "start_time",
-    "end_time",
-    "last_updated",
-    "ext_user_guid",
-    "payment_id",
-    "payment_status",
-    "payment_attempt",
-    "payment_user",
-    "payment_notes",
-    "raw",
-)
-_LINK = ("trip_id", "link")
-_SEEN = ("seen_in_last_pull", "seen_run")
-
-
-def _row(cost: CostIn, guid: str | None, raw: str, **more: Any) -> dict[str, Any]:
-    """The content columns of ``cost`` (:data:`_CONTENT`) in storage form, plus ``more``."""
-    return {
-        "trip_guid": guid or cost.trip_guid,
-        "type_id": cost.type_id,
-        "cost_type": cost.cost_type,
-        "label": cost.label,
-        "labels": json.dumps(cost.labels),
-        "amount": format(cost.amount, "f"),
-        "currency": cost.currency,
-        "notes": cost.notes,
-        "start_location": cost.start_location,
-        "end_location": cost.end_location,
-        "start_time": _opt_ts(cost.start_time),
-        "end_time": _opt_ts(cost.end_time),
-        "last_updated": utc_text(cost.last_updated),
-        "ext_user_guid": cost.ext_user_guid,
-        "payment_id": cost.payment_id,
-        "payment_status": cost.payment_status,
-        "payment_attempt": _opt_ts(cost.payment_attempt),
-        "payment_user": cost.payment_user,
-        "payment_notes": cost.payment_notes,
-        "raw": raw,
-        **more,
-    }
 
 
 def _latest(costs: Iterable[CostIn]) -> dict[int, CostIn]:
@@ -501,13 +490,27 @@ def _latest(costs: Iterable[CostIn]) -> dict[int, CostIn]:
 
 
 def _stored(conn: Connection, ids: list[int]) -> dict[int, _Stored]:
-    table = _table(Cost)
-    as_text = [
-        type_coerce(table.c[name], String)
-        for name in ("last_updated", "raw", "currency", "trip_guid", "start_time", "end_time")
-    ]
-    rows = conn.execute(sa_select(table.c.id, *as_text).where(table.c.id.in_(ids)))
+    rows = conn.exec_driver_sql(_STORED_SQL, (json.dumps(ids),))
     return {row[0]: _Stored(*row[1:]) for row in rows}
+
+
+@dataclass
+class _Writes:
+    """The rows of one page, by statement (each one executemany)."""
+
+    inserts: list[tuple[Any, ...]] = field(default_factory=list)
+    updates: list[tuple[Any, ...]] = field(default_factory=list)
+    touches: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def run(self, conn: Connection, run_id: str | None) -> None:
+        seen = _SEEN_SQL if run_id is not None else ""
+        for sql, rows in (
+            (_INSERT_SQL, self.inserts),
+            (_UPDATE_SQL + seen + _WHERE_ID, self.updates),
+            (_TOUCH_SQL + seen + _WHERE_ID, self.touches),
+        ):
+            if rows:
+                conn.exec_driver_sql(sql, rows)
 
 
 def _store_costs(
@@ -522,14 +525,11 @@ def _store_costs(
     if not latest:
         return result
     stored = _stored(conn, list(latest))
-    guids = {ident: _canonical_guid(cost.trip_guid) for ident, cost in latest.items()}
-    linker = _Linker(conn, tolerance)
-    linker.know_trips([*guids.values(), *(_canonical_guid(s.trip_guid) for s in stored.values())])
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    touches: list[dict[str, Any]] = []
-    seen = {"seen_in_last_pull": True, "seen_run": run_id} if run_id is not None else {}
-    stamp = utc_text(now)
+    guids = {ident: canonical_guid(cost.trip_guid) for ident, cost in latest.items()}
+    linker = Linker(conn, tolerance)
+    linker.know_trips([*guids.values(), *(canonical_guid(s.trip_guid) for s in stored.values())])
+    # Each item is decided first; the links are then looked up for the whole page at once.
+    decided: list[tuple[str, int, tuple[Any, ...]]] = []
     for ident, cost in latest.items():
         old = stored.get(ident)
         guid = guids[ident]
@@ -539,154 +539,40 @@ def _store_costs(
             and old.last_updated is not None
             and utc_text(cost.last_updated) < old.last_updated
         ):
-            result.stale += 1
-            link = linker.link(
-                ident,
-                _canonical_guid(old.trip_guid),
-                _from_ts(old.start_time),
-                _from_ts(old.end_time),
-            )
-            touches.append({"b_id": ident, **link, **seen})
-        elif old is not None and old.currency == cost.currency and old.raw == raw:
+            result.stale += 1  # not applied: linked by what is stored
+            start, end = _from_ts(old.start_time), _from_ts(old.end_time)
+            linker.want(ident, canonical_guid(old.trip_guid), start, end)
+            decided.append(("touch", ident, ()))
+            continue
+        linker.want(ident, guid, cost.start_time, cost.end_time)
+        if old is None:
+            result.inserted += 1
+            decided.append(("insert", ident, _content(cost, guid, raw)))
+        elif old.currency == cost.currency and old.raw == raw:
             result.unchanged += 1
-            link = linker.link(ident, guid, cost.start_time, cost.end_time)
-            touches.append({"b_id": ident, **link, **seen})
+            decided.append(("touch", ident, ()))
         else:
-            link = linker.link(ident, guid, cost.start_time, cost.end_time)
-            if old is None:
-                result.inserted += 1
-                inserts.append(
-                    _row(
-                        cost,
-                        guid,
-                        raw,
-                        id=ident,
-                        **link,
-                        updated_at=stamp,
-                        seen_in_last_pull=True,
-                        seen_run=run_id,
-                        first_seen_at=stamp,
-                    )
-                )
-            else:
-                result.updated += 1
-                updates.append(_row(cost, guid, raw, b_id=ident, **link, updated_at=stamp, **seen))
-    seen_columns = _SEEN if run_id is not None else ()
-    _execute_rows(conn, _insert_sql(), inserts)
-    _execute_rows(conn, _update_sql((*_CONTENT, *_LINK, "updated_at", *seen_columns)), updates)
-    _execute_rows(conn, _update_sql((*_LINK, *seen_columns)), touches)
-    linker.tally(result)
+            result.updated += 1
+            decided.append(("update", ident, _content(cost, guid, raw)))
+    links = linker.resolve()
+    writes = _Writes()
+    stamp = utc_text(now)
+    seen = (run_id,) if run_id is not None else ()
+    for action, ident, content in decided:
+        link = links[ident]
+        if action == "insert":
+            writes.inserts.append((*content, *link, run_id, stamp, stamp, ident))
+        elif action == "update":
+            writes.updates.append((*content, *link, stamp, *seen, ident))
+        else:
+            writes.touches.append((*link, *seen, ident))
+    writes.run(conn, run_id)
+    kinds = linker.kinds()
+    result.linked_by_guid += kinds["trip_guid"]
+    result.linked_by_time += kinds["time"]
+    result.unlinked += kinds["none"]
+    result.ambiguous.extend(linker.ambiguous)
     return result
-
-
-# ---------------------------------------------------------------- links
-
-
-_LOWER_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def _canonical_guid(value: str | None) -> str | None:
-    """``value`` as a lower-case hyphenated UUID (local trip ids look like that), or None."""
-    if not value:
-        return None
-    if _LOWER_UUID.fullmatch(value):
-        return value  # already canonical: the common case, without building a UUID
-    try:
-        return str(uuid.UUID(value.strip()))
-    except ValueError:
-        return None
-
-
-class _Linker:
-    """Finds the trip of each cost within one transaction (see the module docstring)."""
-
-    def __init__(self, conn: Connection, tolerance: timedelta) -> None:
-        self._conn = conn
-        self._tolerance = min(max(tolerance, timedelta(0)), MAX_TOLERANCE)
-        self._trips = _table(Trip)
-        self._known: set[str] = set()
-        self._any = conn.execute(sa_select(self._trips.c.id).limit(1)).first() is not None
-        self._span = self._longest_trip() if self._any else None
-        self._kinds: dict[str, int] = {}
-        self._ambiguous: list[AmbiguousLink] = []
-
-    def _longest_trip(self) -> timedelta | None:
-        # The overlap query can then use the start_time index: a trip overlapping [lo, hi]
-        # starts in [lo - longest trip, hi]. julianday() reads our fixed-width UTC text.
-        trips = self._trips
-        seconds = self._conn.execute(
-            sa_select(
-                func.max(
-                    (func.julianday(trips.c.end_time) - func.julianday(trips.c.start_time))
-                    * 86400.0
-                )
-            ).where(*self._candidates())
-        ).scalar()
-        if seconds is None or not math.isfinite(seconds):
-            return None
-        return timedelta(seconds=max(0.0, float(seconds)) + 1.0)  # +1 s: julianday rounding
-
-    def _candidates(self) -> tuple[Any, ...]:
-        trips = self._trips
-        return (
-            trips.c.lifecycle == Lifecycle.ACTIVE.value,
-            trips.c.start_time.is_not(None),
-            trips.c.end_time.is_not(None),
-        )
-
-    def know_trips(self, guids: Iterable[str | None]) -> None:
-        """Look up at once which of these (canonical) GUIDs are local trip ids."""
-        wanted = {g for g in guids if g is not None}
-        if wanted and self._any:
-            found = self._conn.execute(
-                sa_select(self._trips.c.id).where(self._trips.c.id.in_(sorted(wanted)))
-            )
-            self._known.update(row.id for row in found)
-
-    def link(
-        self, cost_id: int, guid: str | None, start: datetime | None, end: datetime | None
-    ) -> dict[str, Any]:
-        """``{"trip_id": ..., "link": ...}`` for one cost (``guid``: canonical, or None)."""
-        if guid is not None and guid in self._known:
-            return self._count(guid, "trip_guid")
-        first, last = start or end, end or start
-        if first is None or last is None or self._span is None:
-            return self._count(None, "none")
-        if last < first:
-            first, last = last, first
-        low, high = first - self._tolerance, last + self._tolerance
-        trips = self._trips
-        found = [
-            row.id
-            for row in self._conn.execute(
-                sa_select(trips.c.id)
-                .where(
-                    *self._candidates(),
-                    trips.c.start_time >= low - self._span,
-                    trips.c.start_time <= high,
-                    trips.c.end_time >= low,
-                )
-                .order_by(trips.c.start_time)
-                .limit(MAX_CANDIDATES)
-            )
-        ]
-        if len(found) == 1:
-            return self._count(found[0], "time")
-        if found:
-            self._ambiguous.append(AmbiguousLink(cost_id, tuple(found)))
-            return self._count(None, "ambiguous")
-        return self._count(None, "none")
-
-    def _count(self, trip_id: str | None, kind: str) -> dict[str, Any]:
-        self._kinds[kind] = self._kinds.get(kind, 0) + 1
-        return {"trip_id": trip_id, "link": kind}
-
-    def tally(self, result: StoredPage) -> None:
-        """Add this page's link counts to ``result``."""
-        result.linked_by_guid += self._kinds.get("trip_guid", 0)
-        result.linked_by_time += self._kinds.get("time", 0)
-        result.unlinked += self._kinds.get("none", 0)
-        result.ambiguous.extend(self._ambiguous)
 
 
 # ---------------------------------------------------------------- quarantine
@@ -730,14 +616,17 @@ def _is_int(text: str) -> bool:
     return stripped.isascii() and stripped.isdigit() and -INT64 <= int(text) < INT64
 
 
+_ANY_QUARANTINED_SQL = "SELECT EXISTS (SELECT 1 FROM cost_quarantine)"
+_RESOLVE_SQL = "DELETE FROM cost_quarantine WHERE cost_id IN (SELECT value FROM json_each(?))"
+
+
 def _resolve(conn: Connection, cost_ids: Sequence[int]) -> int:
     if not cost_ids:
         return 0
-    table = _table(CostQuarantine)
-    if conn.execute(sa_select(table.c.id).limit(1)).first() is None:
+    if not conn.exec_driver_sql(_ANY_QUARANTINED_SQL).scalar():
         return 0  # the usual case: nothing quarantined, no 100-key DELETE per page
-    done = conn.execute(delete(table).where(table.c.cost_id.in_([str(i) for i in cost_ids])))
-    return done.rowcount
+    keys = json.dumps([str(i) for i in cost_ids])  # quarantine keys are text
+    return int(conn.exec_driver_sql(_RESOLVE_SQL, (keys,)).rowcount or 0)
 
 
 # ---------------------------------------------------------------- reads
@@ -822,10 +711,3 @@ def _resolve_trip(s: Session, trip_id: str) -> str:
 
 def _table(model: type[Any]) -> Table:
     return cast(Table, model.__table__)
-
-
-def link_tolerance(seconds: float) -> timedelta:
-    """A link tolerance from seconds (a setting), clamped to :data:`MAX_TOLERANCE`."""
-    if not math.isfinite(seconds) or seconds < 0:
-        raise InvalidInputError("link_tolerance", "must be a finite number of seconds >= 0")
-    return min(timedelta(seconds=seconds), MAX_TOLERANCE)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from sync.sandbox.seed import generate_costs
 from sync.wire.costs import (
     ReadContext,
     loads_exact,
@@ -276,6 +277,19 @@ def test_bad_labels_quarantine_the_item(labels: Any, reason: str) -> None:
     assert reason in rejected(item(Labels=labels)).reason
 
 
+@pytest.mark.parametrize(
+    ("labels", "reason"),
+    [
+        ({"en": "x" * 10_001}, "the 'en' label is longer than 10000 characters"),
+        ({"x" * 10_001: "Toll"}, "a language code is longer than 10000 characters"),
+        ({"en": "a\x00b"}, "the 'en' label contains a NUL byte"),
+    ],
+)
+def test_labels_follow_the_text_rules(labels: dict[str, str], reason: str) -> None:
+    assert reason in rejected(item(Labels=json.dumps(labels))).reason
+    assert reason in rejected(item(Labels=labels)).reason
+
+
 def test_parse_labels_unit() -> None:
     assert parse_labels('{"en": "Fine"}') == {"en": "Fine"}
     with pytest.raises(ValueError, match="unpaired surrogate"):
@@ -401,6 +415,27 @@ def test_a_reason_lists_every_problem_briefly() -> None:
         "Amount: must be a JSON number, not str",
         "Labels: is not a JSON object of localized names: '{not json'",
     ]
+
+
+def test_a_read_cost_is_what_validating_it_again_gives() -> None:
+    # read_item builds CostIn without validating it a second time (CostIn.checked): what it
+    # builds must be exactly what CostIn's own validation makes of the same values.
+    items = [
+        *generate_costs(50, seed=3),
+        item(),
+        item(Labels='{"de-CH": "Gebühr", "fr": "Péage"}', Notes="ü" * 10_000, Amount=-0.5),
+        item(StartTimestamp="2024-10-27 02:30:00", PaymentExecutionAttemt="2024-07-15T10:00:00Z"),
+    ]
+    for raw in items:
+        cost = ok(raw)
+        again = CostIn.model_validate(cost.model_dump())
+        assert again == cost
+        assert again.model_fields_set == cost.model_fields_set
+
+
+def test_the_read_context_refuses_a_currency_that_is_not_a_code() -> None:
+    with pytest.raises(ValueError, match="ISO 4217"):
+        ReadContext(currency="euro")
 
 
 def test_a_huge_raw_item_is_cut_in_quarantine() -> None:

@@ -40,8 +40,8 @@ from sync.errors import (
     ProtocolError,
     TransientRemoteError,
 )
-from sync.pager import Params
-from sync.pull import PULL_LEASE, PullReport, _Prefetch, _ReadPage, pull_costs, refresh_cost
+from sync.pager import PageResult, Params
+from sync.pull import PULL_LEASE, PullReport, _Prefetch, pull_costs, refresh_cost
 from sync.sandbox import (
     DEFAULT_TOKEN,
     Drip,
@@ -482,18 +482,18 @@ def test_the_next_page_is_fetched_while_one_is_stored(
     assert len(list_queries(sandbox)) == 3
 
 
-def _page(n: int) -> _ReadPage:
-    return _ReadPage(items=[{"ID": n}])
+def _page(n: int) -> PageResult:
+    return PageResult(items=[{"ID": n}])
 
 
 def test_a_page_fetched_ahead_is_used_only_for_its_own_parameters() -> None:
     calls: list[tuple[str, Params]] = []
 
-    def once(params: Params) -> _ReadPage:
+    def once(params: Params) -> PageResult:
         calls.append(("once", params))
         return _page(int(params["page"]))
 
-    def retrying(params: Params) -> _ReadPage:
+    def retrying(params: Params) -> PageResult:
         calls.append(("retrying", params))
         return _page(int(params["page"]) + 100)
 
@@ -519,7 +519,7 @@ def test_a_page_fetched_ahead_that_failed_is_retried_after_a_backoff_or_raised()
         AlreadyRunningError("busy"),
     ]
 
-    def once(_params: Params) -> _ReadPage:
+    def once(_params: Params) -> PageResult:
         raise outcomes.pop(0)
 
     fetch = _Prefetch(once, lambda params: _page(int(params["page"])), waited.append)

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event
 
 from tests.tracker.conftest import StepClock
-from tracker import costs
+from tracker import costlinks, costs
 from tracker.costs import CostIn, PullStart, QuarantineIn
 from tracker.costviews import UNKNOWN
 from tracker.errors import (
@@ -116,6 +116,14 @@ def test_on_a_last_updated_tie_the_copy_read_last_wins(store: Tracker) -> None:
     run = costs.begin_pull(store)
     assert page(store, run, [cost(1, amount=Decimal("1.01"))]).updated == 1
     assert costs.get_cost(store, 1).amount == Decimal("1.01")
+
+
+def test_ids_at_the_ends_of_int64_are_found_again(store: Tracker) -> None:
+    # Stored costs are looked up by ids passed as one JSON array: no id may lose precision.
+    ids = [2**63 - 1, -(2**63), 2**53 + 1]
+    run = costs.begin_pull(store)
+    assert page(store, run, [cost(i) for i in ids]).inserted == 3
+    assert page(store, run, [cost(i) for i in ids], n=2).unchanged == 3
 
 
 def test_duplicate_ids_on_one_page_keep_the_newest(store: Tracker) -> None:
@@ -424,9 +432,74 @@ def test_links_are_recomputed_when_the_cost_is_read_again(store: Tracker) -> Non
     assert costs.get_cost(store, 1).trip_id == trip
 
 
+def test_one_page_mixes_every_kind_of_link(store: Tracker, trips: dict[str, str]) -> None:
+    # The links of a page are looked up together: each cost still gets its own.
+    pull(store, [cost(9, last_updated=T0 + timedelta(hours=1), start_time=T0)])  # morning
+    run = costs.begin_pull(store)
+    result = page(
+        store,
+        run,
+        [
+            cost(1, trip_guid=trips["noon"], start_time=T0),  # the GUID wins over the time
+            cost(2, start_time=T0 + timedelta(minutes=10)),  # morning, by time
+            cost(3, start_time=T0 + timedelta(hours=4, minutes=25)),  # both noon trips
+            cost(4, start_time=T0 + timedelta(days=3)),  # no trip then
+            cost(5),  # no times
+            # older than the stored copy: its link follows the stored times (morning)
+            cost(9, start_time=T0 + timedelta(hours=4, minutes=5)),
+        ],
+    )
+    assert (result.stale, result.inserted) == (1, 5)
+    assert (result.linked_by_guid, result.linked_by_time, result.unlinked) == (1, 2, 2)
+    assert [(a.cost_id, set(a.trip_ids)) for a in result.ambiguous] == [
+        (3, {trips["noon"], trips["noon_overlap"]})
+    ]
+    links = {c.id: (c.trip_id, c.link) for c in costs.list_costs(store)}
+    assert links == {
+        1: (trips["noon"], "trip_guid"),
+        2: (trips["morning"], "time"),
+        3: (None, "ambiguous"),
+        4: (None, "none"),
+        5: (None, "none"),
+        9: (trips["morning"], "time"),
+    }
+
+
+def test_an_ambiguous_cost_lists_the_first_overlapping_trips_by_start(store: Tracker) -> None:
+    starts = [T0 + timedelta(minutes=m) for m in (50, 10, 40, 0, 30, 20)]
+    ids = {start: add_trip(store, start, 120) for start in starts}
+    run = costs.begin_pull(store)
+    result = page(store, run, [cost(1, start_time=T0 + timedelta(minutes=55))])
+    first_five = [ids[start] for start in sorted(starts)[: costlinks.MAX_CANDIDATES]]
+    assert [list(a.trip_ids) for a in result.ambiguous] == [first_five]
+
+
+def test_a_refresh_updates_without_touching_the_pull_bookkeeping(store: Tracker) -> None:
+    pull(store, [cost(8)])
+    before = stored_seen(store, 8)
+    newer = cost(8, last_updated=T0 + timedelta(hours=1), amount=Decimal("8.80"))
+    result = costs.store_cost(store, newer, link_tolerance=TOLERANCE)
+    assert (result.updated, result.inserted, result.unchanged) == (1, 0, 0)
+    assert costs.get_cost(store, 8).amount == Decimal("8.80")
+    assert stored_seen(store, 8) == before
+
+
+def stored_seen(store: Tracker, ident: int) -> tuple[Any, ...]:
+    return stored(store.path, f"SELECT seen_in_last_pull, seen_run FROM cost WHERE id = {ident}")[0]
+
+
+def test_checked_cost_input_needs_every_field() -> None:
+    values = cost(1).model_dump()
+    assert costs.CostIn.checked(dict(values)) == cost(1)
+    with pytest.raises(TypeError, match=r"missing \['notes'\]"):
+        costs.CostIn.checked({k: v for k, v in values.items() if k != "notes"})
+    with pytest.raises(TypeError, match=r"extra \['surprise'\]"):
+        costs.CostIn.checked({**values, "surprise": 1})
+
+
 def test_link_tolerance_from_settings() -> None:
     assert costs.link_tolerance(300) == timedelta(minutes=5)
-    assert costs.link_tolerance(1e12) == costs.MAX_TOLERANCE
+    assert costs.link_tolerance(1e12) == costlinks.MAX_TOLERANCE
     for bad in (-1.0, float("inf"), float("nan")):
         with pytest.raises(InvalidInputError):
             costs.link_tolerance(bad)
