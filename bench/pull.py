@@ -1,10 +1,10 @@
 """Pull throughput: ``pull_costs()`` of 50k costs at 100 per page from the sandbox on loopback,
 against a bare httpx loop fetching the same pages from the same server, in one run.
 
-The sandbox runs in a child process (``python -m bench.pull --serve N SEED``: ``serve()`` on
-127.0.0.1), so neither side shares a GIL with the server and the comparison is the client's
-own cost per cost: validation, decimal JSON, the upsert with its checkpoint, links. The bare
-loop does the least a client can: GET each page, parse the JSON, stop on a short page.
+The sandbox runs in a child process (``bench.remote``: ``serve()`` on 127.0.0.1), so neither
+side shares a GIL with the server and the comparison is the client's own cost per cost:
+validation, decimal JSON, the upsert with its checkpoint, links. The bare loop does the least
+a client can: GET each page, parse the JSON, stop on a short page.
 Best of ``repeats`` runs each, alternating the order.
 
 Memory: a third child (``--memory``) pulls the same list into a fresh database with
@@ -27,12 +27,11 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.remote import sandbox_process
 from sync.sandbox import DEFAULT_TOKEN
 
 REPO = Path(__file__).resolve().parent.parent
@@ -49,41 +48,6 @@ class Side:
     seconds: float
     costs: int
     pages: int
-
-
-# ----------------------------------------------------------------------------- the server
-def _serve(n: int, seed: int) -> None:
-    """Child: serve ``n`` seeded costs on loopback until stdin closes."""
-    from sync.sandbox import Sandbox, serve
-
-    sandbox = Sandbox(rate_limit=None)
-    sandbox.seed_costs(n, seed=seed)
-    with serve(sandbox) as server:
-        print(server.costs_url, flush=True)
-        sys.stdin.read()
-
-
-@contextmanager
-def sandbox_process(n: int, seed: int = 7) -> Iterator[str]:
-    """A child process serving ``n`` costs; yields the costs base URL."""
-    with subprocess.Popen(
-        [sys.executable, "-m", "bench.pull", "--serve", str(n), str(seed)],
-        cwd=REPO,
-        env=_env(),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as child:
-        assert child.stdin is not None
-        assert child.stdout is not None
-        url = child.stdout.readline().strip()
-        try:
-            if not url.startswith("http://"):
-                raise RuntimeError("the sandbox child did not start")
-            yield url
-        finally:
-            child.stdin.close()  # the child serves until its stdin closes
-            child.wait(timeout=60)
 
 
 def _env() -> dict[str, str]:
@@ -184,7 +148,11 @@ def measure_memory(url: str, page_size: int, pages: int) -> dict[str, Any]:
 def run(n: int = 50_000, page_size: int = 100, repeats: int = 2) -> dict[str, Any]:
     """Best-of-``repeats`` costs/s of the pull and of the bare loop, plus memory figures."""
     ours_best = bare_best = float("inf")
-    with sandbox_process(n) as url, tempfile.TemporaryDirectory(prefix="bench-pull-") as tmp:
+    with (
+        sandbox_process(costs=n) as remote,
+        tempfile.TemporaryDirectory(prefix="bench-pull-") as tmp,
+    ):
+        url = remote.costs_url
         for r in range(repeats):
             order = ("ours", "bare") if r % 2 == 0 else ("bare", "ours")
             for side in order:
@@ -218,13 +186,10 @@ def run(n: int = 50_000, page_size: int = 100, repeats: int = 2) -> dict[str, An
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="bench.pull")
-    parser.add_argument("--serve", nargs=2, type=int, metavar=("N", "SEED"))
     parser.add_argument("--memory", nargs=3, metavar=("URL", "PAGE_SIZE", "PAGES"))
     parser.add_argument("--n", type=int, default=50_000)
     args = parser.parse_args(argv)
-    if args.serve:
-        _serve(*args.serve)
-    elif args.memory:
+    if args.memory:
         url, page_size, pages = args.memory
         print(json.dumps(_memory_child(url, int(page_size), int(pages))))
     else:
