@@ -57,7 +57,7 @@ def _status_mb(field: str) -> float | None:
 def _current_rss_mb() -> float:
     """Resident set size now, else the high-water mark so far."""
     current = _status_mb("VmRSS")
-    return current if current is not None else _peak_rss_mb()
+    return current if current is not None else peak_rss_mb()
 
 
 def _reset_peak() -> bool:
@@ -69,7 +69,7 @@ def _reset_peak() -> bool:
     return True
 
 
-def _peak_rss_mb() -> float:
+def peak_rss_mb() -> float:
     """This address space's peak RSS: VmHWM, else ``ru_maxrss`` (an upper bound, see above)."""
     peak = _status_mb("VmHWM")
     if peak is not None:
@@ -96,7 +96,7 @@ def _child_push(db: str, url: str, batch: int) -> dict[str, Any]:
         left = store.journal_counts().pending
     return {
         "baseline_mb": baseline,
-        "peak_mb": _peak_rss_mb(),
+        "peak_mb": peak_rss_mb(),
         "seconds": seconds,
         "done": report.synced,
         "left": left,
@@ -118,7 +118,7 @@ def _child_pull(db: str, url: str, page_size: int) -> dict[str, Any]:
         seconds = time.perf_counter() - start
     return {
         "baseline_mb": baseline,
-        "peak_mb": _peak_rss_mb(),
+        "peak_mb": peak_rss_mb(),
         "seconds": seconds,
         "done": report.inserted + report.updated + report.unchanged,
         "left": 0 if report.complete else -1,

@@ -9,8 +9,8 @@ Best of ``repeats`` runs each, alternating the order.
 
 Memory: a third child (``--memory``) pulls the same list into a fresh database with
 tracemalloc on and reports the traced peak after the first tenth of the pages and at the end
-(flat memory means the two are about equal), and the process's peak RSS from
-``getrusage(RUSAGE_SELF).ru_maxrss`` (interpreter and libraries included).
+(flat memory means the two are about equal), and the process's peak RSS (interpreter and
+libraries included; ``VmHWM``, see ``bench/memory.py`` for why not ``ru_maxrss``).
 ``bench/memory.py`` reports the RSS growth of a pull on its own as well.
 
 Targets (issue 5): ours >= 0.5x the bare loop's costs/s; peak memory < 150 MB.
@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.memory import peak_rss_mb
 from bench.remote import sandbox_process
 from sync.sandbox import DEFAULT_TOKEN
 
@@ -118,12 +118,11 @@ def _memory_child(url: str, page_size: int, pages_expected: int) -> dict[str, An
         report = pull_costs(cfg, store, progress=progress)
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "costs": report.inserted,
         "traced_peak_mb_early": round((early[0] if early else peak) / 2**20, 1),
         "traced_peak_mb": round(peak / 2**20, 1),
-        "peak_rss_mb": round(rss / (2**20 if sys.platform == "darwin" else 2**10), 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
     }
 
 
