@@ -12,7 +12,7 @@ import json
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -325,10 +325,11 @@ class Pusher:
             raise
         except TransientRemoteError as err:
             # A failure of the reconcile walk or similar: keep everything for later.
-            return _Answer(
-                batch.by_seq,
-                [self._retry(c, "TRANSIENT", str(err), in_doubt=c.in_doubt) for c in batch.claimed],
+            doubtful = {c.seq for c in batch.claimed if c.in_doubt}
+            outcomes = self._retry_together(
+                batch.claimed, "TRANSIENT", str(err), doubt=doubtful.__contains__
             )
+            return _Answer(batch.by_seq, outcomes)
         except BaseException:
             # Anything unexpected: never strand the claim until its lease runs out; the
             # creates may have been sent, so they are reconciled before any resend.
@@ -494,7 +495,7 @@ class Pusher:
         try:
             reply = self._with_retries("POST", SAVE_PATH, content or _encode(items))
         except NotSent as err:
-            return [self._retry(i.claim, "TRANSPORT", str(err)) for i in items]
+            return self._retry_together([i.claim for i in items], "TRANSPORT", str(err))
         except OutcomeUnknown as err:
             return self._unknown(items, str(err))
         retry_after = self._retry_after(reply)
@@ -514,12 +515,12 @@ class Pusher:
             half = len(items) // 2
             return self._save(items[:half]) + self._save(items[half:])
         if isinstance(verdict, oc.NotProcessed):
-            return [
-                self._retry(
-                    i.claim, f"HTTP_{verdict.status}", verdict.message, retry_after=retry_after
-                )
-                for i in items
-            ]
+            return self._retry_together(
+                [i.claim for i in items],
+                f"HTTP_{verdict.status}",
+                verdict.message,
+                retry_after=retry_after,
+            )
         assert isinstance(verdict, oc.Unknown)
         return self._unknown(items, verdict.message)
 
@@ -527,10 +528,10 @@ class Pusher:
         """The server may have stored the batch: creates become in doubt (reconciled before
         any resend), updates are simply sent again later (same id, same state)."""
         log.warning("push outcome unknown for %d items: %s", len(items), message)
-        return [
-            self._retry(i.claim, "OUTCOME_UNKNOWN", message, in_doubt=i.sent.is_create)
-            for i in items
-        ]
+        creates = {i.claim.seq for i in items if i.sent.is_create}
+        return self._retry_together(
+            [i.claim for i in items], "OUTCOME_UNKNOWN", message, doubt=creates.__contains__
+        )
 
     def _item_outcome(self, item: _Item, verdict: oc.ItemVerdict) -> Outcome:
         seq = item.claim.seq
@@ -576,6 +577,24 @@ class Pusher:
             wall if now else next_attempt_at(self._policy, c.attempts, wall, retry_after, self._rng)
         )
         return Retry(c.seq, at, error_type, message, in_doubt=in_doubt)
+
+    def _retry_together(
+        self,
+        claims: Sequence[Claimed],
+        error_type: str,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        doubt: Callable[[int], bool] = lambda _seq: False,
+    ) -> list[Outcome]:
+        """Retries for the entries of one failed request, all due at the same time (one
+        jitter draw): they come back as one batch, not one request each as their separate
+        draws fall due."""
+        if not claims:
+            return []
+        attempts = max(c.attempts for c in claims)
+        at = next_attempt_at(self._policy, attempts, self._clock.wall(), retry_after, self._rng)
+        return [Retry(c.seq, at, error_type, message, in_doubt=doubt(c.seq)) for c in claims]
 
     def _raise_for(self, verdict: oc.BatchVerdict) -> None:
         if isinstance(verdict, oc.AuthFailure):

@@ -632,11 +632,6 @@ class Tracker:
                 before_commit()
             return applied
 
-    def resolve_doubt(self, owner: str, seq: int, remote_id: str | None) -> bool:
-        """Record a reconciliation result for an in-doubt entry ``owner`` holds."""
-        with self.write() as s:
-            return journal.resolve_doubt(s, owner, seq, remote_id, self._now())
-
     def release(self, owner: str, seqs: Iterable[int], *, in_doubt: bool) -> int:
         """Give claimed entries back to the queue."""
         with self.write() as s:

@@ -75,9 +75,21 @@ def test_offline_backs_off_without_spinning_and_drains_when_back(
     assert used < 0.5 * (time.monotonic() - wall)  # idle while offline, not spinning
     assert store.journal_counts().pending == 20
     assert sandbox.stored_counts_by_custom(KEY) == {}
+    # A whole request refused: its entries keep one retry time, so they come back together
+    # (not one request each as separate jitter draws fall due).
+    with store.read() as session:  # one snapshot: a run may be recording new times
+        waits = session.connection().exec_driver_sql(
+            "SELECT DISTINCT next_attempt_at FROM journal WHERE state = 'pending'"
+        )
+        assert len(waits.all()) == 1
     sandbox.clear_faults()
-    assert wait_for(lambda: store.journal_counts().pending == 0, 15)
+    due = store.next_attempt_at()
+    assert due is not None
+    # Back online: drained once the retry falls due (the schedule doubles per failed run).
+    patience = max(0.0, (due - datetime.now(UTC)).total_seconds()) + 5.0
+    assert wait_for(lambda: store.journal_counts().pending == 0, patience)
     assert all(sandbox.stored_count_by_custom(KEY, i) == 1 for i in ids)
+    assert sandbox.request_count("/v6/mileage", status=200) == 1
 
 
 def test_a_wall_clock_step_back_does_not_stall_the_schedule(

@@ -141,8 +141,12 @@ def test_expired_lease_returns_entries_and_flags_creates_in_doubt(
     # The crashed pusher wakes up: its results are fenced off.
     assert store.apply("crashed", [Synced(c.seq, "mlg_dup")]) == []
     assert store.get_trip(trip).remote_id is None
-    assert store.resolve_doubt("next", c.seq, "mlg_found") is True
+    # ... and so is its reconciliation; the holder's is recorded.
+    store.push_step("crashed", resolved={c.seq: "mlg_stale"}, limit=0, lease_for=LEASE)
+    assert store.get_trip(trip).remote_id is None
+    store.push_step("next", resolved={c.seq: "mlg_found"}, limit=0, lease_for=LEASE)
     assert store.get_trip(trip).remote_id == "mlg_found"
+    assert store.get_trip(trip).sync_state == "in_flight"  # no longer in doubt
 
 
 def test_expired_update_is_not_in_doubt(store: Tracker, clock: StepClock) -> None:
