@@ -61,10 +61,17 @@ class SyncEngine:
         return self._mileage_client
 
     def push(
-        self, *, stop: threading.Event | None = None, progress: Progress | None = None
+        self,
+        *,
+        stop: threading.Event | None = None,
+        progress: Progress | None = None,
+        retry_waiting: bool = False,
     ) -> PushReport:
         """One push run under the sync lease. Raises AlreadyRunningError when another
-        process holds it, AuthError / EndpointMissingError when the remote refuses."""
+        process holds it, AuthError / EndpointMissingError when the remote refuses.
+
+        ``retry_waiting``: entries waiting for their retry time are sent too (a sync asked
+        for by hand); the scheduler and the daemon keep to the retry schedule."""
         with self._lock:
             # Before the first write: a damaged file is never pushed from or written to.
             self.store.check_integrity()
@@ -95,6 +102,7 @@ class SyncEngine:
                     rng=self._rng,
                     progress=progress,
                     hook=self._hook,
+                    retry_waiting=retry_waiting,
                 )
                 report = pusher.run(stop, hold=LeaseHold(PUSH_LEASE, owner, fence, ttl))
                 report.requests += tokens.minted

@@ -14,9 +14,10 @@ REDACTED = "Bearer ***"
 
 
 def preview_push(settings: Settings, store: Tracker, limit: int = 10_000) -> dict[str, Any]:
-    """The requests of the next push, batch by batch (reconcile queries are announced)."""
+    """The requests ``tracker sync`` would make, batch by batch (reconcile queries are
+    announced); like it, changes waiting for a retry are included."""
     cfg = settings.mileage
-    due = store.peek(limit)
+    due = store.peek(limit, retry_waiting=True)
     trips = store.trips_by_id([c.trip_id for c in due])
     requests: list[dict[str, Any]] = []
     headers = {"Authorization": REDACTED, "Content-Type": "application/json"}

@@ -199,8 +199,10 @@ class Pusher:
         rng: random.Random | None = None,
         progress: Progress | None = None,
         hook: Hook | None = None,
+        retry_waiting: bool = False,
     ) -> None:
         self._hook = hook or (lambda _point: None)
+        self._retry_waiting = retry_waiting
         self._store = store
         self._cfg = cfg
         self._client = client
@@ -277,6 +279,7 @@ class Pusher:
             limit=self._batch_size,
             lease_for=timedelta(seconds=self._cfg.lease_seconds),
             hold=hold,
+            retry_waiting=self._retry_waiting,
         )
         if step.lease_lost:
             self.report.stopped = "lost the sync lease to another process"

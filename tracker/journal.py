@@ -226,7 +226,7 @@ SET state = 'in_flight', lease_owner = :owner, lease_expires_at = :expires,
 WHERE seq IN (
     SELECT j.seq FROM journal AS j JOIN trip AS t ON t.id = j.trip_id
     WHERE j.state = 'pending'
-      AND (j.next_attempt_at IS NULL OR j.next_attempt_at <= :now)
+      AND (j.next_attempt_at IS NULL OR j.next_attempt_at <= :due)
       AND t.status = 'complete'
       AND NOT EXISTS (
           SELECT 1 FROM journal AS e
@@ -235,6 +235,7 @@ WHERE seq IN (
     LIMIT :limit)
 RETURNING seq, trip_id, op, attempts, in_doubt
 """
+_END_OF_TIME = "9999-12-31T23:59:59.999999Z"  # after every stored instant (utc_text form)
 _REMOTE_IDS_SQL = "SELECT id, remote_id FROM trip WHERE id IN (SELECT value FROM json_each(:ids))"
 _EVENT_SQL = (
     "INSERT INTO journal_event (entry_seq, trip_id, at, event, detail) VALUES (?, ?, ?, ?, ?)"
@@ -272,20 +273,29 @@ EventRow = tuple[int, str, str, str, str | None]
 
 
 def claim(
-    session: Session, owner: str, limit: int, lease: timedelta, now: datetime
+    session: Session,
+    owner: str,
+    limit: int,
+    lease: timedelta,
+    now: datetime,
+    *,
+    retry_waiting: bool = False,
 ) -> list[Claimed]:
     """Claim up to ``limit`` due entries for ``owner``, oldest first, inside the caller's
-    (IMMEDIATE) transaction. Only complete trips, and only the first open entry of a trip."""
+    (IMMEDIATE) transaction. Only complete trips, and only the first open entry of a trip.
+    ``retry_waiting``: entries waiting for a retry are due as well (a sync asked for by hand)."""
     release_expired(session, now)
     conn = session.connection()
     expires = now + lease
     at = utc_text(now)
-    rows = sorted(
-        conn.exec_driver_sql(
-            _CLAIM_SQL,
-            {"owner": owner, "expires": utc_text(expires), "now": at, "limit": limit},
-        ).all()
-    )
+    params = {
+        "owner": owner,
+        "expires": utc_text(expires),
+        "now": at,
+        "due": _END_OF_TIME if retry_waiting else at,
+        "limit": limit,
+    }
+    rows = sorted(conn.exec_driver_sql(_CLAIM_SQL, params).all())
     if not rows:
         return []
     remote: dict[str, str | None] = dict(

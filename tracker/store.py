@@ -572,12 +572,14 @@ class Tracker:
         limit: int,
         lease_for: timedelta,
         hold: lease.LeaseHold | None = None,
+        retry_waiting: bool = False,
         before_commit: Callable[[], None] | None = None,
     ) -> PushStep:
         """The pusher's step, in one transaction and so one durable commit per batch:
         record the last answered batch (``resolved``: reconciliation results, seq -> the
         server's id or None when proven absent; then ``outcomes``), renew ``hold``, claim up
-        to ``limit`` due entries (0: none) and read their trips.
+        to ``limit`` due entries (0: none; ``retry_waiting``: those waiting for a retry too)
+        and read their trips.
 
         When ``hold`` was lost the answer is still recorded and nothing is claimed
         (``lease_lost``). ``before_commit`` runs just before the commit when an answer was
@@ -596,7 +598,9 @@ class Tracker:
                 ):
                     step.lease_lost = True
                 else:
-                    step.claimed = journal.claim(s, owner, limit, lease_for, now)
+                    step.claimed = journal.claim(
+                        s, owner, limit, lease_for, now, retry_waiting=retry_waiting
+                    )
                     step.trips = read_outbox_trips(
                         s.connection(), [c.trip_id for c in step.claimed]
                     )
@@ -605,13 +609,15 @@ class Tracker:
                 before_commit()
             return step
 
-    def peek(self, limit: int) -> list[Claimed]:
+    def peek(self, limit: int, *, retry_waiting: bool = False) -> list[Claimed]:
         """What a claim would take now, without taking it (dry runs): the claim itself, in a
         transaction that is rolled back, so the two can never disagree."""
         with translate_errors(self.path), Session(self._engine) as s:
             s.begin()
             try:
-                taken = journal.claim(s, "dry-run", limit, timedelta(0), self._now())
+                taken = journal.claim(
+                    s, "dry-run", limit, timedelta(0), self._now(), retry_waiting=retry_waiting
+                )
             finally:
                 s.rollback()
         return [dataclasses.replace(c, attempts=c.attempts - 1) for c in taken]

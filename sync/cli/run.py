@@ -99,7 +99,8 @@ def _push(settings: Settings, store: Tracker, quiet: bool) -> PushReport:
     engine = SyncEngine(settings, store)
     try:
         with _progress(quiet) as progress:
-            return engine.push(progress=progress)
+            # Asked for by hand: changes waiting for a retry are tried now as well.
+            return engine.push(progress=progress, retry_waiting=True)
     finally:
         engine.close()
 

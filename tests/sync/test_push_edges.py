@@ -246,3 +246,33 @@ def test_stop_mid_run_gives_the_batch_claimed_ahead_back(
         e for t in store.list_trips() for e in store.history(t.id)[0] if e.state == "pending"
     ]
     assert len(pending) == 20 and all(e.attempts == 0 and not e.in_doubt for e in pending)
+
+
+def test_sync_by_hand_tries_waiting_changes_now_the_scheduler_waits(
+    capsys: pytest.CaptureFixture[str],
+    cli_env: Path,
+    store: Tracker,
+    sandbox: Sandbox,
+    server: SandboxServer,
+    home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ids = add_trips(store, 3)
+    monkeypatch.setenv("TRACKER_MILEAGE_BACKOFF_INITIAL", "600")  # next try in >= 10 min
+    monkeypatch.setenv("TRACKER_MILEAGE_BACKOFF_MAX", "600")
+    sandbox.add_fault(Status(status=503, path="/v6/mileage", times=1))
+    assert _cli(capsys, "sync", "--push")[0] == 75
+    assert sandbox.request_count("/v6/mileage") == 1
+    # The scheduler's run (what the daemon does) keeps to the retry time: nothing is sent.
+    engine = _engine_with_hook(store, server, home, None, backoff_initial=600, backoff_max=600)
+    report = engine.push()
+    engine.close()
+    assert (report.requests, store.journal_counts().pending) == (0, 3)
+    # The dry run shows what a sync by hand sends: the waiting changes.
+    code, out, _ = _cli(capsys, "sync", "--dry-run", "--json")
+    assert code == 0 and len(json.loads(out)["requests"]) == 1
+    # `tracker sync` was asked for now: the waiting changes go now.
+    assert _cli(capsys, "sync", "--push")[0] == 0
+    assert store.journal_counts().synced == 3
+    counts = sandbox.stored_counts_by_custom(KEY)
+    assert {i: counts[i] for i in ids} == dict.fromkeys(ids, 1)
