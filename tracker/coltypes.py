@@ -23,6 +23,12 @@ def utc_text(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
+def from_utc_text(text: str | None) -> datetime | None:
+    """The aware instant of a stored ``utc_text`` value (None stays None)."""
+    # fromisoformat (3.11+ reads the Z) is ~10x faster than strptime on this hot path.
+    return None if text is None else datetime.fromisoformat(text)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """An aware datetime stored as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (UTC, fixed width)."""
 
@@ -33,10 +39,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else utc_text(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        # fromisoformat (3.11+ reads the Z) is ~10x faster than strptime on this hot path.
-        return datetime.fromisoformat(value)
+        return from_utc_text(value)
 
 
 class DecimalText(TypeDecorator[Decimal]):

@@ -39,7 +39,7 @@ from sqlalchemy import Connection, Table, delete, text, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from tracker.coltypes import utc_text
+from tracker.coltypes import from_utc_text, utc_text
 from tracker.costlinks import (
     AmbiguousLink,
     Linker,
@@ -439,10 +439,6 @@ def _raw_text(raw: dict[str, Any]) -> str:
     return _RAW_ENCODER.encode(raw)
 
 
-def _from_ts(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
 def _opt_ts(value: datetime | None) -> str | None:
     return None if value is None else utc_text(value)
 
@@ -540,7 +536,7 @@ def _store_costs(
             and utc_text(cost.last_updated) < old.last_updated
         ):
             result.stale += 1  # not applied: linked by what is stored
-            start, end = _from_ts(old.start_time), _from_ts(old.end_time)
+            start, end = from_utc_text(old.start_time), from_utc_text(old.end_time)
             linker.want(ident, canonical_guid(old.trip_guid), start, end)
             decided.append(("touch", ident, ()))
             continue

@@ -17,6 +17,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from tracker.coltypes import from_utc_text
+
 __all__ = ["OutboxPlace", "OutboxTrip", "read_outbox_trips"]
 
 
@@ -98,8 +100,8 @@ def _trip(row: Sequence[Any]) -> OutboxTrip:
         id=trip_id,
         remote_id=remote_id,
         date=None if day is None else dt.date.fromisoformat(day),
-        start_time=_instant(start_time),
-        end_time=_instant(end_time),
+        start_time=from_utc_text(start_time),
+        end_time=from_utc_text(end_time),
         start=_place(start_lat, start_lng, start_address),
         end=_place(end_lat, end_lng, end_address),
         distance=Decimal(distance),
@@ -113,11 +115,6 @@ def _trip(row: Sequence[Any]) -> OutboxTrip:
         class_segment_ids=_json(segments) or [],
         custom_data=_json(custom) or {},
     )
-
-
-def _instant(text: str | None) -> datetime | None:
-    # The stored form is utc_text's ``...Z``, which fromisoformat reads (3.11+) as aware UTC.
-    return None if text is None else datetime.fromisoformat(text)
 
 
 def _place(lat: str | None, lng: str | None, address: str | None) -> OutboxPlace | None:

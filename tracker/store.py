@@ -622,21 +622,10 @@ class Tracker:
                 s.rollback()
         return [dataclasses.replace(c, attempts=c.attempts - 1) for c in taken]
 
-    def apply(
-        self,
-        owner: str,
-        outcomes: Iterable[Outcome],
-        *,
-        before_commit: Callable[[], None] | None = None,
-    ) -> list[int]:
-        """Apply push results for entries ``owner`` still holds; returns the applied seqs.
-        ``before_commit`` runs inside the transaction, just before it commits (crash tests)."""
+    def apply(self, owner: str, outcomes: Iterable[Outcome]) -> list[int]:
+        """Apply push results for entries ``owner`` still holds; returns the applied seqs."""
         with self.write() as s:
-            applied = journal.apply_outcomes(s, owner, outcomes, self._now())
-            if before_commit is not None:
-                s.flush()
-                before_commit()
-            return applied
+            return journal.apply_outcomes(s, owner, outcomes, self._now())
 
     def release(self, owner: str, seqs: Iterable[int], *, in_doubt: bool) -> int:
         """Give claimed entries back to the queue."""

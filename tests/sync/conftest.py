@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from sync.engine import SyncEngine
+from sync.push import Hook
 from sync.sandbox import DEFAULT_TOKEN, Sandbox, SandboxServer, SandboxTransport, create_app, serve
 from sync.settings import MileageSettings, Settings
 from tracker.store import Tracker
@@ -65,7 +66,7 @@ def make_engine(home: Path, store: Tracker, server: SandboxServer) -> Iterator[E
     engines: list[SyncEngine] = []
     clients: list[httpx.Client] = []
 
-    def build(*, in_process: bool = False, **mileage: Any) -> SyncEngine:
+    def build(*, in_process: bool = False, hook: Hook | None = None, **mileage: Any) -> SyncEngine:
         url = "http://sandbox" if in_process else mileage.pop("url", server.tight_url)
         settings = Settings(home=home, mileage=fast_mileage(url, **mileage))
         client = None
@@ -74,7 +75,7 @@ def make_engine(home: Path, store: Tracker, server: SandboxServer) -> Iterator[E
                 transport=SandboxTransport(create_app(server.sandbox)), base_url=url
             )
             clients.append(client)
-        engine = SyncEngine(settings, store, mileage_client=client)
+        engine = SyncEngine(settings, store, mileage_client=client, hook=hook)
         engines.append(engine)
         return engine
 

@@ -8,16 +8,12 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from sync.cli import main
-from sync.engine import SyncEngine
-from sync.push import Hook
 from sync.sandbox import DEFAULT_TOKEN, Drip, ItemRule, Sandbox, SandboxServer, Status
-from sync.settings import Settings
-from tests.sync.conftest import KEY, EngineFactory, add_trips, fast_mileage
+from tests.sync.conftest import KEY, EngineFactory, add_trips
 from tracker.store import Tracker
 
 
@@ -170,29 +166,16 @@ def test_only_item_errors_count_toward_giving_up(
     assert store.get_trip(later).sync_state == "pending"
 
 
-def test_named_hook_points_fire_in_order(store: Tracker, server: SandboxServer, home: Path) -> None:
+def test_named_hook_points_fire_in_order(store: Tracker, make_engine: EngineFactory) -> None:
     add_trips(store, 1)
     points: list[str] = []
-    engine = SyncEngine(
-        Settings(home=home, mileage=fast_mileage(server.tight_url)), store, hook=points.append
-    )
-    try:
-        engine.push()
-    finally:
-        engine.close()
+    make_engine(hook=points.append).push()
     assert points == ["after_claim", "after_send", "after_response", "before_commit"]
 
 
 # ----------------------------------------------------------------------------- the pipeline
-def _engine_with_hook(
-    store: Tracker, server: SandboxServer, home: Path, hook: Hook | None, **mileage: Any
-) -> SyncEngine:
-    settings = Settings(home=home, mileage=fast_mileage(server.tight_url, **mileage))
-    return SyncEngine(settings, store, hook=hook)
-
-
 def test_a_failure_while_a_batch_is_on_the_wire_loses_and_duplicates_nothing(
-    store: Tracker, sandbox: Sandbox, server: SandboxServer, home: Path
+    store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
     """The claim of the next batch fails (here: the hook raises, as an interrupt would)
     while batch 1 is being sent: batch 1 goes back in doubt, batch 2's claim runs out, and
@@ -207,19 +190,15 @@ def test_a_failure_while_a_batch_is_on_the_wire_loses_and_duplicates_nothing(
             if claims == 2:
                 raise KeyboardInterrupt
 
-    engine = _engine_with_hook(store, server, home, hook, batch_size=10, lease_seconds=1.0)
     with pytest.raises(KeyboardInterrupt):
-        engine.push()
-    engine.close()
+        make_engine(hook=hook, batch_size=10, lease_seconds=1.0).push()
     first = store.journal_counts()
     assert first.synced == 0
     assert first.in_doubt == 10  # batch 1: sent, answer never recorded
     assert first.in_flight == 10  # batch 2: claimed ahead, its lease runs out
     assert sandbox.request_count("/v6/mileage", method="POST") == 1
     time.sleep(1.2)
-    engine = _engine_with_hook(store, server, home, None, batch_size=10)
-    report = engine.push()
-    engine.close()
+    report = make_engine(batch_size=10).push()
     assert report.reconciled_found == 10
     assert store.journal_counts().synced == 25
     counts = sandbox.stored_counts_by_custom(KEY)
@@ -227,7 +206,7 @@ def test_a_failure_while_a_batch_is_on_the_wire_loses_and_duplicates_nothing(
 
 
 def test_stop_mid_run_gives_the_batch_claimed_ahead_back(
-    store: Tracker, sandbox: Sandbox, server: SandboxServer, home: Path
+    store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
     add_trips(store, 30)
     stop = threading.Event()
@@ -236,9 +215,7 @@ def test_stop_mid_run_gives_the_batch_claimed_ahead_back(
         if point == "after_send":
             stop.set()  # a shutdown arrives while batch 1 is on the wire
 
-    engine = _engine_with_hook(store, server, home, hook, batch_size=10)
-    report = engine.push(stop=stop)
-    engine.close()
+    report = make_engine(hook=hook, batch_size=10).push(stop=stop)
     counts = store.journal_counts()
     assert (report.batches, counts.synced, counts.pending, counts.in_flight) == (1, 10, 20, 0)
     assert sandbox.request_count("/v6/mileage", method="POST") == 1
@@ -253,8 +230,7 @@ def test_sync_by_hand_tries_waiting_changes_now_the_scheduler_waits(
     cli_env: Path,
     store: Tracker,
     sandbox: Sandbox,
-    server: SandboxServer,
-    home: Path,
+    make_engine: EngineFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ids = add_trips(store, 3)
@@ -264,9 +240,7 @@ def test_sync_by_hand_tries_waiting_changes_now_the_scheduler_waits(
     assert _cli(capsys, "sync", "--push")[0] == 75
     assert sandbox.request_count("/v6/mileage") == 1
     # The scheduler's run (what the daemon does) keeps to the retry time: nothing is sent.
-    engine = _engine_with_hook(store, server, home, None, backoff_initial=600, backoff_max=600)
-    report = engine.push()
-    engine.close()
+    report = make_engine(backoff_initial=600, backoff_max=600).push()
     assert (report.requests, store.journal_counts().pending) == (0, 3)
     # The dry run shows what a sync by hand sends: the waiting changes.
     code, out, _ = _cli(capsys, "sync", "--dry-run", "--json")
