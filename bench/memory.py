@@ -28,16 +28,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+from bench.children import child_env, json_child
+
 PUSH_TARGET_MB = 200
 PULL_TARGET_MB = 150
 
@@ -139,21 +138,8 @@ def _child(argv: list[str]) -> None:
 
 # ----------------------------------------------------------------------------- the parent
 def _measure(job: str, db: Path, url: str, size: int) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
-    env["TRACKER_HOME"] = str(db.parent)
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.memory", "--child", job, str(db), url, str(size)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"memory child ({job}) failed: {done.stderr.strip()[-2000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    env = child_env(TRACKER_HOME=str(db.parent))
+    return json_child("bench.memory", "--child", job, str(db), url, str(size), env=env)
 
 
 def _row(name: str, n: int, measured: dict[str, Any], target_mb: int) -> dict[str, Any]:

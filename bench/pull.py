@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,11 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.children import json_child
 from bench.memory import peak_rss_mb
 from bench.remote import sandbox_process
 from sync.sandbox import DEFAULT_TOKEN
 
-REPO = Path(__file__).resolve().parent.parent
 TARGET = 0.5
 MEMORY_TARGET_MB = 150
 LIST_PATH = "/v1/additional-costs/list"
@@ -48,10 +46,6 @@ class Side:
     seconds: float
     costs: int
     pages: int
-
-
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
 
 
 # ----------------------------------------------------------------------------- the two sides
@@ -128,19 +122,7 @@ def _memory_child(url: str, page_size: int, pages_expected: int) -> dict[str, An
 
 def measure_memory(url: str, page_size: int, pages: int) -> dict[str, Any]:
     """Run :func:`_memory_child` in a fresh interpreter and return its figures."""
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.pull", "--memory", url, str(page_size), str(pages)],
-        cwd=REPO,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"memory child failed: {done.stderr.strip()[-2000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return json_child("bench.pull", "--memory", url, str(page_size), str(pages))
 
 
 # ----------------------------------------------------------------------------- the row

@@ -11,16 +11,15 @@ is off: throughput benchmarks measure the client, not the 1000/5 min budget.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any
 
-REPO = Path(__file__).resolve().parent.parent
+from bench.children import REPO, child_env
+
 SAVE_PATH = "/v6/mileage"
 LOCAL_ID_KEY = "trackerLocalId"
 
@@ -53,11 +52,10 @@ class Remote:
 @contextmanager
 def sandbox_process(costs: int = 0, seed: int = 7) -> Iterator[Remote]:
     """A child process serving the sandbox (``costs`` seeded costs) until the block ends."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
     with subprocess.Popen(
         [sys.executable, "-m", "bench.remote", str(costs), str(seed)],
         cwd=REPO,
-        env=env,
+        env=child_env(),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from bench.children import child_env
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "scorecard.json"
@@ -60,9 +61,7 @@ ELSEWHERE = {
 
 
 def run_campaigns(profile: str, out: Path, extra: list[str]) -> tuple[int, float]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
-    env["TRACKER_RELIABILITY_PROFILE"] = profile
-    env["TRACKER_SCORECARD_OUT"] = str(out)
+    env = child_env(TRACKER_RELIABILITY_PROFILE=profile, TRACKER_SCORECARD_OUT=str(out))
     command = [sys.executable, "-m", "pytest", "tests/reliability", "-q", "-p", "no:cacheprovider"]
     started = time.monotonic()
     done = subprocess.run([*command, *extra], cwd=ROOT, env=env, check=False)

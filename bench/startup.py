@@ -13,13 +13,14 @@ ratio for it, and the row reports the measurement without a verdict.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from bench.children import child_env
 
 HEAVY_IMPORT = "import sqlmodel, httpx, apscheduler"
 STATUS_TRIPS = 200
@@ -50,8 +51,7 @@ def run(repeats: int = 7) -> list[dict[str, Any]]:
         home = Path(tmp) / "home"
         home.mkdir(mode=0o700)
         make_pending_db(home / "tracker.db", STATUS_TRIPS)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
-        env["TRACKER_HOME"] = str(home)
+        env = child_env(TRACKER_HOME=str(home))
         commands = {
             "help": [*tracker, "--help"],
             "status": [*tracker, "status"],
