@@ -28,12 +28,13 @@ from typing import Any
 
 import httpx
 
+from bench import steps
 from bench.push import make_pending_db, mileage_settings
 from sync.clock import ManualClock
 from sync.engine import SyncEngine
-from sync.push import QUERY_PATH, SAVE_PATH
 from sync.sandbox import Sandbox, SandboxTransport, create_app
 from sync.settings import Settings
+from sync.tight.api import QUERY_PATH, SAVE_PATH
 from tracker.store import Tracker
 
 LIMIT = 1000
@@ -87,22 +88,21 @@ def run(
             mileage=mileage_settings("http://sandbox", batch, rate_limit=limit, rate_window=window),
         )
         with (
-            httpx.Client(transport=transport, base_url="http://sandbox") as client,
             Tracker.open(db, timezone="UTC", clock=clock.wall) as store,
+            SyncEngine(settings, store, clock=clock, transport=transport) as engine,
         ):
-            engine = SyncEngine(settings, store, clock=clock, mileage_client=client)
             started_sim, started_real = clock.monotonic(), time.perf_counter()
             runs, fenced, stops = 0, 0, []
             # One run should drain everything; more runs mean a run stopped early (reported).
-            while store.journal_counts().pending and runs < MAX_RUNS:
+            while store.journal.counts().pending and runs < MAX_RUNS:
                 runs += 1
-                report = engine.push()
+                report = steps.push(engine)
                 fenced += report.fenced
                 if report.stopped:
                     stops.append(f"run {runs} at t={clock.monotonic():g} s: {report.stopped}")
             drained_sim = clock.monotonic() - started_sim
             real_s = time.perf_counter() - started_real
-            counts = store.journal_counts()
+            counts = store.journal.counts()
     times = sorted(stamp for stamp, *_ in transport.log)
     saves = sum(1 for _, m, p, _s in transport.log if m == "POST" and p == SAVE_PATH)
     queries = sum(1 for _, m, p, _s in transport.log if m == "POST" and p == QUERY_PATH)

@@ -57,12 +57,12 @@ def run(n: int = 200_000, repeats: int = 3) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(repeats):
             with Tracker.open(Path(tmp) / f"ours{r}.db", timezone="UTC") as t:
-                trip = t.start_trip({"start_time": points[0][0]})
+                trip = t.trips.start({"start_time": points[0][0]})
                 start = time.perf_counter()
-                t.add_points(trip.id, points)
+                t.trips.add_points(trip.id, points)
                 ours_best = min(ours_best, time.perf_counter() - start)
             with Tracker.open(Path(tmp) / f"raw{r}.db", timezone="UTC") as t:
-                raw_trip = t.start_trip({"start_time": points[0][0]})
+                raw_trip = t.trips.start({"start_time": points[0][0]})
             raw_best = min(raw_best, _raw(Path(tmp) / f"raw{r}.db", raw_trip.id, points))
     ours_rate, raw_rate = n / ours_best, n / raw_best
     ratio = ours_rate / raw_rate

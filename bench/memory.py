@@ -79,6 +79,7 @@ def peak_rss_mb() -> float:
 
 
 def _child_push(db: str, url: str, batch: int) -> dict[str, Any]:
+    from bench import steps
     from bench.push import mileage_settings
     from sync.engine import SyncEngine
     from sync.settings import Settings
@@ -89,10 +90,10 @@ def _child_push(db: str, url: str, batch: int) -> dict[str, Any]:
         engine = SyncEngine(settings, store)
         baseline, reset = _current_rss_mb(), _reset_peak()
         start = time.perf_counter()
-        report = engine.push()
+        report = steps.push(engine)
         seconds = time.perf_counter() - start
         engine.close()
-        left = store.journal_counts().pending
+        left = store.journal.counts().pending
     return {
         "baseline_mb": baseline,
         "peak_mb": peak_rss_mb(),
@@ -104,7 +105,7 @@ def _child_push(db: str, url: str, batch: int) -> dict[str, Any]:
 
 
 def _child_pull(db: str, url: str, page_size: int) -> dict[str, Any]:
-    from sync.pull import pull_costs
+    from bench import steps
     from sync.sandbox import DEFAULT_TOKEN
     from sync.settings import CostsSettings
     from tracker.store import Tracker
@@ -113,7 +114,7 @@ def _child_pull(db: str, url: str, page_size: int) -> dict[str, Any]:
     with Tracker.open(db, timezone="UTC") as store:
         baseline, reset = _current_rss_mb(), _reset_peak()
         start = time.perf_counter()
-        report = pull_costs(cfg, store)
+        report = steps.pull(cfg, store)
         seconds = time.perf_counter() - start
     return {
         "baseline_mb": baseline,

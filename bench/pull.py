@@ -1,5 +1,5 @@
-"""Pull throughput: ``pull_costs()`` of 50k costs at 100 per page from the sandbox on loopback,
-against a bare httpx loop fetching the same pages from the same server, in one run.
+"""Pull throughput: the engine's costs pull of 50k costs at 100 per page from the sandbox on
+loopback, against a bare httpx loop fetching the same pages from the same server, in one run.
 
 The sandbox runs in a child process (``bench.remote``: ``serve()`` on 127.0.0.1), so neither
 side shares a GIL with the server and the comparison is the client's own cost per cost:
@@ -70,15 +70,15 @@ def pull_bare(url: str, page_size: int) -> Side:
 
 
 def pull_ours(url: str, page_size: int, db: Path) -> Side:
-    """``pull_costs()`` into a fresh database (default settings: synchronous=FULL)."""
-    from sync.pull import pull_costs
+    """The engine's costs pull into a fresh database (default settings: synchronous=FULL)."""
+    from bench import steps
     from sync.settings import CostsSettings
     from tracker.store import Tracker
 
     cfg = CostsSettings(url=url, token=TOKEN, page_size=page_size)
     with Tracker.open(db, timezone="UTC") as store:
         start = time.perf_counter()
-        report = pull_costs(cfg, store)
+        report = steps.pull(cfg, store)
         seconds = time.perf_counter() - start
     if not report.complete or report.quarantined:
         raise RuntimeError(f"pull did not complete cleanly: {report.to_dict()}")
@@ -88,7 +88,8 @@ def pull_ours(url: str, page_size: int, db: Path) -> Side:
 # ----------------------------------------------------------------------------- memory
 def _memory_child(url: str, page_size: int, pages_expected: int) -> dict[str, Any]:
     """Child: one pull under tracemalloc; traced peaks early and at the end, peak RSS."""
-    from sync.pull import pull_costs
+    from bench import steps
+    from sync.events import Progress
     from sync.settings import CostsSettings
     from tracker.store import Tracker
 
@@ -96,9 +97,9 @@ def _memory_child(url: str, page_size: int, pages_expected: int) -> dict[str, An
     early: list[int] = []
     seen = 0
 
-    def progress(event: str, _n: int) -> None:
+    def progress(event: object) -> None:
         nonlocal seen
-        if event == "page":
+        if isinstance(event, Progress):
             seen += 1
             if seen == early_at:
                 early.append(tracemalloc.get_traced_memory()[1])
@@ -109,7 +110,7 @@ def _memory_child(url: str, page_size: int, pages_expected: int) -> dict[str, An
         Tracker.open(Path(tmp) / "tracker.db", timezone="UTC") as store,
     ):
         tracemalloc.start()
-        report = pull_costs(cfg, store, progress=progress)
+        report = steps.pull(cfg, store, listener=progress)
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     return {
@@ -151,7 +152,7 @@ def run(n: int = 50_000, page_size: int = 100, repeats: int = 2) -> dict[str, An
     ours_rate, bare_rate = n / ours_best, n / bare_best
     ratio = ours_rate / bare_rate
     return {
-        "name": f"pull {n} costs at {page_size}/page (pull_costs vs bare httpx loop, loopback)",
+        "name": f"pull {n} costs at {page_size}/page (engine pull vs bare httpx loop, loopback)",
         "n": n,
         "unit": "costs/s",
         "ours": round(ours_rate),

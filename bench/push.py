@@ -1,4 +1,4 @@
-"""Push throughput: ``SyncEngine.push()`` from a real SQLite file to the sandbox on loopback,
+"""Push throughput: ``SyncEngine.run()`` (push) from a real SQLite file to the sandbox on loopback,
 against a bare httpx loop posting the same request bodies to the same server, in one run.
 
 Both sides talk to one sandbox server on 127.0.0.1 in a child process (``bench.remote``: a
@@ -28,12 +28,13 @@ from typing import Any
 
 import httpx
 
+from bench import steps
 from bench.remote import Remote, sandbox_process
 from sync.engine import SyncEngine
-from sync.mapping import save_body
-from sync.push import SAVE_PATH
 from sync.sandbox import DEFAULT_TOKEN
 from sync.settings import MileageSettings, Settings
+from sync.tight.api import SAVE_PATH
+from sync.tight.mapping import save_body
 from tracker.store import Tracker
 
 TARGET = 0.5
@@ -71,11 +72,11 @@ def make_pending_db(path: Path, n: int) -> None:
     first = min(n, TEMPLATE_TRIPS)
     with Tracker.open(path, timezone="UTC", synchronous="NORMAL") as store:
         for i in range(first):
-            store.add_trip(_trip_input(i))
+            store.trips.add(_trip_input(i))
     if n > first:
         _clone_trips(path, n - first)
     with Tracker.open(path, timezone="UTC") as store:
-        pending = store.journal_counts().pending
+        pending = store.journal.counts().pending
     if pending != n:
         raise RuntimeError(f"fixture has {pending} pending entries, wanted {n}")
 
@@ -172,18 +173,18 @@ class Side:
 
 
 def push_engine(db: Path, remote: Remote, batch: int, home: Path) -> Side:
-    """``SyncEngine.push()`` of every pending entry in ``db`` (timed: the push call only)."""
+    """``SyncEngine.run()`` (push) of every pending entry in ``db`` (timed: the push call only)."""
     remote.reset()
     settings = Settings(home=home, mileage=mileage_settings(remote.tight_url, batch))
     with Tracker.open(db, timezone="UTC") as store:
         engine = SyncEngine(settings, store)
         try:
             start = time.perf_counter()
-            report = engine.push()
+            report = steps.push(engine)
             seconds = time.perf_counter() - start
         finally:
             engine.close()
-        left = store.journal_counts().pending
+        left = store.journal.counts().pending
     if left or report.parked or report.retried:
         raise RuntimeError(f"push did not drain cleanly: {report.to_dict()}, {left} pending")
     return Side(seconds, **remote.stats())
@@ -194,8 +195,8 @@ def build_bodies(db: Path, batch: int, url: str) -> list[bytes]:
     loop (``peek`` runs the real claim in a rolled-back transaction)."""
     cfg = mileage_settings(url, batch)
     with Tracker.open(db, timezone="UTC") as store:
-        claimed = store.peek(10**9)
-        trips = store.trips_by_id([c.trip_id for c in claimed])
+        claimed = store.outbox.peek(10**9)
+        trips = store.trips.by_id([c.trip_id for c in claimed])
     items = [save_body(trips[c.trip_id], cfg) for c in claimed]
     return [
         json.dumps({"data": items[i : i + batch]}).encode() for i in range(0, len(items), batch)

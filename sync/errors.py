@@ -1,7 +1,7 @@
 """Errors raised by the sync side.
 
 Every error the `sync` package raises on purpose derives from :class:`SyncError`.
-Per-item rejections are *values* (see ``sync.outcome``), not exceptions: these errors are
+Per-item rejections are *values* (``tracker.outcomes``), not exceptions: these errors are
 failures of a whole request or run, split by what the caller should do next::
 
     SyncError

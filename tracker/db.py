@@ -15,13 +15,15 @@ import contextlib
 import os
 import sqlite3
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.pool import QueuePool
+from sqlmodel import Session
 
 from tracker.errors import (
     CorruptDatabaseError,
@@ -36,6 +38,13 @@ from tracker.errors import (
 APPLICATION_ID = 0x54525450  # "TRTP"
 
 Synchronous = Literal["FULL", "NORMAL"]
+Clock = Callable[[], datetime]
+"""The store's wall clock: an aware UTC ``datetime`` (tests pass their own)."""
+
+
+def utcnow() -> datetime:
+    """The system clock as the store reads it (aware, UTC)."""
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -215,3 +224,65 @@ def translate_errors(path: Path | str) -> Iterator[None]:
         if typed is None:
             raise
         raise typed from err
+
+
+class Database:
+    """One opened SQLite file: its transactions, its clock and its integrity check.
+
+    Every part of the store (trips, cars, the journal, the outbox, leases, costs) works
+    through one of these. Thread-safe: each transaction takes its own pooled connection.
+    """
+
+    def __init__(self, path: Path, engine: Engine, clock: Clock = utcnow) -> None:
+        self.path = path
+        self.engine = engine
+        self._reader = engine.execution_options(sqlite_begin="DEFERRED")
+        self._now = clock
+        self._integrity_checked = False
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction (BEGIN IMMEDIATE); commits on success, rolls back on error."""
+        with translate_errors(self.path), Session(self.engine) as session, session.begin():
+            yield session
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read transaction (deferred BEGIN): a consistent snapshot that blocks no writer."""
+        with translate_errors(self.path), Session(self._reader) as session, session.begin():
+            yield session
+
+    @contextlib.contextmanager
+    def rolled_back(self) -> Iterator[Session]:
+        """A write transaction that is always rolled back (a dry run of a real write)."""
+        with translate_errors(self.path), Session(self.engine) as session:
+            session.begin()
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    def now(self) -> datetime:
+        """The store's clock (UTC)."""
+        return self._now()
+
+    def check_integrity(self) -> None:
+        """``PRAGMA quick_check``: raise CorruptDatabaseError (and write nothing) when the file
+        is damaged. Sync runs this before touching a file, so a damaged database is neither
+        pushed from nor pulled into. Checked once per opened store (it reads the whole file)."""
+        if self._integrity_checked:
+            return
+        with self.read() as s:
+            problems = [row[0] for row in s.connection().exec_driver_sql("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            raise CorruptDatabaseError(
+                f"database {self.path} is damaged ({problems[0]}); it was left untouched and "
+                f"nothing was synced: keep a copy and recover it with "
+                f"`sqlite3 {self.path} .recover`",
+                path=str(self.path),
+            )
+        self._integrity_checked = True
+
+    def close(self) -> None:
+        """Release every connection."""
+        self.engine.dispose()

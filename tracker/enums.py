@@ -59,4 +59,17 @@ class EntryOp(StrEnum):
     DELETE = "delete"
 
 
+class SyncState(StrEnum):
+    """Where a trip stands with the server (``TripView.sync_state``)."""
+
+    RECORDING = "recording"  # still being recorded; pushed once stopped
+    PENDING = "pending"  # a change waits to be pushed
+    IN_FLIGHT = "in_flight"  # being pushed right now
+    IN_DOUBT = "in_doubt"  # sent, answer lost: looked up on the server before any resend
+    PARKED = "parked"  # the server rejected the change; it waits for the user
+    SYNCED = "synced"  # the server has the latest change
+    LOCAL = "local"  # deleted before it ever reached the server: nothing to send
+    DROPPED = "dropped"  # never pushed: the user dropped its parked change
+
+
 OPEN_STATES = (EntryState.PENDING, EntryState.IN_FLIGHT, EntryState.PARKED)

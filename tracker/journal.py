@@ -1,84 +1,29 @@
-"""The change journal (outbox): what the server does not know yet, and what happened to it.
+"""The change journal (outbox): every change of a trip, recorded in the same transaction.
 
-Rules (each tested in tests/tracker/test_journal.py):
-
-- A change and its entry are written in the same transaction (``record_change`` takes the
-  caller's session). No change without its entry, no entry without its change.
-- At most one *pending* entry per trip: later edits coalesce into it, and the push sends the
-  trip's latest state. An edit of a *parked* entry's trip re-queues it (attempts reset).
-- An edit made while an entry is *in flight* opens a new pending entry, which is only claimed
-  once no earlier entry of that trip is pending or in flight (``seq`` order, never time).
-- A claim takes a lease (owner + expiry). Results are only applied while the lease is held
-  (fencing): a pusher whose lease expired cannot overwrite what another one did.
-- An expired lease returns the entry to pending; a save whose create may have reached the
-  server is flagged *in doubt*, to be reconciled before it is sent again.
+A change and its entry are written together (``record_change`` takes the caller's session);
+later edits coalesce into one pending entry; an edit made while an entry is in flight opens a
+new one, ordered by ``seq`` (never by time). The pusher's side (claims, leases, answers) is
+``tracker.claims``. The rules, and what each state means, are in docs/sync-guarantees.md.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, insert, update
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from tracker.coltypes import utc_text
+from tracker.db import Database
 from tracker.enums import EntryOp, EntryState
-from tracker.tables import JournalEntry, JournalEvent, Trip
+from tracker.lookup import find_trip
+from tracker.tables import JournalEntry, JournalEvent
+from tracker.views import EntryView, EventView
 
 #: Version of the trip payload contract the entries were queued under.
 PAYLOAD_VERSION = 1
-
-
-# ----------------------------------------------------------------------------- outcomes
-@dataclass(frozen=True)
-class Synced:
-    """The server has the change. ``remote_id``/``record`` are stored on the trip."""
-
-    seq: int
-    remote_id: str | None = None
-    record: dict[str, Any] | None = None
-    detail: str | None = None
-
-
-@dataclass(frozen=True)
-class Parked:
-    """The server rejected the change; it waits for the user (edit, retry or drop)."""
-
-    seq: int
-    error_type: str
-    message: str
-    param: str | None = None
-
-
-@dataclass(frozen=True)
-class Retry:
-    """Try again at ``at``. ``in_doubt``: the server may already have applied it."""
-
-    seq: int
-    at: datetime
-    error_type: str
-    message: str
-    in_doubt: bool = False
-
-
-Outcome = Synced | Parked | Retry
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """An entry owned by a pusher until ``lease_expires_at``."""
-
-    seq: int
-    trip_id: str
-    op: EntryOp
-    attempts: int
-    in_doubt: bool
-    remote_id: str | None
-    lease_expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -136,7 +81,7 @@ def record_change(session: Session, trip_id: str, op: EntryOp, now: datetime) ->
         session.flush()
         assert entry.seq is not None
         if requeued:
-            _event(session, entry.seq, trip_id, now, "requeued", "edited after being parked")
+            add_event(session, entry.seq, trip_id, now, "requeued", "edited after being parked")
         return entry.seq
     entry = JournalEntry(
         trip_id=trip_id,
@@ -150,321 +95,28 @@ def record_change(session: Session, trip_id: str, op: EntryOp, now: datetime) ->
     session.flush()
     assert entry.seq is not None
     detail = "after an in-flight push" if in_flight is not None else None
-    _event(session, entry.seq, trip_id, now, f"queued {op}", detail)
+    add_event(session, entry.seq, trip_id, now, f"queued {op}", detail)
     return entry.seq
 
 
-def _event(
+def add_event(
     session: Session, seq: int, trip_id: str, at: datetime, event: str, detail: str | None
 ) -> None:
+    """One history event of entry ``seq``, in the caller's transaction."""
     session.add(JournalEvent(entry_seq=seq, trip_id=trip_id, at=at, event=event, detail=detail))
 
 
-def _events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        session.exec(insert(JournalEvent), params=list(rows))
-
-
-_RELEASE_EXPIRED_SQL = """
-UPDATE journal
-SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = :now,
-    in_doubt = CASE
-        WHEN in_doubt = 1 THEN 1
-        WHEN op = 'save' AND (SELECT remote_id FROM trip WHERE trip.id = journal.trip_id) IS NULL
-        THEN 2
-        ELSE 0 END
-WHERE state = 'in_flight' AND lease_expires_at <= :now
-RETURNING seq, trip_id, in_doubt
-"""
-
-
-def expire_claims(session: Session, owner: str, now: datetime) -> int:
-    """End the claims of ``owner`` now (its process is known dead); the next claim returns
-    them to pending, creates among them in doubt."""
-    result = session.connection().exec_driver_sql(
-        "UPDATE journal SET lease_expires_at = ? WHERE state = 'in_flight' AND lease_owner = ?",
-        (utc_text(now), owner),
-    )
-    return int(result.rowcount or 0)
-
-
-def release_expired(session: Session, now: datetime) -> int:
-    """Return in-flight entries whose lease expired to pending. Returns how many.
-
-    The request may have reached the server: a create (no remote id yet) becomes in doubt,
-    to be reconciled before it is sent again."""
-    conn = session.connection()
-    at = utc_text(now)
-    rows = conn.exec_driver_sql(_RELEASE_EXPIRED_SQL, {"now": at}).all()
-    if not rows:
-        return 0
-    # 2 marks "newly in doubt" for the event text; stored as a plain true.
-    fresh = [seq for seq, _trip, doubt in rows if doubt == 2]
-    if fresh:
-        conn.exec_driver_sql(
-            "UPDATE journal SET in_doubt = 1 WHERE seq IN (SELECT value FROM json_each(?))",
-            (json.dumps(fresh),),
-        )
-    _raw_events(
-        conn,
-        [
-            (seq, trip, at, "lease expired", "in doubt: reconcile first" if doubt else None)
-            for seq, trip, doubt in rows
-        ],
-    )
-    return len(rows)
-
-
-# The push hot path (claim, apply) runs per batch over backlogs of 100k entries: plain SQL
-# handed to the driver, static text with placeholders (id lists travel as one JSON array
-# through json_each), so SQLAlchemy's per-row parameter processing is skipped. Measured: the
-# ORM version cost ~10x more per batch than the statements themselves (bench/push.py).
-_CLAIM_SQL = """
-UPDATE journal
-SET state = 'in_flight', lease_owner = :owner, lease_expires_at = :expires,
-    attempts = attempts + 1, updated_at = :now
-WHERE seq IN (
-    SELECT j.seq FROM journal AS j JOIN trip AS t ON t.id = j.trip_id
-    WHERE j.state = 'pending'
-      AND (j.next_attempt_at IS NULL OR j.next_attempt_at <= :due)
-      AND t.status = 'complete'
-      AND NOT EXISTS (
-          SELECT 1 FROM journal AS e
-          WHERE e.trip_id = j.trip_id AND e.seq < j.seq AND e.state IN ('pending', 'in_flight'))
-    ORDER BY j.seq
-    LIMIT :limit)
-RETURNING seq, trip_id, op, attempts, in_doubt
-"""
-_END_OF_TIME = "9999-12-31T23:59:59.999999Z"  # after every stored instant (utc_text form)
-_REMOTE_IDS_SQL = "SELECT id, remote_id FROM trip WHERE id IN (SELECT value FROM json_each(:ids))"
+EventRow = tuple[int, str, str, str, str | None]
+"""An event row for :func:`add_events`: seq, trip id, instant (stored text), event, detail."""
 _EVENT_SQL = (
     "INSERT INTO journal_event (entry_seq, trip_id, at, event, detail) VALUES (?, ?, ?, ?, ?)"
 )
-_HELD_SQL = (
-    "SELECT seq, trip_id, in_doubt FROM journal WHERE seq IN (SELECT value FROM json_each(?)) "
-    "AND state = 'in_flight' AND lease_owner = ?"
-)
-_SYNCED_SQL = (
-    "UPDATE journal SET state = 'synced', in_doubt = 0, synced_at = ?, updated_at = ?, "
-    "error_type = NULL, error_message = NULL, error_param = NULL, lease_owner = NULL, "
-    "lease_expires_at = NULL WHERE seq = ?"
-)
-# A missing id or record keeps the stored one (COALESCE), never becomes NULL.
-_TRIP_SYNCED_SQL = (
-    "UPDATE trip SET synced_at = ?, remote_id = COALESCE(?, remote_id), "
-    "remote_record = COALESCE(?, remote_record) WHERE id = ?"
-)
-# Earlier parked entries of the same trip are superseded: the latest state went through.
-_SUPERSEDE_SQL = (
-    "UPDATE journal SET state = 'synced', synced_at = ?, updated_at = ? "
-    "WHERE trip_id = ? AND seq < ? AND state = 'parked'"
-)
-_PARKED_SQL = (
-    "UPDATE journal SET state = 'parked', in_doubt = 0, error_type = ?, error_message = ?, "
-    "error_param = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE seq = ?"
-)
-_RETRY_SQL = (
-    "UPDATE journal SET state = 'pending', next_attempt_at = ?, in_doubt = ?, error_type = ?, "
-    "error_message = ?, error_param = NULL, lease_owner = NULL, lease_expires_at = NULL, "
-    "updated_at = ? WHERE seq = ?"
-)
-
-EventRow = tuple[int, str, str, str, str | None]
 
 
-def claim(
-    session: Session,
-    owner: str,
-    limit: int,
-    lease: timedelta,
-    now: datetime,
-    *,
-    retry_waiting: bool = False,
-) -> list[Claimed]:
-    """Claim up to ``limit`` due entries for ``owner``, oldest first, inside the caller's
-    (IMMEDIATE) transaction. Only complete trips, and only the first open entry of a trip.
-    ``retry_waiting``: entries waiting for a retry are due as well (a sync asked for by hand)."""
-    release_expired(session, now)
-    conn = session.connection()
-    expires = now + lease
-    at = utc_text(now)
-    params = {
-        "owner": owner,
-        "expires": utc_text(expires),
-        "now": at,
-        "due": _END_OF_TIME if retry_waiting else at,
-        "limit": limit,
-    }
-    rows = sorted(conn.exec_driver_sql(_CLAIM_SQL, params).all())
-    if not rows:
-        return []
-    remote: dict[str, str | None] = dict(
-        conn.exec_driver_sql(_REMOTE_IDS_SQL, {"ids": json.dumps([row[1] for row in rows])}).all()
-    )
-    claimed = [
-        Claimed(
-            seq=seq,
-            trip_id=trip_id,
-            op=EntryOp(op),
-            attempts=attempts,
-            in_doubt=bool(in_doubt),
-            remote_id=remote.get(trip_id),
-            lease_expires_at=expires,
-        )
-        for seq, trip_id, op, attempts, in_doubt in rows
-    ]
-    _raw_events(conn, [(c.seq, c.trip_id, at, "claimed", f"attempt {c.attempts}") for c in claimed])
-    return claimed
-
-
-def _raw_events(conn: Any, rows: list[EventRow]) -> None:
+def add_events(conn: Any, rows: list[EventRow]) -> None:
+    """Many history events at once, through the driver (the pusher's hot path)."""
     if rows:
         conn.exec_driver_sql(_EVENT_SQL, rows)
-
-
-def apply_outcomes(
-    session: Session, owner: str, outcomes: Iterable[Outcome], now: datetime
-) -> list[int]:
-    """Apply results for entries ``owner`` still holds. Returns the seqs that were applied;
-    an outcome for an entry whose lease was lost is ignored (fencing).
-
-    One executemany per kind of change: a batch of 100 costs a handful of statements."""
-    outcomes = list(outcomes)
-    if not outcomes:
-        return []
-    conn = session.connection()
-    held = {
-        seq: (trip_id, bool(in_doubt))
-        for seq, trip_id, in_doubt in conn.exec_driver_sql(
-            _HELD_SQL, (json.dumps([o.seq for o in outcomes]), owner)
-        ).all()
-    }
-    at = utc_text(now)
-    synced: list[tuple[Any, ...]] = []
-    trips: list[tuple[Any, ...]] = []
-    supersede: list[tuple[Any, ...]] = []
-    parked: list[tuple[Any, ...]] = []
-    retries: list[tuple[Any, ...]] = []
-    events: list[EventRow] = []
-    applied: list[int] = []
-    for outcome in outcomes:
-        entry = held.get(outcome.seq)
-        if entry is None:
-            continue
-        trip_id, was_in_doubt = entry
-        applied.append(outcome.seq)
-        if isinstance(outcome, Synced):
-            record = None if outcome.record is None else json.dumps(outcome.record)
-            synced.append((at, at, outcome.seq))
-            trips.append((at, outcome.remote_id, record, trip_id))
-            supersede.append((at, at, trip_id, outcome.seq))
-            events.append((outcome.seq, trip_id, at, "synced", outcome.detail or outcome.remote_id))
-        elif isinstance(outcome, Parked):
-            parked.append((outcome.error_type, outcome.message, outcome.param, at, outcome.seq))
-            where = f" (param {outcome.param})" if outcome.param else ""
-            detail = f"{outcome.error_type}: {outcome.message}{where}"
-            events.append((outcome.seq, trip_id, at, "parked", detail))
-        else:
-            doubt = was_in_doubt or outcome.in_doubt
-            retries.append(
-                (
-                    utc_text(outcome.at),
-                    int(doubt),
-                    outcome.error_type,
-                    outcome.message,
-                    at,
-                    outcome.seq,
-                )
-            )
-            note = "; in doubt" if outcome.in_doubt else ""
-            detail = (
-                f"{outcome.error_type}: {outcome.message}; next at {outcome.at.isoformat()}{note}"
-            )
-            events.append((outcome.seq, trip_id, at, "retry", detail))
-    for sql, params in (
-        (_SYNCED_SQL, synced),
-        (_TRIP_SYNCED_SQL, trips),
-        (_SUPERSEDE_SQL, supersede),
-        (_PARKED_SQL, parked),
-        (_RETRY_SQL, retries),
-    ):
-        if params:
-            conn.exec_driver_sql(sql, params)
-    _raw_events(conn, events)
-    return applied
-
-
-def resolve_doubt(
-    session: Session, owner: str, seq: int, remote_id: str | None, now: datetime
-) -> bool:
-    """Reconciliation result for an in-doubt entry ``owner`` holds: the server's id when the
-    record was found (adopted), or None when it was proven absent. Returns False if the
-    lease was lost."""
-    entry = session.exec(
-        select(JournalEntry).where(
-            JournalEntry.seq == seq,
-            JournalEntry.state == EntryState.IN_FLIGHT,
-            JournalEntry.lease_owner == owner,
-        )
-    ).first()
-    if entry is None:
-        return False
-    entry.in_doubt = False
-    entry.updated_at = now
-    session.add(entry)
-    if remote_id is not None:
-        session.exec(update(Trip).where(col(Trip.id) == entry.trip_id).values(remote_id=remote_id))
-    detail = f"found on the server as {remote_id}" if remote_id else "proven absent"
-    _event(session, seq, entry.trip_id, now, "reconciled", detail)
-    return True
-
-
-def release(
-    session: Session, owner: str, seqs: Iterable[int], now: datetime, *, in_doubt: bool
-) -> int:
-    """Give entries back (shutdown, auth failure): the claim's attempt is refunded, since
-    no answer about these entries was received."""
-    seqs = list(seqs)
-    if not seqs:
-        return 0
-    values: dict[str, Any] = {
-        "state": EntryState.PENDING,
-        "lease_owner": None,
-        "lease_expires_at": None,
-        "updated_at": now,
-        "attempts": func.max(col(JournalEntry.attempts) - 1, 0),
-    }
-    if in_doubt:
-        # Only a create (no remote id yet) can be duplicated by a resend.
-        no_remote = (
-            select(Trip.remote_id).where(col(Trip.id) == JournalEntry.trip_id).scalar_subquery()
-        )
-        values["in_doubt"] = case(
-            (
-                (col(JournalEntry.op) == EntryOp.SAVE) & no_remote.is_(None),
-                True,
-            ),
-            else_=col(JournalEntry.in_doubt),
-        )
-    # A count taken before/after keeps this portable across SQLAlchemy result types.
-    result = session.exec(
-        update(JournalEntry)
-        .where(
-            col(JournalEntry.seq).in_(seqs),
-            col(JournalEntry.state) == EntryState.IN_FLIGHT,
-            col(JournalEntry.lease_owner) == owner,
-        )
-        .values(**values)
-    )
-    count = int(getattr(result, "rowcount", 0) or 0)
-    rows = [
-        {"entry_seq": s, "trip_id": t, "at": now, "event": "released", "detail": None}
-        for s, t in session.exec(
-            select(JournalEntry.seq, JournalEntry.trip_id).where(col(JournalEntry.seq).in_(seqs))
-        ).all()
-    ]
-    _events(session, rows)
-    return count
 
 
 def set_parked_state(
@@ -481,7 +133,7 @@ def set_parked_state(
         entry.next_attempt_at = None
     session.add(entry)
     session.flush()
-    _event(session, seq, entry.trip_id, now, event, None)
+    add_event(session, seq, entry.trip_id, now, event, None)
     return entry
 
 
@@ -589,3 +241,35 @@ def parked(session: Session) -> list[JournalEntry]:
             .order_by(col(JournalEntry.seq))
         ).all()
     )
+
+
+class Journal:
+    """The journal as an app or the CLI reads it (``store.journal``)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def counts(self) -> JournalCounts:
+        """Entries per state, and the oldest pending one's time."""
+        with self._db.read() as s:
+            return counts(s)
+
+    def next_attempt_at(self) -> datetime | None:
+        """When the earliest waiting retry is due (None when nothing waits)."""
+        with self._db.read() as s:
+            return next_attempt(s)
+
+    def last_error(self) -> EntryView | None:
+        """The most recent entry that carries a server or transport error."""
+        with self._db.read() as s:
+            entry = last_error(s)
+            return EntryView.from_row(entry) if entry else None
+
+    def history(self, trip_id: str) -> tuple[list[EntryView], list[EventView]]:
+        """A trip's journal entries and the events that happened to them (a unique id
+        prefix of 4+ characters is accepted)."""
+        with self._db.read() as s:
+            trip = find_trip(s, trip_id)
+            entries = [EntryView.from_row(e) for e in entries_for(s, trip.id)]
+            events = [EventView.from_row(e) for e in events_for(s, trip.id)]
+            return entries, events

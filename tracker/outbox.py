@@ -1,25 +1,34 @@
-"""What the pusher reads about the trips it claimed: plain records from one static statement.
+"""The outbox: the narrow interface the pusher works through (claim, record, give back).
 
-The pusher reads a batch of trips per request. Pydantic read models (``TripView``) and
+:class:`Outbox` is the part of :class:`~tracker.store.Tracker` the sync side claims
+journal entries from and records the server's answers into (``tracker.claims`` holds the
+rules). What it reads about the claimed trips are plain records from one static statement:
+the pusher reads a batch of trips per request. Pydantic read models (``TripView``) and
 SQLAlchemy's per-column result processing cost more than the statement itself (measured with
 ``bench/push.py``: ~3.5 ms of a ~20 ms batch of 100), so these are slotted dataclasses
 decoded here, with the same codecs as ``tracker.coltypes``. Field names follow ``TripView``
-so the wire mapping (``sync.mapping``) takes either.
+so the wire mapping (``sync.tight.mapping``) takes either.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from tracker import claims, leases
+from tracker.claims import Claimed
 from tracker.coltypes import from_utc_text
+from tracker.db import Database
+from tracker.leases import LeaseHold
+from tracker.outcomes import Verdict
 
-__all__ = ["OutboxPlace", "OutboxTrip", "read_outbox_trips"]
+__all__ = ["Claimed", "Outbox", "OutboxPlace", "OutboxTrip", "Step", "read_outbox_trips"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,3 +137,95 @@ def _json(text: str | None) -> Any:
     if text is None or text == "null":
         return None
     return json.loads(text)
+
+
+@dataclass
+class Step:
+    """What :meth:`Outbox.step` did: the seqs whose answers it recorded (an entry whose
+    claim was lost is skipped: fencing), and the batch it claimed with its trips."""
+
+    recorded: list[int]
+    claimed: list[Claimed] = field(default_factory=list)
+    trips: dict[str, OutboxTrip] = field(default_factory=dict)
+    lease_lost: bool = False
+
+
+class Outbox:
+    """The journal as the pusher sees it (a part of :class:`~tracker.store.Tracker`)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def step(
+        self,
+        owner: str,
+        answers: Mapping[int, Verdict] | None = None,
+        resolved: Mapping[int, str | None] | None = None,
+        *,
+        claim: int = 0,
+        lease_for: timedelta = timedelta(minutes=5),
+        hold: LeaseHold | None = None,
+        retry_waiting: bool = False,
+        before_commit: Callable[[], None] | None = None,
+    ) -> Step:
+        """The pusher's step, in one transaction and so one durable commit per batch:
+        record the last answered batch (``resolved``: reconciliation results, seq -> the
+        server's id or None when proven absent; then ``answers``, seq -> verdict), renew
+        ``hold``, claim up to ``claim`` due entries for ``lease_for`` (``retry_waiting``:
+        those waiting for a retry too) and read their trips.
+
+        When ``hold`` was lost the answers are still recorded and nothing is claimed
+        (``lease_lost``). ``before_commit`` runs just before the commit when an answer was
+        recorded (crash tests)."""
+        with self._db.write() as s:
+            now = self._db.now()
+            if resolved:
+                for seq, remote_id in resolved.items():
+                    claims.resolve_doubt(s, owner, seq, remote_id, now)
+                s.flush()  # the answers below are written by raw SQL, after these
+            step = Step(claims.record_answers(s, owner, answers or {}, now))
+            if claim > 0:
+                if hold is not None and not leases.renew(
+                    s, hold.name, hold.owner, hold.fence, hold.ttl, now
+                ):
+                    step.lease_lost = True
+                else:
+                    step.claimed = claims.claim(
+                        s, owner, claim, lease_for, now, retry_waiting=retry_waiting
+                    )
+                    step.trips = read_outbox_trips(
+                        s.connection(), [c.trip_id for c in step.claimed]
+                    )
+            if before_commit is not None and (answers or resolved):
+                s.flush()
+                before_commit()
+            return step
+
+    def peek(self, limit: int, *, retry_waiting: bool = False) -> list[Claimed]:
+        """What a claim would take now, without taking it (dry runs): the claim itself, in a
+        transaction that is rolled back, so the two can never disagree."""
+        with self._db.rolled_back() as s:
+            taken = claims.claim(
+                s, "dry-run", limit, timedelta(0), self._db.now(), retry_waiting=retry_waiting
+            )
+        return [dataclasses.replace(c, attempts=c.attempts - 1) for c in taken]
+
+    def due_count(self, *, retry_waiting: bool = False) -> int:
+        """How many entries are due now (``retry_waiting``: those waiting for a retry too)."""
+        with self._db.read() as s:
+            return claims.due_count(s, self._db.now(), retry_waiting=retry_waiting)
+
+    def trips(self, trip_ids: Sequence[str]) -> dict[str, OutboxTrip]:
+        """The latest state of these trips, as the pusher would send them."""
+        with self._db.read() as s:
+            return read_outbox_trips(s.connection(), trip_ids)
+
+    def release(self, owner: str, seqs: Iterable[int], *, in_doubt: bool) -> int:
+        """Give claimed entries back to the queue (no answer was received about them)."""
+        with self._db.write() as s:
+            return claims.release(s, owner, seqs, self._db.now(), in_doubt=in_doubt)
+
+    def expire_claims(self, owner: str) -> int:
+        """End every claim of ``owner`` now (a pusher known to be dead)."""
+        with self._db.write() as s:
+            return claims.expire_claims(s, owner, self._db.now())

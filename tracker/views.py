@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from tracker.enums import SyncState
 from tracker.tables import Car, JournalEntry, JournalEvent
 
 
@@ -29,18 +30,11 @@ class PlaceView(_View):
 
 
 class TripView(_View):
-    """A trip as stored, with its sync state.
-
-    ``sync_state`` is one of: ``recording`` (not finished), ``pending``, ``in_flight``,
-    ``in_doubt`` (outcome of a send unknown; reconciled before any resend), ``parked``
-    (rejected by the server, see ``tracker parked``), ``synced``, ``local`` (deleted before
-    it was ever pushed, so nothing to send), ``dropped`` (never pushed: the user dropped its
-    parked change).
-    """
+    """A trip as stored, with its :class:`~tracker.enums.SyncState`."""
 
     id: str
     remote_id: str | None
-    sync_state: str
+    sync_state: SyncState
     status: str
     lifecycle: str
     source: str
@@ -67,7 +61,7 @@ class TripView(_View):
     synced_at: datetime | None
 
     @classmethod
-    def from_row(cls, trip: Any, sync_state: str) -> TripView:
+    def from_row(cls, trip: Any, sync_state: SyncState) -> TripView:
         """Build from a table row (a ``Trip`` or a Core row with the same columns).
 
         ``model_construct``: the values were validated on their way into the database, and

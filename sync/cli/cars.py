@@ -35,7 +35,7 @@ def add(
         "remote_id": remote_id,
     }
     with open_store(load_settings()) as store:
-        car = store.add_car({k: v for k, v in data.items() if v is not None})
+        car = store.cars.add({k: v for k, v in data.items() if v is not None})
     if as_json:
         output.emit_json(car.to_json())
     else:
@@ -46,7 +46,7 @@ def add(
 def list_(as_json: JsonOpt = False) -> None:
     """List cars."""
     with open_store(load_settings()) as store:
-        cars = store.list_cars()
+        cars = store.cars.list()
     if as_json:
         output.emit_json([c.to_json() for c in cars])
         return

@@ -28,17 +28,7 @@ def load_settings() -> Settings:
 
 
 def open_store(settings: Settings) -> Tracker:
-    """Open the database named by the settings."""
-    from tracker.geo import TrackFilter
-    from tracker.store import Tracker
+    """Open the database named by the settings (as ``sync.open_app`` does)."""
+    from sync.app import open_store as open_settings_store
 
-    return Tracker.open(
-        settings.db_path,
-        timezone=settings.timezone,
-        track_filter=TrackFilter(
-            max_accuracy_m=settings.max_accuracy, max_speed_kmh=settings.max_speed
-        ),
-        unit=settings.distance_unit,
-        synchronous=settings.synchronous,
-        busy_timeout=settings.busy_timeout,
-    )
+    return open_settings_store(settings)

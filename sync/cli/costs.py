@@ -15,7 +15,7 @@ from sync.cli import output
 from sync.cli.context import load_settings, open_store
 
 if TYPE_CHECKING:
-    from tracker.costviews import CostView, QuarantineView
+    from tracker.costs import CostView, QuarantineView
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
@@ -46,13 +46,11 @@ def list_(
     as_json: JsonOpt = False,
 ) -> None:
     """List pulled costs, latest first (or the quarantined items)."""
-    from tracker import costs
-
     with open_store(load_settings()) as store:
         if quarantined:
-            _print_quarantine(costs.list_quarantine(store), as_json)
+            _print_quarantine(store.costs.quarantine(), as_json)
             return
-        views = costs.list_costs(store, trip_id=trip)
+        views = store.costs.list(trip_id=trip)
     if as_json:
         output.emit_json([v.to_json(exclude={"raw"}) for v in views])
         return
@@ -96,10 +94,8 @@ def _print_quarantine(rows: list[QuarantineView], as_json: bool) -> None:
 @app.command("show")
 def show(cost_id: CostId, as_json: JsonOpt = False) -> None:
     """Show one cost with every field and the item as received."""
-    from tracker import costs
-
     with open_store(load_settings()) as store:
-        view = costs.get_cost(store, cost_id)
+        view = store.costs.get(cost_id)
     _print_cost(view, as_json)
 
 
@@ -152,11 +148,11 @@ def _raw_value(value: Any) -> str:
 @app.command("refresh")
 def refresh(cost_id: CostId, as_json: JsonOpt = False) -> None:
     """Fetch one cost from the platform again and store it."""
-    from sync.pull import refresh_cost
+    from sync.engine import SyncEngine
 
     settings = load_settings()
-    with open_store(settings) as store:
-        result = refresh_cost(settings, store, cost_id)
+    with open_store(settings) as store, SyncEngine(settings, store) as engine:
+        result = engine.refresh_cost(cost_id)
     if as_json:
         output.emit_json(result.to_dict())
         return

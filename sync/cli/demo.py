@@ -68,7 +68,7 @@ def _record(store: Tracker) -> list[str]:
     ids: list[str] = []
     gpx_files = sorted(FIXTURES.glob("*.gpx")) if FIXTURES.is_dir() else []
     for path in gpx_files:
-        ids += [t.id for t in store.import_gpx(path, {"classification": "business"})]
+        ids += [t.id for t in store.trips.import_gpx(path, {"classification": "business"})]
     if not gpx_files:
         ids.append(_live_trip(store))
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
@@ -89,7 +89,7 @@ def _record(store: Tracker) -> list[str]:
     ]
     for number, fields in enumerate(manual):
         begins = start + timedelta(hours=3 * number)
-        trip = store.add_trip(
+        trip = store.trips.add(
             {**fields, "start_time": begins, "end_time": begins + timedelta(minutes=55)}
         )
         ids.append(trip.id)
@@ -99,12 +99,12 @@ def _record(store: Tracker) -> list[str]:
 def _live_trip(store: Tracker) -> str:
     """A short recorded trip, for installs without the fixture files."""
     begins = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
-    trip = store.start_trip({"start_time": begins, "classification": "business"})
+    trip = store.trips.start({"start_time": begins, "classification": "business"})
     fixes = [
         (begins + timedelta(seconds=i), 52.52 + i * 1e-4, 13.40, 5.0, 13.0) for i in range(600)
     ]
-    store.add_points(trip.id, fixes)
-    store.stop_trip(trip.id, end_time=begins + timedelta(seconds=600))
+    store.trips.add_points(trip.id, fixes)
+    store.trips.stop(trip.id, end_time=begins + timedelta(seconds=600))
     return trip.id
 
 
@@ -117,15 +117,11 @@ def _seed_costs(sandbox: Any, store: Tracker, trip_ids: list[str]) -> None:
 def _sync(settings: Any, store: Tracker) -> dict[str, Any]:
     from sync.engine import SyncEngine
 
-    engine = SyncEngine(settings, store)
-    try:
-        push = engine.push().to_dict()
-    finally:
-        engine.close()
-    from sync.pull import pull_costs
-
-    pull = pull_costs(settings, store).to_dict()
-    return {"push": push, "pull": pull, "journal": store.journal_counts().to_dict()}
+    with SyncEngine(settings, store) as engine:
+        report = engine.run(push=True, pull=True)
+    report.raise_for_failure()
+    doc = report.to_dict()
+    return {"push": doc["push"], "pull": doc["costs"], "journal": store.journal.counts().to_dict()}
 
 
 def _print(summary: dict[str, Any], sandbox: Any) -> None:

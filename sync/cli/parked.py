@@ -18,7 +18,7 @@ Seq = Annotated[int, typer.Argument(help="The parked change's number (see `track
 def list_(as_json: JsonOpt = False) -> None:
     """Every parked change with the server's words."""
     with open_store(load_settings()) as store:
-        entries = store.parked()
+        entries = store.parked.list()
     if as_json:
         output.emit_json([e.to_json() for e in entries])
         return
@@ -38,8 +38,8 @@ def list_(as_json: JsonOpt = False) -> None:
 def show(seq: Seq, as_json: JsonOpt = False) -> None:
     """One parked change."""
     with open_store(load_settings()) as store:
-        entry = store.parked_entry(seq)
-        trip = store.get_trip(entry.trip_id)
+        entry = store.parked.get(seq)
+        trip = store.trips.get(entry.trip_id)
     if as_json:
         output.emit_json({**entry.to_json(), "trip": trip.to_json()})
         return
@@ -62,7 +62,7 @@ def show(seq: Seq, as_json: JsonOpt = False) -> None:
 def retry(seq: Seq, as_json: JsonOpt = False) -> None:
     """Queue a parked change again as it is (e.g. after fixing something on the server)."""
     with open_store(load_settings()) as store:
-        entry = store.retry_parked(seq)
+        entry = store.parked.retry(seq)
     if as_json:
         output.emit_json(entry.to_json())
     else:
@@ -73,7 +73,7 @@ def retry(seq: Seq, as_json: JsonOpt = False) -> None:
 def drop(seq: Seq, as_json: JsonOpt = False) -> None:
     """Give up on a parked change; the trip stays as it is locally."""
     with open_store(load_settings()) as store:
-        entry = store.drop_parked(seq)
+        entry = store.parked.drop(seq)
     if as_json:
         output.emit_json(entry.to_json())
     else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -12,12 +12,11 @@ import typer
 
 from sync.cli import output
 from sync.cli.context import load_settings, open_store
-from sync.cli.exitcodes import ExitCode
+from sync.cli.exitcodes import ExitCode, exit_code_for
 
 if TYPE_CHECKING:
-    from sync.pull import PullReport
-    from sync.push import PushReport
-    from sync.settings import Settings
+    from sync.events import Listener, SyncEvent
+    from sync.report import SyncReport
     from tracker.store import Tracker
 
 
@@ -38,103 +37,83 @@ def sync(
     failure, work kept queued; 77: authentication; 69: endpoint missing."""
     if ctx.invoked_subcommand is not None:
         return
+    from sync.engine import SyncEngine
+
     settings = load_settings()
     # Neither flag: both directions (the pull only when a costs URL is configured).
     do_push = push or not pull
     do_pull = pull or (not push and bool(settings.costs.url))
     with open_store(settings) as store:
         store.check_integrity()  # a damaged file is neither pushed from nor pulled into
-        if dry_run:
-            _dry_run(settings, store, as_json)
-            return
-        doc: dict[str, Any] = {}
-        code = ExitCode.OK
-        if do_push:
-            report = _push(settings, store, as_json)
-            doc["push"] = report.to_dict()
-            code = max(code, _push_code(report, store))
-        if do_pull:
-            pulled = _pull(settings, store, as_json)
-            doc["pull"] = pulled.to_dict()
-            code = max(code, _pull_code(pulled))
-        doc["journal"] = store.journal_counts().to_dict()
+        with (
+            _progress(as_json) as listener,
+            SyncEngine(settings, store, listener=listener) as engine,
+        ):
+            if dry_run:
+                _dry_run(engine.preview(), as_json)
+                return
+            # Asked for by hand: changes waiting for a retry are tried now as well.
+            report = engine.run(push=do_push, pull=do_pull, retry_waiting=True)
+        doc = report.to_dict()
+        doc["journal"] = store.journal.counts().to_dict()
+        code = _exit_code(report, store)
     if as_json:
         output.emit_json(doc)
     else:
-        _summary(doc)
+        _summary(doc, report)
     if code:
         raise typer.Exit(int(code))
 
 
-def _push_code(report: PushReport, store: Tracker) -> ExitCode:
-    counts = store.journal_counts()
-    if counts.parked or report.parked:
-        return ExitCode.DATAERR
-    if counts.pending or counts.in_flight or report.stopped:
-        return ExitCode.TEMPFAIL
-    return ExitCode.OK
-
-
-def _pull_code(report: PullReport) -> ExitCode:
-    if report.quarantined:
-        return ExitCode.DATAERR
-    if report.stopped or not report.complete:
-        return ExitCode.TEMPFAIL
-    return ExitCode.OK
-
-
-def _pull(settings: Settings, store: Tracker, quiet: bool) -> PullReport:
-    from sync.pull import pull_costs
-
-    with _progress(quiet) as progress:
-        report = pull_costs(settings, store, progress=progress)
-    if report.warning and not quiet:
-        output.error_line(f"warning: {report.warning}")
-    return report
-
-
-def _push(settings: Settings, store: Tracker, quiet: bool) -> PushReport:
-    from sync.engine import SyncEngine
-
-    engine = SyncEngine(settings, store)
-    try:
-        with _progress(quiet) as progress:
-            # Asked for by hand: changes waiting for a retry are tried now as well.
-            return engine.push(progress=progress, retry_waiting=True)
-    finally:
-        engine.close()
+def _exit_code(report: SyncReport, store: Tracker) -> ExitCode:
+    """The highest of: each failed step's code, records needing the user (65), work left
+    for later (75)."""
+    codes = [exit_code_for(error) for error in report.failures.values()]
+    if report.push is not None:
+        counts = store.journal.counts()
+        if counts.parked or report.push.parked:
+            codes.append(ExitCode.DATAERR)
+        elif counts.pending or counts.in_flight or report.push.stopped:
+            codes.append(ExitCode.TEMPFAIL)
+    if report.costs is not None:
+        if report.costs.quarantined:
+            codes.append(ExitCode.DATAERR)
+        elif report.costs.stopped or not report.costs.complete:
+            codes.append(ExitCode.TEMPFAIL)
+    return max(codes, default=ExitCode.OK)
 
 
 @contextmanager
-def _progress(quiet: bool) -> Iterator[Callable[[str, int], None]]:
+def _progress(quiet: bool) -> Iterator[Listener]:
     """A Rich progress bar on a terminal (stderr), plain lines otherwise."""
+    from sync.events import Progress, StepStarted
+
     if quiet:
-        yield lambda _event, _n: None
+        yield lambda _event: None
         return
     if sys.stderr.isatty():
-        from rich.progress import Progress
+        from rich.progress import Progress as Bar
 
-        with Progress(transient=True, console=output.console(stderr=True)) as bar:
-            task = bar.add_task("pushing", total=None)
-            done = 0
+        with Bar(transient=True, console=output.console(stderr=True)) as bar:
+            tasks: dict[str, Any] = {}
 
-            def tick(event: str, n: int) -> None:
-                nonlocal done
-                if event == "done":
-                    done += n
-                    bar.update(task, completed=done, description=f"pushed {done} items")
+            def tick(event: SyncEvent) -> None:
+                if isinstance(event, StepStarted):
+                    tasks[event.step] = bar.add_task(event.step, total=event.total)
+                elif isinstance(event, Progress) and event.step in tasks:
+                    bar.update(
+                        tasks[event.step],
+                        completed=event.done,
+                        total=event.total,
+                        description=f"{event.step}: {event.done} {event.unit}",
+                    )
 
             yield tick
         return
-
-    def plain(event: str, n: int) -> None:
-        if event in ("claimed", "reconciled"):
-            output.error_line(f"{event} {n}")
-
-    yield plain
+    yield lambda _event: None
 
 
-def _summary(doc: dict[str, Any]) -> None:
+def _summary(doc: dict[str, Any], report: SyncReport) -> None:
     rows: list[tuple[str, object]] = []
     push = doc.get("push")
     if push:
@@ -148,7 +127,7 @@ def _summary(doc: dict[str, Any]) -> None:
             ("reconciled: absent, resent", push["reconciled_absent"]),
             ("requests", push["requests"]),
         ]
-    pull = doc.get("pull")
+    pull = doc.get("costs")
     if pull:
         rows += [
             (f"pull: {k.replace('_', ' ')}", v)
@@ -169,12 +148,13 @@ def _summary(doc: dict[str, Any]) -> None:
         )
     if push and push.get("stopped"):
         output.error_line(f"stopped early: {push['stopped']}")
+    if pull and pull.get("warning"):
+        output.error_line(f"warning: {pull['warning']}")
+    for error in report.failures.values():
+        output.error_line(f"error: {error}")
 
 
-def _dry_run(settings: Settings, store: Tracker, as_json: bool) -> None:
-    from sync.preview import preview_push
-
-    plan = preview_push(settings, store)
+def _dry_run(plan: dict[str, Any], as_json: bool) -> None:
     if as_json:
         output.emit_json(plan)
         return
@@ -190,18 +170,12 @@ def daemon(
 ) -> None:
     """Run the sync service in the foreground until SIGTERM/SIGINT (exit 0)."""
     from sync.daemon import run_daemon
-    from sync.pull import pull_costs
+    from sync.engine import SyncEngine
 
     settings = load_settings()
-    with open_store(settings) as store:
+    with open_store(settings) as store, SyncEngine(settings, store) as engine:
         store.check_integrity()
-        pull = None
-        if settings.costs.url:
-
-            def pull(stop: Any) -> dict[str, Any]:
-                return pull_costs(settings, store, stop=stop).to_dict()
-
-        code = run_daemon(settings, store, log_file=log_file, pull=pull)
+        code = run_daemon(engine, log_file=log_file)
     raise typer.Exit(code)
 
 
@@ -211,7 +185,7 @@ def explain(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """A trip's journal and attempt history, in words."""
-    from sync.explain import explain_trip
+    from sync.cli.explain import explain_trip
 
     with open_store(load_settings()) as store:
         story = explain_trip(store, trip_id)

@@ -14,19 +14,18 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Journal counts per state, oldest pending change, database facts."""
-    from tracker.costs import cost_counts
     from tracker.db import file_mode
 
     settings = load_settings()
     with open_store(settings) as store:
-        counts = store.journal_counts()
+        counts = store.journal.counts()
         now = store.now()
-        trips = store.trip_count()
-        next_retry = store.next_attempt_at()
-        last = store.last_error()
-        daemon = store.lease_info("daemon")
-        pusher = store.lease_info("push")
-        costs = cost_counts(store).to_json()
+        trips = store.trips.count()
+        next_retry = store.journal.next_attempt_at()
+        last = store.journal.last_error()
+        daemon = store.leases.info("daemon")
+        pusher = store.leases.info("push")
+        costs = store.costs.counts().to_json()
     oldest = counts.oldest_pending_at
     doc: dict[str, Any] = {
         "database": str(settings.db_path),

@@ -99,10 +99,10 @@ def start(
     store, _ = _store()
     with store:
         data = _details(classification, description, notes, car, customer, segment)
-        data["start_time"] = _when(at, "at", store.timezone)
+        data["start_time"] = _when(at, "at", store.rules.timezone)
         if lat is not None or lng is not None:
             data["start"] = {"lat": lat, "lng": lng}
-        _print_trip(store.start_trip(data), as_json, "started")
+        _print_trip(store.trips.start(data), as_json, "started")
 
 
 @app.command("point")
@@ -125,11 +125,11 @@ def point(
     store, _ = _store()
     with store:
         if csv_file is not None:
-            points = _read_csv(csv_file, store.timezone)
-            count = store.add_points(trip_id, points)
+            points = _read_csv(csv_file, store.rules.timezone)
+            count = store.trips.add_points(trip_id, points)
         else:
-            when = _when(at, "at", store.timezone) or store.now()
-            store.add_point(
+            when = _when(at, "at", store.rules.timezone) or store.now()
+            store.trips.add_point(
                 trip_id,
                 {"time": when, "lat": lat, "lng": lng, "accuracy": accuracy, "speed": speed},
             )
@@ -172,7 +172,7 @@ def stop(
     """Stop a recording: computes distance and duration, queues the trip for sync."""
     store, _ = _store()
     with store:
-        view = store.stop_trip(trip_id, end_time=_when(at, "at", store.timezone))
+        view = store.trips.stop(trip_id, end_time=_when(at, "at", store.rules.timezone))
         _print_trip(view, as_json, "stopped")
 
 
@@ -199,11 +199,11 @@ def add(
             distance=distance,
             unit=unit,
             date=date,
-            start_time=_when(start_time, "start_time", store.timezone),
-            end_time=_when(end_time, "end_time", store.timezone),
+            start_time=_when(start_time, "start_time", store.rules.timezone),
+            end_time=_when(end_time, "end_time", store.rules.timezone),
         )
         _print_trip(
-            store.add_trip({k: v for k, v in data.items() if v is not None}), as_json, "added"
+            store.trips.add({k: v for k, v in data.items() if v is not None}), as_json, "added"
         )
 
 
@@ -219,7 +219,7 @@ def import_(
     """Import a GPX track file as finished trips."""
     store, _ = _store()
     with store:
-        views = store.import_gpx(
+        views = store.trips.import_gpx(
             gpx_file, _details(classification, description, None, car, customer, None)
         )
         if as_json:
@@ -243,7 +243,7 @@ def list_(
     """List trips, newest first."""
     store, _ = _store()
     with store:
-        views = store.list_trips(include_deleted=include_deleted, sync_state=state, limit=limit)
+        views = store.trips.list(include_deleted=include_deleted, sync_state=state, limit=limit)
     if as_json:
         output.emit_json([v.to_json() for v in views])
         return
@@ -269,9 +269,9 @@ def show(trip_id: TripId, as_json: JsonOpt = False) -> None:
     """Show one trip with its sync history."""
     store, _ = _store()
     with store:
-        view = store.get_trip(trip_id)
-        entries, events = store.history(view.id)
-        count = store.waypoint_count(view.id)
+        view = store.trips.get(trip_id)
+        entries, events = store.journal.history(view.id)
+        count = store.trips.waypoint_count(view.id)
     if as_json:
         doc = view.to_json()
         doc["waypoint_count"] = count
@@ -328,7 +328,7 @@ def edit(
     )
     store, _ = _store()
     with store:
-        _print_trip(store.edit_trip(trip_id, changes), as_json, "edited")
+        _print_trip(store.trips.edit(trip_id, changes), as_json, "edited")
 
 
 @app.command("delete")
@@ -336,4 +336,4 @@ def delete(trip_id: TripId, as_json: JsonOpt = False) -> None:
     """Delete a trip (kept as a tombstone until the server knows)."""
     store, _ = _store()
     with store:
-        _print_trip(store.delete_trip(trip_id), as_json, "deleted")
+        _print_trip(store.trips.delete(trip_id), as_json, "deleted")

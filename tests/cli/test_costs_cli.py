@@ -22,9 +22,10 @@ from typer.testing import CliRunner
 from sync.cli import costs as costs_cli
 from sync.cli.exitcodes import ExitCode, exit_code_for
 from sync.clock import ManualClock
-from sync.pull import pull_costs
+from sync.engine import SyncEngine
 from sync.sandbox import DEFAULT_TOKEN, Sandbox, SandboxServer, serve
 from sync.settings import Settings
+from tests.helpers.remote import pull
 from tracker.store import Tracker
 
 EVIL = "x\x1b]0;pwned\x07\x1b[2J\x9b31m"
@@ -66,7 +67,8 @@ def pulled(server: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("TRACKER_COSTS_TOKEN", DEFAULT_TOKEN)
     settings = Settings()
     with Tracker.open(settings.db_path, timezone="UTC") as store:
-        report = pull_costs(settings, store, clock=ManualClock())
+        with SyncEngine(settings, store, clock=ManualClock()) as engine:
+            report = pull(engine)
     assert (report.inserted, report.quarantined) == (4, 1)
     return settings
 
@@ -129,11 +131,12 @@ def test_list_and_show_json_shapes() -> None:
 
 def test_list_by_trip(pulled: Settings, sandbox: Sandbox) -> None:
     with Tracker.open(pulled.db_path, timezone="UTC") as store:
-        trip = store.add_trip({"distance": "3", "date": "2024-03-04"})
+        trip = store.trips.add({"distance": "3", "date": "2024-03-04"})
         sandbox.add_cost(
             {"ID": 77, "Amount": 2, "LastUpdated": "2024-03-05 10:00:00", "TripGuid": trip.id}
         )
-        pull_costs(pulled, store, clock=ManualClock())
+        with SyncEngine(pulled, store, clock=ManualClock()) as engine:
+            pull(engine)
     assert [c["id"] for c in invoke_json("list", "--trip", trip.id[:6])] == [77]
     code, out = invoke("list", "--trip", trip.id)
     assert code == 0

@@ -25,6 +25,7 @@ from sync.engine import SyncEngine
 from sync.errors import AlreadyRunningError
 from sync.sandbox import DEFAULT_TOKEN
 from sync.settings import MileageSettings, ScheduleSettings, Settings
+from tests.helpers.remote import push
 from tracker.errors import StateError
 from tracker.store import Tracker
 
@@ -69,14 +70,14 @@ def job_a1(args: dict[str, Any]) -> None:
     store = Tracker.open(args["db"], timezone="UTC", busy_timeout=10.0)
     engine = SyncEngine(settings(args), store)
     line("READY")
-    known = [t.id for t in store.list_trips()]
+    known = [t.id for t in store.trips.list()]
     op = 0
     while True:
         op += 1
         roll = rng.random()
         day = datetime(2026, 1, 1, 8, tzinfo=UTC) + timedelta(days=rng.randrange(365))
         if roll < 0.55 or not known:
-            trip = store.add_trip(
+            trip = store.trips.add(
                 {
                     "date": day.date().isoformat(),
                     "distance": f"{rng.randrange(500)}.{rng.randrange(1000):03d}",
@@ -88,7 +89,7 @@ def job_a1(args: dict[str, Any]) -> None:
             ack(trip.id, "add")
             known.append(trip.id)
         elif roll < 0.70:
-            trip = store.start_trip({"start_time": day, "description": f"c{child} live{op}"})
+            trip = store.trips.start({"start_time": day, "description": f"c{child} live{op}"})
             ack(trip.id, "start")
             known.append(trip.id)
             count = rng.randrange(2, 150)
@@ -96,28 +97,28 @@ def job_a1(args: dict[str, Any]) -> None:
                 (day + timedelta(seconds=1 + i), 52.0 + i * 1e-4, 13.0 + i * 1e-4, 5.0)
                 for i in range(count)
             ]
-            store.add_points(trip.id, fixes)
+            store.trips.add_points(trip.id, fixes)
             ack(trip.id, "points", str(count))
-            store.stop_trip(trip.id, end_time=day + timedelta(seconds=count + 2))
+            store.trips.stop(trip.id, end_time=day + timedelta(seconds=count + 2))
             ack(trip.id, "stop")
         elif roll < 0.93:
             trip_id = rng.choice(known)
             notes = notes_token(child, op)
             try:
-                store.edit_trip(trip_id, {"notes": notes})
+                store.trips.edit(trip_id, {"notes": notes})
             except StateError:  # deleted meanwhile
                 known.remove(trip_id)
                 continue
             ack(trip_id, "edit", notes)
         else:
             trip_id = rng.choice(known)
-            store.delete_trip(trip_id)
+            store.trips.delete(trip_id)
             ack(trip_id, "delete")
             known.remove(trip_id)
         if op % args["push_every"] == 0:
             line("PUSH")
             try:
-                engine.push()
+                push(engine)
             except AlreadyRunningError:
                 line("BUSY")
             line("PUSHED")
@@ -144,7 +145,7 @@ def job_a2(args: dict[str, Any]) -> None:
     line("READY")
     for i in range(int(args["trips"])):
         day = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=rng.randrange(365))
-        trip = store.add_trip(
+        trip = store.trips.add(
             {
                 "date": day.date().isoformat(),
                 "distance": f"{rng.randrange(100)}.5",
@@ -167,12 +168,12 @@ def job_f1(args: dict[str, Any]) -> None:
     pushes = refused = 0
     for start in range(0, total, chunk):
         for i in range(start, min(total, start + chunk)):
-            trip = store.add_trip(
+            trip = store.trips.add(
                 {"date": f"2026-03-{1 + i % 28:02d}", "distance": "1.5", "description": name}
             )
             ack(trip.id, "add")
         try:
-            engine.push()
+            push(engine)
             pushes += 1
         except AlreadyRunningError:
             refused += 1
@@ -185,7 +186,7 @@ def _push_until_free(engine: SyncEngine, limit: float) -> int:
     deadline = time.monotonic() + limit
     while True:
         try:
-            engine.push()
+            push(engine)
             return 1
         except AlreadyRunningError:
             if time.monotonic() > deadline:

@@ -21,6 +21,7 @@ from typing import IO, Any
 from sync.engine import SyncEngine
 from sync.errors import AlreadyRunningError
 from sync.sandbox import Sandbox
+from tests.helpers.remote import push
 from tracker.store import Tracker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -252,7 +253,7 @@ def redeliveries(sandbox: Sandbox) -> int:
 def wrongly_synced(store: Tracker, sandbox: Sandbox, trip_ids: Iterable[str]) -> list[str]:
     """Trips marked synced whose remote id is not a sandbox record carrying their local id."""
     bad = []
-    for view in store.trips_by_id(list(trip_ids)).values():
+    for view in store.trips.by_id(list(trip_ids)).values():
         if view.sync_state != "synced" or view.lifecycle == "deleted":
             continue
         record = sandbox.record(view.remote_id or "")
@@ -267,11 +268,11 @@ def drain(store: Tracker, engine: SyncEngine, timeout: float = 60.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            engine.push()
+            push(engine)
         except AlreadyRunningError:
             time.sleep(0.05)
             continue
-        counts = store.journal_counts()
+        counts = store.journal.counts()
         if counts.pending == 0 and counts.in_flight == 0:
             return True
         time.sleep(0.05)
@@ -280,7 +281,7 @@ def drain(store: Tracker, engine: SyncEngine, timeout: float = 60.0) -> bool:
 
 def finish_recordings(store: Tracker) -> int:
     """Stop every trip a killed child left recording (the user presses stop later)."""
-    live = [t for t in store.list_trips() if t.status == "recording"]
+    live = [t for t in store.trips.list() if t.status == "recording"]
     for trip in live:
-        store.stop_trip(trip.id)
+        store.trips.stop(trip.id)
     return len(live)

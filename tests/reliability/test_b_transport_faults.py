@@ -32,6 +32,7 @@ from sync.sandbox import (
     serve,
 )
 from sync.settings import MileageSettings, Settings
+from tests.helpers.remote import push
 from tests.reliability.figures import Row, Scorecard
 from tests.reliability.harness import KEY, drain, wrongly_synced
 from tests.reliability.profile import size
@@ -121,7 +122,7 @@ def test_b_transport_fault(
         engine = _engine(home, store, server.tight_url)
         for repeat in range(case.repeats):
             ids = [
-                store.add_trip(
+                store.trips.add(
                     {"date": f"2026-{1 + repeat % 12:02d}-{1 + i:02d}", "distance": f"{i}.5"}
                 ).id
                 for i in range(3)
@@ -130,7 +131,7 @@ def test_b_transport_fault(
             sandbox.add_fault(case.fault())
             started = time.monotonic()
             try:
-                engine.push()
+                push(engine)
             except Exception as err:
                 crashes.append(f"repeat {repeat}: {type(err).__name__}: {err}")
             slowest = max(slowest, time.monotonic() - started)
@@ -141,7 +142,7 @@ def test_b_transport_fault(
             wrong_after |= set(wrongly_synced(store, sandbox, ids))
             not_once += [i for i in ids if sandbox.stored_count_by_custom(KEY, i) != 1]
         engine.close()
-        synced = sum(v.sync_state == "synced" for v in store.trips_by_id(all_ids).values())
+        synced = sum(v.sync_state == "synced" for v in store.trips.by_id(all_ids).values())
     n = case.repeats
     ok = not crashes and not wrong_during and not wrong_after and drained == n and not not_once
     value = (

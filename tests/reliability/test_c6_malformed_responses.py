@@ -43,6 +43,7 @@ from sync.sandbox import (
     create_app,
 )
 from sync.settings import MileageSettings, Settings
+from tests.helpers.remote import push
 from tests.reliability.figures import Row, Scorecard, ratio
 from tests.reliability.harness import KEY, stored_twice, wrongly_synced
 from tests.reliability.profile import size
@@ -179,9 +180,6 @@ class Campaign:
             home / "tracker.db", timezone="UTC", synchronous="NORMAL", clock=self.clock.wall
         )
         self.sandbox = Sandbox(rate_limit=None)
-        self.client = httpx.Client(
-            transport=SandboxTransport(create_app(self.sandbox)), base_url="http://sandbox"
-        )
         mileage = MileageSettings(
             url="http://sandbox",
             token=DEFAULT_TOKEN,
@@ -194,7 +192,7 @@ class Campaign:
             Settings(home=home, mileage=mileage),
             self.store,
             clock=self.clock,
-            mileage_client=self.client,
+            transport=SandboxTransport(create_app(self.sandbox)),
         )
         self.counter = itertools.count()
         self.synced: list[str] = []
@@ -206,7 +204,7 @@ class Campaign:
     def push(self) -> str | None:
         """One push; the name of an unexpected exception, if any."""
         try:
-            self.engine.push()
+            push(self.engine)
         except (AuthError, EndpointMissingError):
             self.figures["typed errors (401/403/404)"] += 1
         except Exception as err:
@@ -230,14 +228,13 @@ class Campaign:
             self.clock.advance(3600)  # every backoff and lease is over
             if self.push() is not None:
                 return False
-            counts = self.store.journal_counts()
+            counts = self.store.journal.counts()
             if counts.pending == 0 and counts.in_flight == 0:
                 return True
         return False
 
     def close(self) -> None:
         self.engine.close()
-        self.client.close()
         self.store.close()
 
 
@@ -273,12 +270,12 @@ def test_c6_malformed_and_wrong_shape_answers(campaign: Campaign, scorecard: Sco
         n = next(c.counter)
         day = date(2000, 1, 1) + timedelta(days=n)
         ids = [
-            c.store.add_trip({"date": day.isoformat(), "distance": f"{i}.25"}).id
+            c.store.trips.add({"date": day.isoformat(), "distance": f"{i}.25"}).id
             for i in range(trips)
         ]
         if edit and c.synced:
             edited = c.synced[n % len(c.synced)]
-            c.store.edit_trip(edited, {"notes": f"case {n}"})
+            c.store.trips.edit(edited, {"notes": f"case {n}"})
             ids.append(edited)
         if target == QUERY:
             c.sandbox.add_fault(StoreThenDrop(path=SAVE, method="POST"))

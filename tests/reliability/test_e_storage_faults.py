@@ -100,14 +100,14 @@ def make_db(home: Path, *, trips: int = 50, fixes: int = 5000) -> str:
     the id of a second live trip left recording (for appends)."""
     with Tracker.open(home / "tracker.db", timezone="UTC") as t:
         for i in range(trips):
-            t.add_trip({"date": "2026-03-01", "distance": "1", "notes": "x" * 200 + str(i)})
-        trip = t.start_trip({"start_time": T0})
-        t.add_points(
+            t.trips.add({"date": "2026-03-01", "distance": "1", "notes": "x" * 200 + str(i)})
+        trip = t.trips.start({"start_time": T0})
+        t.trips.add_points(
             trip.id,
             [(T0 + timedelta(seconds=i + 1), 52 + i * 1e-5, 13.0) for i in range(fixes)],
         )
-        t.stop_trip(trip.id, end_time=T0 + timedelta(hours=3))
-        live = t.start_trip({"start_time": T0 + timedelta(days=1)})
+        t.trips.stop(trip.id, end_time=T0 + timedelta(hours=3))
+        live = t.trips.start({"start_time": T0 + timedelta(days=1)})
     con = sqlite3.connect(home / "tracker.db")
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
@@ -263,22 +263,22 @@ def test_e_storage_faults_via_the_cli(
     home, _env = fresh("pages")
     db = home / "tracker.db"
     with Tracker.open(db, timezone="UTC") as store:
-        pages = store.engine.execution_options(sqlite_begin="DEFERRED").connect()
+        pages = store.db.engine.execution_options(sqlite_begin="DEFERRED").connect()
         try:
             count = pages.exec_driver_sql("PRAGMA page_count").scalar()
         finally:
             pages.close()
 
-        @event.listens_for(store.engine, "connect")
+        @event.listens_for(store.db.engine, "connect")
         def _cap(dbapi_conn: sqlite3.Connection, _record: object) -> None:
             dbapi_conn.execute(f"PRAGMA max_page_count = {count}")
 
-        store.engine.dispose()
+        store.db.engine.dispose()
         before = fingerprint(db)
         out = Outcome("disk full (max_page_count, library): add_points", 74, 0, "")
         fixes = [(T0 + timedelta(days=2, seconds=i), 52.0, 13.0) for i in range(20_000)]
         try:
-            store.add_points(live, fixes)
+            store.trips.add_points(live, fixes)
             out.problems.append("accepted")
         except StorageFullError as err:
             out.code, out.stderr = int(exit_code_for(err)), str(err)  # what the CLI would exit

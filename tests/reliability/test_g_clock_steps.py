@@ -10,11 +10,10 @@ the sequence, not the timestamps.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 import time_machine
 
@@ -28,23 +27,16 @@ from sync.sandbox import (
 )
 from sync.service import SyncService
 from sync.settings import MileageSettings, ScheduleSettings, Settings
+from tests.helpers.remote import push
+from tests.helpers.store import StepClock
+from tests.helpers.wait import wait_for
 from tests.reliability.figures import Row, Scorecard
 from tests.reliability.harness import KEY
-from tests.tracker.conftest import StepClock
 from tracker.store import Tracker
 
 INTERVAL = 1.0
 WINDOW = 3.0  # seconds watched after the forward step
 REGULAR = int(WINDOW / INTERVAL) + 1  # runs the normal rhythm can fit in the window
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 @pytest.fixture
@@ -58,10 +50,12 @@ def service(tmp_path: Path) -> Iterator[SyncService]:
             mileage=MileageSettings(url=server.tight_url, token=DEFAULT_TOKEN),
             schedule=ScheduleSettings(push_interval=INTERVAL, jitter=0, soon_delay=0.2),
         )
-        running = SyncService(settings, store, watch_interval=0.2)
+        engine = SyncEngine(settings, store)
+        running = SyncService(engine, watch_interval=0.2)
         running.start()
         yield running
         running.stop()
+        engine.close()
 
 
 def _gap_after(service: SyncService, runs_wanted: int, timeout: float) -> float:
@@ -125,21 +119,16 @@ def test_g3_journal_order_survives_a_backward_step(tmp_path: Path, scorecard: Sc
     sandbox = Sandbox(rate_limit=None)
     clock = StepClock(datetime(2026, 3, 10, 12, tzinfo=UTC))
     home = tmp_path / "home"
-    with (
-        Tracker.open(home / "tracker.db", timezone="UTC", clock=clock) as store,
-        httpx.Client(
-            transport=SandboxTransport(create_app(sandbox)), base_url="http://sandbox"
-        ) as client,
-    ):
-        first = store.add_trip({"date": "2026-03-10", "distance": "1"})
+    with Tracker.open(home / "tracker.db", timezone="UTC", clock=clock) as store:
+        first = store.trips.add({"date": "2026-03-10", "distance": "1"})
         clock.advance(-3600)  # the wall clock goes back an hour
-        second = store.add_trip({"date": "2026-03-10", "distance": "2"})
-        store.edit_trip(first.id, {"notes": "edited after the step"})
+        second = store.trips.add({"date": "2026-03-10", "distance": "2"})
+        store.trips.edit(first.id, {"notes": "edited after the step"})
         settings = Settings(
             home=home, mileage=MileageSettings(url="http://sandbox", token=DEFAULT_TOKEN)
         )
-        engine = SyncEngine(settings, store, mileage_client=client)
-        engine.push()
+        engine = SyncEngine(settings, store, transport=SandboxTransport(create_app(sandbox)))
+        push(engine)
         engine.close()
     order = [d.custom(KEY) for d in sandbox.deliveries]
     ok = order == [first.id, second.id]

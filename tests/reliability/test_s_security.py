@@ -28,9 +28,8 @@ import stat
 import subprocess
 import sys
 import threading
-import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -40,6 +39,8 @@ from sync.engine import SyncEngine
 from sync.errors import AuthError
 from sync.sandbox import Sandbox, SandboxServer, serve
 from sync.settings import MileageSettings, ScheduleSettings, Settings
+from tests.helpers.remote import push
+from tests.helpers.wait import wait_for
 from tests.reliability.figures import Row, Scorecard
 from tests.reliability.harness import EXE, KEY, ROOT, clean_env
 from tracker.store import Tracker
@@ -54,15 +55,6 @@ def forms(secret: str) -> list[bytes]:
         encoded = base64.b64encode(b"\0" * shift + raw)
         found.add(encoded[4:-4] if shift else encoded[:-4])
     return sorted(found)
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -211,7 +203,7 @@ def test_s1_s8_the_canary_never_leaks_and_files_are_private(
     errors: list[str] = []
     try:
         with Tracker.open(home / "tracker.db", timezone="UTC") as store:
-            store.add_trip({"date": "2026-03-03", "distance": "1"})
+            store.trips.add({"date": "2026-03-03", "distance": "1"})
             for value, cid, sec in ((canary, None, None), (canary, "cid", secret_canary)):
                 mileage = MileageSettings(
                     url=server.tight_url, token=value, client_id=cid, client_secret=sec
@@ -219,7 +211,7 @@ def test_s1_s8_the_canary_never_leaks_and_files_are_private(
                 settings = Settings(home=home, mileage=mileage, schedule=ScheduleSettings())
                 engine = SyncEngine(settings, store)
                 try:
-                    engine.push()
+                    push(engine)
                 except AuthError as caught:
                     errors += [str(caught), repr(caught)]
                 finally:

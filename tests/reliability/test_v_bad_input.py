@@ -19,7 +19,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,10 +27,11 @@ from sync.cli import main
 from sync.engine import SyncEngine
 from sync.sandbox import DEFAULT_TOKEN, Sandbox, SandboxTransport, create_app
 from sync.settings import MileageSettings, Settings
+from tests.helpers.remote import push
+from tests.helpers.store import StepClock
 from tests.reliability.figures import Row, Scorecard, ratio
 from tests.reliability.harness import KEY
 from tests.reliability.profile import size
-from tests.tracker.conftest import StepClock
 from tests.tracker.snapshot import fingerprint
 from tests.tracker.test_inputs import (
     BAD_POINTS,
@@ -118,19 +118,21 @@ def test_v_bad_local_input_is_rejected_typed_and_changes_nothing(
     fast_store: Tracker, scorecard: Scorecard, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store = fast_store
-    good = store.add_trip(GOOD_TRIP)
-    live = store.start_trip({"start_time": T0 - timedelta(minutes=5)})
+    good = store.trips.add(GOOD_TRIP)
+    live = store.trips.start({"start_time": T0 - timedelta(minutes=5)})
     counts = Counts()
 
     # 1. The fixed corpus (tests/tracker/test_inputs.py), library API.
     for label, override, _field in BAD_TRIPS:
         data = {**GOOD_TRIP, **override}
         data = {k: v for k, v in data.items() if v is not None or k != "date"}
-        counts.check(store, f"fixed trip {label}", lambda d=data: store.add_trip(d))
+        counts.check(store, f"fixed trip {label}", lambda d=data: store.trips.add(d))
     base = [(T0 - timedelta(seconds=10 - i), 52.0, 13.0) for i in range(5)]
     for label, point, _field in BAD_POINTS:
         counts.check(
-            store, f"fixed point {label}", lambda p=point: store.add_points(live.id, [p, *base])
+            store,
+            f"fixed point {label}",
+            lambda p=point: store.trips.add_points(live.id, [p, *base]),
         )
     fixed = counts.c["cases"]
 
@@ -151,15 +153,15 @@ def test_v_bad_local_input_is_rejected_typed_and_changes_nothing(
     def case(kind: str, trip: dict[str, Any], point: Any, edit: dict[str, Any]) -> None:
         if kind == "trip":
             counts.check(
-                store, f"trip {trip!r:.200}", lambda: store.add_trip({**GOOD_TRIP, **trip})
+                store, f"trip {trip!r:.200}", lambda: store.trips.add({**GOOD_TRIP, **trip})
             )
         elif kind == "points":
             lat, lng, where = point
             fixes = [(T0 + timedelta(seconds=1 + i), 10.0, 10.0) for i in range(5)]
             fixes[where] = (fixes[where][0], lat, lng)
-            counts.check(store, f"points {point!r}", lambda: store.add_points(live.id, fixes))
+            counts.check(store, f"points {point!r}", lambda: store.trips.add_points(live.id, fixes))
         else:
-            counts.check(store, f"edit {edit!r:.200}", lambda: store.edit_trip(good.id, edit))
+            counts.check(store, f"edit {edit!r:.200}", lambda: store.trips.edit(good.id, edit))
 
     case()
     generated = counts.c["cases"] - fixed
@@ -249,30 +251,29 @@ def test_v6_v7_exotic_text_round_trips_and_unsendable_rows_never_block(
 ) -> None:
     sandbox = Sandbox(rate_limit=None)
     home = tmp_path / "home"
-    with (
-        Tracker.open(home / "tracker.db", timezone="UTC") as store,
-        httpx.Client(
-            transport=SandboxTransport(create_app(sandbox)), base_url="http://sandbox"
-        ) as client,
-    ):
+    with Tracker.open(home / "tracker.db", timezone="UTC") as store:
         ids = {
-            text: store.add_trip(
+            text: store.trips.add(
                 {**GOOD_TRIP, "description": text[:500], "notes": text, "custom_data": {"t": text}}
             ).id
             for text in EXOTIC
         }
-        (poison,) = [store.add_trip(GOOD_TRIP).id]
-        with store.write() as session:  # legacy data that bypassed validation
+        (poison,) = [store.trips.add(GOOD_TRIP).id]
+        with store.db.write() as session:  # legacy data that bypassed validation
             session.connection().exec_driver_sql(
                 "UPDATE trip SET custom_data = '{\"k\": NaN}' WHERE id = ?", (poison,)
             )
         mileage = MileageSettings(url="http://sandbox", token=DEFAULT_TOKEN)
-        engine = SyncEngine(Settings(home=home, mileage=mileage), store, mileage_client=client)
-        report = engine.push()
+        engine = SyncEngine(
+            Settings(home=home, mileage=mileage),
+            store,
+            transport=SandboxTransport(create_app(sandbox)),
+        )
+        report = push(engine)
         engine.close()
         exact = 0
         for text, trip_id in ids.items():
-            local = store.get_trip(trip_id)
+            local = store.trips.get(trip_id)
             (record,) = sandbox.records_with_custom(KEY, trip_id)
             sent = next(d.item for d in sandbox.deliveries if d.custom(KEY) == trip_id)
             same = (

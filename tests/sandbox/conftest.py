@@ -3,41 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from types import MappingProxyType
-from typing import Any
 
 import httpx
 import pytest
 
-from sync.sandbox import (
-    DEFAULT_TOKEN,
-    ManualClock,
-    Sandbox,
-    SandboxServer,
-    SandboxTransport,
-    create_app,
-    serve,
-)
+from sync.sandbox import ManualClock, Sandbox, SandboxServer, serve
+from tests.helpers.remote import AUTH, in_process
 
-AUTH = MappingProxyType({"Authorization": f"Bearer {DEFAULT_TOKEN}"})
 TIMEOUT = httpx.Timeout(5.0)
-
-
-def trip(local_id: str = "t-1", **overrides: Any) -> dict[str, Any]:
-    """A valid save item carrying a local id in customData."""
-    item: dict[str, Any] = {
-        "date": "2024-05-02",
-        "status": "ACTIVE",
-        "mileageStatus": "BUSINESS",
-        "description": "Client visit",
-        "distance": {"type": "KILOMETER", "value": "42.7"},
-        "start": {"time": "2024-05-02T07:15:00Z", "lat": "45.4642", "lng": "9.1900"},
-        "end": {"time": "2024-05-02T08:01:30Z", "lat": "45.0703", "lng": "7.6869"},
-        "duration": 2_790_000,
-        "customData": {"trackerLocalId": local_id},
-    }
-    item.update(overrides)
-    return item
 
 
 @pytest.fixture
@@ -48,14 +21,6 @@ def clock() -> ManualClock:
 @pytest.fixture
 def sandbox(clock: ManualClock) -> Sandbox:
     return Sandbox(clock=clock)
-
-
-def in_process(sandbox: Sandbox) -> httpx.Client:
-    return httpx.Client(
-        transport=SandboxTransport(create_app(sandbox)),
-        base_url="http://sandbox",
-        headers=AUTH,
-    )
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sync.cli.sandbox import app
-from tests.sandbox.conftest import AUTH, trip
+from tests.helpers.remote import AUTH, save_item
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = "from sync.cli.sandbox import app; app(prog_name='tracker sandbox')"
@@ -62,7 +62,7 @@ def test_cli_serves_both_apis_with_its_faults_and_stops_on_ctrl_c(
             auth=(facts["client_id"], facts["client_secret"]),
         ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
-        body = {"data": [trip("a"), trip("b", description="NOPE")]}
+        body = {"data": [save_item("a"), save_item("b", description="NOPE")]}
         assert client.post("/v6/mileage", json=body, headers=headers).status_code == 503
         saved = client.post("/v6/mileage", json=body, headers=headers)
         assert saved.status_code == 207

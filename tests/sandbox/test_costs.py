@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from sync.sandbox import IgnorePaging, Paging, Sandbox
-from tests.sandbox.conftest import in_process
+from tests.helpers.remote import in_process
 
 BASE = "/api/business-mobile/v1"
 LIST = f"{BASE}/additional-costs/list"

@@ -29,14 +29,14 @@ from sync.sandbox import (
     without_field,
 )
 from sync.sandbox.faults import FaultBook
-from tests.sandbox.conftest import AUTH, trip
+from tests.helpers.remote import AUTH, save_item
 
 SAVE = "/v6/mileage"
 LIST = "/api/business-mobile/v1/additional-costs/list"
 
 
 def save(client: httpx.Client, *items: Any) -> httpx.Response:
-    return client.post(SAVE, json={"data": list(items) or [trip()]})
+    return client.post(SAVE, json={"data": list(items) or [save_item()]})
 
 
 def stored(sandbox: Sandbox) -> int:
@@ -117,12 +117,12 @@ def test_drop_with_reset(sandbox: Sandbox, any_client: httpx.Client) -> None:
 def test_store_then_drop(sandbox: Sandbox, any_client: httpx.Client) -> None:
     sandbox.add_fault(StoreThenDrop(path=SAVE))
     with pytest.raises(httpx.RemoteProtocolError):
-        save(any_client, trip("in-doubt"))
+        save(any_client, save_item("in-doubt"))
     assert sandbox.stored_count_by_custom("trackerLocalId", "in-doubt") == 1
     assert [d.outcome for d in sandbox.deliveries] == ["created"]
     assert sandbox.requests[-1].status is None
     # the blind retry a naive client would do creates the duplicate the tests must catch
-    save(any_client, trip("in-doubt"))
+    save(any_client, save_item("in-doubt"))
     assert sandbox.duplicates_by_custom("trackerLocalId").keys() == {"in-doubt"}
 
 
@@ -155,13 +155,13 @@ def test_latency_beyond_the_read_timeout_is_another_unknown_outcome() -> None:
         timeout = httpx.Timeout(5.0, read=0.1)
         with httpx.Client(base_url=server.url, headers=AUTH, timeout=timeout) as client:
             with pytest.raises(httpx.ReadTimeout):
-                save(client, trip("late"))
+                save(client, save_item("late"))
     # Leaving `serve` waits for the request in flight: the server finished it after all.
     assert sandbox.stored_count_by_custom("trackerLocalId", "late") == 1
 
 
 def test_drip_over_loopback_defeats_a_read_timeout(sandbox: Sandbox, live: httpx.Client) -> None:
-    sandbox.add_record(trip("x"))
+    sandbox.add_record(save_item("x"))
     sandbox.add_fault(Drip(path="/v6/mileage/query", chunk=100, interval=0.05))
     started = time.perf_counter()
     response = live.post("/v6/mileage/query", json={}, timeout=httpx.Timeout(5.0, read=0.5))
@@ -233,7 +233,7 @@ def test_malformed_save_responses(
     sandbox: Sandbox, any_client: httpx.Client, fault: Rewrite, check: Any
 ) -> None:
     sandbox.add_fault(fault)
-    response = save(any_client, trip("a"), trip("b"))
+    response = save(any_client, save_item("a"), save_item("b"))
     assert response.status_code == 200
     assert check(response.json())
     assert stored(sandbox) == 2  # the work was done; only the answer lies
@@ -268,7 +268,9 @@ def test_description_rule_fails_matching_items_only(
     sandbox: Sandbox, any_client: httpx.Client
 ) -> None:
     sandbox.add_fault(ItemRule.description_contains("REJECT ME"))
-    response = save(any_client, trip("a"), trip("b", description="please REJECT ME"), trip("c"))
+    response = save(
+        any_client, save_item("a"), save_item("b", description="please REJECT ME"), save_item("c")
+    )
     assert response.status_code == 207
     failed = response.json()["data"][1]
     assert failed["statusCode"] == 400
@@ -281,7 +283,7 @@ def test_description_rule_fails_matching_items_only(
     ]
     assert sandbox.stored_counts_by_custom("trackerLocalId") == {"a": 1, "c": 1}
     # sticky by default: the item keeps failing
-    assert save(any_client, trip("b", description="REJECT ME")).status_code == 207
+    assert save(any_client, save_item("b", description="REJECT ME")).status_code == 207
 
 
 def test_generic_rule_consumed_per_item(sandbox: Sandbox, client: httpx.Client) -> None:
@@ -294,25 +296,25 @@ def test_generic_rule_consumed_per_item(sandbox: Sandbox, client: httpx.Client) 
             times=1,
         )
     )
-    first = save(client, trip("flaky")).json()["data"][0]
+    first = save(client, save_item("flaky")).json()["data"][0]
     assert (first["statusCode"], first["error"][0]["type"], first["error"][0]["param"]) == (
         500,
         "UNKNOWN_ERROR",
         None,
     )
-    assert save(client, trip("flaky")).status_code == 200
+    assert save(client, save_item("flaky")).status_code == 200
     assert armed.hits == 1
 
 
 def test_rules_only_see_valid_items(sandbox: Sandbox, client: httpx.Client) -> None:
     armed = sandbox.add_fault(ItemRule(predicate=lambda item: True, times=None))
-    result = save(client, trip(date="bad")).json()["data"][0]
+    result = save(client, save_item(date="bad")).json()["data"][0]
     assert result["error"][0]["type"] == "INVALID_FORMAT"
     assert armed.hits == 0
 
 
 def test_rule_can_script_not_modifiable(sandbox: Sandbox, client: httpx.Client) -> None:
-    record_id = sandbox.add_record(trip())
+    record_id = sandbox.add_record(save_item())
     sandbox.add_fault(
         ItemRule(predicate=lambda item: "id" in item, error_type="NOT_MODIFIABLE", status_code=409)
     )
@@ -325,7 +327,7 @@ def test_rule_can_script_not_modifiable(sandbox: Sandbox, client: httpx.Client) 
 
 def test_faults_match_method_and_path_patterns(sandbox: Sandbox, client: httpx.Client) -> None:
     sandbox.add_fault(Status(status=500, method="GET", path="/v6/mileage/*", times=None))
-    record_id = sandbox.add_record(trip())
+    record_id = sandbox.add_record(save_item())
     assert client.get(f"/v6/mileage/{record_id}").status_code == 500
     assert client.get(f"/v6/mileage/{record_id}").status_code == 500  # sticky
     assert client.delete(f"/v6/mileage/{record_id}").status_code == 200

@@ -24,7 +24,7 @@ from sync.sandbox import (
     serve,
 )
 from sync.sandbox.server import bind_loopback, check_loopback
-from tests.sandbox.conftest import AUTH, trip
+from tests.helpers.remote import AUTH, save_item
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -110,7 +110,7 @@ def test_use_swaps_the_sandbox(server: SandboxServer) -> None:
 
 def test_stop_does_not_hang_on_a_response_in_flight() -> None:
     sandbox = Sandbox()
-    sandbox.add_record(trip())
+    sandbox.add_record(save_item())
     sandbox.add_fault(Drip(path="/v6/mileage/query", chunk=1, interval=1.0))
     done = threading.Event()
 
@@ -139,7 +139,7 @@ def test_stop_does_not_hang_on_a_response_in_flight() -> None:
 def test_sandbox_transport_sends_streamed_bodies(sandbox: Sandbox) -> None:
     def chunks() -> Iterator[bytes]:
         yield b'{"data": ['
-        yield httpx.Request("POST", "/", json=trip()).content
+        yield httpx.Request("POST", "/", json=save_item()).content
         yield b"]}"
 
     with httpx.Client(
@@ -158,7 +158,7 @@ def test_asgi_transport_works_with_async_clients(sandbox: Sandbox) -> None:
         async with httpx.AsyncClient(
             transport=transport, base_url="http://sandbox", headers=AUTH
         ) as client:
-            response = await client.post("/v6/mileage", json={"data": [trip()]})
+            response = await client.post("/v6/mileage", json={"data": [save_item()]})
             return response.status_code
 
     assert asyncio.run(run()) == 200
@@ -170,7 +170,7 @@ def test_starlette_testclient_works_but_warns_on_import(sandbox: Sandbox) -> Non
         from starlette.testclient import TestClient
 
     with TestClient(create_app(sandbox), headers=dict(AUTH)) as client:
-        assert client.post("/v6/mileage", json={"data": [trip()]}).status_code == 200
+        assert client.post("/v6/mileage", json={"data": [save_item()]}).status_code == 200
 
 
 def test_importing_has_no_side_effects() -> None:

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from sync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ManualClock, Sandbox
-from tests.sandbox.conftest import in_process, trip
+from tests.helpers.remote import in_process, save_item
 
 CREDENTIALS = (DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
 
@@ -33,7 +33,7 @@ def test_minted_token_works_and_has_the_documented_shape(any_client: httpx.Clien
     assert body["expires_in"] == 3600
     assert body["scope"] == "write"
     headers = {"Authorization": f"Bearer {body['access_token']}"}
-    saved = any_client.post("/v6/mileage", json={"data": [trip()]}, headers=headers)
+    saved = any_client.post("/v6/mileage", json={"data": [save_item()]}, headers=headers)
     assert saved.status_code == 200
 
 
@@ -91,7 +91,7 @@ def test_missing_or_unknown_bearer_is_invalid_token(
     any_client: httpx.Client, header: str | None
 ) -> None:
     headers = {"Authorization": header} if header else {"Authorization": ""}
-    response = any_client.post("/v6/mileage", json={"data": [trip()]}, headers=headers)
+    response = any_client.post("/v6/mileage", json={"data": [save_item()]}, headers=headers)
     assert response.status_code == 401
     assert error_of(response) == ("INVALID_TOKEN", None)
     assert response.json()["error"][0]["message"] == "Invalid access token"
@@ -113,7 +113,7 @@ def test_expire_and_revoke_from_a_test(sandbox: Sandbox, client: httpx.Client) -
 def test_read_scope_cannot_write(sandbox: Sandbox, client: httpx.Client) -> None:
     headers = {"Authorization": f"Bearer {sandbox.issue_token(scopes=['read'])}"}
     assert client.post("/v6/mileage/query", json={}, headers=headers).status_code == 200
-    saved = client.post("/v6/mileage", json={"data": [trip()]}, headers=headers)
+    saved = client.post("/v6/mileage", json={"data": [save_item()]}, headers=headers)
     assert saved.status_code == 403
     deleted = client.delete("/v6/mileage/mlg_1", headers=headers)
     assert deleted.status_code == 403

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from sync.sandbox import Sandbox
-from tests.sandbox.conftest import trip
+from tests.helpers.remote import save_item
 
 DAYS = ["2024-05-03", "2024-05-01", "2024-05-02", "2024-05-01", "2024-05-05", "2024-05-04"]
 STATUSES = ["BUSINESS", "PENDING", "NOT_BUSINESS", "BUSINESS", "PENDING", "BUSINESS"]
@@ -20,7 +20,7 @@ def stored(sandbox: Sandbox) -> list[str]:
     names = []
     for index, (day, kind) in enumerate(zip(DAYS, STATUSES, strict=True)):
         name = f"r{index}"
-        sandbox.add_record(trip(name, date=day, mileageStatus=kind))
+        sandbox.add_record(save_item(name, date=day, mileageStatus=kind))
         names.append(name)
     return names
 
@@ -78,8 +78,8 @@ def test_inserts_between_pages_neither_skip_nor_repeat(
     sandbox: Sandbox, client: httpx.Client
 ) -> None:
     first = query(client, limit=3).json()
-    sandbox.add_record(trip("early", date="2024-04-01"))
-    sandbox.add_record(trip("late", date="2024-06-01"))
+    sandbox.add_record(save_item("early", date="2024-04-01"))
+    sandbox.add_record(save_item("late", date="2024-06-01"))
     second = query(client, limit=10, cursor=first["cursor"]["after"])
     assert names(second) == ["r0", "r5", "r4", "late"]
 
@@ -157,7 +157,7 @@ def test_empty_store_and_empty_body(client: httpx.Client) -> None:
 
 
 def test_get_and_delete_one(sandbox: Sandbox, any_client: httpx.Client) -> None:
-    record_id = sandbox.add_record(trip("x"))
+    record_id = sandbox.add_record(save_item("x"))
     got = any_client.get(f"/v6/mileage/{record_id}")
     assert got.status_code == 200
     assert got.json() == {"result": "SUCCESS", "data": sandbox.record(record_id)}

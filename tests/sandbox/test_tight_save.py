@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from sync.sandbox import Rules, Sandbox
-from tests.sandbox.conftest import in_process, trip
+from tests.helpers.remote import in_process, save_item
 
 
 def save(client: httpx.Client, *items: Any) -> httpx.Response:
@@ -16,7 +16,7 @@ def save(client: httpx.Client, *items: Any) -> httpx.Response:
 
 
 def test_create_assigns_mlg_ids_and_echoes_the_read_shape(any_client: httpx.Client) -> None:
-    response = save(any_client, trip("a"), trip("b", customerId="cus_9", carId="car_2"))
+    response = save(any_client, save_item("a"), save_item("b", customerId="cus_9", carId="car_2"))
     assert response.status_code == 200
     body = response.json()
     assert body["result"] == "SUCCESS"
@@ -41,7 +41,7 @@ def test_create_assigns_mlg_ids_and_echoes_the_read_shape(any_client: httpx.Clie
 
 
 def test_read_shape_expands_ids_and_normalises_times_to_utc(client: httpx.Client) -> None:
-    item = trip(
+    item = save_item(
         classSegmentIds=["cls_1"],
         start={
             "time": "2024-05-02T09:15:00.250+02:00",
@@ -71,7 +71,7 @@ def test_custom_data_is_echoed_exactly(client: httpx.Client) -> None:
 
 
 def test_update_merges_the_fields_sent(sandbox: Sandbox, client: httpx.Client) -> None:
-    record_id = save(client, trip()).json()["data"][0]["data"]["id"]
+    record_id = save(client, save_item()).json()["data"][0]["data"]["id"]
     response = save(client, {"id": record_id, "notes": "edited", "mileageStatus": "PENDING"})
     assert response.status_code == 200
     updated = response.json()["data"][0]["data"]
@@ -84,7 +84,7 @@ def test_update_merges_the_fields_sent(sandbox: Sandbox, client: httpx.Client) -
 
 def test_update_can_replace_instead(sandbox: Sandbox, client: httpx.Client) -> None:
     sandbox.update_mode = "replace"
-    record_id = save(client, trip()).json()["data"][0]["data"]["id"]
+    record_id = save(client, save_item()).json()["data"][0]["data"]["id"]
     replacement = {
         "id": record_id,
         "date": "2024-05-03",
@@ -97,7 +97,9 @@ def test_update_can_replace_instead(sandbox: Sandbox, client: httpx.Client) -> N
 
 
 def test_207_when_some_items_fail_and_order_is_kept(any_client: httpx.Client) -> None:
-    response = save(any_client, trip("ok-1"), trip("bad", date="02/05/2024"), trip("ok-2"))
+    response = save(
+        any_client, save_item("ok-1"), save_item("bad", date="02/05/2024"), save_item("ok-2")
+    )
     assert response.status_code == 207
     body = response.json()
     assert body["result"] == "FAILURE"
@@ -125,14 +127,14 @@ def test_all_failing_is_still_207(client: httpx.Client) -> None:
 
 
 def test_unknown_id_is_a_404_item(client: httpx.Client) -> None:
-    result = save(client, trip(id="mlg_000")).json()["data"][0]
+    result = save(client, save_item(id="mlg_000")).json()["data"][0]
     assert result["statusCode"] == 404
     assert result["error"][0]["type"] == "INVALID_VALUE"
     assert result["error"][0]["param"] == "id"
 
 
 def test_locked_record_is_not_modifiable(sandbox: Sandbox, client: httpx.Client) -> None:
-    record_id = save(client, trip()).json()["data"][0]["data"]["id"]
+    record_id = save(client, save_item()).json()["data"][0]["data"]["id"]
     sandbox.lock(record_id)
     result = save(client, {"id": record_id, "notes": "x"}).json()["data"][0]
     assert result["statusCode"] == 409
@@ -167,7 +169,7 @@ def test_unusable_bodies_are_400(
 
 def test_batch_too_large_is_a_detectable_400(sandbox: Sandbox, client: httpx.Client) -> None:
     sandbox.max_batch = 2
-    response = save(client, trip("1"), trip("2"), trip("3"))
+    response = save(client, save_item("1"), save_item("2"), save_item("3"))
     assert response.status_code == 400
     assert response.json()["error"] == [
         {
@@ -177,11 +179,11 @@ def test_batch_too_large_is_a_detectable_400(sandbox: Sandbox, client: httpx.Cli
         }
     ]
     assert sandbox.deliveries == []
-    assert save(client, trip("1"), trip("2")).status_code == 200
+    assert save(client, save_item("1"), save_item("2")).status_code == 200
 
 
 def test_non_object_item_fails_alone(client: httpx.Client) -> None:
-    response = save(client, "nope", trip())
+    response = save(client, "nope", save_item())
     assert response.status_code == 207
     assert response.json()["data"][0]["error"][0]["type"] == "BAD_REQUEST"
 
@@ -240,7 +242,7 @@ INVALID: list[tuple[dict[str, Any], tuple[str, str]]] = [
 def test_validation_rejects_what_the_documented_api_would(
     sandbox: Sandbox, client: httpx.Client, changes: dict[str, Any], expected: tuple[str, str]
 ) -> None:
-    result = save(client, trip(**changes)).json()["data"][0]
+    result = save(client, save_item(**changes)).json()["data"][0]
     assert result["result"] == "FAILURE"
     assert result["statusCode"] == 400
     assert expected in [(error["type"], error["param"]) for error in result["error"]]
@@ -273,20 +275,20 @@ VALID: list[dict[str, Any]] = [
 def test_edge_values_the_docs_allow_are_stored(
     client: httpx.Client, changes: dict[str, Any]
 ) -> None:
-    assert save(client, trip(**changes)).status_code == 200
+    assert save(client, save_item(**changes)).status_code == 200
 
 
 def test_vocabulary_is_configurable() -> None:
     sandbox = Sandbox(rules=Rules(mileage_statuses=frozenset({"BUSINESS", "PERSONAL"})))
     with in_process(sandbox) as client:
-        assert save(client, trip(mileageStatus="PERSONAL")).status_code == 200
-        assert save(client, trip(mileageStatus="PENDING")).status_code == 207
+        assert save(client, save_item(mileageStatus="PERSONAL")).status_code == 200
+        assert save(client, save_item(mileageStatus="PENDING")).status_code == 207
         result = save(client, {"date": "2024-01-01", "distance": {"type": "MILE", "value": "1"}})
     assert result.json()["data"][0]["data"]["mileageStatus"] == "PENDING"  # the default
 
 
 def test_add_record_plants_server_side_data(sandbox: Sandbox, client: httpx.Client) -> None:
-    record_id = sandbox.add_record(trip("planted"))
+    record_id = sandbox.add_record(save_item("planted"))
     assert client.get(f"/v6/mileage/{record_id}").json()["data"]["customData"] == {
         "trackerLocalId": "planted"
     }
@@ -298,8 +300,8 @@ def test_add_record_plants_server_side_data(sandbox: Sandbox, client: httpx.Clie
 
 
 def test_dedupe_is_off_by_default(sandbox: Sandbox, client: httpx.Client) -> None:
-    save(client, trip("same"))
-    save(client, trip("same"))
+    save(client, save_item("same"))
+    save(client, save_item("same"))
     assert sandbox.stored_count_by_custom("trackerLocalId", "same") == 2
     assert sandbox.duplicates_by_custom("trackerLocalId") == {
         "same": list(sandbox.records),
@@ -310,8 +312,8 @@ def test_dedupe_switch_answers_duplicate_with_the_existing_record(
     sandbox: Sandbox, any_client: httpx.Client
 ) -> None:
     sandbox.dedupe_key = "trackerLocalId"
-    first = save(any_client, trip("same")).json()["data"][0]["data"]
-    response = save(any_client, trip("other"), trip("same"))
+    first = save(any_client, save_item("same")).json()["data"][0]["data"]
+    response = save(any_client, save_item("other"), save_item("same"))
     assert response.status_code == 207
     duplicate = response.json()["data"][1]
     assert duplicate["result"] == "FAILURE"
@@ -327,8 +329,8 @@ def test_dedupe_switch_answers_duplicate_with_the_existing_record(
 
 
 def test_delivery_log_counts_receipts_and_storage(sandbox: Sandbox, client: httpx.Client) -> None:
-    save(client, trip("a"), trip("b", date="bad"))
-    save(client, trip("a"))
+    save(client, save_item("a"), save_item("b", date="bad"))
+    save(client, save_item("a"))
     deliveries = sandbox.deliveries
     assert [(d.request, d.position, d.outcome, d.stored) for d in deliveries] == [
         (1, 0, "created", True),
@@ -338,7 +340,7 @@ def test_delivery_log_counts_receipts_and_storage(sandbox: Sandbox, client: http
     assert deliveries[1].errors == ("INVALID_FORMAT",)
     assert deliveries[1].status_code == 400
     assert deliveries[0].custom("trackerLocalId") == "a"
-    assert deliveries[0].item == trip("a")
+    assert deliveries[0].item == save_item("a")
     assert sandbox.delivery_counts_by_custom("trackerLocalId") == {"a": 2, "b": 1}
     assert sandbox.stored_counts_by_custom("trackerLocalId") == {"a": 2}
     assert sandbox.stored_count_by_custom("trackerLocalId", "b") == 0

@@ -13,7 +13,15 @@ import tenacity
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.backoff import (
+from sync.clock import ManualClock
+from sync.errors import (
+    AlreadyRunningError,
+    AuthError,
+    ConfigError,
+    ProtocolError,
+    TransientRemoteError,
+)
+from sync.http.retry import (
     DEFAULT_RETRY_AFTER_CAP,
     RetryAfter,
     RetryPolicy,
@@ -24,14 +32,6 @@ from sync.backoff import (
     parse_retry_after,
     tenacity_stop,
     tenacity_wait,
-)
-from sync.clock import ManualClock
-from sync.errors import (
-    AlreadyRunningError,
-    AuthError,
-    ConfigError,
-    ProtocolError,
-    TransientRemoteError,
 )
 from sync.settings import HttpSettings
 

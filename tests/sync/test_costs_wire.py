@@ -13,15 +13,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sync.sandbox.seed import generate_costs
-from sync.wire.costs import (
+from sync.costs.mapping import read_item
+from sync.costs.wire import (
     ReadContext,
     loads_exact,
     parse_labels,
     parse_platform_time,
     pick_label,
-    read_item,
 )
+from sync.sandbox.seed import generate_costs
 from tracker.costs import CostIn, QuarantineIn
 
 ROME = ZoneInfo("Europe/Rome")

@@ -21,19 +21,12 @@ from sync.engine import SyncEngine
 from sync.errors import AlreadyRunningError
 from sync.sandbox import DEFAULT_TOKEN, Latency, Sandbox, SandboxServer
 from sync.settings import Settings
-from tests.sync.conftest import KEY, add_trips, fast_mileage
+from tests.helpers.remote import KEY, fast_mileage, push
+from tests.helpers.store import manual_trips
+from tests.helpers.wait import wait_for
 from tracker.store import Tracker
 
 EXE = str(Path(sys.executable).parent / "tracker")
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 @pytest.fixture
@@ -131,7 +124,7 @@ def test_sigterm_mid_batch_exits_cleanly(
     start_daemon: Callable[[], subprocess.Popen[str]],
     home: Path,
 ) -> None:
-    ids = add_trips(store, 250)
+    ids = manual_trips(store, 250)
     sandbox.add_fault(Latency(seconds=1.0, path="/v6/mileage", times=None))
     daemon = start_daemon()
     assert wait_for(lambda: sandbox.request_count("/v6/mileage") >= 1, 10)
@@ -139,7 +132,7 @@ def test_sigterm_mid_batch_exits_cleanly(
     daemon.send_signal(signal.SIGTERM)
     assert daemon.wait(timeout=10) == 0
     assert time.monotonic() - started < 5.0
-    counts = store.journal_counts()
+    counts = store.journal.counts()
     assert counts.in_flight == 0  # the batch in flight was finished or given back, never half
     assert counts.synced + counts.pending == 250
     assert _integrity(home / "tracker.db") == "ok"
@@ -155,7 +148,7 @@ def test_sigkill_mid_batch_then_manual_sync_stores_each_trip_once(
     start_daemon: Callable[[], subprocess.Popen[str]],
     home: Path,
 ) -> None:
-    ids = add_trips(store, 250)
+    ids = manual_trips(store, 250)
     # The server stores each batch after a delay: killing the daemon meanwhile leaves the
     # outcome unknown to the client (the hardest case).
     sandbox.add_fault(Latency(seconds=0.7, path="/v6/mileage", times=None))
@@ -174,7 +167,7 @@ def test_sigkill_mid_batch_then_manual_sync_stores_each_trip_once(
     assert found >= 1  # the batch the server stored after the kill was adopted, not resent
     assert sandbox.duplicates_by_custom(KEY) == {}
     assert all(sandbox.stored_count_by_custom(KEY, i) == 1 for i in ids)
-    assert store.journal_counts().pending == 0
+    assert store.journal.counts().pending == 0
 
 
 def test_app_daemon_and_manual_sync_together_redeliver_nothing(
@@ -192,9 +185,9 @@ def test_app_daemon_and_manual_sync_together_redeliver_nothing(
 
     def app_loop() -> None:
         while not stop.is_set():
-            ids.extend(add_trips(store, 20))
+            ids.extend(manual_trips(store, 20))
             with contextlib.suppress(AlreadyRunningError):
-                app.push()
+                push(app)
             time.sleep(0.05)
 
     thread = threading.Thread(target=app_loop)
@@ -205,7 +198,7 @@ def test_app_daemon_and_manual_sync_together_redeliver_nothing(
     app.close()
     assert all(m.returncode in (0, 75) for m in manual), [m.stderr for m in manual]
     assert wait_for(lambda: _cli(env, "sync").returncode == 0, 20)
-    assert wait_for(lambda: store.journal_counts().pending == 0, 10)
+    assert wait_for(lambda: store.journal.counts().pending == 0, 10)
     deliveries = sandbox.delivery_counts_by_custom(KEY)
     assert sum(deliveries.values()) == len(ids)
     assert set(deliveries.values()) == {1}  # zero re-deliveries

@@ -10,12 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync import outcome as oc
 from sync.errors import ProtocolError
-from sync.mapping import mileage_status, save_body, wire_distance
-from sync.reconcile import find_remote_ids, match_page, query_body
 from sync.settings import MileageSettings
-from sync.wire.tight import ItemResult, MileageSave
+from sync.tight import verdicts as oc
+from sync.tight.mapping import mileage_status, save_body, wire_distance
+from sync.tight.reconcile import find_remote_ids, match_page, query_body
+from sync.tight.wire import ItemResult, MileageSave
+from tracker.outcomes import Parked, Retry, Synced
 from tracker.views import PlaceView, TripView
 
 KEY = "trackerLocalId"
@@ -48,8 +49,8 @@ def test_all_success() -> None:
     verdict = oc.classify_response(200, body, sent(2), KEY)
     assert isinstance(verdict, oc.PerItem)
     assert verdict.verdicts == [
-        oc.ItemSynced("mlg_a", body["data"][0]["data"]),
-        oc.ItemSynced("mlg_b", body["data"][1]["data"]),
+        Synced("mlg_a", body["data"][0]["data"]),
+        Synced("mlg_b", body["data"][1]["data"]),
     ]
 
 
@@ -58,7 +59,7 @@ def test_permanent_types_park(kind: str) -> None:
     body = {"result": "FAILURE", "data": [fail(kind, "date"), ok("t1", "mlg_b")]}
     verdict = oc.classify_response(207, body, sent(2), KEY)
     assert isinstance(verdict, oc.PerItem)
-    assert verdict.verdicts[0] == oc.ItemParked(kind, f"{kind}!", "date")
+    assert verdict.verdicts[0] == Parked(kind, f"{kind}!", "date")
 
 
 @pytest.mark.parametrize(
@@ -70,8 +71,9 @@ def test_retryable_items(kind: str, status: int) -> None:
     )
     assert isinstance(verdict, oc.PerItem)
     (item,) = verdict.verdicts
-    assert isinstance(item, oc.ItemRetry)
+    assert isinstance(item, Retry)
     assert not item.in_doubt
+    assert item.item_error  # the server's own error: it counts toward giving up
 
 
 def test_duplicate_adopts_the_named_id() -> None:
@@ -83,14 +85,21 @@ def test_duplicate_adopts_the_named_id() -> None:
     }
     verdict = oc.classify_response(207, {"result": "FAILURE", "data": [dup]}, sent(1), KEY)
     assert isinstance(verdict, oc.PerItem)
-    assert verdict.verdicts == [oc.ItemDuplicate("mlg_old", "dup")]
+    assert verdict.verdicts == [Synced("mlg_old", None, detail="server already had it")]
+
+
+def test_duplicate_without_an_id_is_looked_up_at_once() -> None:
+    dup = {"result": "FAILURE", "error": [{"type": "DUPLICATE", "message": "dup"}]}
+    verdict = oc.classify_response(207, {"result": "FAILURE", "data": [dup]}, sent(1), KEY)
+    assert isinstance(verdict, oc.PerItem)
+    assert verdict.verdicts == [Retry("DUPLICATE", "dup", in_doubt=True, retry_after=0.0)]
 
 
 def test_success_without_an_id_for_a_create_is_in_doubt() -> None:
     body = {"result": "SUCCESS", "data": [{"result": "SUCCESS", "statusCode": 200, "data": {}}]}
     verdict = oc.classify_response(200, body, sent(1), KEY)
     assert isinstance(verdict, oc.PerItem)
-    assert verdict.verdicts[0] == oc.ItemRetry("PROTOCOL", "success without an id", in_doubt=True)
+    assert verdict.verdicts[0] == Retry("PROTOCOL", "success without an id", in_doubt=True)
 
 
 def test_correlation_by_echo_survives_reordering() -> None:
@@ -127,7 +136,7 @@ def test_no_unmatched_item_is_ever_synced(echo_of: list[int], n: int) -> None:
     verdict = oc.classify_response(200, {"result": "SUCCESS", "data": items}, sent(n), KEY)
     assert isinstance(verdict, oc.PerItem)
     for request, item in zip(sent(n), verdict.verdicts, strict=True):
-        if isinstance(item, oc.ItemSynced):
+        if isinstance(item, Synced):
             assert item.record is not None
             assert item.record["customData"][KEY] == request.local_id
 
@@ -173,7 +182,7 @@ def test_any_answer_is_classified_without_exceptions(body: Any, status: int) -> 
     if isinstance(verdict, oc.PerItem):
         assert len(verdict.verdicts) == 3
         for request, item in zip(sent(3), verdict.verdicts, strict=True):
-            if isinstance(item, oc.ItemSynced):
+            if isinstance(item, Synced):
                 assert item.remote_id is not None  # creates are never synced without an id
                 assert request.is_create
 

@@ -17,20 +17,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.errors import ProtocolError, TransientRemoteError
-from sync.pager import (
+from sync.costs.pager import (
     CheckpointMismatchError,
     OffsetPaginator,
     PageNumberPaginator,
-    PageResult,
     Paginator,
     Params,
     StopReason,
-    decode_page,
-    page_fingerprint,
     paginator_from_settings,
     walk,
 )
+from sync.costs.pages import PageResult, decode_page, page_fingerprint
+from sync.errors import ProtocolError, TransientRemoteError
 from sync.settings import CostsSettings
 
 Convention = Literal["page0", "page1", "offset"]

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from sync.errors import AlreadyRunningError, AuthError, EndpointMissingError
+from sync.events import Progress, StepStarted, SyncEvent
 from sync.sandbox import (
     ItemRule,
     Rewrite,
@@ -23,7 +24,8 @@ from sync.sandbox import (
     truncated_json,
     without_field,
 )
-from tests.sync.conftest import KEY, EngineFactory, add_trips
+from tests.helpers.remote import KEY, EngineFactory, push
+from tests.helpers.store import manual_trips
 from tracker.store import Tracker
 
 
@@ -37,12 +39,12 @@ def stored_once(sandbox: Sandbox, ids: list[str]) -> None:
 def test_batches_all_succeed_and_nothing_is_sent_twice(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory, in_process: bool
 ) -> None:
-    ids = add_trips(store, 250, classification="business")
+    ids = manual_trips(store, 250, classification="business")
     engine = make_engine(in_process=in_process)
-    report = engine.push()
+    report = push(engine)
     assert (report.synced, report.batches, report.requests) == (250, 3, 3)
     stored_once(sandbox, ids)
-    trip = store.get_trip(ids[0])
+    trip = store.trips.get(ids[0])
     assert trip.sync_state == "synced"
     assert trip.remote_id is not None
     assert trip.remote_id.startswith("mlg_")
@@ -50,14 +52,14 @@ def test_batches_all_succeed_and_nothing_is_sent_twice(
     assert record is not None
     assert record["mileageStatus"] == "BUSINESS"
     assert record["customData"][KEY] == ids[0]
-    assert store.journal_counts().pending == 0
-    again = engine.push()
+    assert store.journal.counts().pending == 0
+    again = push(engine)
     assert (again.synced, again.requests) == (0, 0)
     assert sandbox.delivery_counts_by_custom(KEY)[ids[0]] == 1
 
 
 def test_wire_format(store: Tracker, sandbox: Sandbox, make_engine: EngineFactory) -> None:
-    trip = store.add_trip(
+    trip = store.trips.add(
         {
             "distance": "16.093",
             "unit": "km",
@@ -71,7 +73,7 @@ def test_wire_format(store: Tracker, sandbox: Sandbox, make_engine: EngineFactor
             "class_segment_ids": ["cls_9"],
         }
     )
-    make_engine().push()
+    push(make_engine())
     (delivery,) = sandbox.deliveries
     item = delivery.item
     assert "id" not in item  # a create
@@ -91,70 +93,70 @@ def test_updates_carry_the_id_and_deletes_remove(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
     engine = make_engine()
-    (trip_id,) = add_trips(store, 1)
-    engine.push()
-    remote = store.get_trip(trip_id).remote_id
+    (trip_id,) = manual_trips(store, 1)
+    push(engine)
+    remote = store.trips.get(trip_id).remote_id
     assert remote is not None
-    store.edit_trip(trip_id, {"description": "after sync", "distance": Decimal("7.25")})
-    engine.push()
+    store.trips.edit(trip_id, {"description": "after sync", "distance": Decimal("7.25")})
+    push(engine)
     assert sandbox.deliveries[-1].item["id"] == remote
     record = sandbox.record(remote)
     assert record is not None
     assert record["description"] == "after sync"
     stored_once(sandbox, [trip_id])
-    store.delete_trip(trip_id)
-    report = engine.push()
+    store.trips.delete(trip_id)
+    report = push(engine)
     assert report.deleted == 1
     assert sandbox.record(remote) is None
-    assert store.get_trip(trip_id).sync_state == "synced"
+    assert store.trips.get(trip_id).sync_state == "synced"
 
 
 def test_delete_before_any_push_costs_no_request(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
-    (trip_id,) = add_trips(store, 1)
-    store.delete_trip(trip_id)
-    report = make_engine().push()
+    (trip_id,) = manual_trips(store, 1)
+    store.trips.delete(trip_id)
+    report = push(make_engine())
     assert report.requests == 0
     assert sandbox.requests == []
-    assert store.get_trip(trip_id).sync_state == "local"
+    assert store.trips.get(trip_id).sync_state == "local"
 
 
 def test_delete_of_a_record_already_gone_is_done(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
     engine = make_engine()
-    (trip_id,) = add_trips(store, 1)
-    engine.push()
-    remote = store.get_trip(trip_id).remote_id
+    (trip_id,) = manual_trips(store, 1)
+    push(engine)
+    remote = store.trips.get(trip_id).remote_id
     assert remote is not None
     sandbox.delete(remote)  # someone deleted it on the server
-    store.delete_trip(trip_id)
-    assert engine.push().deleted == 1
-    assert store.journal_counts().pending == 0
+    store.trips.delete(trip_id)
+    assert push(engine).deleted == 1
+    assert store.journal.counts().pending == 0
 
 
 def test_a_poison_item_never_blocks_its_batch_mates(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
     sandbox.add_fault(ItemRule.description_contains("POISON"))
-    good = add_trips(store, 9)
-    (bad,) = add_trips(store, 1, description="POISON pill")
+    good = manual_trips(store, 9)
+    (bad,) = manual_trips(store, 1, description="POISON pill")
     engine = make_engine()
-    report = engine.push()
+    report = push(engine)
     assert report.synced == 9
     assert [(p.trip_id, p.error_type, p.param) for p in report.parked] == [
         (bad, "INVALID_VALUE", "description")
     ]
     stored_once(sandbox, good)
     assert sandbox.stored_count_by_custom(KEY, bad) == 0
-    (entry,) = store.parked()
+    (entry,) = store.parked.list()
     assert entry.error_message == "description must not contain 'POISON'"
     # Never retried on its own.
-    assert engine.push().requests == 0
+    assert push(engine).requests == 0
     # Editing the trip re-queues it.
-    store.edit_trip(bad, {"description": "fixed"})
-    assert engine.push().synced == 1
+    store.trips.edit(bad, {"description": "fixed"})
+    assert push(engine).synced == 1
     stored_once(sandbox, [*good, bad])
     assert sandbox.delivery_counts_by_custom(KEY)[good[0]] == 1
 
@@ -162,14 +164,14 @@ def test_a_poison_item_never_blocks_its_batch_mates(
 def test_validation_failures_from_the_server_are_parked_with_its_words(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
-    (trip_id,) = add_trips(store, 1)
+    (trip_id,) = manual_trips(store, 1)
     engine = make_engine(status_unclassified="MAYBE")  # not a value Tight knows
-    report = engine.push()
+    report = push(engine)
     (parked,) = report.parked
     assert parked.trip_id == trip_id
     assert parked.error_type == "INVALID_VALUE"
     assert parked.param == "mileageStatus"
-    assert store.get_trip(trip_id).sync_state == "parked"
+    assert store.trips.get(trip_id).sync_state == "parked"
 
 
 def test_success_items_of_a_207_are_never_resent(
@@ -178,14 +180,14 @@ def test_success_items_of_a_207_are_never_resent(
     sandbox.add_fault(
         ItemRule.description_contains("flaky", error_type="UNKNOWN_ERROR", status_code=500, times=1)
     )
-    ok = add_trips(store, 5)
-    (flaky,) = add_trips(store, 1, description="flaky")
+    ok = manual_trips(store, 5)
+    (flaky,) = manual_trips(store, 1, description="flaky")
     engine = make_engine()
-    first = engine.push()
+    first = push(engine)
     assert (first.synced, first.retried) == (5, 1)
-    assert store.get_trip(flaky).sync_state == "pending"
+    assert store.trips.get(flaky).sync_state == "pending"
     time.sleep(0.1)  # past the (tiny) backoff
-    assert engine.push().synced == 1
+    assert push(engine).synced == 1
     counts = sandbox.delivery_counts_by_custom(KEY)
     assert [counts[i] for i in ok] == [1] * 5
     assert counts[flaky] == 2
@@ -195,27 +197,27 @@ def test_success_items_of_a_207_are_never_resent(
 def test_store_then_drop_stores_every_trip_exactly_once(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
-    ids = add_trips(store, 30)
+    ids = manual_trips(store, 30)
     sandbox.add_fault(StoreThenDrop(path="/v6/mileage", method="POST"))
     engine = make_engine(batch_size=10)
-    report = engine.push()
+    report = push(engine)
     assert report.in_doubt == 10  # the first batch: stored, answer lost
     found = absent = synced = 0
     for _ in range(5):  # the backoff is tiny: the next runs come back to them
         found, absent = found + report.reconciled_found, absent + report.reconciled_absent
         synced += report.synced
-        if store.journal_counts().pending == 0:
+        if store.journal.counts().pending == 0:
             break
         time.sleep(0.05)
-        report = engine.push()
+        report = push(engine)
     # Reconciled: found on the server and adopted, never sent again.
     assert (found, absent) == (10, 0)
     assert synced == 30
     stored_once(sandbox, ids)
     assert sandbox.request_count("/v6/mileage/query") >= 1
-    assert store.journal_counts().pending == 0
+    assert store.journal.counts().pending == 0
     for trip_id in ids:
-        trip = store.get_trip(trip_id)
+        trip = store.trips.get(trip_id)
         assert trip.sync_state == "synced"
         record = sandbox.record(trip.remote_id or "")
         assert record is not None
@@ -225,15 +227,15 @@ def test_store_then_drop_stores_every_trip_exactly_once(
 def test_a_500_is_in_doubt_and_proven_absent_before_resending(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
-    ids = add_trips(store, 5)
+    ids = manual_trips(store, 5)
     sandbox.add_fault(Status(status=500, path="/v6/mileage", method="POST"))
     # A long backoff: the in-doubt entries wait for the next run.
     engine = make_engine(backoff_initial=30, backoff_max=30)
-    first = engine.push()
+    first = push(engine)
     assert (first.in_doubt, first.synced) == (5, 0)
-    assert all(store.get_trip(i).sync_state == "in_doubt" for i in ids)
+    assert all(store.trips.get(i).sync_state == "in_doubt" for i in ids)
     _make_due(store)  # due now instead of in 30 s
-    second = engine.push()
+    second = push(engine)
     assert (second.reconciled_absent, second.synced) == (5, 5)
     stored_once(sandbox, ids)
 
@@ -254,17 +256,17 @@ def test_a_500_is_in_doubt_and_proven_absent_before_resending(
 def test_malformed_answers_mark_nothing_synced_wrongly_and_heal(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory, fault: object
 ) -> None:
-    ids = add_trips(store, 6)
+    ids = manual_trips(store, 6)
     sandbox.add_fault(fault)  # type: ignore[arg-type]
     engine = make_engine()
     for _ in range(3):
-        engine.push()
+        push(engine)
         time.sleep(0.05)
     stored_once(sandbox, ids)
-    assert store.journal_counts().pending == 0
+    assert store.journal.counts().pending == 0
     for trip_id in ids:
         # Never a wrong id adopted from a response that did not match the request.
-        record = sandbox.record(store.get_trip(trip_id).remote_id or "")
+        record = sandbox.record(store.trips.get(trip_id).remote_id or "")
         assert record is not None
         assert record["customData"][KEY] == trip_id
 
@@ -273,8 +275,8 @@ def test_batch_too_large_is_halved(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
     sandbox.max_batch = 10
-    ids = add_trips(store, 40)
-    report = make_engine(batch_size=40).push()
+    ids = manual_trips(store, 40)
+    report = push(make_engine(batch_size=40))
     assert report.synced == 40
     stored_once(sandbox, ids)
 
@@ -282,7 +284,7 @@ def test_batch_too_large_is_halved(
 def test_whole_batch_400_is_split(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
-    ids = add_trips(store, 8)
+    ids = manual_trips(store, 8)
     sandbox.add_fault(
         Status(
             status=400,
@@ -295,7 +297,7 @@ def test_whole_batch_400_is_split(
             },
         )
     )
-    report = make_engine().push()
+    report = push(make_engine())
     assert report.synced == 8
     assert report.requests == 3  # the whole batch, then its two halves
     stored_once(sandbox, ids)
@@ -305,11 +307,11 @@ def test_whole_batch_400_is_split(
 def test_429_and_503_are_retried_in_the_run(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory, retry_after: str | None
 ) -> None:
-    ids = add_trips(store, 3)
+    ids = manual_trips(store, 3)
     sandbox.add_fault(Status(status=429, path="/v6/mileage", retry_after=retry_after))
     sandbox.add_fault(Status(status=503, path="/v6/mileage"))
     started = time.monotonic()
-    report = make_engine(backoff_initial=0.05).push()
+    report = push(make_engine(backoff_initial=0.05))
     elapsed = time.monotonic() - started
     assert report.synced == 3
     assert report.requests == 3
@@ -321,19 +323,20 @@ def test_429_and_503_are_retried_in_the_run(
 def test_expired_token_mid_run_is_reminted_once(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
-    ids = add_trips(store, 30)
+    ids = manual_trips(store, 30)
     token = sandbox.issue_token()
     engine = make_engine(
         batch_size=10, token=token, client_id="sandbox-client", client_secret="sandbox-secret"
     )
     sandbox_expire = threading.Event()
 
-    def progress(event: str, _n: int) -> None:
-        if event == "done" and not sandbox_expire.is_set():
+    def progress(event: SyncEvent) -> None:
+        if isinstance(event, Progress) and not sandbox_expire.is_set():
             sandbox_expire.set()
             sandbox.expire_token(token)
 
-    report = engine.push(progress=progress)
+    engine.listener = progress
+    report = push(engine)
     assert report.synced == 30
     assert sandbox.request_count("/v6/auth/token") == 1
     assert sandbox.request_count("/v6/mileage", status=401) == 1
@@ -343,17 +346,18 @@ def test_expired_token_mid_run_is_reminted_once(
 def test_expired_token_without_credentials_stops_and_keeps_everything(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
-    ids = add_trips(store, 30)
+    ids = manual_trips(store, 30)
     token = sandbox.issue_token()
     engine = make_engine(batch_size=10, token=token)
 
-    def progress(event: str, _n: int) -> None:
-        if event == "done":
+    def progress(event: SyncEvent) -> None:
+        if isinstance(event, Progress):
             sandbox.expire_token(token)
 
+    engine.listener = progress
     with pytest.raises(AuthError, match="refused the token"):
-        engine.push(progress=progress)
-    counts = store.journal_counts()
+        push(engine)
+    counts = store.journal.counts()
     assert (counts.synced, counts.pending, counts.in_flight) == (10, 20, 0)
     # Nothing else was sent after the 401 in this run (the batch claimed ahead went back).
     assert sandbox.request_count("/v6/mileage") == 2
@@ -361,19 +365,19 @@ def test_expired_token_without_credentials_stops_and_keeps_everything(
     assert all(e.attempts == 0 and not e.in_doubt for e in _pending_entries(store))
     stored_once(sandbox, ids[:10])
     # With a fresh token the rest goes through, each trip once.
-    make_engine(batch_size=10).push()
+    push(make_engine(batch_size=10))
     stored_once(sandbox, ids)
 
 
 def _make_due(store: Tracker) -> None:
-    with store.write() as session:
+    with store.db.write() as session:
         session.connection().exec_driver_sql("UPDATE journal SET next_attempt_at = NULL")
 
 
 def _pending_entries(store: Tracker) -> list:  # type: ignore[type-arg]
     out = []
-    for trip in store.list_trips():
-        entries, _ = store.history(trip.id)
+    for trip in store.trips.list():
+        entries, _ = store.journal.history(trip.id)
         out += [e for e in entries if e.state == "pending"]
     return out
 
@@ -381,48 +385,49 @@ def _pending_entries(store: Tracker) -> list:  # type: ignore[type-arg]
 def test_missing_credentials_and_wrong_url(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
-    add_trips(store, 2)
+    manual_trips(store, 2)
     with pytest.raises(AuthError, match="TRACKER_MILEAGE_TOKEN"):
-        make_engine(token=None).push()
+        push(make_engine(token=None))
     with pytest.raises(AuthError):
-        make_engine(token="not-a-token").push()
-    assert store.journal_counts().pending == 2
+        push(make_engine(token="not-a-token"))
+    assert store.journal.counts().pending == 2
     sandbox.add_fault(Status(status=404, path="/v6/mileage"))
     with pytest.raises(EndpointMissingError, match="TRACKER_MILEAGE_URL"):
-        make_engine().push()
-    assert store.journal_counts().pending == 2
+        push(make_engine())
+    assert store.journal.counts().pending == 2
 
 
 def test_server_down_keeps_everything_queued(store: Tracker, make_engine: EngineFactory) -> None:
-    ids = add_trips(store, 3)
+    ids = manual_trips(store, 3)
     engine = make_engine(url="http://127.0.0.1:9", retries=1)
-    report = engine.push()
+    report = push(engine)
     assert report.retried == 3
     assert report.in_doubt == 0  # never reached the server: nothing to reconcile
-    assert all(store.get_trip(i).sync_state == "pending" for i in ids)
+    assert all(store.trips.get(i).sync_state == "pending" for i in ids)
 
 
 def test_one_pusher_at_a_time(
     store: Tracker, server: SandboxServer, make_engine: EngineFactory
 ) -> None:
-    add_trips(store, 1)
+    manual_trips(store, 1)
     first, second = make_engine(), make_engine()
     errors: list[BaseException] = []
     started = threading.Event()
 
-    def slow_progress(event: str, _n: int) -> None:
-        if event == "claimed":
+    def slow_start(event: SyncEvent) -> None:
+        if isinstance(event, StepStarted):  # the push lease is held from here on
             started.set()
             time.sleep(0.5)
 
-    thread = threading.Thread(target=lambda: first.push(progress=slow_progress))
+    first.listener = slow_start
+    thread = threading.Thread(target=lambda: push(first))
     thread.start()
     started.wait(5)
     try:
-        second.push()
+        push(second)
     except AlreadyRunningError as err:
         errors.append(err)
     thread.join()
     assert len(errors) == 1
     assert "already running" in str(errors[0])
-    assert second.push().requests == 0  # lease released after the first run
+    assert push(second).requests == 0  # lease released after the first run

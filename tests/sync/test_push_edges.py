@@ -13,34 +13,35 @@ import pytest
 
 from sync.cli import main
 from sync.sandbox import DEFAULT_TOKEN, Drip, ItemRule, Sandbox, SandboxServer, Status
-from tests.sync.conftest import KEY, EngineFactory, add_trips
+from tests.helpers.remote import KEY, EngineFactory, push
+from tests.helpers.store import manual_trips
 from tracker.store import Tracker
 
 
 def test_a_dripping_server_is_cut_off_at_the_total_deadline(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
-    ids = add_trips(store, 2)
+    ids = manual_trips(store, 2)
     sandbox.add_fault(Drip(path="/v6/mileage", method="POST", chunk=1, interval=0.2))
     engine = make_engine(deadline=1.0, read_timeout=1.0, backoff_initial=30, backoff_max=30)
     started = time.monotonic()
-    report = engine.push()
+    report = push(engine)
     elapsed = time.monotonic() - started
     assert elapsed < 4.0  # one deadline plus at most one read timeout, not minutes
     assert report.in_doubt == 2  # stored by the server, answer never completed
-    assert all(store.get_trip(i).sync_state == "in_doubt" for i in ids)
+    assert all(store.trips.get(i).sync_state == "in_doubt" for i in ids)
 
 
 def test_a_stored_row_that_cannot_be_sent_is_parked_not_blocking(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
-    good = add_trips(store, 3)
-    (bad,) = add_trips(store, 1)
-    with store.write() as session:  # legacy/imported data that bypassed validation
+    good = manual_trips(store, 3)
+    (bad,) = manual_trips(store, 1)
+    with store.db.write() as session:  # legacy/imported data that bypassed validation
         session.connection().exec_driver_sql(
             "UPDATE trip SET custom_data = '{\"k\": NaN}' WHERE id = ?", (bad,)
         )
-    report = make_engine().push()
+    report = push(make_engine())
     assert report.synced == 3
     assert [(p.trip_id, p.error_type) for p in report.parked] == [(bad, "LOCAL_INVALID")]
     assert sandbox.stored_count_by_custom(KEY, bad) == 0
@@ -52,10 +53,10 @@ def test_the_client_budget_prevents_429s(
 ) -> None:
     sandbox.rate.limit = 4
     sandbox.rate.window = 1.0
-    ids = add_trips(store, 12)
+    ids = manual_trips(store, 12)
     engine = make_engine(batch_size=1, rate_limit=4, rate_window=1.05)
     started = time.monotonic()
-    report = engine.push()
+    report = push(engine)
     assert report.synced == 12
     assert sandbox.request_count(status=429) == 0
     assert time.monotonic() - started >= 2.0  # 12 requests at 4 per second
@@ -83,14 +84,14 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, server: SandboxServer, home: Path) 
 def test_sync_command_exit_codes_and_summary(
     capsys: pytest.CaptureFixture[str], cli_env: Path, store: Tracker, sandbox: Sandbox
 ) -> None:
-    add_trips(store, 3)
+    manual_trips(store, 3)
     code, out, _ = _cli(capsys, "sync", "--json")
     assert code == 0
     doc = json.loads(out)
     assert doc["push"]["synced"] == 3
     assert doc["journal"]["pending"] == 0
     sandbox.add_fault(ItemRule.description_contains("BAD"))
-    add_trips(store, 1, description="BAD one")
+    manual_trips(store, 1, description="BAD one")
     code, out, _ = _cli(capsys, "sync")
     assert code == 65
     assert "INVALID_VALUE" in out
@@ -104,11 +105,11 @@ def test_sync_command_temporary_and_auth_failures(
     sandbox: Sandbox,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    add_trips(store, 2)
+    manual_trips(store, 2)
     sandbox.add_fault(Status(status=503, path="/v6/mileage", times=None))
     code, _, _ = _cli(capsys, "sync", "--push")
     assert code == 75
-    assert store.journal_counts().pending == 2
+    assert store.journal.counts().pending == 2
     sandbox.clear_faults()
     monkeypatch.setenv("TRACKER_MILEAGE_TOKEN", "tok_CANARY_123")
     code, out, err = _cli(capsys, "sync")
@@ -124,8 +125,8 @@ def test_sync_command_temporary_and_auth_failures(
 def test_dry_run_shows_what_would_be_sent_and_changes_nothing(
     capsys: pytest.CaptureFixture[str], cli_env: Path, store: Tracker, sandbox: Sandbox
 ) -> None:
-    ids = add_trips(store, 3)
-    before = store.journal_counts()
+    ids = manual_trips(store, 3)
+    before = store.journal.counts()
     code, out, _ = _cli(capsys, "sync", "--dry-run", "--json")
     assert code == 0
     plan = json.loads(out)
@@ -135,7 +136,7 @@ def test_dry_run_shows_what_would_be_sent_and_changes_nothing(
     assert [item["customData"][KEY] for item in request["body"]["data"]] == ids
     assert DEFAULT_TOKEN not in out
     assert sandbox.requests == []
-    assert store.journal_counts() == before
+    assert store.journal.counts() == before
     code, out, _ = _cli(capsys, "sync", "--dry-run")
     assert "1 request(s) would be sent" in out
     assert os.environ["TRACKER_MILEAGE_TOKEN"] not in out
@@ -144,32 +145,32 @@ def test_dry_run_shows_what_would_be_sent_and_changes_nothing(
 def test_only_item_errors_count_toward_giving_up(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
-    (flaky,) = add_trips(store, 1, description="always fails")
-    (outage,) = add_trips(store, 1, description="fine")
+    (flaky,) = manual_trips(store, 1, description="always fails")
+    (outage,) = manual_trips(store, 1, description="fine")
     sandbox.add_fault(
         ItemRule.description_contains("always", error_type="UNKNOWN_ERROR", status_code=500)
     )
     engine = make_engine(max_attempts=2)
     for _ in range(3):
-        engine.push()
+        push(engine)
         time.sleep(0.05)
-    (parked,) = store.parked()
+    (parked,) = store.parked.list()
     assert (parked.trip_id, parked.error_type) == (flaky, "GAVE_UP")
     assert "UNKNOWN_ERROR" in (parked.error_message or "")
-    assert store.get_trip(outage).sync_state == "synced"
+    assert store.trips.get(outage).sync_state == "synced"
     # A whole-request outage, however long, never parks anything.
-    (later,) = add_trips(store, 1)
+    (later,) = manual_trips(store, 1)
     sandbox.add_fault(Status(status=503, path="/v6/mileage", times=None))
     for _ in range(4):
-        make_engine(max_attempts=2, retries=0).push()
+        push(make_engine(max_attempts=2, retries=0))
         time.sleep(0.05)
-    assert store.get_trip(later).sync_state == "pending"
+    assert store.trips.get(later).sync_state == "pending"
 
 
 def test_named_hook_points_fire_in_order(store: Tracker, make_engine: EngineFactory) -> None:
-    add_trips(store, 1)
+    manual_trips(store, 1)
     points: list[str] = []
-    make_engine(hook=points.append).push()
+    push(make_engine(hook=points.append))
     assert points == ["after_claim", "after_send", "after_response", "before_commit"]
 
 
@@ -180,7 +181,7 @@ def test_a_failure_while_a_batch_is_on_the_wire_loses_and_duplicates_nothing(
     """The claim of the next batch fails (here: the hook raises, as an interrupt would)
     while batch 1 is being sent: batch 1 goes back in doubt, batch 2's claim runs out, and
     the next runs reconcile and send each trip exactly once."""
-    ids = add_trips(store, 25)
+    ids = manual_trips(store, 25)
     claims = 0
 
     def hook(point: str) -> None:
@@ -191,16 +192,16 @@ def test_a_failure_while_a_batch_is_on_the_wire_loses_and_duplicates_nothing(
                 raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        make_engine(hook=hook, batch_size=10, lease_seconds=1.0).push()
-    first = store.journal_counts()
+        push(make_engine(hook=hook, batch_size=10, lease_seconds=1.0))
+    first = store.journal.counts()
     assert first.synced == 0
     assert first.in_doubt == 10  # batch 1: sent, answer never recorded
     assert first.in_flight == 10  # batch 2: claimed ahead, its lease runs out
     assert sandbox.request_count("/v6/mileage", method="POST") == 1
     time.sleep(1.2)
-    report = make_engine(batch_size=10).push()
+    report = push(make_engine(batch_size=10))
     assert report.reconciled_found == 10
-    assert store.journal_counts().synced == 25
+    assert store.journal.counts().synced == 25
     counts = sandbox.stored_counts_by_custom(KEY)
     assert {i: counts[i] for i in ids} == dict.fromkeys(ids, 1)
 
@@ -208,19 +209,22 @@ def test_a_failure_while_a_batch_is_on_the_wire_loses_and_duplicates_nothing(
 def test_stop_mid_run_gives_the_batch_claimed_ahead_back(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
-    add_trips(store, 30)
+    manual_trips(store, 30)
     stop = threading.Event()
 
     def hook(point: str) -> None:
         if point == "after_send":
             stop.set()  # a shutdown arrives while batch 1 is on the wire
 
-    report = make_engine(hook=hook, batch_size=10).push(stop=stop)
-    counts = store.journal_counts()
+    report = push(make_engine(hook=hook, batch_size=10), stop=stop)
+    counts = store.journal.counts()
     assert (report.batches, counts.synced, counts.pending, counts.in_flight) == (1, 10, 20, 0)
     assert sandbox.request_count("/v6/mileage", method="POST") == 1
     pending = [
-        e for t in store.list_trips() for e in store.history(t.id)[0] if e.state == "pending"
+        e
+        for t in store.trips.list()
+        for e in store.journal.history(t.id)[0]
+        if e.state == "pending"
     ]
     assert len(pending) == 20 and all(e.attempts == 0 and not e.in_doubt for e in pending)
 
@@ -233,20 +237,20 @@ def test_sync_by_hand_tries_waiting_changes_now_the_scheduler_waits(
     make_engine: EngineFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    ids = add_trips(store, 3)
+    ids = manual_trips(store, 3)
     monkeypatch.setenv("TRACKER_MILEAGE_BACKOFF_INITIAL", "600")  # next try in >= 10 min
     monkeypatch.setenv("TRACKER_MILEAGE_BACKOFF_MAX", "600")
     sandbox.add_fault(Status(status=503, path="/v6/mileage", times=1))
     assert _cli(capsys, "sync", "--push")[0] == 75
     assert sandbox.request_count("/v6/mileage") == 1
     # The scheduler's run (what the daemon does) keeps to the retry time: nothing is sent.
-    report = make_engine(backoff_initial=600, backoff_max=600).push()
-    assert (report.requests, store.journal_counts().pending) == (0, 3)
+    report = push(make_engine(backoff_initial=600, backoff_max=600))
+    assert (report.requests, store.journal.counts().pending) == (0, 3)
     # The dry run shows what a sync by hand sends: the waiting changes.
     code, out, _ = _cli(capsys, "sync", "--dry-run", "--json")
     assert code == 0 and len(json.loads(out)["requests"]) == 1
     # `tracker sync` was asked for now: the waiting changes go now.
     assert _cli(capsys, "sync", "--push")[0] == 0
-    assert store.journal_counts().synced == 3
+    assert store.journal.counts().synced == 3
     counts = sandbox.stored_counts_by_custom(KEY)
     assert {i: counts[i] for i in ids} == dict.fromkeys(ids, 1)

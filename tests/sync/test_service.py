@@ -10,20 +10,14 @@ from pathlib import Path
 import pytest
 import time_machine
 
+from sync.engine import SyncEngine
 from sync.sandbox import Sandbox, SandboxServer, Status
 from sync.service import SyncService
 from sync.settings import ScheduleSettings, Settings
-from tests.sync.conftest import KEY, add_trips, fast_mileage
+from tests.helpers.remote import KEY, fast_mileage
+from tests.helpers.store import manual_trips
+from tests.helpers.wait import wait_for
 from tracker.store import Tracker
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 @pytest.fixture
@@ -31,6 +25,7 @@ def make_service(
     home: Path, store: Tracker, server: SandboxServer
 ) -> Iterator[Callable[..., SyncService]]:
     services: list[SyncService] = []
+    engines: list[SyncEngine] = []
 
     def build(push_interval: float = 1.0, **mileage: object) -> SyncService:
         settings = Settings(
@@ -38,13 +33,17 @@ def make_service(
             mileage=fast_mileage(server.tight_url, **mileage),
             schedule=ScheduleSettings(push_interval=push_interval, jitter=0, soon_delay=0.2),
         )
-        service = SyncService(settings, store, watch_interval=0.2)
+        engine = SyncEngine(settings, store)
+        engines.append(engine)
+        service = SyncService(engine, watch_interval=0.2)
         services.append(service)
         return service
 
     yield build
     for service in services:
         service.stop()
+    for engine in engines:
+        engine.close()
 
 
 def test_a_finished_trip_is_pushed_within_seconds(
@@ -53,7 +52,7 @@ def test_a_finished_trip_is_pushed_within_seconds(
     service = make_service(push_interval=3600)  # only the first run and sync-soon
     service.start()
     assert wait_for(lambda: service.state.push.runs >= 1, 5)
-    (trip_id,) = add_trips(store, 1)
+    (trip_id,) = manual_trips(store, 1)
     # No call to sync_soon(): the watchdog sees the commit (data_version) and triggers it.
     assert wait_for(lambda: sandbox.stored_count_by_custom(KEY, trip_id) == 1, 5)
     service.sync_soon()
@@ -64,7 +63,7 @@ def test_a_finished_trip_is_pushed_within_seconds(
 def test_offline_backs_off_without_spinning_and_drains_when_back(
     store: Tracker, sandbox: Sandbox, make_service: Callable[..., SyncService]
 ) -> None:
-    ids = add_trips(store, 20)
+    ids = manual_trips(store, 20)
     sandbox.add_fault(Status(status=503, path="/v6/mileage", times=None))
     service = make_service(push_interval=0.5, retries=0)
     service.start()
@@ -73,21 +72,22 @@ def test_offline_backs_off_without_spinning_and_drains_when_back(
     time.sleep(2.0)
     used = time.process_time() - cpu
     assert used < 0.5 * (time.monotonic() - wall)  # idle while offline, not spinning
-    assert store.journal_counts().pending == 20
+    assert store.journal.counts().pending == 20
     assert sandbox.stored_counts_by_custom(KEY) == {}
     # A whole request refused: its entries keep one retry time, so they come back together
     # (not one request each as separate jitter draws fall due).
-    with store.read() as session:  # one snapshot: a run may be recording new times
+    with store.db.read() as session:  # one snapshot: a run may be recording new times
         waits = session.connection().exec_driver_sql(
             "SELECT DISTINCT next_attempt_at FROM journal WHERE state = 'pending'"
         )
         assert len(waits.all()) == 1
     sandbox.clear_faults()
-    due = store.next_attempt_at()
+    due = store.journal.next_attempt_at()
     assert due is not None
     # Back online: drained once the retry falls due (the schedule doubles per failed run).
     patience = max(0.0, (due - datetime.now(UTC)).total_seconds()) + 5.0
-    assert wait_for(lambda: store.journal_counts().pending == 0, patience)
+    # Synced, not just no longer pending (an entry in flight is not pending either).
+    assert wait_for(lambda: store.journal.counts().synced == 20, patience)
     assert all(sandbox.stored_count_by_custom(KEY, i) == 1 for i in ids)
     assert sandbox.request_count("/v6/mileage", status=200) == 1
 

@@ -12,10 +12,18 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from tests.tracker.conftest import StepClock
-from tracker import costlinks, costs
-from tracker.costs import CostIn, PullStart, QuarantineIn
-from tracker.costviews import UNKNOWN
+from tests.helpers.store import StepClock
+from tracker.costs import (
+    CostIn,
+    CostNotFoundError,
+    FinishedPull,
+    PullStart,
+    QuarantineIn,
+    StoredPage,
+    link_tolerance,
+    links,
+)
+from tracker.costs.views import UNKNOWN
 from tracker.errors import (
     DatabaseBusyError,
     InvalidInputError,
@@ -58,9 +66,8 @@ def page(
     items: list[CostIn],
     rejects: list[QuarantineIn] | None = None,
     n: int = 1,
-) -> costs.StoredPage:
-    return costs.store_page(
-        store,
+) -> StoredPage:
+    return store.costs.store_page(
         items,
         rejects or [],
         run_id=run.run_id,
@@ -71,12 +78,12 @@ def page(
     )
 
 
-def pull(store: Tracker, *pages: list[CostIn]) -> costs.FinishedPull:
+def pull(store: Tracker, *pages: list[CostIn]) -> FinishedPull:
     """A complete walk over ``pages``."""
-    run = costs.begin_pull(store)
+    run = store.costs.begin_run()
     for n, items in enumerate(pages, start=1):
         page(store, run, items, n=n)
-    return costs.finish_pull(store, run_id=run.run_id, complete=True, stop_reason="empty_page")
+    return store.costs.finish_run(run_id=run.run_id, complete=True, stop_reason="empty_page")
 
 
 def stored(db: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -91,43 +98,43 @@ def stored(db: Path, sql: str) -> list[tuple[Any, ...]]:
 
 
 def test_insert_then_unchanged_then_updated(store: Tracker) -> None:
-    run = costs.begin_pull(store)
+    run = store.costs.begin_run()
     assert page(store, run, [cost(1), cost(2)]).inserted == 2
     again = page(store, run, [cost(1), cost(2)], n=2)
     assert (again.inserted, again.unchanged, again.updated) == (0, 2, 0)
     newer = cost(1, last_updated=T0 + timedelta(hours=1), amount=Decimal("2.00"))
     assert page(store, run, [newer], n=3).updated == 1
-    assert costs.get_cost(store, 1).amount == Decimal("2.00")
+    assert store.costs.get(1).amount == Decimal("2.00")
 
 
 def test_an_older_last_updated_never_overwrites(store: Tracker) -> None:
     pull(store, [cost(1, last_updated=T0, amount=Decimal("9.99"))])
-    run = costs.begin_pull(store)
+    run = store.costs.begin_run()
     older = cost(1, last_updated=T0 - timedelta(seconds=1), amount=Decimal("1.00"))
     result = page(store, run, [older])
     assert (result.stale, result.updated) == (1, 0)
-    view = costs.get_cost(store, 1)
+    view = store.costs.get(1)
     assert view.amount == Decimal("9.99")
     assert view.last_updated == T0
 
 
 def test_on_a_last_updated_tie_the_copy_read_last_wins(store: Tracker) -> None:
     pull(store, [cost(1, amount=Decimal("1.00"))])
-    run = costs.begin_pull(store)
+    run = store.costs.begin_run()
     assert page(store, run, [cost(1, amount=Decimal("1.01"))]).updated == 1
-    assert costs.get_cost(store, 1).amount == Decimal("1.01")
+    assert store.costs.get(1).amount == Decimal("1.01")
 
 
 def test_ids_at_the_ends_of_int64_are_found_again(store: Tracker) -> None:
     # Stored costs are looked up by ids passed as one JSON array: no id may lose precision.
     ids = [2**63 - 1, -(2**63), 2**53 + 1]
-    run = costs.begin_pull(store)
+    run = store.costs.begin_run()
     assert page(store, run, [cost(i) for i in ids]).inserted == 3
     assert page(store, run, [cost(i) for i in ids], n=2).unchanged == 3
 
 
 def test_duplicate_ids_on_one_page_keep_the_newest(store: Tracker) -> None:
-    run = costs.begin_pull(store)
+    run = store.costs.begin_run()
     result = page(
         store,
         run,
@@ -137,7 +144,7 @@ def test_duplicate_ids_on_one_page_keep_the_newest(store: Tracker) -> None:
         ],
     )
     assert result.inserted == 1
-    assert costs.get_cost(store, 1).amount == Decimal("3")
+    assert store.costs.get(1).amount == Decimal("3")
 
 
 def test_amounts_are_stored_as_exact_text(store: Tracker, db_path: Path) -> None:
@@ -154,7 +161,7 @@ def test_amounts_are_stored_as_exact_text(store: Tracker, db_path: Path) -> None
         (2, "-0.10"),
         (3, "999999999999999.99"),
     ]
-    assert costs.get_cost(store, 1).to_json()["amount"] == "10.30"
+    assert store.costs.get(1).to_json()["amount"] == "10.30"
 
 
 def test_cost_input_is_validated_before_any_row(store: Tracker) -> None:
@@ -176,12 +183,12 @@ def test_cost_input_is_validated_before_any_row(store: Tracker) -> None:
 
 
 def test_page_and_checkpoint_commit_together(store: Tracker) -> None:
-    run = costs.begin_pull(store)
+    run = store.costs.begin_run()
     page(store, run, [cost(1)], n=1)
-    state = costs.pull_status(store)
+    state = store.costs.pull_status()
     assert state is not None
     assert (state.pages, state.in_progress, state.complete) == (1, True, False)
-    resumed = costs.begin_pull(store)
+    resumed = store.costs.begin_run()
     assert resumed.resumed
     assert resumed.run_id == run.run_id
     assert resumed.checkpoint == {"page": 2}
@@ -189,7 +196,7 @@ def test_page_and_checkpoint_commit_together(store: Tracker) -> None:
 
 def test_a_failed_page_writes_nothing_and_keeps_the_checkpoint(db_path: Path) -> None:
     with Tracker.open(db_path, timezone="UTC", busy_timeout=0.2) as store:
-        run = costs.begin_pull(store)
+        run = store.costs.begin_run()
         page(store, run, [cost(1)], n=1)
         blocker = sqlite3.connect(db_path, isolation_level=None)
         blocker.execute("BEGIN IMMEDIATE")
@@ -199,46 +206,46 @@ def test_a_failed_page_writes_nothing_and_keeps_the_checkpoint(db_path: Path) ->
         finally:
             blocker.execute("ROLLBACK")
             blocker.close()
-        assert costs.begin_pull(store).checkpoint == {"page": 2}  # still after page 1
-        assert [c.id for c in costs.list_costs(store)] == [1]
+        assert store.costs.begin_run().checkpoint == {"page": 2}  # still after page 1
+        assert [c.id for c in store.costs.list()] == [1]
 
 
 def test_disk_full_during_a_page_keeps_old_data_and_checkpoint(
     store: Tracker, db_path: Path
 ) -> None:
-    run = costs.begin_pull(store)
+    run = store.costs.begin_run()
     page(store, run, [cost(1)], n=1)
     count = stored(db_path, "PRAGMA page_count")[0][0]
 
-    @event.listens_for(store.engine, "connect")
+    @event.listens_for(store.db.engine, "connect")
     def _cap(dbapi_conn: sqlite3.Connection, _rec: object) -> None:
         dbapi_conn.execute(f"PRAGMA max_page_count = {count}")
 
-    store.engine.dispose()
+    store.db.engine.dispose()
     big = [cost(i, notes="x" * 5000) for i in range(2, 200)]
     with pytest.raises(StorageFullError):
         page(store, run, big, n=2)
-    event.remove(store.engine, "connect", _cap)
-    store.engine.dispose()
-    assert [c.id for c in costs.list_costs(store)] == [1]
-    assert costs.begin_pull(store).checkpoint == {"page": 2}
+    event.remove(store.db.engine, "connect", _cap)
+    store.db.engine.dispose()
+    assert [c.id for c in store.costs.list()] == [1]
+    assert store.costs.begin_run().checkpoint == {"page": 2}
 
 
 def test_a_superseded_run_cannot_write(store: Tracker) -> None:
-    old = costs.begin_pull(store)
-    costs.begin_pull(store, fresh=True)
+    old = store.costs.begin_run()
+    store.costs.begin_run(fresh=True)
     with pytest.raises(StateError, match="superseded"):
         page(store, old, [cost(1)])
     with pytest.raises(StateError):
-        costs.finish_pull(store, run_id=old.run_id, complete=True, stop_reason=None)
-    assert costs.list_costs(store) == []
+        store.costs.finish_run(run_id=old.run_id, complete=True, stop_reason=None)
+    assert store.costs.list() == []
 
 
 def test_a_finished_run_is_not_resumed(store: Tracker) -> None:
-    first = costs.begin_pull(store)
+    first = store.costs.begin_run()
     page(store, first, [cost(1)])
-    costs.finish_pull(store, run_id=first.run_id, complete=True, stop_reason="short_page")
-    second = costs.begin_pull(store)
+    store.costs.finish_run(run_id=first.run_id, complete=True, stop_reason="short_page")
+    second = store.costs.begin_run()
     assert not second.resumed
     assert second.run_id != first.run_id
 
@@ -248,96 +255,96 @@ def test_a_finished_run_is_not_resumed(store: Tracker) -> None:
 
 def test_items_gone_are_marked_not_seen_after_a_complete_walk_only(store: Tracker) -> None:
     pull(store, [cost(1), cost(2)], [cost(3)])
-    run = costs.begin_pull(store)
+    run = store.costs.begin_run()
     page(store, run, [cost(1), cost(3)])
     # guarded stop (e.g. a repeated page): nothing is marked
-    done = costs.finish_pull(store, run_id=run.run_id, complete=False, stop_reason="page_cap")
+    done = store.costs.finish_run(run_id=run.run_id, complete=False, stop_reason="page_cap")
     assert done.marked_not_seen == 0
-    assert all(c.seen_in_last_pull for c in costs.list_costs(store))
-    state = costs.pull_status(store)
+    assert all(c.seen_in_last_pull for c in store.costs.list())
+    state = store.costs.pull_status()
     assert state is not None
     assert (state.complete, state.stop_reason, state.in_progress) == (False, "page_cap", False)
     # a complete walk without cost 2 marks it, keeps it
     assert pull(store, [cost(1)], [cost(3)]).marked_not_seen == 1
-    seen = {c.id: c.seen_in_last_pull for c in costs.list_costs(store)}
+    seen = {c.id: c.seen_in_last_pull for c in store.costs.list()}
     assert seen == {1: True, 2: False, 3: True}
     # and it comes back when it reappears
     pull(store, [cost(1), cost(2), cost(3)])
-    assert all(c.seen_in_last_pull for c in costs.list_costs(store))
+    assert all(c.seen_in_last_pull for c in store.costs.list())
 
 
 def test_a_resumed_run_counts_pages_stored_before_the_crash(store: Tracker) -> None:
     pull(store, [cost(1), cost(2)])
-    run = costs.begin_pull(store)
+    run = store.costs.begin_run()
     page(store, run, [cost(1)], n=1)
     # ... the process dies here; another resumes the same run and reads the rest
-    resumed = costs.begin_pull(store)
+    resumed = store.costs.begin_run()
     page(store, resumed, [cost(2)], n=2)
-    done = costs.finish_pull(store, run_id=resumed.run_id, complete=True, stop_reason=None)
+    done = store.costs.finish_run(run_id=resumed.run_id, complete=True, stop_reason=None)
     assert done.marked_not_seen == 0
-    assert all(c.seen_in_last_pull for c in costs.list_costs(store))
+    assert all(c.seen_in_last_pull for c in store.costs.list())
 
 
 def test_mark_gone(store: Tracker) -> None:
     pull(store, [cost(1)])
-    assert costs.mark_gone(store, 1)
-    assert not costs.get_cost(store, 1).seen_in_last_pull
-    assert not costs.mark_gone(store, 2)
+    assert store.costs.mark_gone(1)
+    assert not store.costs.get(1).seen_in_last_pull
+    assert not store.costs.mark_gone(2)
 
 
 # ---------------------------------------------------------------- quarantine
 
 
 def test_quarantine_is_kept_updated_and_resolved(store: Tracker) -> None:
-    run = costs.begin_pull(store)
+    run = store.costs.begin_run()
     result = page(store, run, [cost(1)], [reject("7", reason="Amount: bad"), reject(None, "[1]")])
     assert (result.inserted, result.quarantined) == (1, 2)
     page(store, run, [], [reject("7", reason="Amount: worse"), reject(None, "[1]")], n=2)
-    rows = costs.list_quarantine(store)
+    rows = store.costs.quarantine()
     assert sorted((r.cost_id, r.reason) for r in rows if r.cost_id) == [("7", "Amount: worse")]
     assert len(rows) == 2  # no duplicate rows for the same item
     fixed = page(store, run, [cost(7)], n=3)
     assert fixed.resolved == 1
-    assert [r.cost_id for r in costs.list_quarantine(store)] == [None]
+    assert [r.cost_id for r in store.costs.quarantine()] == [None]
 
 
 def test_quarantine_not_read_again_is_dropped_after_a_complete_walk(store: Tracker) -> None:
-    run = costs.begin_pull(store)
+    run = store.costs.begin_run()
     page(store, run, [], [reject("7"), reject(None, "[1]")])
-    costs.finish_pull(store, run_id=run.run_id, complete=True, stop_reason=None)
-    assert len(costs.list_quarantine(store)) == 2
-    run = costs.begin_pull(store)
+    store.costs.finish_run(run_id=run.run_id, complete=True, stop_reason=None)
+    assert len(store.costs.quarantine()) == 2
+    run = store.costs.begin_run()
     page(store, run, [], [reject("7")])
-    costs.finish_pull(store, run_id=run.run_id, complete=False, stop_reason="repeated_page")
-    assert len(costs.list_quarantine(store)) == 2  # an incomplete walk proves nothing
+    store.costs.finish_run(run_id=run.run_id, complete=False, stop_reason="repeated_page")
+    assert len(store.costs.quarantine()) == 2  # an incomplete walk proves nothing
     done = pull(store, [])
     assert done.quarantine_cleared == 2
-    assert costs.list_quarantine(store) == []
+    assert store.costs.quarantine() == []
 
 
 def test_a_stored_cost_whose_new_version_is_quarantined_stays_seen(store: Tracker) -> None:
     pull(store, [cost(5, amount=Decimal("4.00"))])
-    run = costs.begin_pull(store)
+    run = store.costs.begin_run()
     page(store, run, [], [reject("5")])
-    costs.finish_pull(store, run_id=run.run_id, complete=True, stop_reason=None)
-    view = costs.get_cost(store, 5)
+    store.costs.finish_run(run_id=run.run_id, complete=True, stop_reason=None)
+    view = store.costs.get(5)
     assert view.seen_in_last_pull
     assert view.amount == Decimal("4.00")  # the last valid version is kept
 
 
 def test_single_item_storage_outside_a_pull(store: Tracker) -> None:
-    assert costs.store_rejects(store, [reject("8")]) == 1
-    result = costs.store_cost(store, cost(8), link_tolerance=TOLERANCE)
+    assert store.costs.store_rejects([reject("8")]) == 1
+    result = store.costs.store_cost(cost(8), link_tolerance=TOLERANCE)
     assert (result.inserted, result.resolved) == (1, 1)
-    assert costs.list_quarantine(store) == []
-    assert costs.store_cost(store, cost(8), link_tolerance=TOLERANCE).unchanged == 1
+    assert store.costs.quarantine() == []
+    assert store.costs.store_cost(cost(8), link_tolerance=TOLERANCE).unchanged == 1
 
 
 # ---------------------------------------------------------------- links
 
 
 def add_trip(store: Tracker, start: datetime, minutes: int, **extra: Any) -> str:
-    trip = store.add_trip(
+    trip = store.trips.add(
         {
             "distance": "10",
             "start_time": start,
@@ -370,9 +377,9 @@ def test_link_by_trip_guid_whatever_its_case_or_braces(
         ],
     )
     for ident in (1, 2):
-        view = costs.get_cost(store, ident)
+        view = store.costs.get(ident)
         assert (view.trip_id, view.link) == (morning, "trip_guid")
-    assert costs.get_cost(store, 1).trip_guid == morning  # stored canonical
+    assert store.costs.get(1).trip_guid == morning  # stored canonical
 
 
 def test_link_by_time_overlap_within_the_tolerance(store: Tracker, trips: dict[str, str]) -> None:
@@ -390,7 +397,7 @@ def test_link_by_time_overlap_within_the_tolerance(store: Tracker, trips: dict[s
         ],
     )
     assert result.marked_not_seen == 0
-    links = {c.id: (c.trip_id, c.link) for c in costs.list_costs(store)}
+    links = {c.id: (c.trip_id, c.link) for c in store.costs.list()}
     assert links == {
         1: (trips["morning"], "time"),
         2: (trips["morning"], "time"),
@@ -403,39 +410,39 @@ def test_link_by_time_overlap_within_the_tolerance(store: Tracker, trips: dict[s
 def test_an_ambiguous_overlap_stays_unlinked_and_is_reported(
     store: Tracker, trips: dict[str, str]
 ) -> None:
-    run = costs.begin_pull(store)
+    run = store.costs.begin_run()
     at = T0 + timedelta(hours=4, minutes=25)  # inside both noon trips
     result = page(store, run, [cost(1, start_time=at)])
     assert [(a.cost_id, set(a.trip_ids)) for a in result.ambiguous] == [
         (1, {trips["noon"], trips["noon_overlap"]})
     ]
-    view = costs.get_cost(store, 1)
+    view = store.costs.get(1)
     assert (view.trip_id, view.link) == (None, "ambiguous")
 
 
 def test_deleted_and_recording_trips_are_not_linked_by_time(store: Tracker) -> None:
     gone = add_trip(store, T0, 60)
-    store.delete_trip(gone)
-    store.start_trip({"start_time": T0})  # still recording: no end yet
+    store.trips.delete(gone)
+    store.trips.start({"start_time": T0})  # still recording: no end yet
     pull(store, [cost(1, start_time=T0 + timedelta(minutes=10))])
-    assert costs.get_cost(store, 1).link == "none"
+    assert store.costs.get(1).link == "none"
     pull(store, [cost(2, trip_guid=gone)])  # a GUID names the trip, deleted or not
-    assert costs.get_cost(store, 2).trip_id == gone
+    assert store.costs.get(2).trip_id == gone
 
 
 def test_links_are_recomputed_when_the_cost_is_read_again(store: Tracker) -> None:
     at = T0 + timedelta(days=2)
     pull(store, [cost(1, start_time=at)])
-    assert costs.get_cost(store, 1).link == "none"
+    assert store.costs.get(1).link == "none"
     trip = add_trip(store, at - timedelta(minutes=10), 20)  # recorded later
     pull(store, [cost(1, start_time=at)])
-    assert costs.get_cost(store, 1).trip_id == trip
+    assert store.costs.get(1).trip_id == trip
 
 
 def test_one_page_mixes_every_kind_of_link(store: Tracker, trips: dict[str, str]) -> None:
     # The links of a page are looked up together: each cost still gets its own.
     pull(store, [cost(9, last_updated=T0 + timedelta(hours=1), start_time=T0)])  # morning
-    run = costs.begin_pull(store)
+    run = store.costs.begin_run()
     result = page(
         store,
         run,
@@ -454,7 +461,7 @@ def test_one_page_mixes_every_kind_of_link(store: Tracker, trips: dict[str, str]
     assert [(a.cost_id, set(a.trip_ids)) for a in result.ambiguous] == [
         (3, {trips["noon"], trips["noon_overlap"]})
     ]
-    links = {c.id: (c.trip_id, c.link) for c in costs.list_costs(store)}
+    links = {c.id: (c.trip_id, c.link) for c in store.costs.list()}
     assert links == {
         1: (trips["noon"], "trip_guid"),
         2: (trips["morning"], "time"),
@@ -468,9 +475,9 @@ def test_one_page_mixes_every_kind_of_link(store: Tracker, trips: dict[str, str]
 def test_an_ambiguous_cost_lists_the_first_overlapping_trips_by_start(store: Tracker) -> None:
     starts = [T0 + timedelta(minutes=m) for m in (50, 10, 40, 0, 30, 20)]
     ids = {start: add_trip(store, start, 120) for start in starts}
-    run = costs.begin_pull(store)
+    run = store.costs.begin_run()
     result = page(store, run, [cost(1, start_time=T0 + timedelta(minutes=55))])
-    first_five = [ids[start] for start in sorted(starts)[: costlinks.MAX_CANDIDATES]]
+    first_five = [ids[start] for start in sorted(starts)[: links.MAX_CANDIDATES]]
     assert [list(a.trip_ids) for a in result.ambiguous] == [first_five]
 
 
@@ -478,9 +485,9 @@ def test_a_refresh_updates_without_touching_the_pull_bookkeeping(store: Tracker)
     pull(store, [cost(8)])
     before = stored_seen(store, 8)
     newer = cost(8, last_updated=T0 + timedelta(hours=1), amount=Decimal("8.80"))
-    result = costs.store_cost(store, newer, link_tolerance=TOLERANCE)
+    result = store.costs.store_cost(newer, link_tolerance=TOLERANCE)
     assert (result.updated, result.inserted, result.unchanged) == (1, 0, 0)
-    assert costs.get_cost(store, 8).amount == Decimal("8.80")
+    assert store.costs.get(8).amount == Decimal("8.80")
     assert stored_seen(store, 8) == before
 
 
@@ -490,19 +497,19 @@ def stored_seen(store: Tracker, ident: int) -> tuple[Any, ...]:
 
 def test_checked_cost_input_needs_every_field() -> None:
     values = cost(1).model_dump()
-    assert costs.CostIn.checked(dict(values)) == cost(1)
+    assert CostIn.checked(dict(values)) == cost(1)
     with pytest.raises(TypeError, match=r"missing \['notes'\]"):
-        costs.CostIn.checked({k: v for k, v in values.items() if k != "notes"})
+        CostIn.checked({k: v for k, v in values.items() if k != "notes"})
     with pytest.raises(TypeError, match=r"extra \['surprise'\]"):
-        costs.CostIn.checked({**values, "surprise": 1})
+        CostIn.checked({**values, "surprise": 1})
 
 
 def test_link_tolerance_from_settings() -> None:
-    assert costs.link_tolerance(300) == timedelta(minutes=5)
-    assert costs.link_tolerance(1e12) == costlinks.MAX_TOLERANCE
+    assert link_tolerance(300) == timedelta(minutes=5)
+    assert link_tolerance(1e12) == links.MAX_TOLERANCE
     for bad in (-1.0, float("inf"), float("nan")):
         with pytest.raises(InvalidInputError):
-            costs.link_tolerance(bad)
+            link_tolerance(bad)
 
 
 # ---------------------------------------------------------------- reads
@@ -519,17 +526,17 @@ def test_list_by_trip_show_and_counts(store: Tracker, trips: dict[str, str]) -> 
         ],
     )
     morning = trips["morning"]
-    assert [c.id for c in costs.list_costs(store, trip_id=morning)] == [2, 1]
-    assert [c.id for c in costs.list_costs(store, trip_id=morning[:6])] == [2, 1]
+    assert [c.id for c in store.costs.list(trip_id=morning)] == [2, 1]
+    assert [c.id for c in store.costs.list(trip_id=morning[:6])] == [2, 1]
     with pytest.raises(NotFoundError):
-        costs.list_costs(store, trip_id="nope")
-    assert [c.id for c in costs.list_costs(store)] == [3, 2, 4, 1]  # no start time: last
-    view = costs.get_cost(store, 1)
+        store.costs.list(trip_id="nope")
+    assert [c.id for c in store.costs.list()] == [3, 2, 4, 1]  # no start time: last
+    view = store.costs.get(1)
     assert (view.cost_type, view.cost_type_name) == (42, UNKNOWN)
     assert (view.payment_status, view.payment_status_name) == (None, None)
-    with pytest.raises(costs.CostNotFoundError, match="tracker costs list"):
-        costs.get_cost(store, 99)
-    counts = costs.cost_counts(store)
+    with pytest.raises(CostNotFoundError, match="tracker costs list"):
+        store.costs.get(99)
+    counts = store.costs.counts()
     assert counts.model_dump(exclude={"pull"}) == {
         "total": 4,
         "linked_by_guid": 1,
@@ -544,6 +551,6 @@ def test_list_by_trip_show_and_counts(store: Tracker, trips: dict[str, str]) -> 
 
 
 def test_empty_store_counts(store: Tracker, clock: StepClock) -> None:
-    counts = costs.cost_counts(store)
+    counts = store.costs.counts()
     assert (counts.total, counts.quarantined, counts.pull) == (0, 0, None)
-    assert costs.pull_status(store) is None
+    assert store.costs.pull_status() is None

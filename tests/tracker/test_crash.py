@@ -24,11 +24,11 @@ APPEND_CHILD = textwrap.dedent(
     from tracker.store import Tracker
 
     t = Tracker.open(sys.argv[1], timezone="UTC")
-    trip = t.start_trip()
+    trip = t.trips.start()
     base = datetime(2026, 3, 10, tzinfo=UTC)
     points = [(base + timedelta(seconds=i), 52.0 + i * 1e-7, 13.0) for i in range({N_POINTS})]
     print(trip.id, flush=True)
-    t.add_points(trip.id, points)
+    t.trips.add_points(trip.id, points)
     print("done", flush=True)
     """
 )
@@ -58,13 +58,13 @@ def test_sigkill_mid_bulk_append_leaves_all_or_none(tmp_path: Path, delay: float
         child.wait(timeout=30)
     assert _integrity(path) == "ok"
     with Tracker.open(path, timezone="UTC") as t:
-        count = t.waypoint_count(trip_id)
+        count = t.trips.waypoint_count(trip_id)
         assert count in (0, N_POINTS)
         if "done" not in rest:
             assert count == 0  # killed before the commit returned: none of it
-        entries, _ = t.history(trip_id)
+        entries, _ = t.journal.history(trip_id)
         assert [e.state for e in entries] == ["pending"]  # the journal is consistent
-        assert t.get_trip(trip_id).status == "recording"
+        assert t.trips.get(trip_id).status == "recording"
 
 
 WRITER_CHILD = textwrap.dedent(
@@ -74,8 +74,8 @@ WRITER_CHILD = textwrap.dedent(
 
     t = Tracker.open(sys.argv[1], timezone="UTC", busy_timeout=30)
     for i in range(150):
-        trip = t.add_trip({"date": "2026-03-01", "distance": str(i), "description": sys.argv[2]})
-        t.edit_trip(trip.id, {"notes": f"edit {i}"})
+        trip = t.trips.add({"date": "2026-03-01", "distance": str(i), "description": sys.argv[2]})
+        t.trips.edit(trip.id, {"notes": f"edit {i}"})
     print("ok", flush=True)
     """
 )
@@ -96,8 +96,8 @@ def test_two_processes_write_the_same_file_at_once(tmp_path: Path) -> None:
     outputs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     with Tracker.open(path, timezone="UTC") as t:
-        trips = t.list_trips()
+        trips = t.trips.list()
         assert len(trips) == 300
         assert {v.description for v in trips} == {"app", "cli"}
-        assert t.journal_counts().pending == 300
+        assert t.journal.counts().pending == 300
     assert _integrity(path) == "ok"

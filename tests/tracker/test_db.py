@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.tracker.conftest import StepClock
+from tests.helpers.store import StepClock
 from tests.tracker.snapshot import fingerprint
 from tracker.errors import (
     CorruptDatabaseError,
@@ -33,7 +33,7 @@ def _mode(path: Path) -> int:
 
 def test_pragmas_hold_on_every_connection(store: Tracker) -> None:
     # Check out several connections at once so the pool must open fresh ones.
-    reader = store.engine.execution_options(sqlite_begin="DEFERRED")
+    reader = store.db.engine.execution_options(sqlite_begin="DEFERRED")
     conns = [reader.connect() for _ in range(4)]
     try:
         for conn in conns:
@@ -48,7 +48,7 @@ def test_pragmas_hold_on_every_connection(store: Tracker) -> None:
 
 def test_synchronous_normal_is_configurable(db_path: Path) -> None:
     with Tracker.open(db_path, timezone="UTC", synchronous="NORMAL", busy_timeout=0.25) as t:
-        with t.engine.connect() as conn:
+        with t.db.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 250
 
@@ -58,7 +58,7 @@ def test_folder_0700_and_files_0600_under_a_loose_umask(tmp_path: Path, clock: S
     try:
         path = tmp_path / "fresh" / "tracker.db"
         with Tracker.open(path, timezone="UTC", clock=clock) as t:
-            t.add_trip({"date": "2026-03-01", "distance": "1"})
+            t.trips.add({"date": "2026-03-01", "distance": "1"})
             assert _mode(path.parent) == 0o700
             for name in ("tracker.db", "tracker.db-wal", "tracker.db-shm"):
                 assert _mode(path.parent / name) == 0o600, name
@@ -69,7 +69,7 @@ def test_folder_0700_and_files_0600_under_a_loose_umask(tmp_path: Path, clock: S
 def test_write_transactions_take_the_lock_up_front(store: Tracker) -> None:
     """A write session holds the RESERVED lock from BEGIN: a second writer waits, then fails
     with a typed busy error, and nothing half-written remains."""
-    with store.write() as session:
+    with store.db.write() as session:
         session.connection().execute(text("SELECT 1"))
         other = sqlite3.connect(store.path, timeout=0.1, isolation_level=None)
         try:
@@ -86,7 +86,7 @@ def test_busy_database_is_a_typed_error(db_path: Path, clock: StepClock) -> None
         holder.execute("BEGIN IMMEDIATE")
         try:
             with pytest.raises(DatabaseBusyError, match="busy"):
-                t.add_trip({"date": "2026-03-01", "distance": "1"})
+                t.trips.add({"date": "2026-03-01", "distance": "1"})
         finally:
             holder.execute("ROLLBACK")
             holder.close()
@@ -95,13 +95,13 @@ def test_busy_database_is_a_typed_error(db_path: Path, clock: StepClock) -> None
 
 def test_read_then_write_does_not_fail_when_another_process_commits(store: Tracker) -> None:
     """The deferred-upgrade trap (SQLITE_BUSY_SNAPSHOT) cannot happen: writes are IMMEDIATE."""
-    trip = store.add_trip({"date": "2026-03-01", "distance": "1"})
+    trip = store.trips.add({"date": "2026-03-01", "distance": "1"})
     errors: list[BaseException] = []
 
     def writer() -> None:
         try:
             for i in range(30):
-                store.edit_trip(trip.id, {"description": f"w{i}"})
+                store.trips.edit(trip.id, {"description": f"w{i}"})
         except BaseException as err:  # pragma: no cover - reported below
             errors.append(err)
 
@@ -111,7 +111,7 @@ def test_read_then_write_does_not_fail_when_another_process_commits(store: Track
     for thread in threads:
         thread.join()
     assert errors == []
-    assert store.get_trip(trip.id).version == 91
+    assert store.trips.get(trip.id).version == 91
 
 
 def test_corrupt_header_is_detected_and_the_file_left_alone(
@@ -131,7 +131,7 @@ def test_corrupt_header_is_detected_and_the_file_left_alone(
 def test_damaged_page_is_a_typed_error(db_path: Path, clock: StepClock) -> None:
     with Tracker.open(db_path, timezone="UTC", clock=clock) as t:
         for i in range(300):
-            t.add_trip({"date": "2026-03-01", "distance": "1", "notes": "x" * 200 + str(i)})
+            t.trips.add({"date": "2026-03-01", "distance": "1", "notes": "x" * 200 + str(i)})
     con = sqlite3.connect(db_path)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
@@ -142,7 +142,7 @@ def test_damaged_page_is_a_typed_error(db_path: Path, clock: StepClock) -> None:
     db_path.write_bytes(bytes(data))
     with pytest.raises(CorruptDatabaseError):
         with Tracker.open(db_path, timezone="UTC", clock=clock) as t:
-            t.list_trips()
+            t.trips.list()
 
 
 @contextmanager
@@ -171,12 +171,12 @@ def test_read_only_file_is_a_typed_error(tmp_path: Path, clock: StepClock) -> No
     folder = tmp_path / "ro"
     path = folder / "tracker.db"
     with Tracker.open(path, timezone="UTC", clock=clock) as t:
-        t.add_trip({"date": "2026-03-01", "distance": "1"})
+        t.trips.add({"date": "2026-03-01", "distance": "1"})
     before = path.read_bytes()
     with _read_only(folder):
         with pytest.raises(ReadOnlyStorageError, match="read-only") as caught:
             with Tracker.open(path, timezone="UTC", clock=clock) as t:
-                t.add_trip({"date": "2026-03-02", "distance": "2"})
+                t.trips.add({"date": "2026-03-02", "distance": "2"})
         assert "TRACKER_HOME" in str(caught.value)
     assert path.read_bytes() == before
 
@@ -193,9 +193,9 @@ def test_unusable_location_is_a_typed_error(tmp_path: Path, clock: StepClock) ->
 
 
 def test_disk_full_rolls_back_and_is_typed(store: Tracker, db_path: Path) -> None:
-    trip = store.start_trip()
+    trip = store.trips.start()
     before = fingerprint(db_path)
-    pages = store.engine.execution_options(sqlite_begin="DEFERRED").connect()
+    pages = store.db.engine.execution_options(sqlite_begin="DEFERRED").connect()
     try:
         count = pages.exec_driver_sql("PRAGMA page_count").scalar()
     finally:
@@ -203,17 +203,17 @@ def test_disk_full_rolls_back_and_is_typed(store: Tracker, db_path: Path) -> Non
 
     from sqlalchemy import event
 
-    @event.listens_for(store.engine, "connect")
+    @event.listens_for(store.db.engine, "connect")
     def _small(dbapi_conn: sqlite3.Connection, _rec: object) -> None:
         dbapi_conn.execute(f"PRAGMA max_page_count = {count}")
 
-    store.engine.dispose()  # new connections get the cap
+    store.db.engine.dispose()  # new connections get the cap
     from datetime import UTC, datetime, timedelta
 
     base = datetime(2026, 3, 10, 7, tzinfo=UTC)
     points = [(base + timedelta(seconds=i), 52.0, 13.0 + i * 1e-5) for i in range(50_000)]
     with pytest.raises(StorageFullError, match="disk full"):
-        store.add_points(trip.id, points)
+        store.trips.add_points(trip.id, points)
     assert fingerprint(db_path) == before
 
 
@@ -242,7 +242,7 @@ def test_errors_never_carry_bound_values(store: Tracker) -> None:
     from sqlalchemy.exc import IntegrityError
 
     with pytest.raises(IntegrityError) as caught:
-        with store.write() as session:
+        with store.db.write() as session:
             session.connection().execute(
                 text("INSERT INTO car(id, name, created_at, updated_at) VALUES (:a, :b, :c, :d)"),
                 {"a": None, "b": "SECRET-CANARY", "c": "x", "d": "y"},

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.tracker.conftest import StepClock
+from tests.helpers.store import StepClock
 from tests.tracker.snapshot import fingerprint
 from tracker.errors import InvalidInputError
 from tracker.store import Tracker
@@ -73,11 +73,11 @@ BAD_TRIPS: list[tuple[str, dict[str, Any], str]] = [
 def test_bad_manual_trip_is_rejected_and_changes_nothing(
     store: Tracker, db_path: Path, label: str, override: dict[str, Any], field: str
 ) -> None:
-    store.add_trip(GOOD_TRIP)  # something to protect
+    store.trips.add(GOOD_TRIP)  # something to protect
     before = fingerprint(db_path)
     data = {**GOOD_TRIP, **override}
     with pytest.raises(InvalidInputError) as caught:
-        store.add_trip({k: v for k, v in data.items() if v is not None or k != "date"})
+        store.trips.add({k: v for k, v in data.items() if v is not None or k != "date"})
     assert caught.value.field == field, caught.value
     assert fingerprint(db_path) == before
 
@@ -102,23 +102,23 @@ BAD_POINTS: list[tuple[str, Any, str]] = [
 def test_bad_waypoint_rejects_the_whole_append(
     store: Tracker, db_path: Path, label: str, point: Any, field: str
 ) -> None:
-    trip = store.start_trip({"start_time": T0 - timedelta(minutes=1)})
+    trip = store.trips.start({"start_time": T0 - timedelta(minutes=1)})
     good = [(T0 - timedelta(seconds=10 - i), 52.0, 13.0) for i in range(5)]
     before = fingerprint(db_path)
     with pytest.raises(InvalidInputError) as caught:
-        store.add_points(trip.id, [point, *good])
+        store.trips.add_points(trip.id, [point, *good])
     assert caught.value.field == field
     assert fingerprint(db_path) == before
     with pytest.raises(InvalidInputError):
-        store.add_points(trip.id, [*good, (T0, 95.0, 0.0)])  # bad one last: still nothing
+        store.trips.add_points(trip.id, [*good, (T0, 95.0, 0.0)])  # bad one last: still nothing
     assert fingerprint(db_path) == before
 
 
 def test_single_point_api_validates_too(store: Tracker, db_path: Path) -> None:
-    trip = store.start_trip()
+    trip = store.trips.start()
     before = fingerprint(db_path)
     with pytest.raises(InvalidInputError) as caught:
-        store.add_point(trip.id, {"time": T0, "lat": 0.0, "lng": 0.0, "speed": float("inf")})
+        store.trips.add_point(trip.id, {"time": T0, "lat": 0.0, "lng": 0.0, "speed": float("inf")})
     assert caught.value.field == "speed"
     assert fingerprint(db_path) == before
 
@@ -129,7 +129,7 @@ def fast_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tracker]:
     path = tmp_path_factory.mktemp("hyp") / "tracker.db"
     clock = StepClock(T0)
     with Tracker.open(path, timezone="UTC", busy_timeout=1.0, clock=clock) as t:
-        t.add_trip(GOOD_TRIP)
+        t.trips.add(GOOD_TRIP)
         yield t
 
 
@@ -176,7 +176,7 @@ bad_trips = st.one_of(
 def test_hypothesis_bad_trips_are_all_rejected(fast_store: Tracker, bad: dict[str, Any]) -> None:
     before = fingerprint(fast_store.path)
     with pytest.raises(InvalidInputError):
-        fast_store.add_trip({**GOOD_TRIP, **bad})
+        fast_store.trips.add({**GOOD_TRIP, **bad})
     assert fingerprint(fast_store.path) == before
 
 
@@ -192,17 +192,17 @@ def test_hypothesis_bad_waypoints_are_all_rejected(
     fast_store: Tracker, lat: float, lng: float, where: int
 ) -> None:
     assume_bad = not (-90 <= lat <= 90) or not (-180 <= lng <= 180)
-    trip = fast_store.start_trip()
+    trip = fast_store.trips.start()
     base = fast_store.now() + timedelta(seconds=1)
     points = [(base + timedelta(seconds=i), 10.0, 10.0) for i in range(5)]
     points[where] = (points[where][0], lat, lng)
     before = fingerprint(fast_store.path)
     if assume_bad:
         with pytest.raises(InvalidInputError):
-            fast_store.add_points(trip.id, points)
+            fast_store.trips.add_points(trip.id, points)
         assert fingerprint(fast_store.path) == before
     else:
-        assert fast_store.add_points(trip.id, points) == 5
+        assert fast_store.trips.add_points(trip.id, points) == 5
 
 
 EXOTIC = [
@@ -219,16 +219,16 @@ EXOTIC = [
 
 @pytest.mark.parametrize("text", EXOTIC)
 def test_valid_exotic_text_round_trips_exactly(store: Tracker, text: str) -> None:
-    trip = store.add_trip(
+    trip = store.trips.add(
         {**GOOD_TRIP, "description": text, "notes": text, "custom_data": {text[:20]: text}}
     )
-    again = store.get_trip(trip.id)
+    again = store.trips.get(trip.id)
     assert (again.description, again.notes) == (text, text)
     assert again.custom_data == {text[:20]: text}
 
 
 def test_valid_edge_values_round_trip(store: Tracker) -> None:
-    antimeridian = store.add_trip(
+    antimeridian = store.trips.add(
         {
             "distance": "0",
             "start_time": datetime(
@@ -238,11 +238,11 @@ def test_valid_edge_values_round_trip(store: Tracker) -> None:
             "end": {"lat": -90, "lng": "-180"},
         }
     )
-    again = store.get_trip(antimeridian.id)
+    again = store.trips.get(antimeridian.id)
     assert again.distance == Decimal(0)
     assert again.start is not None and again.start.lng == Decimal("179.9999999")
     assert again.start.lat == Decimal("-16.999999999")
     assert again.end is not None and again.end.lat == Decimal(-90)
     assert again.start_time == datetime(2026, 1, 1, 10, 59, 59, 999999, tzinfo=UTC)
-    big = store.add_trip({"date": "2026-03-01", "distance": "999999.999"})
-    assert store.get_trip(big.id).distance == Decimal("999999.999")
+    big = store.trips.add({"date": "2026-03-01", "distance": "999999.999"})
+    assert store.trips.get(big.id).distance == Decimal("999999.999")

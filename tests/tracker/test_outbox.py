@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.tracker.conftest import StepClock
+from tests.helpers.store import StepClock
 from tracker.outbox import OutboxPlace, read_outbox_trips
 from tracker.store import Tracker
 from tracker.views import TripView
@@ -38,9 +38,9 @@ def _same(view: TripView, place: OutboxPlace | None, side: str) -> None:
     assert (place.lat, place.lng, place.address) == (expected.lat, expected.lng, expected.address)
 
 
-def test_push_step_reads_what_trips_by_id_reads(store: Tracker, clock: StepClock) -> None:
-    car = store.add_car({"name": "Golf"})
-    full = store.add_trip(
+def test_a_claim_reads_what_trips_by_id_reads(store: Tracker, clock: StepClock) -> None:
+    car = store.cars.add({"name": "Golf"})
+    full = store.trips.add(
         {
             "start_time": datetime(2026, 3, 1, 6, 59, 30, 250000, tzinfo=UTC),
             "end_time": datetime(2026, 3, 1, 8, 1, tzinfo=UTC),
@@ -61,16 +61,16 @@ def test_push_step_reads_what_trips_by_id_reads(store: Tracker, clock: StepClock
             "end": {"lat": "-33.8688", "lng": "151.2093"},
         }
     )
-    bare = store.add_trip({"date": "2026-03-02", "distance": "0"})
-    live = store.start_trip()
+    bare = store.trips.add({"date": "2026-03-02", "distance": "0"})
+    live = store.trips.start()
     clock.advance(600)
-    store.stop_trip(live.id)
+    store.trips.stop(live.id)
     ids = {full.id, bare.id, live.id}
 
-    step = store.push_step("p", limit=10, lease_for=LEASE)
+    step = store.outbox.step("p", claim=10, lease_for=LEASE)
 
     assert {c.trip_id for c in step.claimed} == ids
-    views = store.trips_by_id(sorted(ids))
+    views = store.trips.by_id(sorted(ids))
     for trip_id in ids:
         record, view = step.trips[trip_id], views[trip_id]
         assert {f: getattr(record, f) for f in SHARED} == {f: getattr(view, f) for f in SHARED}
@@ -81,6 +81,6 @@ def test_push_step_reads_what_trips_by_id_reads(store: Tracker, clock: StepClock
 
 
 def test_reading_unknown_ids_gives_nothing(store: Tracker) -> None:
-    with store.write() as s:
+    with store.db.write() as s:
         assert read_outbox_trips(s.connection(), ["nope"]) == {}
         assert read_outbox_trips(s.connection(), []) == {}

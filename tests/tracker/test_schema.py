@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
-from tests.tracker.conftest import StepClock
+from tests.helpers.store import StepClock, claim
 from tracker.db import create_db_engine, prepare_file
 from tracker.enums import EntryOp
 from tracker.schema import HEAD, KNOWN_REVISIONS, ensure_schema
@@ -35,7 +35,7 @@ def test_known_revisions_match_the_alembic_scripts() -> None:
 def test_table_models_match_the_migrated_schema(store: Tracker) -> None:
     import tracker.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
-    with store.engine.connect() as conn:
+    with store.db.engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert diffs == []
 
@@ -82,11 +82,11 @@ def test_opening_an_older_file_upgrades_it_and_keeps_pending_entries(
 ) -> None:
     ids = _old_file_with_pending_entries(db_path)
     with Tracker.open(db_path, timezone="UTC", clock=clock) as t:
-        assert t.journal_counts().pending == 3
-        claimed = t.claim("pusher", 10, timedelta(minutes=5))
+        assert t.journal.counts().pending == 3
+        claimed = claim(t, "pusher", 10, timedelta(minutes=5))
         assert [c.trip_id for c in claimed] == ids
         assert all(c.op == EntryOp.SAVE for c in claimed)
-        assert t.get_trip(ids[0]).distance == 12.5
+        assert t.trips.get(ids[0]).distance == 12.5
     con = sqlite3.connect(db_path)
     assert con.execute("SELECT version_num FROM alembic_version").fetchone() == (HEAD,)
     assert con.execute("SELECT count(*) FROM cost").fetchone() == (0,)
@@ -98,7 +98,7 @@ def test_two_processes_opening_an_old_file_at_once_both_succeed(db_path: Path) -
     code = (
         "import sys; from tracker.store import Tracker; "
         "t = Tracker.open(sys.argv[1], timezone='UTC'); "
-        "print(t.journal_counts().pending); t.close()"
+        "print(t.journal.counts().pending); t.close()"
     )
     procs = [
         subprocess.Popen(

@@ -23,7 +23,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sync.wire.tight import ErrorResponse, ItemResult, SaveResponse, WireError
+from sync.tight.wire import ErrorResponse, ItemResult, SaveResponse, WireError
+from tracker.outcomes import Parked, Retry, Synced, Verdict
 
 PERMANENT_TYPES = frozenset(
     {"REQUIRED", "INVALID_VALUE", "INVALID_FORMAT", "BAD_REQUEST", "NOT_MODIFIABLE", "JSON_ERROR"}
@@ -40,50 +41,12 @@ class Sent:
     is_create: bool
 
 
-# ---------------------------------------------------------------- per-item verdicts
-@dataclass(frozen=True)
-class ItemSynced:
-    """The server stored the item."""
-
-    remote_id: str | None
-    record: dict[str, Any] | None
-
-
-@dataclass(frozen=True)
-class ItemParked:
-    """The server rejected the item for a reason only the user can fix."""
-
-    error_type: str
-    message: str
-    param: str | None
-
-
-@dataclass(frozen=True)
-class ItemRetry:
-    """A retryable failure. ``in_doubt``: the server may have stored it anyway."""
-
-    error_type: str
-    message: str
-    in_doubt: bool = False
-
-
-@dataclass(frozen=True)
-class ItemDuplicate:
-    """The server says it already has this record (``remote_id`` when it names it)."""
-
-    remote_id: str | None
-    message: str
-
-
-ItemVerdict = ItemSynced | ItemParked | ItemRetry | ItemDuplicate
-
-
 # ---------------------------------------------------------------- batch verdicts
 @dataclass(frozen=True)
 class PerItem:
     """Each request item has its own verdict, in request order."""
 
-    verdicts: list[ItemVerdict]
+    verdicts: list[Verdict]
 
 
 @dataclass(frozen=True)
@@ -140,23 +103,26 @@ def _first_error(errors: Sequence[WireError] | None) -> WireError:
     return errors[0] if errors else WireError(type="UNKNOWN_ERROR", message="no error given")
 
 
-def classify_item(item: ItemResult, sent: Sent) -> ItemVerdict:
-    """The verdict for one per-item result."""
+def classify_item(item: ItemResult, sent: Sent) -> Verdict:
+    """The verdict for one per-item result (the retry time is the pusher's to set)."""
     status = item.status_code or 0
+    remote_id = item.data.get("id") if item.data else None
+    remote_id = remote_id if isinstance(remote_id, str) else None
     if item.result == "SUCCESS" and (status == 0 or 200 <= status < 300):
-        remote_id = item.data.get("id") if item.data else None
-        if sent.is_create and not isinstance(remote_id, str):
+        if sent.is_create and remote_id is None:
             # Stored, but we cannot learn under which id: reconcile before sending again.
-            return ItemRetry("PROTOCOL", "success without an id", in_doubt=True)
-        return ItemSynced(remote_id if isinstance(remote_id, str) else None, item.data)
+            return Retry("PROTOCOL", "success without an id", in_doubt=True)
+        return Synced(remote_id, item.data)
     error = _first_error(item.error)
     message = error.message or error.type
     if error.type == "DUPLICATE":
-        remote_id = item.data.get("id") if item.data else None
-        return ItemDuplicate(remote_id if isinstance(remote_id, str) else None, message)
+        # The server already has it: adopt the id it names, else look it up at once.
+        if remote_id is not None:
+            return Synced(remote_id, None, detail="server already had it")
+        return Retry("DUPLICATE", message, in_doubt=True, retry_after=0.0)
     if error.type in PERMANENT_TYPES and not status >= 500:
-        return ItemParked(error.type, message, error.param)
-    return ItemRetry(error.type, message)
+        return Parked(error.type, message, error.param)
+    return Retry(error.type, message, item_error=True)
 
 
 def correlate(
@@ -215,10 +181,10 @@ def classify_response(
                 return Split(error.type, error.message, error.param)
             return Unknown(f"HTTP {status} without per-item results")
         matched = correlate(sent, parsed.data, key)
-        verdicts: list[ItemVerdict] = []
+        verdicts: list[Verdict] = []
         for request, item in zip(sent, matched, strict=True):
             if item is None:
-                verdicts.append(ItemRetry("PROTOCOL", "no matching result item", in_doubt=True))
+                verdicts.append(Retry("PROTOCOL", "no matching result item", in_doubt=True))
             else:
                 verdicts.append(classify_item(item, request))
         return PerItem(verdicts)

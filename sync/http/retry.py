@@ -49,6 +49,7 @@ from tenacity.wait import wait_base
 from sync.errors import AlreadyRunningError, ConfigError, TransientRemoteError
 
 if TYPE_CHECKING:
+    from sync.clock import Clock
     from sync.settings import HttpSettings
 
 __all__ = [
@@ -275,8 +276,9 @@ class _PolicyWait(wait_base):
 
 
 class _PolicyStop(stop_base):
-    def __init__(self, policy: RetryPolicy) -> None:
+    def __init__(self, policy: RetryPolicy, limit: _Limit | None = None) -> None:
         self.policy = policy
+        self.limit = limit
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
         if retry_state.attempt_number >= self.policy.attempts:
@@ -284,10 +286,23 @@ class _PolicyStop(stop_base):
         # tenacity computes the wait before asking the stop strategy, so ``upcoming_sleep`` is
         # the wait that would follow: give up now rather than sleep past our patience.
         waited = retry_state.idle_for + retry_state.upcoming_sleep
-        return waited > self.policy.max_total_wait
+        if waited > self.policy.max_total_wait:
+            return True
+        return self.limit is not None and self.limit.passed(retry_state.upcoming_sleep)
 
     def __repr__(self) -> str:
         return f"tenacity_stop({self.policy!r})"
+
+
+@dataclass(frozen=True)
+class _Limit:
+    """A moment on the clock's monotonic scale that no retry may sleep past."""
+
+    clock: Clock
+    until: float
+
+    def passed(self, upcoming: float) -> bool:
+        return self.clock.monotonic() + upcoming > self.until
 
 
 def tenacity_wait(policy: RetryPolicy, rng: random.Random) -> wait_base:
@@ -323,18 +338,22 @@ def build_retrying(
     sleep: Callable[[float], None],
     retry: tenacity.retry_base | None = None,
     before_sleep: Callable[[tenacity.RetryCallState], None] | None = None,
+    clock: Clock | None = None,
+    until: float | None = None,
 ) -> tenacity.Retrying:
     """A ``tenacity.Retrying`` for in-run retries of one request under ``policy``.
 
     ``sleep`` is the injected clock's ``sleep``. ``retry`` defaults to "any
-    TransientRemoteError except AlreadyRunningError"; the engine should pass a narrower
-    predicate where a blind re-send is unsafe (a create whose outcome is unknown must be
-    reconciled, not re-sent). The last exception is re-raised unchanged when retries run out,
-    so its ``retry_after`` can feed :func:`next_attempt_at`.
+    TransientRemoteError except AlreadyRunningError"; the push passes a narrower predicate
+    where a blind re-send is unsafe (a create whose outcome is unknown must be reconciled,
+    not re-sent). ``until`` (with ``clock``): a monotonic moment no wait may reach past (a
+    run's time budget, an entry's lease). The last exception is re-raised unchanged when
+    retries run out, so its ``retry_after`` can feed :func:`next_attempt_at`.
     """
+    limit = None if clock is None or until is None else _Limit(clock, until)
     return tenacity.Retrying(
         sleep=sleep,
-        stop=tenacity_stop(policy),
+        stop=_PolicyStop(policy, limit),
         wait=tenacity_wait(policy, rng),
         retry=retry if retry is not None else _default_retry(),
         before_sleep=before_sleep,

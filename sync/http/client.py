@@ -62,18 +62,24 @@ def build_client(
     cfg: HttpSettings,
     *,
     transport: httpx.BaseTransport | None = None,
+    auth: httpx.Auth | None = None,
+    name: str = "mileage",
 ) -> httpx.Client:
-    """An httpx.Client for one remote API. TLS verification stays on (a CA path may be given)."""
+    """An httpx.Client for one remote API (``name``: ``mileage`` or ``costs``, the settings
+    group). TLS verification stays on (a CA path may be given); redirects are not followed
+    (the token must not travel elsewhere)."""
+    setting = f"TRACKER_{name.upper()}_URL"
     if not base_url:
-        raise ConfigError("no base URL configured for this remote; see the README")
+        raise ConfigError(f"no base URL configured for the {name} API: set {setting}")
     if not base_url.startswith(("http://", "https://")):
-        raise ConfigError(f"base URL {base_url!r} must start with http:// or https://")
+        raise ConfigError(f"{setting} {base_url!r} must start with http:// or https://")
     read = min(cfg.read_timeout, cfg.deadline)
     return httpx.Client(
         base_url=base_url.rstrip("/"),
         timeout=httpx.Timeout(connect=cfg.connect_timeout, read=read, write=read, pool=read),
         verify=cfg.verify if isinstance(cfg.verify, str) else True,
         transport=transport,
+        auth=auth,
         follow_redirects=False,
         headers={"User-Agent": "trip-tracker", "Accept": "application/json"},
     )
@@ -88,14 +94,12 @@ def send(
     deadline: float,
     json_body: Any = None,
     content: bytes | None = None,
-    form: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
-    auth: tuple[str, str] | None = None,
     on_headers: Callable[[], None] | None = None,
 ) -> Reply:
     """Send one request and read the whole answer within ``deadline`` seconds.
 
-    The body is ``json_body`` (encoded here), ``content`` (JSON already encoded) or ``form``.
+    The body is ``json_body`` (encoded here) or ``content`` (JSON already encoded).
 
     ``on_headers`` runs once the response headers arrived, before the body is read (a
     crash-test hook: the server has processed the request, the client does not know yet).
@@ -113,9 +117,7 @@ def send(
             method,
             url,
             content=content,
-            data=dict(form) if form is not None else None,
             headers=send_headers,
-            auth=auth,
         ) as response:
             if on_headers is not None:
                 on_headers()

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from sync.errors import ProtocolError
 from sync.settings import MileageSettings
-from sync.wire.tight import QueryResponse
+from sync.tight.wire import QueryResponse
 
 MAX_QUERY_PAGES = 100_000
 

@@ -12,7 +12,10 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from tracker.db import Database
 from tracker.tables import Lease
+
+__all__ = ["LeaseHold", "LeaseInfo", "Leases", "acquire", "info", "release", "renew"]
 
 
 @dataclass(frozen=True)
@@ -86,3 +89,34 @@ def info(session: Session, name: str) -> LeaseInfo:
     if row is None:
         return LeaseInfo(name, None, 0, None)
     return LeaseInfo(name, row.owner, row.fence, row.expires_at)
+
+
+class Leases:
+    """The named leases of one store (a part of :class:`~tracker.store.Tracker`).
+
+    Each call is one write (or read) transaction. ``sync.lease`` builds the take-over of a
+    dead holder and the renewal rhythm on top of these.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def acquire(self, name: str, owner: str, ttl: timedelta) -> int | None:
+        """Take the named lease; returns its fence, or None while another owner holds it."""
+        with self._db.write() as s:
+            return acquire(s, name, owner, ttl, self._db.now())
+
+    def renew(self, name: str, owner: str, fence: int, ttl: timedelta) -> bool:
+        """Extend a lease we hold; False if it was lost (stop working then)."""
+        with self._db.write() as s:
+            return renew(s, name, owner, fence, ttl, self._db.now())
+
+    def release(self, name: str, owner: str, fence: int) -> None:
+        """Give a lease up (no-op if it is no longer ours)."""
+        with self._db.write() as s:
+            release(s, name, owner, fence)
+
+    def info(self, name: str) -> LeaseInfo:
+        """Who holds the named lease."""
+        with self._db.read() as s:
+            return info(s, name)

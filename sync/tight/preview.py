@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sync.mapping import save_body
-from sync.push import QUERY_PATH, SAVE_PATH
 from sync.settings import Settings
+from sync.tight.api import QUERY_PATH, SAVE_PATH
+from sync.tight.mapping import save_body
 from tracker.enums import EntryOp
 from tracker.store import Tracker
+
+__all__ = ["REDACTED", "preview_push"]
 
 REDACTED = "Bearer ***"
 
@@ -17,8 +19,8 @@ def preview_push(settings: Settings, store: Tracker, limit: int = 10_000) -> dic
     """The requests ``tracker sync`` would make, batch by batch (reconcile queries are
     announced); like it, changes waiting for a retry are included."""
     cfg = settings.mileage
-    due = store.peek(limit, retry_waiting=True)
-    trips = store.trips_by_id([c.trip_id for c in due])
+    due = store.outbox.peek(limit, retry_waiting=True)
+    trips = store.outbox.trips([c.trip_id for c in due])
     requests: list[dict[str, Any]] = []
     headers = {"Authorization": REDACTED, "Content-Type": "application/json"}
     doubtful = [c for c in due if c.in_doubt and c.remote_id is None]

@@ -45,21 +45,19 @@ from pydantic import (
     PlainValidator,
     StrictInt,
     StrictStr,
-    ValidationError,
     ValidationInfo,
 )
 
-from tracker.costs import CURRENCY, NO_NUL, CostIn, QuarantineIn
-
 __all__ = [
     "AdditionalCost",
+    "Labels",
     "ReadContext",
     "WireTime",
+    "label_of",
     "loads_exact",
     "parse_labels",
     "parse_platform_time",
     "pick_label",
-    "read_item",
 ]
 
 MAX_AMOUNT = Decimal(10) ** 15
@@ -69,6 +67,10 @@ MIN_YEAR, END_YEAR = 1970, 2100
 MAX_TEXT = 10_000
 MAX_RAW = 64 * 1024
 INT64 = 2**63
+CURRENCY = r"^[A-Z]{3}$"
+"""An ISO 4217 code, as the configuration gives it."""
+NO_NUL = r"^[^\x00]*$"
+"""Text without NUL bytes (SQLite could not keep them)."""
 
 _TIME = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})[ Tt](?P<time>\d{2}:\d{2}:\d{2})(?P<frac>\.\d{1,9})?"
@@ -225,7 +227,8 @@ def _labels(value: Any) -> Labels:
 
 
 @functools.lru_cache(maxsize=1024)
-def _label_of(labels: Labels, language: str) -> str | None:
+def label_of(labels: Labels, language: str) -> str | None:
+    """:func:`pick_label` of parsed labels, memoised (a list repeats each type's labels)."""
     return pick_label(dict(labels), language)
 
 
@@ -264,7 +267,7 @@ class ReadContext:
     language: str = "en"
 
     def __post_init__(self) -> None:
-        # Checked once here, not on every cost read (CostIn.checked trusts it).
+        # Checked once here, not on every cost read (the mapping trusts it).
         if not re.fullmatch(CURRENCY, self.currency):
             raise ValueError(f"currency {self.currency!r} is not a three-letter ISO 4217 code")
 
@@ -308,96 +311,3 @@ class AdditionalCost(BaseModel):
     payment_attempt: Time | None = Field(None, alias="PaymentExecutionAttemt")
     payment_user: Text | None = Field(None, alias="PaymentExecutionUser")
     payment_notes: Text | None = Field(None, alias="PaymentNotes")
-
-    def to_cost_in(self, raw: dict[str, Any], context: ReadContext) -> CostIn:
-        """The tracker's input value for this cost (``raw``: the item as parsed).
-
-        Not validated a second time (``CostIn.checked``): every rule of CostIn holds here
-        already. Texts have its length and NUL rules (and are valid Unicode), integers its
-        range, instants are aware, the amount finite; labels (and so the label picked) pass
-        the text rules in parse_labels; ReadContext checked the currency.
-        """
-        return CostIn.checked(
-            {
-                "id": self.id,
-                "last_updated": self.last_updated,
-                "amount": self.amount,
-                "currency": context.currency,
-                "notes": self.notes,
-                "trip_guid": self.trip_guid,
-                "start_location": self.start_location,
-                "end_location": self.end_location,
-                "start_time": self.start,
-                "end_time": self.end,
-                "type_id": self.type_id,
-                "cost_type": self.cost_type,
-                "label": _label_of(self.labels, context.language),
-                "labels": dict(self.labels),
-                "ext_user_guid": self.ext_user_guid,
-                "payment_id": self.payment_id,
-                "payment_status": self.payment_status,
-                "payment_attempt": self.payment_attempt,
-                "payment_user": self.payment_user,
-                "payment_notes": self.payment_notes,
-                "raw": raw,
-            }
-        )
-
-
-def read_item(item: Any, context: ReadContext) -> CostIn | QuarantineIn:
-    """Validate one raw list item: a :class:`CostIn`, or a :class:`QuarantineIn` saying why not.
-
-    ``item`` is as :func:`loads_exact` parsed it; the CostIn keeps it as ``raw`` (decimals
-    included: the store writes them as their exact text).
-    """
-    if not isinstance(item, dict):
-        return _reject(None, item, f"an item must be a JSON object, not {_json_type(item)}")
-    try:
-        cost = AdditionalCost.model_validate(item, context=context)
-        return cost.to_cost_in(item, context)
-    except ValidationError as err:
-        return _reject(_guess_id(item), item, _reason(err))
-
-
-def _reject(cost_id: str | None, raw: Any, reason: str) -> QuarantineIn:
-    # ensure_ascii: lone surrogates from \ud800 escapes stay escaped, so SQLite can store it;
-    # default=str writes a Decimal as its exact text.
-    text = json.dumps(raw, ensure_ascii=True, sort_keys=True, default=str)
-    if len(text) > MAX_RAW:
-        text = text[: MAX_RAW - 40] + f"... [{len(text)} characters, cut]"
-    return QuarantineIn(cost_id=cost_id, raw=text, reason=reason[:2000])
-
-
-def _guess_id(item: Mapping[str, Any]) -> str | None:
-    value = item.get("ID")
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, str) and value.strip():
-        return json.dumps(value.strip()[:80], ensure_ascii=True)[1:-1]
-    return None
-
-
-def _reason(err: ValidationError) -> str:
-    parts = []
-    for problem in err.errors(include_url=False, include_input=False)[:5]:
-        where = ".".join(str(p) for p in problem["loc"]) or "item"
-        message = problem["msg"].removeprefix("Value error, ")
-        if problem["type"] == "string_pattern_mismatch":
-            message = "contains a NUL byte"  # NO_NUL is the only pattern of a text field
-        parts.append(f"{where}: {message}")
-    more = err.error_count() - len(parts)
-    if more > 0:
-        parts.append(f"and {more} more")
-    return "; ".join(parts)
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, list):
-        return "an array"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, str):
-        return "a string"
-    return "a number"

@@ -23,7 +23,7 @@ def mileage_status(classification: str, cfg: MileageSettings) -> str:
 
 
 def wire_distance(value: Decimal, unit: str, cfg: MileageSettings) -> dict[str, str]:
-    """``distance`` on the wire (:class:`sync.wire.tight.Distance`): Tight documents
+    """``distance`` on the wire (:class:`sync.tight.wire.Distance`): Tight documents
     ``MILE`` only; km are converted (3 decimals) unless configured."""
     if unit == "mile":
         return {"type": "MILE", "value": _plain(value)}
@@ -121,7 +121,7 @@ def save_body(
     remote_id: str | None = None,
 ) -> dict[str, Any]:
     """The ``POST /v6/mileage`` item for a trip's latest state, as sent on the wire: the
-    JSON of :class:`sync.wire.tight.MileageSave` (aliases, no nulls), built directly, since
+    JSON of :class:`sync.tight.wire.MileageSave` (aliases, no nulls), built directly, since
     the pusher builds one per record (a test holds it to the model).
 
     Creates carry no ``id`` (Tight assigns ``mlg_...``); updates carry the stored one, or

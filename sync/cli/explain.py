@@ -25,8 +25,8 @@ _STATE_WORDS = {
 
 def explain_trip(store: Tracker, trip_id: str) -> dict[str, Any]:
     """Sentences (and the raw journal and events) telling what happened to a trip."""
-    trip = store.get_trip(trip_id)
-    entries, events = store.history(trip.id)
+    trip = store.trips.get(trip_id)
+    entries, events = store.journal.history(trip.id)
     return {
         "trip_id": trip.id,
         "sync_state": trip.sync_state,

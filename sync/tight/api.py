@@ -1,0 +1,160 @@
+"""Requests to Tight's mileage API: under the rate budget and the run's time budget, with
+in-run retries of what the server certainly did not process.
+
+In-run retries (tenacity, ``sync.http.retry``) cover a refused connection, 429 and 503, with
+backoff honouring Retry-After; never a request whose outcome is unknown (a create could be
+stored twice). The token is added by the client's auth flow (``sync.tight.auth``).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import tenacity
+
+from sync.budget import RequestBudget
+from sync.clock import Clock
+from sync.deadline import Deadline
+from sync.errors import AuthError, EndpointMissingError, ProtocolError
+from sync.http.client import NotSent, Reply, send
+from sync.http.retry import RetryPolicy, build_retrying, parse_retry_after
+from sync.settings import MileageSettings
+from sync.tight import verdicts as vd
+
+__all__ = ["QUERY_PATH", "SAVE_PATH", "TightApi", "raise_for"]
+
+log = logging.getLogger(__name__)
+
+SAVE_PATH = "/v6/mileage"
+QUERY_PATH = "/v6/mileage/query"
+RETRIED_STATUSES = (429, 503)
+"""Answers that say the request was not processed: safe to send again in the same run."""
+
+
+class _Refused(NotSent):
+    """A 429 or 503 answer, raised so the retry policy sees it; the reply travels along."""
+
+    def __init__(self, reply: Reply, retry_after: float | None) -> None:
+        super().__init__(f"HTTP {reply.status}", retry_after=retry_after)
+        self.reply = reply
+
+
+class TightApi:
+    """One run's view of Tight: the client, the budgets and the retry policy."""
+
+    def __init__(
+        self,
+        cfg: MileageSettings,
+        client: httpx.Client,
+        *,
+        clock: Clock,
+        budget: RequestBudget,
+        deadline: Deadline,
+        rng: random.Random,
+        on_headers: Callable[[], None] | None = None,
+    ) -> None:
+        self._cfg = cfg
+        self._client = client
+        self._clock = clock
+        self._budget = budget
+        self._deadline = deadline
+        self._rng = rng
+        self._on_headers = on_headers
+        # Never wait past half the claim lease: the entries must still be ours afterwards.
+        self._policy = RetryPolicy.from_settings(cfg, max_total_wait=cfg.lease_seconds / 2)
+        self.requests = 0
+
+    @property
+    def policy(self) -> RetryPolicy:
+        """The retry policy of this API (also the persisted schedule's)."""
+        return self._policy
+
+    def call(self, method: str, path: str, body: Any) -> Reply:
+        """Send, retrying in this run what certainly was not processed (refused connection,
+        429, 503). Returns the last answer when the retries run out on a 429 or 503; raises
+        NotSent when the server could never be reached, OutcomeUnknown as it comes."""
+        retrying = build_retrying(
+            self._policy,
+            rng=self._rng,
+            sleep=self._clock.sleep,
+            retry=tenacity.retry_if_exception_type(NotSent),
+            clock=self._clock,
+            until=self._deadline.until,
+        )
+        try:
+            reply: Reply = retrying(self._refusing, method, path, body)
+        except _Refused as refused:
+            return refused.reply
+        return reply
+
+    def _refusing(self, method: str, path: str, body: Any) -> Reply:
+        reply = self.request(method, path, body)
+        if reply.status in RETRIED_STATUSES:
+            raise _Refused(reply, self.retry_after(reply))
+        return reply
+
+    def request(self, method: str, path: str, body: Any) -> Reply:
+        """One request under the rate budget and the run's time budget."""
+        if not self._budget.acquire(max_wait=self._deadline.remaining()):
+            raise NotSent(f"{method} {path}: not sent, the run's time budget is spent")
+        time_left = self._deadline.cap(self._cfg.deadline)
+        if time_left <= 0:
+            raise NotSent(f"{method} {path}: not sent, the run's time budget is spent")
+        self.requests += 1
+        reply = send(
+            self._client,
+            method,
+            path,
+            clock=self._clock,
+            deadline=time_left,
+            json_body=None if isinstance(body, bytes) else body,
+            content=body if isinstance(body, bytes) else None,
+            on_headers=self._on_headers,
+        )
+        if reply.status == 429:
+            self._budget.note_retry_after(self.retry_after(reply))
+        return reply
+
+    def query(self, body: dict[str, Any]) -> Any:
+        """One page of ``POST /v6/mileage/query`` (parsed JSON). The date filter is our
+        assumption: a server that refuses it (400) gets the same query without it."""
+        reply = self.call("POST", QUERY_PATH, body)
+        if reply.status == 400 and "filter" in body and self._cfg.reconcile_date_filter:
+            body = {k: v for k, v in body.items() if k != "filter"}
+            reply = self.call("POST", QUERY_PATH, body)
+        if reply.status == 200:
+            return reply.body
+        raise_for(vd.classify_response(reply.status, None, [], self._cfg.local_id_key))
+        raise ProtocolError(f"mileage query answered HTTP {reply.status}")
+
+    def retry_after(self, reply: Reply) -> float | None:
+        """The answer's Retry-After in seconds (capped, and said so), or None."""
+        parsed = parse_retry_after(reply.headers.get("retry-after"), self._clock.wall())
+        if parsed is not None and parsed.capped:
+            log.warning(
+                "server asked to wait longer than %.0f s; waiting that long", parsed.seconds
+            )
+        return None if parsed is None else parsed.seconds
+
+
+def raise_for(verdict: vd.BatchVerdict) -> None:
+    """Raise for a verdict that ends the run: Tight refused us (401/403) or the endpoint is
+    missing (404). Every change stays queued."""
+    if isinstance(verdict, vd.AuthFailure):
+        if verdict.kind == "forbidden":
+            raise AuthError(
+                f"Tight refused access (403: {verdict.message}); check the token's scope"
+            )
+        raise AuthError(
+            f"Tight refused the token ({verdict.message}); set a new TRACKER_MILEAGE_TOKEN "
+            "or configure client credentials; every change stays queued"
+        )
+    if isinstance(verdict, vd.EndpointMissing):
+        raise EndpointMissingError(
+            f"Tight answered 404 for the mileage endpoint ({verdict.message}); "
+            "check TRACKER_MILEAGE_URL"
+        )

@@ -1,0 +1,267 @@
+"""The push: journal entries to Tight's ``POST /v6/mileage`` in batches.
+
+A run claims due entries (with a lease), sends each batch on a sender thread while it claims
+the next one, and records every answer in one transaction per batch before the next batch is
+sent, so a crash leaves at most one batch whose answer is unknown. The decisions are made by
+``sync.tight.batch`` and the pure ``sync.tight.verdicts``; this module sequences them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, wait
+from datetime import timedelta
+
+from sync.ahead import Ahead
+from sync.budget import RequestBudget
+from sync.clock import Clock
+from sync.deadline import Deadline
+from sync.errors import AuthError, ConfigError, EndpointMissingError, TransientRemoteError
+from sync.events import Listener, Progress, TripParked, TripStateChanged, notify
+from sync.lease import HeldLease
+from sync.tight.batch import Answer, Batch, BatchSender, doubtful
+from sync.tight.report import ParkedItem, PushReport
+from tracker.enums import EntryOp, SyncState
+from tracker.outbox import Outbox
+from tracker.outcomes import Parked, Retry, Synced
+
+__all__ = ["STEP", "Hook", "Pusher"]
+
+log = logging.getLogger(__name__)
+
+STEP = "push"
+Hook = Callable[[str], None]
+"""Called at named points of a push (crash tests kill the process there): ``after_claim``,
+``after_send`` (answer's headers in, body unread), ``after_response``, ``before_commit``
+(answers written, transaction not committed)."""
+
+
+class Pusher:
+    """Pushes the journal of one store through one :class:`BatchSender`."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        sender: BatchSender,
+        lease: HeldLease,
+        *,
+        clock: Clock,
+        budget: RequestBudget,
+        deadline: Deadline,
+        lease_for: timedelta,
+        listener: Listener | None = None,
+        hook: Hook | None = None,
+        retry_waiting: bool = False,
+        total: int | None = None,
+    ) -> None:
+        self._outbox = outbox
+        self._sender = sender
+        self._lease = lease
+        self._clock = clock
+        self._budget = budget
+        self._deadline = deadline
+        self._lease_for = lease_for
+        self._listener = listener
+        self._hook = hook or (lambda _point: None)
+        self._retry_waiting = retry_waiting
+        self._total = total
+        self._done = 0
+        self.report = PushReport()
+
+    @property
+    def _owner(self) -> str:
+        return self._lease.owner
+
+    # ------------------------------------------------------------------ run
+    def run(self, stop: threading.Event | None = None) -> PushReport:
+        """Push until nothing is due, ``stop`` is set, the time budget is spent or the push
+        lease is lost. Raises AuthError, EndpointMissingError or ConfigError (TLS) after
+        giving every claimed entry back."""
+        with Ahead("tracker-push") as ahead:
+            batch = self._claim(stop, ahead=False)
+            while batch.claimed:
+                if self._should_stop(stop):
+                    self._give_back(batch)
+                    break
+                self.report.batches += 1
+                request = ahead.start(self._exchange, batch)
+                try:
+                    upcoming = self._claim(stop, ahead=True)
+                except BaseException:
+                    self._abandon(request, batch)
+                    raise
+                answer = self._collect(request, batch, upcoming)
+                try:
+                    self._record(answer)
+                except BaseException:
+                    # Answered but not recorded: as after a crash, its creates are reconciled.
+                    self._release_quietly(batch.seqs, upcoming.seqs)
+                    raise
+                if answer.no_progress:
+                    # The server is refusing: end the run; the next one (scheduler, daemon,
+                    # or the user) comes back after the backoff.
+                    self._give_back(upcoming)
+                    break
+                batch = self._claim(stop, ahead=False) if upcoming.later else upcoming
+        return self.report
+
+    def _should_stop(self, stop: threading.Event | None) -> bool:
+        if stop is not None and stop.is_set():
+            self.report.stopped = self.report.stopped or "stop requested"
+            return True
+        if self._deadline.expired():
+            self.report.stopped = self.report.stopped or "the run's time budget is spent"
+            return True
+        return False
+
+    def _claim(self, stop: threading.Event | None, *, ahead: bool) -> Batch:
+        """Renew the lease and claim the next batch (empty: nothing due, stopped, out of
+        time, or the lease was lost). Claiming ``ahead`` (while a request is out) never waits
+        for the rate budget: with no free slot the batch is claimed ``later``."""
+        if self._should_stop(stop):
+            return Batch()
+        if self._budget.wait_time() > 0:
+            if ahead:
+                return Batch(later=True)
+            if not self._wait_for_budget(stop):
+                return Batch()
+        step = self._outbox.step(
+            self._owner,
+            claim=self._sender.batch_size,
+            lease_for=self._lease_for,
+            hold=self._lease.hold,
+            retry_waiting=self._retry_waiting,
+        )
+        if step.lease_lost:
+            self.report.stopped = "lost the push lease to another process"
+            return Batch()
+        self._lease.renewed()
+        if not step.claimed:
+            return Batch()
+        self._hook("after_claim")
+        batch = Batch(step.claimed, step.trips)
+        if not any(doubtful(c) for c in step.claimed):
+            # Build the bodies now, while the previous request is out: the sender thread
+            # then only sends. In-doubt creates wait for their reconciliation.
+            batch.plan = self._sender.plan(batch)
+        return batch
+
+    def _wait_for_budget(self, stop: threading.Event | None) -> bool:
+        """Wait for the rate budget *before* claiming, renewing the push lease meanwhile: a
+        wait of minutes must not happen while entries are claimed or let the lease lapse.
+        Sleeps in slices of at most a second so a shutdown is never held up."""
+        while (waiting := self._budget.wait_time()) > 0:
+            if self._should_stop(stop):
+                return False
+            if waiting > self._deadline.remaining():
+                self.report.stopped = "the run's time budget is spent (rate limit)"
+                return False
+            self._clock.sleep(min(waiting, 1.0))
+            if not self._lease.keep():
+                self.report.stopped = "lost the push lease to another process"
+                return False
+        return True
+
+    # ------------------------------------------------------------------ one batch
+    def _exchange(self, batch: Batch) -> Answer:
+        """The sender thread's part: every request of one batch. Touches no database."""
+        before = self._sender.requests
+        try:
+            return self._sender.send(batch)
+        finally:
+            batch.requests = self._sender.requests - before
+
+    def _collect(self, request: Future[Answer], batch: Batch, upcoming: Batch) -> Answer:
+        """The answer to ``batch``; on a refusal or a crash, give back what is claimed."""
+        try:
+            return request.result()
+        except (AuthError, EndpointMissingError, ConfigError) as err:
+            # Refused (auth, 404, TLS). Only a batch that got further than its first
+            # request can have had a part stored: its creates are reconciled first.
+            self._outbox.release(self._owner, batch.seqs, in_doubt=batch.requests > 1)
+            self._give_back(upcoming)
+            self.report.stopped = str(err)
+            raise
+        except TransientRemoteError as err:
+            # A failure of the reconcile walk or similar: keep everything for later.
+            in_doubt = {c.seq for c in batch.claimed if c.in_doubt}
+            verdicts = self._sender.schedule.together(
+                batch.claimed, "TRANSIENT", str(err), doubt=in_doubt
+            )
+            return Answer(batch.by_seq, verdicts)
+        except BaseException:
+            # Anything unexpected: never strand the claim until its lease runs out; the
+            # creates may have been sent, so they are reconciled before any resend.
+            self._outbox.release(self._owner, batch.seqs, in_doubt=True)
+            self._give_back(upcoming)
+            raise
+
+    def _record(self, answer: Answer) -> None:
+        """Record a batch's answer (and its reconciliation) in one transaction."""
+        self._hook("after_response")
+        step = self._outbox.step(
+            self._owner,
+            answer.verdicts,
+            answer.resolved,
+            before_commit=lambda: self._hook("before_commit"),
+        )
+        self._account(answer, set(step.recorded))
+
+    def _abandon(self, request: Future[Answer], batch: Batch) -> None:
+        """Claiming ahead failed (storage error, interrupt) with ``batch`` on the wire: wait
+        for it, then give it back in doubt (it may all be stored)."""
+        wait([request])
+        self._release_quietly(batch.seqs, [])
+
+    def _release_quietly(self, sent: list[int], unsent: list[int]) -> None:
+        """Give back entries on the way out of a failure: ``sent`` in doubt, ``unsent`` as
+        they were. The store may be what failed: then their leases expire on their own."""
+        try:
+            self._outbox.release(self._owner, sent, in_doubt=True)
+            self._outbox.release(self._owner, unsent, in_doubt=False)
+        except Exception:
+            log.warning("could not give back %d claimed entries; their leases expire", len(sent))
+
+    def _give_back(self, batch: Batch) -> None:
+        """A batch claimed ahead and never sent: back to the queue, attempt refunded."""
+        if batch.claimed:
+            self._outbox.release(self._owner, batch.seqs, in_doubt=False)
+
+    # ------------------------------------------------------------------ accounting
+    def _account(self, answer: Answer, recorded: set[int]) -> None:
+        report = self.report
+        if answer.resolved:
+            found = sum(1 for remote_id in answer.resolved.values() if remote_id is not None)
+            report.reconciled_found += found
+            report.reconciled_absent += len(answer.resolved) - found
+        for seq, verdict in answer.verdicts.items():
+            if seq not in recorded:
+                report.fenced += 1
+                continue
+            claim = answer.claims[seq]
+            if isinstance(verdict, Synced):
+                if claim.op == EntryOp.DELETE:
+                    report.deleted += 1
+                else:
+                    report.synced += 1
+                remote = verdict.remote_id or answer.resolved.get(seq) or claim.remote_id
+                self._tell(TripStateChanged(claim.trip_id, SyncState.SYNCED, remote))
+            elif isinstance(verdict, Parked):
+                item = ParkedItem(claim.trip_id, verdict.error_type, verdict.message, verdict.param)
+                report.parked.append(item)
+                self._tell(
+                    TripParked(claim.trip_id, seq, item.error_type, item.message, item.param)
+                )
+            else:
+                assert isinstance(verdict, Retry)
+                report.retried += 1
+                report.in_doubt += int(verdict.in_doubt)
+                state = SyncState.IN_DOUBT if verdict.in_doubt else SyncState.PENDING
+                self._tell(TripStateChanged(claim.trip_id, state, claim.remote_id))
+        self._done += len(answer.verdicts)
+        self._tell(Progress(STEP, self._done, self._total, "trips"))
+
+    def _tell(self, event: Progress | TripStateChanged | TripParked) -> None:
+        notify(self._listener, event)

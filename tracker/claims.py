@@ -1,0 +1,345 @@
+"""The pusher's side of the journal: claims with a lease, answers recorded under fencing.
+
+A claim takes due entries for one owner with a lease (owner + expiry); an answer is only
+recorded while that owner still holds the entry (fencing), so a pusher whose lease expired
+cannot overwrite what another one did. An expired claim returns to pending; a create that
+may have reached the server becomes *in doubt*, to be reconciled before it is sent again.
+The rules are in docs/sync-guarantees.md. Every function runs in the caller's (IMMEDIATE)
+transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, update
+from sqlmodel import Session, col, select
+
+from tracker.coltypes import utc_text
+from tracker.enums import EntryOp, EntryState
+from tracker.journal import EventRow, add_event, add_events
+from tracker.outcomes import Parked, Synced, Verdict
+from tracker.tables import JournalEntry, Trip
+
+__all__ = [
+    "Claimed",
+    "claim",
+    "due_count",
+    "expire_claims",
+    "record_answers",
+    "release",
+    "release_expired",
+    "resolve_doubt",
+]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """An entry owned by a pusher until ``lease_expires_at``."""
+
+    seq: int
+    trip_id: str
+    op: EntryOp
+    attempts: int
+    in_doubt: bool
+    remote_id: str | None
+    lease_expires_at: datetime
+
+
+_RELEASE_EXPIRED_SQL = """
+UPDATE journal
+SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = :now,
+    in_doubt = CASE
+        WHEN in_doubt = 1 THEN 1
+        WHEN op = 'save' AND (SELECT remote_id FROM trip WHERE trip.id = journal.trip_id) IS NULL
+        THEN 2
+        ELSE 0 END
+WHERE state = 'in_flight' AND lease_expires_at <= :now
+RETURNING seq, trip_id, in_doubt
+"""
+
+
+def expire_claims(session: Session, owner: str, now: datetime) -> int:
+    """End the claims of ``owner`` now (its process is known dead); the next claim returns
+    them to pending, creates among them in doubt."""
+    result = session.connection().exec_driver_sql(
+        "UPDATE journal SET lease_expires_at = ? WHERE state = 'in_flight' AND lease_owner = ?",
+        (utc_text(now), owner),
+    )
+    return int(result.rowcount or 0)
+
+
+def release_expired(session: Session, now: datetime) -> int:
+    """Return in-flight entries whose lease expired to pending. Returns how many.
+
+    The request may have reached the server: a create (no remote id yet) becomes in doubt,
+    to be reconciled before it is sent again."""
+    conn = session.connection()
+    at = utc_text(now)
+    rows = conn.exec_driver_sql(_RELEASE_EXPIRED_SQL, {"now": at}).all()
+    if not rows:
+        return 0
+    # 2 marks "newly in doubt" for the event text; stored as a plain true.
+    fresh = [seq for seq, _trip, doubt in rows if doubt == 2]
+    if fresh:
+        conn.exec_driver_sql(
+            "UPDATE journal SET in_doubt = 1 WHERE seq IN (SELECT value FROM json_each(?))",
+            (json.dumps(fresh),),
+        )
+    add_events(
+        conn,
+        [
+            (seq, trip, at, "lease expired", "in doubt: reconcile first" if doubt else None)
+            for seq, trip, doubt in rows
+        ],
+    )
+    return len(rows)
+
+
+# The push hot path (claim, apply) runs per batch over backlogs of 100k entries: plain SQL
+# handed to the driver, static text with placeholders (id lists travel as one JSON array
+# through json_each), so SQLAlchemy's per-row parameter processing is skipped. Measured: the
+# ORM version cost ~10x more per batch than the statements themselves (bench/push.py).
+# What may be claimed is the view ``journal_due`` (migration 0006): pending, trip complete,
+# no earlier open entry of the same trip. Claims take the first ``limit`` whose retry time
+# has come (``due``), in seq order.
+_CLAIM_SQL = """
+UPDATE journal
+SET state = 'in_flight', lease_owner = :owner, lease_expires_at = :expires,
+    attempts = attempts + 1, updated_at = :now
+WHERE seq IN (
+    SELECT seq FROM journal_due
+    WHERE next_attempt_at IS NULL OR next_attempt_at <= :due
+    ORDER BY seq
+    LIMIT :limit)
+RETURNING seq, trip_id, op, attempts, in_doubt
+"""
+_DUE_COUNT_SQL = (
+    "SELECT count(*) FROM journal_due WHERE next_attempt_at IS NULL OR next_attempt_at <= :due"
+)
+_END_OF_TIME = "9999-12-31T23:59:59.999999Z"  # after every stored instant (utc_text form)
+_REMOTE_IDS_SQL = "SELECT id, remote_id FROM trip WHERE id IN (SELECT value FROM json_each(:ids))"
+_HELD_SQL = (
+    "SELECT seq, trip_id, in_doubt FROM journal WHERE seq IN (SELECT value FROM json_each(?)) "
+    "AND state = 'in_flight' AND lease_owner = ?"
+)
+_SYNCED_SQL = (
+    "UPDATE journal SET state = 'synced', in_doubt = 0, synced_at = ?, updated_at = ?, "
+    "error_type = NULL, error_message = NULL, error_param = NULL, lease_owner = NULL, "
+    "lease_expires_at = NULL WHERE seq = ?"
+)
+# A missing id or record keeps the stored one (COALESCE), never becomes NULL.
+_TRIP_SYNCED_SQL = (
+    "UPDATE trip SET synced_at = ?, remote_id = COALESCE(?, remote_id), "
+    "remote_record = COALESCE(?, remote_record) WHERE id = ?"
+)
+# Earlier parked entries of the same trip are superseded: the latest state went through.
+_SUPERSEDE_SQL = (
+    "UPDATE journal SET state = 'synced', synced_at = ?, updated_at = ? "
+    "WHERE trip_id = ? AND seq < ? AND state = 'parked'"
+)
+_PARKED_SQL = (
+    "UPDATE journal SET state = 'parked', in_doubt = 0, error_type = ?, error_message = ?, "
+    "error_param = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE seq = ?"
+)
+_RETRY_SQL = (
+    "UPDATE journal SET state = 'pending', next_attempt_at = ?, in_doubt = ?, error_type = ?, "
+    "error_message = ?, error_param = NULL, lease_owner = NULL, lease_expires_at = NULL, "
+    "updated_at = ? WHERE seq = ?"
+)
+
+
+def due_count(session: Session, now: datetime, *, retry_waiting: bool = False) -> int:
+    """How many entries a claim could take now (``retry_waiting``: as for :func:`claim`)."""
+    due = _END_OF_TIME if retry_waiting else utc_text(now)
+    return int(session.connection().exec_driver_sql(_DUE_COUNT_SQL, {"due": due}).scalar_one())
+
+
+def claim(
+    session: Session,
+    owner: str,
+    limit: int,
+    lease: timedelta,
+    now: datetime,
+    *,
+    retry_waiting: bool = False,
+) -> list[Claimed]:
+    """Claim up to ``limit`` due entries for ``owner``, oldest first, inside the caller's
+    (IMMEDIATE) transaction. Only complete trips, and only the first open entry of a trip.
+    ``retry_waiting``: entries waiting for a retry are due as well (a sync asked for by hand)."""
+    release_expired(session, now)
+    conn = session.connection()
+    expires = now + lease
+    at = utc_text(now)
+    params = {
+        "owner": owner,
+        "expires": utc_text(expires),
+        "now": at,
+        "due": _END_OF_TIME if retry_waiting else at,
+        "limit": limit,
+    }
+    rows = sorted(conn.exec_driver_sql(_CLAIM_SQL, params).all())
+    if not rows:
+        return []
+    remote: dict[str, str | None] = dict(
+        conn.exec_driver_sql(_REMOTE_IDS_SQL, {"ids": json.dumps([row[1] for row in rows])}).all()
+    )
+    claimed = [
+        Claimed(
+            seq=seq,
+            trip_id=trip_id,
+            op=EntryOp(op),
+            attempts=attempts,
+            in_doubt=bool(in_doubt),
+            remote_id=remote.get(trip_id),
+            lease_expires_at=expires,
+        )
+        for seq, trip_id, op, attempts, in_doubt in rows
+    ]
+    add_events(conn, [(c.seq, c.trip_id, at, "claimed", f"attempt {c.attempts}") for c in claimed])
+    return claimed
+
+
+def record_answers(
+    session: Session, owner: str, verdicts: Mapping[int, Verdict], now: datetime
+) -> list[int]:
+    """Record the verdict of each entry (by seq) ``owner`` still holds. Returns the seqs
+    recorded; a verdict for an entry whose lease was lost is ignored (fencing). A
+    :class:`~tracker.outcomes.Retry` must carry its ``at``.
+
+    One executemany per kind of change: a batch of 100 costs a handful of statements."""
+    if not verdicts:
+        return []
+    conn = session.connection()
+    held = {
+        seq: (trip_id, bool(in_doubt))
+        for seq, trip_id, in_doubt in conn.exec_driver_sql(
+            _HELD_SQL, (json.dumps(list(verdicts)), owner)
+        ).all()
+    }
+    at = utc_text(now)
+    synced: list[tuple[Any, ...]] = []
+    trips: list[tuple[Any, ...]] = []
+    supersede: list[tuple[Any, ...]] = []
+    parked: list[tuple[Any, ...]] = []
+    retries: list[tuple[Any, ...]] = []
+    events: list[EventRow] = []
+    applied: list[int] = []
+    for seq, verdict in verdicts.items():
+        entry = held.get(seq)
+        if entry is None:
+            continue
+        trip_id, was_in_doubt = entry
+        applied.append(seq)
+        if isinstance(verdict, Synced):
+            record = None if verdict.record is None else json.dumps(verdict.record)
+            synced.append((at, at, seq))
+            trips.append((at, verdict.remote_id, record, trip_id))
+            supersede.append((at, at, trip_id, seq))
+            events.append((seq, trip_id, at, "synced", verdict.detail or verdict.remote_id))
+        elif isinstance(verdict, Parked):
+            parked.append((verdict.error_type, verdict.message, verdict.param, at, seq))
+            where = f" (param {verdict.param})" if verdict.param else ""
+            detail = f"{verdict.error_type}: {verdict.message}{where}"
+            events.append((seq, trip_id, at, "parked", detail))
+        else:
+            if verdict.at is None:
+                raise ValueError(f"the retry of entry {seq} has no time: schedule it first")
+            doubt = was_in_doubt or verdict.in_doubt
+            retries.append(
+                (utc_text(verdict.at), int(doubt), verdict.error_type, verdict.message, at, seq)
+            )
+            note = "; in doubt" if verdict.in_doubt else ""
+            detail = (
+                f"{verdict.error_type}: {verdict.message}; next at {verdict.at.isoformat()}{note}"
+            )
+            events.append((seq, trip_id, at, "retry", detail))
+    for sql, params in (
+        (_SYNCED_SQL, synced),
+        (_TRIP_SYNCED_SQL, trips),
+        (_SUPERSEDE_SQL, supersede),
+        (_PARKED_SQL, parked),
+        (_RETRY_SQL, retries),
+    ):
+        if params:
+            conn.exec_driver_sql(sql, params)
+    add_events(conn, events)
+    return applied
+
+
+def resolve_doubt(
+    session: Session, owner: str, seq: int, remote_id: str | None, now: datetime
+) -> bool:
+    """Reconciliation result for an in-doubt entry ``owner`` holds: the server's id when the
+    record was found (adopted), or None when it was proven absent. Returns False if the
+    lease was lost."""
+    entry = session.exec(
+        select(JournalEntry).where(
+            JournalEntry.seq == seq,
+            JournalEntry.state == EntryState.IN_FLIGHT,
+            JournalEntry.lease_owner == owner,
+        )
+    ).first()
+    if entry is None:
+        return False
+    entry.in_doubt = False
+    entry.updated_at = now
+    session.add(entry)
+    if remote_id is not None:
+        session.exec(update(Trip).where(col(Trip.id) == entry.trip_id).values(remote_id=remote_id))
+    detail = f"found on the server as {remote_id}" if remote_id else "proven absent"
+    add_event(session, seq, entry.trip_id, now, "reconciled", detail)
+    return True
+
+
+def release(
+    session: Session, owner: str, seqs: Iterable[int], now: datetime, *, in_doubt: bool
+) -> int:
+    """Give entries back (shutdown, auth failure): the claim's attempt is refunded, since
+    no answer about these entries was received."""
+    seqs = list(seqs)
+    if not seqs:
+        return 0
+    values: dict[str, Any] = {
+        "state": EntryState.PENDING,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "updated_at": now,
+        "attempts": func.max(col(JournalEntry.attempts) - 1, 0),
+    }
+    if in_doubt:
+        # Only a create (no remote id yet) can be duplicated by a resend.
+        no_remote = (
+            select(Trip.remote_id).where(col(Trip.id) == JournalEntry.trip_id).scalar_subquery()
+        )
+        values["in_doubt"] = case(
+            (
+                (col(JournalEntry.op) == EntryOp.SAVE) & no_remote.is_(None),
+                True,
+            ),
+            else_=col(JournalEntry.in_doubt),
+        )
+    # A count taken before/after keeps this portable across SQLAlchemy result types.
+    result = session.exec(
+        update(JournalEntry)
+        .where(
+            col(JournalEntry.seq).in_(seqs),
+            col(JournalEntry.state) == EntryState.IN_FLIGHT,
+            col(JournalEntry.lease_owner) == owner,
+        )
+        .values(**values)
+    )
+    count = int(getattr(result, "rowcount", 0) or 0)
+    at = utc_text(now)
+    given = session.exec(
+        select(JournalEntry.seq, JournalEntry.trip_id).where(col(JournalEntry.seq).in_(seqs))
+    ).all()
+    add_events(
+        session.connection(),
+        [(seq, trip_id, at, "released", None) for seq, trip_id in given if seq is not None],
+    )
+    return count

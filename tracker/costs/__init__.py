@@ -1,0 +1,30 @@
+"""Additional costs pulled from the mobility platform (tolls, parking, fines), in the store.
+
+The sync side validates what it reads into :class:`CostIn` / :class:`QuarantineIn` values and
+writes them through :class:`CostStore` (``store.costs``). The rules are in docs/costs.md.
+"""
+
+from tracker.costs.inputs import CostIn, QuarantineIn
+from tracker.costs.links import AmbiguousLink, link_tolerance
+from tracker.costs.queries import CostNotFoundError
+from tracker.costs.runs import PULL_NAME, FinishedPull, PullStart
+from tracker.costs.store import CostStore
+from tracker.costs.upsert import StoredPage
+from tracker.costs.views import CostCounts, CostView, PullStateView, QuarantineView
+
+__all__ = [
+    "PULL_NAME",
+    "AmbiguousLink",
+    "CostCounts",
+    "CostIn",
+    "CostNotFoundError",
+    "CostStore",
+    "CostView",
+    "FinishedPull",
+    "PullStart",
+    "PullStateView",
+    "QuarantineIn",
+    "QuarantineView",
+    "StoredPage",
+    "link_tolerance",
+]

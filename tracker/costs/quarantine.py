@@ -1,0 +1,69 @@
+"""Pulled items that did not validate: kept raw with the reason, retried every pull."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, update
+from sqlalchemy import select as sa_select
+
+from tracker.costs.inputs import INT64, QuarantineIn
+from tracker.costs.tables import table
+from tracker.tables import Cost, CostQuarantine
+
+__all__ = ["quarantine", "resolve"]
+
+
+def quarantine(
+    conn: Connection, rejects: Sequence[QuarantineIn], run_id: str | None, now: datetime
+) -> int:
+    """Keep ``rejects`` (keyed by their ID when they have one) in the caller's transaction."""
+    rows = table(CostQuarantine)
+    for reject in rejects:
+        if reject.cost_id is not None:
+            match = rows.c.cost_id == reject.cost_id
+        else:
+            match = rows.c.cost_id.is_(None) & (rows.c.raw == reject.raw)
+        found = conn.execute(sa_select(rows.c.id).where(match).limit(1)).first()
+        values: dict[str, Any] = {"raw": reject.raw, "reason": reject.reason, "last_seen_at": now}
+        if run_id is not None:
+            values["seen_run"] = run_id
+        if found is None:
+            conn.execute(rows.insert().values(cost_id=reject.cost_id, first_seen_at=now, **values))
+        else:
+            conn.execute(update(rows).where(rows.c.id == found.id).values(**values))
+    _keep_seen(conn, rejects, run_id)
+    return len(rejects)
+
+
+def _keep_seen(conn: Connection, rejects: Sequence[QuarantineIn], run_id: str | None) -> None:
+    """A stored cost whose new version is quarantined is still in the list: not "gone"."""
+    if run_id is None:
+        return
+    ids = [int(r.cost_id) for r in rejects if r.cost_id is not None and _is_int(r.cost_id)]
+    if ids:
+        costs = table(Cost)
+        conn.execute(
+            update(costs).where(costs.c.id.in_(ids)).values(seen_in_last_pull=True, seen_run=run_id)
+        )
+
+
+def _is_int(text: str) -> bool:
+    stripped = text.removeprefix("-")
+    return stripped.isascii() and stripped.isdigit() and -INT64 <= int(text) < INT64
+
+
+_ANY_QUARANTINED_SQL = "SELECT EXISTS (SELECT 1 FROM cost_quarantine)"
+_RESOLVE_SQL = "DELETE FROM cost_quarantine WHERE cost_id IN (SELECT value FROM json_each(?))"
+
+
+def resolve(conn: Connection, cost_ids: Sequence[int]) -> int:
+    if not cost_ids:
+        return 0
+    if not conn.exec_driver_sql(_ANY_QUARANTINED_SQL).scalar():
+        return 0  # the usual case: nothing quarantined, no 100-key DELETE per page
+    keys = json.dumps([str(i) for i in cost_ids])  # quarantine keys are text
+    return int(conn.exec_driver_sql(_RESOLVE_SQL, (keys,)).rowcount or 0)

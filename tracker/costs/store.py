@@ -1,0 +1,127 @@
+"""The cost store: the narrow interface the costs pull writes to (``store.costs``).
+
+Each method is one transaction. A page is stored together with the pull's checkpoint, so a
+pull killed anywhere resumes exactly after the last stored page (docs/costs.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import update
+
+from tracker.costs import quarantine, queries, runs
+from tracker.costs.inputs import CostIn, QuarantineIn
+from tracker.costs.runs import PULL_NAME, FinishedPull, PullStart
+from tracker.costs.tables import table
+from tracker.costs.upsert import StoredPage, store_costs
+from tracker.costs.views import CostCounts, CostView, PullStateView, QuarantineView
+from tracker.db import Database
+from tracker.tables import Cost
+
+__all__ = ["CostStore"]
+
+
+class CostStore:
+    """Pulled additional costs, their quarantine and the pull's checkpoint."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # ------------------------------------------------------------------ the pull's run
+    def begin_run(self, *, name: str = PULL_NAME, fresh: bool = False) -> PullStart:
+        """Resume the interrupted run of pull ``name`` if there is one, else start a new run
+        (``fresh``: discard any checkpoint, e.g. one written under other paging settings)."""
+        with self._db.write() as s:
+            return runs.begin(s, name, self._db.now(), fresh=fresh)
+
+    def store_page(
+        self,
+        costs: Sequence[CostIn],
+        rejects: Sequence[QuarantineIn],
+        *,
+        run_id: str,
+        checkpoint: dict[str, Any],
+        pages: int,
+        items: int,
+        link_tolerance: timedelta,
+        name: str = PULL_NAME,
+    ) -> StoredPage:
+        """Store one page and its checkpoint in one transaction.
+
+        Raises StateError when ``run_id`` is no longer the pull's current run (another process
+        restarted it): nothing is written then.
+        """
+        now = self._db.now()
+        with self._db.write() as s:
+            conn = s.connection()
+            runs.advance(conn, name, run_id, checkpoint, pages, items)
+            result = store_costs(conn, costs, run_id, now, link_tolerance)
+            result.quarantined = quarantine.quarantine(conn, rejects, run_id, now)
+            result.resolved = quarantine.resolve(conn, [c.id for c in costs])
+            return result
+
+    def finish_run(
+        self, *, run_id: str, complete: bool, stop_reason: str | None, name: str = PULL_NAME
+    ) -> FinishedPull:
+        """Close run ``run_id``; only a complete walk marks unread costs as not seen."""
+        with self._db.write() as s:
+            return runs.finish(
+                s, name, run_id, self._db.now(), complete=complete, stop_reason=stop_reason
+            )
+
+    # ------------------------------------------------------------------ single items
+    def store_cost(self, cost: CostIn, *, link_tolerance: timedelta) -> StoredPage:
+        """Store one cost read outside a pull (a refresh): same upsert and link rules.
+
+        Its "seen" bookkeeping is left to the pulls; a quarantine entry for it is resolved.
+        """
+        now = self._db.now()
+        with self._db.write() as s:
+            conn = s.connection()
+            result = store_costs(conn, [cost], None, now, link_tolerance)
+            result.resolved = quarantine.resolve(conn, [cost.id])
+            return result
+
+    def store_rejects(self, rejects: Sequence[QuarantineIn]) -> int:
+        """Quarantine items read outside a pull; returns how many."""
+        with self._db.write() as s:
+            return quarantine.quarantine(s.connection(), rejects, None, self._db.now())
+
+    def mark_gone(self, cost_id: int) -> bool:
+        """Record that the platform no longer has this cost (kept, marked not seen)."""
+        costs = table(Cost)
+        with self._db.write() as s:
+            done = s.connection().execute(
+                update(costs).where(costs.c.id == cost_id).values(seen_in_last_pull=False)
+            )
+            return bool(done.rowcount)
+
+    # ------------------------------------------------------------------ reads
+    def get(self, cost_id: int) -> CostView:
+        """One stored cost; CostNotFoundError if there is none."""
+        with self._db.read() as s:
+            return queries.get_cost(s, cost_id)
+
+    def quarantine(self) -> list[QuarantineView]:
+        """Quarantined items, most recently seen first."""
+        with self._db.read() as s:
+            return queries.list_quarantine(s)
+
+    def pull_status(self, *, name: str = PULL_NAME) -> PullStateView | None:
+        """The pull's bookkeeping row, or None before the first pull."""
+        with self._db.read() as s:
+            return queries.pull_status(s, name=name)
+
+    def counts(self, *, name: str = PULL_NAME) -> CostCounts:
+        """Counts per link kind, not seen and quarantined, with the pull's state."""
+        with self._db.read() as s:
+            return queries.cost_counts(s, name=name)
+
+    def list(self, *, trip_id: str | None = None) -> list[CostView]:
+        """Stored costs, latest start first; ``trip_id`` (or a unique prefix) keeps the
+        costs linked to that trip."""
+        with self._db.read() as s:
+            return queries.list_costs(s, trip_id=trip_id)
