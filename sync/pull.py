@@ -1,23 +1,9 @@
 """The pull engine: the platform's additional costs, page by page, into the local store.
 
 One run walks ``GET /v1/additional-costs/list`` with the configured paging strategy
-(``sync.pager``), validates each item on its own (``sync.wire.costs``: a bad item is
-quarantined, its page-mates stored) and stores each page together with the pager checkpoint
-in one transaction (``tracker.costs.store_page``). So:
-
-- a run killed or failing at page 37 resumes at page 37 (the one that was not stored) and
-  never skips a page; a failed page never advances the checkpoint;
-- memory stays flat: one page is stored while at most the next one is fetched;
-- only a *complete* walk marks costs missing from the list as not seen; a guarded stop
-  (the server repeating a page, or the page cap) ends the run with a warning and marks
-  nothing.
-
-Transport discipline is the push side's: the token goes only into the configured header
-(default ``Authorization: Bearer``) and is never logged; every request has a total deadline
-(``sync.client.send``); connection failures, lost answers, 429 and 5xx are retried in-run
-with jittered backoff (honouring ``Retry-After``), then raised as temporary errors (exit 75);
-401/403 raise AuthError (exit 77); 404 on the list raises EndpointMissingError (exit 69).
-One pull per database at a time (the ``pull`` lease).
+(``sync.pager``), validates each item on its own (``sync.wire.costs``) and stores each page
+with its checkpoint (``tracker.costs.store_page``). The rules (resuming, quarantine, not seen,
+transport and exit codes) are in docs/costs.md.
 """
 
 from __future__ import annotations

@@ -1,26 +1,9 @@
 """Pulled costs in the local store: pages with their checkpoint, quarantine, links to trips.
 
 The remote side (``sync.pull``) validates what it reads into :class:`CostIn` and
-:class:`QuarantineIn` values; this module stores them. Each function is one ``BEGIN
-IMMEDIATE`` transaction on the :class:`~tracker.store.Tracker`. Rules (the README's "Costs"
-section says the same):
-
-- **Upsert by the platform's ID.** An item whose ``LastUpdated`` is older than the stored one
-  never overwrites it; on a tie the copy read last wins (``LastUpdated`` has one-second
-  resolution, so a same-second edit must not be lost).
-- **Page and checkpoint together.** :func:`store_page` writes a page's costs, its quarantined
-  items and the pager checkpoint in one transaction: a pull killed anywhere resumes exactly
-  after the last stored page, and a failed page never advances the checkpoint.
-- **Quarantine.** An item that did not validate is kept with its raw JSON and the reason
-  (keyed by its ID when it has one). Every pull reads every item again, so quarantined items
-  are retried each pull; one that validates is stored and its quarantine entry removed.
-- **Not seen.** Each cost records the run id of the last pull that read it. Only when a walk
-  *completes* (:func:`finish_pull` with ``complete=True``) are costs from other runs marked
-  not seen (never deleted), and quarantine entries not read again are dropped. A guarded stop
-  (repeated page, page cap) or a failure marks nothing.
-- **Links** (``tracker.costlinks``): to the trip named by ``TripGuid``, else to the one trip
-  overlapping the cost in time; recomputed whenever a pull reads the cost again, so trips
-  recorded later are picked up.
+:class:`QuarantineIn` values; this module stores them, each function in one ``BEGIN
+IMMEDIATE`` transaction on the :class:`~tracker.store.Tracker`. The rules (upsert, page and
+checkpoint together, quarantine, not seen, links) are in docs/costs.md.
 """
 
 from __future__ import annotations

@@ -1,17 +1,8 @@
 """The change journal (outbox): what the server does not know yet, and what happened to it.
 
-Rules (each tested in tests/tracker/test_journal.py):
-
-- A change and its entry are written in the same transaction (``record_change`` takes the
-  caller's session). No change without its entry, no entry without its change.
-- At most one *pending* entry per trip: later edits coalesce into it, and the push sends the
-  trip's latest state. An edit of a *parked* entry's trip re-queues it (attempts reset).
-- An edit made while an entry is *in flight* opens a new pending entry, which is only claimed
-  once no earlier entry of that trip is pending or in flight (``seq`` order, never time).
-- A claim takes a lease (owner + expiry). Results are only applied while the lease is held
-  (fencing): a pusher whose lease expired cannot overwrite what another one did.
-- An expired lease returns the entry to pending; a save whose create may have reached the
-  server is flagged *in doubt*, to be reconciled before it is sent again.
+A change and its entry are written in the same transaction (``record_change`` takes the
+caller's session). The rules (coalescing, edits while in flight, leases and fencing, in
+doubt) are in docs/sync-guarantees.md; each is tested in tests/tracker/test_journal.py.
 """
 
 from __future__ import annotations
