@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/run.py            # full sizes (several minutes)
     .venv/bin/python bench/run.py --quick    # small sizes: a smoke run, numbers meaningless
-    .venv/bin/python bench/run.py --markdown # also print the table as README markdown
+    .venv/bin/python bench/run.py --markdown # also print the table as markdown (docs)
 
 Every row compares against a baseline measured in the same run and says whether its target is
 met. A benchmark that crashes becomes a "failed" row (the others still run) and the exit code
@@ -236,7 +236,7 @@ def table(rows: list[Row]) -> str:
 
 
 def markdown(rows: list[Row]) -> str:
-    """The same table as markdown, for the README."""
+    """The same table as markdown, for docs/performance.md."""
     lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in _cells(row)) + " |" for row in rows]
     return "\n".join(lines)

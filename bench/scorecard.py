@@ -2,13 +2,14 @@
 
     .venv/bin/python bench/scorecard.py                    # CI profile (a few minutes)
     .venv/bin/python bench/scorecard.py --profile nightly  # the long profile (hours)
-    .venv/bin/python bench/scorecard.py --markdown         # the table as Markdown (README)
+    .venv/bin/python bench/scorecard.py --markdown         # the table as Markdown (docs)
     .venv/bin/python bench/scorecard.py -- -k a1           # extra pytest arguments
 
 It runs ``pytest tests/reliability`` with ``TRACKER_RELIABILITY_PROFILE`` and
 ``TRACKER_SCORECARD_OUT`` set; each campaign records its figures (with denominators) before
-it asserts, so a failing campaign still shows its numbers. Rows follow section 5 of the
-reliability plan (``shared/reliability.md``); rows that other tests or tools cover say where.
+it asserts, so a failing campaign still shows its numbers. Rows are numbered as in
+:data:`SECTIONS`; rows that other tests or tools cover say where. docs/reliability.md
+publishes the figures and what they mean.
 Exit status: pytest's (0 only when every campaign passed).
 """
 
@@ -28,7 +29,7 @@ from bench.children import child_env
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "scorecard.json"
 
-#: Section 5 rows of the plan, by number: what each is about.
+#: The scorecard's rows, by number: what each is about.
 SECTIONS = {
     1: "Random SIGKILLs during record + push (A1)",
     2: "Named crash points (A2; after_send is A3's server-applied-then-killed)",

@@ -1,6 +1,6 @@
 """Client-side request budget: stay under the server's rate limit instead of hitting it.
 
-Tight allows 1000 requests per 5 minutes per access token (api-facts §1.7) and documents no
+Tight allows 1000 requests per 5 minutes per access token (docs/decisions.md) and documents no
 rate-limit headers, so the client keeps its own count. One :class:`RequestBudget` per token is
 shared by everything that calls that API (push batches, reconciliation queries, deletes).
 

@@ -5,7 +5,7 @@ Read from, in order of precedence: keyword arguments, environment variables (pre
 ``mileage.url``), a TOML config file (``TRACKER_CONFIG``, else ``config.toml`` in the data
 folder), then defaults. Apps that embed the library build ``Settings(...)`` directly.
 
-Every field is listed in the README's configuration table (a test keeps them in step).
+Every field is listed in docs/configuration.md (a test keeps them in step).
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ class ScheduleSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    """Everything trip-tracker can be told. See the README for the env var of each field."""
+    """Everything trip-tracker can be told. See docs/configuration.md for each env var."""
 
     model_config = SettingsConfigDict(
         env_prefix="TRACKER_",

@@ -4,7 +4,7 @@ SQLModel table models do not validate on construction (lat=999, lng=inf and a 10
 were stored unchecked in a probe), so the store only ever builds table rows from these.
 A rejected input raises :class:`tracker.errors.InvalidInputError` naming the field.
 
-Documented limits (also in the README):
+Documented limits (also in docs/recording.md):
 
 - text: no NUL bytes, no unpaired surrogates; description <= 500, notes <= 10,000,
   address parts <= 200, ids <= 100 characters;

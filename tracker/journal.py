@@ -3,7 +3,8 @@
 A change and its entry are written together (``record_change`` takes the caller's session);
 later edits coalesce into one pending entry; an edit made while an entry is in flight opens a
 new one, ordered by ``seq`` (never by time). The pusher's side (claims, leases, answers) is
-``tracker.claims``. The rules, and what each state means, are in docs/sync-guarantees.md.
+``tracker.claims``. The rules, and what each state means, are in docs/sync-guarantees.md;
+each is tested in tests/tracker/test_journal.py.
 """
 
 from __future__ import annotations

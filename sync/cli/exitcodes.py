@@ -1,6 +1,6 @@
 """The one table from error class to exit code (close to BSD sysexits.h).
 
-Documented in the README; a test checks every code there and each mapping below.
+Documented in docs/cli.md; a test checks every code there and each mapping below.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """Walking a paged list whose paging contract is not documented: strategies, decoding, guards.
 
-The mobility platform's list endpoint is "paged" but its parameters, envelope and end-of-list
-signal are undocumented (api-facts §2.5, open question 14), so each convention is a small
-strategy object (the shape of dlt's ``BasePaginator``) chosen by configuration, and response
-decoding is a separate pure function. Nothing here does I/O; :func:`walk` takes the fetch
-function from the caller.
+Each paging convention is a small strategy object chosen by configuration, response decoding
+is a pure function, and :func:`walk` takes the fetch function from the caller (no I/O here).
+The end-of-list order, the guards and the checkpoints are in docs/costs.md.
 
 A pull loop::
 
@@ -17,40 +15,6 @@ A pull loop::
         mark_unseen(...)                 # only after a full walk
     elif pager.stop_reason is not None:
         warn(pager.warning())
-
-End of list, in order of precedence (the first that applies decides):
-
-1. **Empty page** ends the walk, whatever else the page says (a has-next flag that stays true
-   on empty pages must not loop).
-2. **has-next flag**, when the response carries one: false ends the walk, true continues
-   (even after a short page).
-3. **total** (envelope key or header): the walk ends once the items read reach the total, and
-   continues otherwise, even after a short page. A server may cap the page size below what we
-   ask (we ask 100, it returns 50): with a total that costs nothing.
-4. **Short page** (fewer items than ``page_size``) ends the walk, only when neither a has-next
-   flag nor a total is available. This is the only signal a bare JSON array gives, and it
-   stops early if the server caps the page size below ``page_size``: set ``page_size`` no
-   larger than the server's cap.
-
-Offset paging advances by the number of items actually received, not by ``page_size``, so a
-server-side cap never skips items there.
-
-Guards (the walk is then **not** complete, so nothing may be marked "gone from the list"):
-
-- **repeated_page**: a non-empty page whose fingerprint equals a page already read in this
-  walk (a server ignoring the page or offset parameter returns page 1 forever; one wrapping
-  around returns page 1 after the last). The fingerprint is a BLAKE2 hash of the canonical JSON
-  of all the page's items (sorted keys), so two pages that differ anywhere differ, and a
-  repeated first ID alone does not trigger it. The repeated page is not accepted (``accepted``
-  is False): its items were already read.
-- **page_cap**: ``max_pages`` pages were read and the list has not ended.
-
-Checkpoints: :meth:`Paginator.state` taken after ``advance(page)`` means "this page is
-consumed; resume at the next one". Stored in the same transaction as the page's items, a
-resumed walk reads no stored page again: only the page that was being read when the pull
-died, which was never stored, is requested again. Pages fingerprinted before the checkpoint
-are forgotten except the last one, so after a resume a repeat of an earlier page is caught by
-``page_cap`` only.
 """
 
 from __future__ import annotations

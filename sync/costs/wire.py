@@ -1,29 +1,8 @@
 """The mobility platform's AdditionalCost item (PascalCase), read one item at a time.
 
-Field list from api-facts §2.3. Where the docs are silent, the reading is:
-
-- **Amount** is an exact :class:`~decimal.Decimal`: pages are parsed with
-  :func:`loads_exact` (``parse_float=Decimal``), so ``10.30`` never passes through a float.
-  Negative amounts (refunds, credits) are accepted; at most 8 decimal places and an absolute
-  value below 10^15, so a garbled value cannot pass for money. The currency is not on the
-  wire: it comes from the configuration.
-- **Dates** come as ``YYYY-MM-DD HH:MM:SS`` (no zone: read in the configured platform time
-  zone) or ISO-8601 with ``Z`` or an offset (read as given); a ``T`` form without a zone is
-  platform time too. Fractional seconds are accepted. A local time that occurs twice (the
-  hour the clocks go back) is read as the first occurrence; one that does not exist (the
-  hour skipped in spring) with the offset in force before the change. Years outside
-  1970-2099 are refused. The raw string is kept (in ``raw``).
-- **Labels** is a string holding a JSON object of language → name (an object is accepted
-  as well). The label shown is the configured language, else one with the same primary
-  language (``de`` for ``de-CH``), else ``en``, else the alphabetically first language.
-- **CostType** / **PaymentStatus** are integers kept as they are, whatever their value.
-- **Payment fields** are all nullable; ``PaymentExecutionAttemt`` is read under its
-  documented (misspelled) name.
-- ``ID`` and ``LastUpdated`` are required (the upsert needs both); every other field may be
-  missing or null. Unknown fields are ignored (and kept in ``raw``).
-
 An item that does not validate becomes a :class:`~tracker.costs.QuarantineIn` with the
-reason, never an exception: one bad item never fails its page.
+reason, never an exception. How each field is read where the platform's docs are silent
+(exact amounts, dates and zones, labels, enumerations) is in docs/costs.md.
 """
 
 from __future__ import annotations

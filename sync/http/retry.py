@@ -1,34 +1,9 @@
 """Retry policy as data, and the pure functions that turn it into waits.
 
-Two kinds of retry share one :class:`RetryPolicy`:
-
-- **In-run** retries of one request (429, 5xx, timeouts): at most ``attempts`` tries, each
-  wait from :func:`next_delay`, driven by tenacity through :func:`tenacity_wait` /
-  :func:`tenacity_stop` (or :func:`build_retrying`) with the clock's ``sleep`` injected.
-- **Across runs**, the persisted per-journal-entry schedule: :func:`next_attempt_at` gives the
-  wall-clock time before which the entry is not tried again. A daemon never gives up, so this
-  schedule has its own, larger cap (``schedule_max``).
-
-Backoff shape ("full jitter above a floor")
-    The wait before retry number ``attempt`` (``attempt`` = tries that have failed so far,
-    tenacity's ``attempt_number``) is drawn uniformly from ``[initial, ceiling]`` where
-    ``ceiling = min(cap, initial * multiplier ** attempt)``. That is AWS's full jitter
-    (``uniform(0, ceiling)``) with its lower bound raised from 0 to ``initial``: reliability
-    B10 asks that no two requests are ever closer than the base delay, and clamping
-    ``max(initial, uniform(0, ceiling))`` instead would pile probability onto exactly
-    ``initial``, re-creating the synchronised retries jitter exists to avoid. With the defaults
-    (1 s, x2, cap 60 s) the waits are U(1, 2), U(1, 4), U(1, 8) ... U(1, 60); once capped they
-    average ``(initial + cap) / 2``, so a one-hour outage costs about ``2 * 3600 / cap`` requests
-    plus the warm-up steps (``log2(cap / initial)``).
-
-Retry-After (RFC 9110 §10.2.3)
-    :func:`parse_retry_after` reads delay-seconds or an HTTP-date. Garbage gives ``None``
-    (the caller falls back to normal backoff), a negative value or a date in the past gives 0,
-    and anything above :data:`DEFAULT_RETRY_AFTER_CAP` (1 h) is capped and flagged
-    ``capped=True`` so the caller can report it. When a Retry-After is known, the wait is
-    exactly ``max(initial, min(retry_after, retry_after_cap))``: at least what the server
-    asked, never below the floor, and no random extra (a single client per token has no
-    herd to spread).
+One :class:`RetryPolicy` drives both in-run retries of one request (:func:`next_delay`, via
+tenacity with the clock's ``sleep`` injected) and the persisted per-entry schedule across
+runs (:func:`next_attempt_at`). The backoff shape and the Retry-After rules are in
+docs/sync-guarantees.md, "Retries and backoff".
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The sandbox's own reading of a Tight v6 mileage item: validation and the saved read shape.
 
-Written from ``api-facts.md`` alone (never from the client's wire models), so a field the
+Written from the public API docs alone (never from the client's wire models), so a field the
 client spells wrongly fails here instead of passing on both sides. Where the docs are silent the
-choice is the strict one and is listed in the README's sandbox section:
+choice is the strict one and is listed in docs/sandbox.md:
 
 * ``date`` and ``distance`` are REQUIRED on create; on update only the fields sent are checked.
 * ``distance.value``, ``lat`` and ``lng`` must be decimal *strings* (a JSON number is

@@ -2,7 +2,7 @@
 
 Documented: ``{cursor, limit, sort: {orderBy: "DATE", direction}, filter: {status: {...},
 mileageStatus: {...}}}`` answering ``{result, data, cursor: {after, before}}`` with ``after`` null
-on the last page and ``before`` null on the first. Sandbox choices (README):
+on the last page and ``before`` null on the first. Sandbox choices (docs/sandbox.md):
 
 * ``sort`` may be the object of the mileage sample or the array of the pagination guide (the
   first element counts); only ``orderBy: "DATE"`` exists; ties are broken by creation order.

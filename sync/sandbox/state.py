@@ -44,8 +44,8 @@ class Sandbox:
     """One in-memory backend for both remote APIs; pass it to ``create_app`` or ``serve``.
 
     Every keyword is also a public attribute that a test may change between requests
-    (``sb.max_batch = 10``). Defaults follow the docs; where they are silent, the README lists
-    the choice.
+    (``sb.max_batch = 10``). Defaults follow the docs; where they are silent, docs/sandbox.md
+    lists the choice.
     """
 
     def __init__(

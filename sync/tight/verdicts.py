@@ -1,18 +1,7 @@
 """Pure classification of Tight's answers: per item, and for a whole batch. No I/O.
 
-The rules (README "Sync guarantees" mirrors them):
-
-- item SUCCESS: synced; a create's id is adopted from ``data.id``.
-- item FAILURE with REQUIRED, INVALID_VALUE, INVALID_FORMAT, BAD_REQUEST, NOT_MODIFIABLE or
-  JSON_ERROR: parked with the server's type, message and param; never retried by itself.
-- item DUPLICATE: the server already has it: adopt the id it names, else reconcile.
-- item UNKNOWN_ERROR, a 5xx item status, or any other type: retried later with backoff.
-- items are matched to requests by the echoed local id in ``customData``, else by position
-  when the counts match; when neither holds the batch's creates are *in doubt*.
-- whole request: 400 without per-item results -> split the batch to isolate the poison
-  items; 413 or a "too large" 400 -> halve; 401/403 -> auth; 404 -> endpoint missing;
-  429/503 -> not processed, retry; 500/502/504, timeouts, drops, malformed bodies -> the
-  server may have stored the batch: creates are in doubt.
+What each answer means (synced, parked, retried, in doubt, split, auth, endpoint missing) is
+in docs/sync-guarantees.md, "Per item" and "Whole request".
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Tight v6 mileage API shapes (camelCase), from the public docs (see shared api-facts §1.3).
+"""Tight v6 mileage API shapes (camelCase), from the public docs (gaps: docs/decisions.md).
 
 Requests are built from our own validated data; responses are parsed leniently (unknown
 fields kept, optional fields optional) because the docs show samples, not schemas.

@@ -72,7 +72,7 @@ class Scorecard:
         raw: dict[str, Any],
         notes: str = "",
     ) -> None:
-        """Add (or replace) one campaign's figures. ``section``: the row of reliability.md §5."""
+        """Add (or replace) one campaign's figures. ``section``: its row in bench/scorecard.py."""
         with _locked(self.path):
             doc = self.load()
             doc["campaigns"][campaign] = {

@@ -11,8 +11,8 @@ reached. The points (``sync/push.py``):
 - ``before_commit``: outcomes written, the transaction not committed (rolled back).
 
 Per point: N kills on one file and one sandbox, then heal and check the A1 invariants.
-The other points of reliability.md A2 (between pull pages, WAL checkpoint, mid-migration)
-have no hook in the product; they are not covered here.
+Other crash points one could name (between pull pages, WAL checkpoint, mid-migration) have
+no hook in the product; they are not covered here (campaigns: docs/reliability.md).
 """
 
 from __future__ import annotations

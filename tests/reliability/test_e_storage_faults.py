@@ -6,7 +6,7 @@ header, truncated, one damaged page of the trip, waypoint or journal_event table
 locked file. Oracles: the documented exit code (74 storage, 75 busy), one line on stderr, no
 traceback, nothing half-written (database fingerprint unchanged, integrity ok afterwards),
 and for a damaged file: no request to the server and the file left byte-for-byte untouched
-(README: "a damaged file is never modified").
+(docs/configuration.md: "a damaged file is never modified").
 """
 
 from __future__ import annotations
@@ -378,7 +378,8 @@ def test_e6_a_damaged_file_is_refused_sends_nothing_and_stays_untouched(
     damage: tuple[str, Callable[[Path], object]],
 ) -> None:
     """``tracker sync`` on a damaged file: exit 74 naming the way out (``.recover``), no
-    request, and the file byte-for-byte as it was (README "Where the data lives")."""
+    request, and the file byte-for-byte as it was (docs/configuration.md, "Where the data
+    lives")."""
     name, spoil = damage
     home = tmp_path / "home"
     shutil.copytree(template, home)

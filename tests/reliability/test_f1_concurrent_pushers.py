@@ -3,8 +3,8 @@
 Each process adds its trips in chunks and pushes after every chunk; the sync lease in the
 database lets one push at a time (the other gets "sync already running" and carries on
 recording). Oracle: every trip is delivered to the sandbox exactly once (re-deliveries 0),
-stored once, and both processes finish cleanly. (The naive select-send-mark loop of
-reliability.md finding 5 re-delivered 2,933 of 3,154 rows.) The daemon + app + CLI variant
+stored once, and both processes finish cleanly. (A naive select-send-mark loop, without the
+lease, re-delivered 2,933 of 3,154 rows.) The daemon + app + CLI variant
 is ``tests/sync/test_daemon.py::test_app_daemon_and_manual_sync_together_redeliver_nothing``.
 """
 

@@ -134,10 +134,11 @@ def test_same_seed_same_delays() -> None:
 
 
 def test_one_hour_outage_request_count_matches_reliability_b10() -> None:
-    # B10: under a continuous outage, requests in 1 h <= about 2 * 3600 / cap plus the warm-up
-    # steps, and never two requests closer than the base delay. "About": a capped wait averages
-    # (initial + cap) / 2, so the count averages below the bound; one seed's sum of ~120 uniform
-    # waits varies by a few requests either way (std ~ 6), hence the mean plus a 15 % margin.
+    # docs/sync-guarantees.md ("Retries and backoff"): under a continuous outage, requests in
+    # 1 h <= about 2 * 3600 / cap plus the warm-up steps, and never two requests closer than
+    # the base delay. "About": a capped wait averages (initial + cap) / 2, so the count averages
+    # below the bound; one seed's sum of ~120 uniform waits varies by a few requests either way
+    # (std ~ 6), hence the mean plus a 15 % margin.
     policy = RetryPolicy(initial=1.0, maximum=60.0)
     warmup = math.ceil(math.log2(policy.maximum / policy.initial))
     bound = 2 * 3600 / policy.maximum + warmup

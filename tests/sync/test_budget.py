@@ -34,8 +34,9 @@ def test_max_in_any_window_helper_counts_half_open_windows() -> None:
 
 
 def test_draining_20k_requests_never_exceeds_the_limit_in_any_window() -> None:
-    # Reliability C13: drain 20k records on simulated time; requests in every sliding 300 s
-    # window <= 1000. Irregular "work" between requests keeps the pattern realistic.
+    # docs/sync-guarantees.md (the request budget): drain 20k records on simulated time;
+    # requests in every sliding 300 s window <= 1000. Irregular "work" between requests keeps
+    # the pattern realistic.
     clock = ManualClock(monotonic_start=12_345.678)
     budget = RequestBudget(1000, 300.0, clock=clock)
     rng = random.Random(2026)

@@ -1,7 +1,7 @@
 """Read models of pulled costs, the quarantine and the pull's state (snake_case JSON).
 
 ``CostType`` and ``PaymentStatus`` are integers whose enumerations the platform documents
-nowhere we could read (api-facts §2.4), so the raw integer is always kept and shown; the
+nowhere we could read (docs/costs.md), so the raw integer is always kept and shown; the
 ``*_name`` fields say ``"unknown"`` for any value not in the tables below. When the
 enumerations page turns up, fill the tables in: nothing else changes.
 """
