@@ -11,9 +11,10 @@ Every field is listed in docs/configuration.md (a test keeps them in step).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -168,17 +169,22 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        given = getattr(init_settings, "init_kwargs", {})
         return (
             init_settings,
             env_settings,
-            TomlConfigSettingsSource(settings_cls, toml_file=_config_file()),
+            TomlConfigSettingsSource(settings_cls, toml_file=config_file(given)),
         )
 
 
-def _config_file() -> Path | None:
-    explicit = os.environ.get("TRACKER_CONFIG")
+def config_file(given: Mapping[str, Any] | None = None) -> Path | None:
+    """The config file the settings read: ``config`` as given (keyword, else
+    ``TRACKER_CONFIG``), else ``config.toml`` in the data folder (``home`` as given, else
+    ``TRACKER_HOME``, else the platform's) when it exists."""
+    given = given or {}
+    explicit = given.get("config") or os.environ.get("TRACKER_CONFIG")
     if explicit:
         return Path(explicit)
-    home = os.environ.get("TRACKER_HOME")
+    home = given.get("home") or os.environ.get("TRACKER_HOME")
     candidate = (Path(home) if home else default_home()) / "config.toml"
     return candidate if candidate.is_file() else None

@@ -1,8 +1,8 @@
 """Changes the server rejected, waiting for the user (``store.parked``).
 
 A parked change keeps the server's error type, message and param. Editing the trip
-re-queues it; :meth:`Parked.retry` queues it again as it is; :meth:`Parked.drop` gives up
-on it (the trip stays as it is locally).
+re-queues it; :meth:`ParkedChanges.retry` queues it again as it is;
+:meth:`ParkedChanges.drop` gives up on it (the trip stays as it is locally).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from tracker.errors import NotFoundError
 from tracker.tables import JournalEntry
 from tracker.views import EntryView
 
-__all__ = ["Parked"]
+__all__ = ["ParkedChanges"]
 
 
-class Parked:
+class ParkedChanges:
     """The parked changes of one store."""
 
     def __init__(self, db: Database) -> None:

@@ -5,7 +5,7 @@ Each part owns one idea and each of its methods is one transaction:
 - ``trips`` (:class:`~tracker.trips.Trips`): record, enter, import, edit, delete, read;
 - ``cars`` (:class:`~tracker.cars.Cars`);
 - ``journal`` (:class:`~tracker.journal.Journal`): what is queued, a trip's history;
-- ``parked`` (:class:`~tracker.parked.Parked`): changes the server rejected;
+- ``parked`` (:class:`~tracker.parked.ParkedChanges`): changes the server rejected;
 - ``outbox`` (:class:`~tracker.outbox.Outbox`): what the pusher claims and records;
 - ``costs`` (:class:`~tracker.costs.CostStore`): what the costs pull writes;
 - ``leases`` (:class:`~tracker.leases.Leases`): who may push or pull right now.
@@ -29,7 +29,7 @@ from tracker.geo import TrackFilter
 from tracker.journal import Journal
 from tracker.leases import Leases
 from tracker.outbox import Outbox
-from tracker.parked import Parked
+from tracker.parked import ParkedChanges
 from tracker.schema import ensure_schema
 from tracker.triprows import TripRules
 from tracker.trips import Trips
@@ -63,7 +63,7 @@ class Tracker:
         self.trips = Trips(db, rules)
         self.cars = Cars(db)
         self.journal = Journal(db)
-        self.parked = Parked(db)
+        self.parked = ParkedChanges(db)
         self.outbox = Outbox(db)
         self.costs = CostStore(db)
         self.leases = Leases(db)
