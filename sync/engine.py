@@ -21,10 +21,10 @@ from sync.clock import Clock, SystemClock
 from sync.costs.api import CostsApi
 from sync.costs.auth import costs_auth
 from sync.costs.mapping import link_tolerance_of, read_context
-from sync.costs.pager import paginator_from_settings
 from sync.costs.pull import PULL_LEASE, CostsPull
 from sync.costs.refresh import refresh_cost
 from sync.costs.report import PullReport, RefreshReport
+from sync.costs.strategies import paginator_from_settings
 from sync.deadline import Deadline
 from sync.errors import SyncError
 from sync.events import Listener, StepStarted, SyncFinished, SyncStarted, notify

@@ -11,8 +11,9 @@ from starlette.types import ASGIApp
 
 from sync.sandbox.costs import BASE_PATH, costs_routes
 from sync.sandbox.mileage import ItemError
+from sync.sandbox.mileagebook import failure
 from sync.sandbox.replies import json_reply
-from sync.sandbox.state import Sandbox, failure
+from sync.sandbox.state import Sandbox
 from sync.sandbox.tight import tight_routes
 from sync.sandbox.transport import FaultLayer
 

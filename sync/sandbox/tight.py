@@ -21,8 +21,9 @@ from starlette.routing import Route
 from sync.sandbox.jsonbody import JsonError, loads
 from sync.sandbox.logs import REQUEST_KEY
 from sync.sandbox.mileage import ItemError
+from sync.sandbox.mileagebook import failure
 from sync.sandbox.replies import Refused, answering_refusals, json_reply
-from sync.sandbox.state import Sandbox, failure
+from sync.sandbox.state import Sandbox
 from sync.sandbox.tokens import CredentialsRefused
 
 _AUTH_MESSAGES = {

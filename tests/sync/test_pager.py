@@ -17,17 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.costs.pager import (
-    CheckpointMismatchError,
-    OffsetPaginator,
-    PageNumberPaginator,
-    Paginator,
-    Params,
-    StopReason,
-    paginator_from_settings,
-    walk,
-)
+from sync.costs.pager import CheckpointMismatchError, Paginator, Params, StopReason, walk
 from sync.costs.pages import PageResult, decode_page, page_fingerprint
+from sync.costs.strategies import OffsetPaginator, PageNumberPaginator, paginator_from_settings
 from sync.errors import ProtocolError, TransientRemoteError
 from sync.settings import CostsSettings
 
