@@ -7,8 +7,9 @@ Start with :func:`open_app`; docs/library.md shows the rest.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tracker.exports import lazy_exports
 
 if TYPE_CHECKING:
     from sync.app import App, open_app, open_store
@@ -127,18 +128,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "__version__":
-        from importlib.metadata import version
-
-        return version("trip-tracker")
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'sync' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports("sync", _EXPORTS, globals())

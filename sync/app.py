@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 import threading
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from sync.settings import Settings
 from tracker.geo import TrackFilter
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from sync.report import SyncReport
     from sync.service import SyncService
 
-__all__ = ["App", "open_app", "open_store"]
+__all__ = ["App", "EngineOptions", "open_app", "open_store"]
 
 
 def open_store(settings: Settings) -> Tracker:
@@ -52,6 +52,17 @@ def open_store(settings: Settings) -> Tracker:
     )
 
 
+class EngineOptions(TypedDict, total=False):
+    """What an app may give the engine besides the settings (see :func:`open_app`)."""
+
+    credentials: CredentialsProvider | None
+    costs_credentials: CredentialsProvider | None
+    listener: Listener | None
+    clock: Clock | None
+    transport: httpx.BaseTransport | None
+    rng: random.Random | None
+
+
 class App:
     """A store with its sync engine and background service (see :func:`open_app`).
 
@@ -60,27 +71,11 @@ class App:
     """
 
     def __init__(
-        self,
-        settings: Settings,
-        tracker: Tracker,
-        *,
-        credentials: CredentialsProvider | None = None,
-        costs_credentials: CredentialsProvider | None = None,
-        listener: Listener | None = None,
-        clock: Clock | None = None,
-        transport: httpx.BaseTransport | None = None,
-        rng: random.Random | None = None,
+        self, settings: Settings, tracker: Tracker, **options: Unpack[EngineOptions]
     ) -> None:
         self.settings = settings
         self.tracker = tracker
-        self._options: dict[str, Any] = {
-            "credentials": credentials,
-            "costs_credentials": costs_credentials,
-            "listener": listener,
-            "clock": clock,
-            "transport": transport,
-            "rng": rng,
-        }
+        self._options = options
         self._engine: SyncEngine | None = None
         self._service: SyncService | None = None
         self._lock = threading.Lock()
@@ -134,16 +129,7 @@ class App:
         self.close()
 
 
-def open_app(
-    settings: Settings | None = None,
-    *,
-    credentials: CredentialsProvider | None = None,
-    costs_credentials: CredentialsProvider | None = None,
-    listener: Listener | None = None,
-    clock: Clock | None = None,
-    transport: httpx.BaseTransport | None = None,
-    rng: random.Random | None = None,
-) -> App:
+def open_app(settings: Settings | None = None, **options: Unpack[EngineOptions]) -> App:
     """Open the store the settings name and prepare its engine and service.
 
     ``settings`` defaults to ``Settings()`` (environment variables and the config file).
@@ -152,13 +138,4 @@ def open_app(
     ``clock``, ``transport`` and ``rng`` replace time, the network and jitter (tests).
     """
     settings = settings if settings is not None else Settings()
-    return App(
-        settings,
-        open_store(settings),
-        credentials=credentials,
-        costs_credentials=costs_credentials,
-        listener=listener,
-        clock=clock,
-        transport=transport,
-        rng=rng,
-    )
+    return App(settings, open_store(settings), **options)

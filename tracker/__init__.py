@@ -8,8 +8,9 @@ database library: the names below are imported on first use. Start with
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tracker.exports import lazy_exports
 
 if TYPE_CHECKING:
     from tracker.cars import Cars
@@ -154,18 +155,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "__version__":
-        from importlib.metadata import version
-
-        return version("trip-tracker")
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tracker' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports("tracker", _EXPORTS, globals())

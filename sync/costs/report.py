@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tracker.costs import CostView, QuarantineIn, StoredPage
+from tracker.costs import CostView, QuarantineIn, StoredCounts, StoredPage
 
 __all__ = ["MAX_LISTED", "PullReport", "RefreshReport"]
 
@@ -15,20 +15,11 @@ MAX_LISTED = 50
 
 
 @dataclass
-class PullReport:
+class PullReport(StoredCounts):
     """What one pull run did. Counts cover this run (a resumed run: since it resumed)."""
 
     pages: int = 0
     items: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    stale: int = 0
-    quarantined: int = 0
-    resolved: int = 0
-    linked_by_guid: int = 0
-    linked_by_time: int = 0
-    unlinked: int = 0
     ambiguous: int = 0
     ambiguous_costs: list[dict[str, Any]] = field(default_factory=list)
     quarantine_reasons: list[dict[str, Any]] = field(default_factory=list)
@@ -48,15 +39,7 @@ class PullReport:
         """Count one stored page."""
         self.pages += 1
         self.items += items
-        self.inserted += stored.inserted
-        self.updated += stored.updated
-        self.unchanged += stored.unchanged
-        self.stale += stored.stale
-        self.quarantined += stored.quarantined
-        self.resolved += stored.resolved
-        self.linked_by_guid += stored.linked_by_guid
-        self.linked_by_time += stored.linked_by_time
-        self.unlinked += stored.unlinked
+        self.count(stored)
         self.ambiguous += len(stored.ambiguous)
         for link in stored.ambiguous[: MAX_LISTED - len(self.ambiguous_costs)]:
             self.ambiguous_costs.append({"cost_id": link.cost_id, "trip_ids": list(link.trip_ids)})
@@ -65,31 +48,7 @@ class PullReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {
-            "pages": self.pages,
-            "items": self.items,
-            "inserted": self.inserted,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "stale": self.stale,
-            "quarantined": self.quarantined,
-            "resolved": self.resolved,
-            "linked_by_guid": self.linked_by_guid,
-            "linked_by_time": self.linked_by_time,
-            "unlinked": self.unlinked,
-            "ambiguous": self.ambiguous,
-            "ambiguous_costs": list(self.ambiguous_costs),
-            "quarantine_reasons": list(self.quarantine_reasons),
-            "requests": self.requests,
-            "retries": self.retries,
-            "resumed_at": self.resumed_at,
-            "complete": self.complete,
-            "stop_reason": self.stop_reason,
-            "warning": self.warning,
-            "marked_not_seen": self.marked_not_seen,
-            "quarantine_cleared": self.quarantine_cleared,
-            "stopped": self.stopped,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)

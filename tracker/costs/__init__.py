@@ -9,7 +9,7 @@ from tracker.costs.links import AmbiguousLink, link_tolerance
 from tracker.costs.queries import CostNotFoundError
 from tracker.costs.runs import PULL_NAME, FinishedPull, PullStart
 from tracker.costs.store import CostStore
-from tracker.costs.upsert import StoredPage
+from tracker.costs.upsert import StoredCounts, StoredPage
 from tracker.costs.views import CostCounts, CostView, PullStateView, QuarantineView
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "PullStateView",
     "QuarantineIn",
     "QuarantineView",
+    "StoredCounts",
     "StoredPage",
     "link_tolerance",
 ]

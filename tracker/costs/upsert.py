@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -23,12 +23,12 @@ from tracker.coltypes import from_utc_text, utc_text
 from tracker.costs.inputs import CostIn
 from tracker.costs.links import AmbiguousLink, Linker, canonical_guid
 
-__all__ = ["StoredPage", "store_costs"]
+__all__ = ["StoredCounts", "StoredPage", "store_costs"]
 
 
 @dataclass
-class StoredPage:
-    """What storing one page (or one refreshed cost) did."""
+class StoredCounts:
+    """How many costs storing did what (a page's, or summed over a pull)."""
 
     inserted: int = 0
     updated: int = 0
@@ -41,6 +41,21 @@ class StoredPage:
     linked_by_guid: int = 0
     linked_by_time: int = 0
     unlinked: int = 0
+
+    def count(self, other: StoredCounts) -> None:
+        """Add ``other``'s counts to these."""
+        for name in _COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+_COUNTS = tuple(f.name for f in fields(StoredCounts))
+
+
+@dataclass
+class StoredPage(StoredCounts):
+    """What storing one page (or one refreshed cost) did, with the costs left unlinked
+    because they overlap several trips."""
+
     ambiguous: list[AmbiguousLink] = field(default_factory=list)
 
 
