@@ -177,13 +177,7 @@ def run_push(n: int = 100_000, batch: int = 100) -> dict[str, Any]:
 
 
 def run_pull(n: int = 50_000, page_size: int = 100) -> dict[str, Any]:
-    """Peak RSS growth of a child process pulling ``n`` costs; "not available" without
-    ``sync.pull``."""
-    name = f"peak memory, pull of {n} costs (child RSS)"
-    try:
-        import sync.pull  # noqa: F401 - only asking whether the pull engine exists yet
-    except ImportError as err:
-        return not_available(name, n, f"sync.pull cannot be imported ({err})")
+    """Peak RSS growth of a child process pulling ``n`` costs."""
     from sync.sandbox import Sandbox, serve
 
     sb = Sandbox(rate_limit=None)
@@ -194,22 +188,7 @@ def run_pull(n: int = 50_000, page_size: int = 100) -> dict[str, Any]:
             measured = _measure("pull", db, server.costs_url, page_size)
     if measured["done"] != n or measured["left"]:
         raise RuntimeError(f"pull child stored {measured['done']} of {n}")
-    return _row(name, n, measured, PULL_TARGET_MB)
-
-
-def not_available(name: str, n: int, why: str) -> dict[str, Any]:
-    """A row for a benchmark whose code does not exist yet: no numbers, no verdict."""
-    return {
-        "name": name,
-        "n": n,
-        "status": "not available",
-        "why": why,
-        "ours": None,
-        "baseline": None,
-        "ratio": None,
-        "target": "",
-        "met": None,
-    }
+    return _row(f"peak memory, pull of {n} costs (child RSS)", n, measured, PULL_TARGET_MB)
 
 
 def run(push_n: int = 100_000, pull_n: int = 50_000) -> list[dict[str, Any]]:

@@ -6,16 +6,13 @@
 
 Every row compares against a baseline measured in the same run and says whether its target is
 met. A benchmark that crashes becomes a "failed" row (the others still run) and the exit code
-is 1; a benchmark whose code does not exist yet is a "not available" row. Unmet targets are
-reported, not turned into a failing exit code: timings are not a pass/fail oracle.
+is 1. Unmet targets are reported, not turned into a failing exit code: timings are not a
+pass/fail oracle.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
-import inspect
 import json
 import os
 import platform
@@ -99,16 +96,9 @@ def _push(s: Sizes) -> list[Row]:
 
 
 def _pull(s: Sizes) -> list[Row]:
-    from bench.memory import not_available
+    from bench import pull
 
-    name = "pull costs vs bare httpx loop"
-    if importlib.util.find_spec("bench.pull") is None:
-        return [not_available(name, s.pull_n or 0, "bench/pull.py does not exist yet")]
-    module = importlib.import_module("bench.pull")
-    bench_run: Callable[..., Any] = module.run
-    kwargs = {"n": s.pull_n} if s.pull_n and "n" in inspect.signature(bench_run).parameters else {}
-    result = bench_run(**kwargs)
-    return list(result) if isinstance(result, list) else [result]
+    return [pull.run() if s.pull_n is None else pull.run(n=s.pull_n)]
 
 
 def _memory(s: Sizes) -> list[Row]:

@@ -49,6 +49,7 @@ def run(code: str, home: Path, server: SandboxServer) -> subprocess.CompletedPro
     )
 
 
+@pytest.mark.slow
 def test_the_readme_library_example_runs(tmp_path: Path, server: SandboxServer) -> None:
     (code,) = blocks("README.md", "## As a library")
     done = run(code, tmp_path / "home", server)
@@ -56,6 +57,7 @@ def test_the_readme_library_example_runs(tmp_path: Path, server: SandboxServer) 
     assert done.stdout.splitlines() == ["1", "1 synced"]
 
 
+@pytest.mark.slow
 def test_the_library_page_runs_top_to_bottom(tmp_path: Path, server: SandboxServer) -> None:
     code = "\n".join(blocks("docs/library.md"))
     assert code.count("open_app") >= 4

@@ -166,6 +166,16 @@ class SandboxServer:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(wake.wait(), 0.1)
 
+            async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+                if self.server_state.connections or self.server_state.tasks:
+                    await super().shutdown(sockets)  # a grace period for what is in flight
+                    return
+                # Nothing in flight: skip uvicorn's fixed 0.1 s grace (lifespan is off).
+                for listening in self.servers:
+                    listening.close()
+                for sock in sockets or []:
+                    sock.close()
+
             def stop_soon(self) -> None:
                 self.should_exit = True
                 if self.loop is not None and self.wake is not None:

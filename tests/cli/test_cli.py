@@ -252,6 +252,7 @@ def test_help_does_not_import_the_database_or_http_stack() -> None:
     assert "trip" in result.stdout
 
 
+@pytest.mark.slow
 def test_console_script_runs_end_to_end(tmp_path: Path) -> None:
     exe = Path(sys.executable).parent / "tracker"
     env = {**os.environ, "TRACKER_HOME": str(tmp_path / "h")}

@@ -7,7 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 
+
+@pytest.mark.slow
 def test_demo_runs_end_to_end_and_cleans_up(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
     env["TMPDIR"] = str(tmp_path)
@@ -24,6 +27,7 @@ def test_demo_runs_end_to_end_and_cleans_up(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []  # the temporary data folder is gone
 
 
+@pytest.mark.slow
 def test_demo_keeps_data_in_tracker_home(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
     env["TRACKER_HOME"] = str(tmp_path / "home")

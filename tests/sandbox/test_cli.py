@@ -47,6 +47,7 @@ def cli_server() -> Iterator[tuple[dict[str, Any], subprocess.Popen[str]]]:
         proc.communicate(timeout=10)
 
 
+@pytest.mark.slow
 def test_cli_serves_both_apis_with_its_faults_and_stops_on_ctrl_c(
     cli_server: tuple[dict[str, Any], subprocess.Popen[str]],
 ) -> None:
@@ -75,6 +76,7 @@ def test_cli_serves_both_apis_with_its_faults_and_stops_on_ctrl_c(
     assert proc.wait(timeout=10) == 0
 
 
+@pytest.mark.slow
 def test_cli_reports_a_busy_port(tmp_path: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

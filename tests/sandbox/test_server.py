@@ -108,6 +108,7 @@ def test_use_swaps_the_sandbox(server: SandboxServer) -> None:
     assert second.request_count() == 1
 
 
+@pytest.mark.slow
 def test_stop_does_not_hang_on_a_response_in_flight() -> None:
     sandbox = Sandbox()
     sandbox.add_record(save_item())

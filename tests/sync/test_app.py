@@ -199,6 +199,7 @@ def shared(settings: Settings) -> Iterator[tuple[Tracker, SyncEngine]]:
         yield app.tracker, app.engine
 
 
+@pytest.mark.slow
 def test_one_store_shared_by_threads_loses_and_repeats_nothing(
     shared: tuple[Tracker, SyncEngine], sandbox: Sandbox
 ) -> None:

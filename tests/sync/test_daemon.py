@@ -26,6 +26,8 @@ from tests.helpers.store import manual_trips
 from tests.helpers.wait import wait_for
 from tracker.store import Tracker
 
+pytestmark = pytest.mark.slow  # real processes and waits: the full run only
+
 EXE = str(Path(sys.executable).parent / "tracker")
 
 

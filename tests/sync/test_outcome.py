@@ -176,6 +176,7 @@ def test_whole_response_verdicts(status: int, body: Any, kind: type) -> None:
     ),
     st.sampled_from([200, 207, 400, 401, 403, 404, 429, 500, 503]),
 )
+@pytest.mark.slow
 @settings(max_examples=2000)
 def test_any_answer_is_classified_without_exceptions(body: Any, status: int) -> None:
     verdict = oc.classify_response(status, body, sent(3), KEY)

@@ -262,7 +262,7 @@ def test_a_server_ignoring_the_page_parameter_stops_with_a_warning(
     assert pull(cfg, store).complete
     sandbox.remove_cost(20)  # gone, but the broken walk below cannot know that
     sandbox.add_fault(IgnorePaging())
-    with caplog.at_level(logging.WARNING, logger="sync.pull"):
+    with caplog.at_level(logging.WARNING, logger="sync.costs.pull"):
         report = pull(cfg, store)
     assert not report.complete
     assert report.stop_reason == "repeated_page"

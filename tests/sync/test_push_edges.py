@@ -18,6 +18,7 @@ from tests.helpers.store import manual_trips
 from tracker.store import Tracker
 
 
+@pytest.mark.slow
 def test_a_dripping_server_is_cut_off_at_the_total_deadline(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
@@ -48,6 +49,7 @@ def test_a_stored_row_that_cannot_be_sent_is_parked_not_blocking(
     assert all(sandbox.stored_count_by_custom(KEY, g) == 1 for g in good)
 
 
+@pytest.mark.slow
 def test_the_client_budget_prevents_429s(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
@@ -175,6 +177,7 @@ def test_named_hook_points_fire_in_order(store: Tracker, make_engine: EngineFact
 
 
 # ----------------------------------------------------------------------------- the pipeline
+@pytest.mark.slow
 def test_a_failure_while_a_batch_is_on_the_wire_loses_and_duplicates_nothing(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:

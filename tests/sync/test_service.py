@@ -60,6 +60,7 @@ def test_a_finished_trip_is_pushed_within_seconds(
     assert service.running
 
 
+@pytest.mark.slow
 def test_offline_backs_off_without_spinning_and_drains_when_back(
     store: Tracker, sandbox: Sandbox, make_service: Callable[..., SyncService]
 ) -> None:
@@ -92,6 +93,7 @@ def test_offline_backs_off_without_spinning_and_drains_when_back(
     assert sandbox.request_count("/v6/mileage", status=200) == 1
 
 
+@pytest.mark.slow
 def test_a_wall_clock_step_back_does_not_stall_the_schedule(
     make_service: Callable[..., SyncService],
 ) -> None:
@@ -107,6 +109,7 @@ def test_a_wall_clock_step_back_does_not_stall_the_schedule(
         assert wait_for(lambda: service.state.push.runs > after, 2 * 1.0 + 0.5)
 
 
+@pytest.mark.slow
 def test_a_wall_clock_step_forward_gives_at_most_one_catch_up(
     make_service: Callable[..., SyncService],
 ) -> None:

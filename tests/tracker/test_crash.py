@@ -15,6 +15,8 @@ import pytest
 
 from tracker.store import Tracker
 
+pytestmark = pytest.mark.slow  # real processes and waits: the full run only
+
 N_POINTS = 600_000
 
 APPEND_CHILD = textwrap.dedent(

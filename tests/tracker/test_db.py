@@ -93,6 +93,7 @@ def test_busy_database_is_a_typed_error(db_path: Path, clock: StepClock) -> None
         assert fingerprint(db_path) == before
 
 
+@pytest.mark.slow
 def test_read_then_write_does_not_fail_when_another_process_commits(store: Tracker) -> None:
     """The deferred-upgrade trap (SQLITE_BUSY_SNAPSHOT) cannot happen: writes are IMMEDIATE."""
     trip = store.trips.add({"date": "2026-03-01", "distance": "1"})

@@ -188,6 +188,7 @@ def test_hypothesis_bad_trips_are_all_rejected(fast_store: Tracker, bad: dict[st
     lng=st.one_of(st.floats(allow_nan=True), st.floats(min_value=-180, max_value=180)),
     where=st.integers(min_value=0, max_value=4),
 )
+@pytest.mark.slow
 def test_hypothesis_bad_waypoints_are_all_rejected(
     fast_store: Tracker, lat: float, lng: float, where: int
 ) -> None:

@@ -8,6 +8,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
@@ -93,6 +94,7 @@ def test_opening_an_older_file_upgrades_it_and_keeps_pending_entries(
     con.close()
 
 
+@pytest.mark.slow
 def test_two_processes_opening_an_old_file_at_once_both_succeed(db_path: Path) -> None:
     _old_file_with_pending_entries(db_path)
     code = (

@@ -144,6 +144,7 @@ def test_waypoints_must_move_forward_in_time_across_calls(store: Tracker, clock:
     assert store.trips.waypoint_count(trip.id) == 5
 
 
+@pytest.mark.slow
 def test_large_bulk_append_round_trips(store: Tracker, clock: StepClock) -> None:
     trip = store.trips.start()
     n = 120_000

@@ -75,9 +75,7 @@ def _gap_after(service: SyncService, runs_wanted: int, timeout: float) -> float:
 
 
 @pytest.mark.slow
-def test_g1_g2_clock_steps_never_stall_the_schedule(
-    service: SyncService, scorecard: Scorecard
-) -> None:
+def test_clock_steps_never_stall_the_schedule(service: SyncService, scorecard: Scorecard) -> None:
     assert wait_for(lambda: service.state.push.runs >= 2, 5)
     with time_machine.travel(datetime.now(UTC) - timedelta(hours=1), tick=True):
         back_gap = _gap_after(service, 2, timeout=10)
@@ -115,7 +113,7 @@ def test_g1_g2_clock_steps_never_stall_the_schedule(
     assert 1 <= forward_runs <= REGULAR + 1
 
 
-def test_g3_journal_order_survives_a_backward_step(tmp_path: Path, scorecard: Scorecard) -> None:
+def test_journal_order_survives_a_backward_clock_step(tmp_path: Path, scorecard: Scorecard) -> None:
     sandbox = Sandbox(rate_limit=None)
     clock = StepClock(datetime(2026, 3, 10, 12, tzinfo=UTC))
     home = tmp_path / "home"

@@ -56,7 +56,7 @@ def _phase(lines: list[str]) -> str:
 
 @pytest.mark.slow
 @pytest.mark.timeout(size(300, 7200))
-def test_a1_random_sigkills_during_record_and_push(
+def test_random_sigkills_while_recording_and_pushing_lose_nothing(
     tmp_path: Path, zygote: Zygote, scorecard: Scorecard
 ) -> None:
     rng = random.Random(SEED)

@@ -162,7 +162,7 @@ def server() -> Iterator[SandboxServer]:
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 @pytest.mark.skipif(os.geteuid() != 0, reason="bind and tmpfs mounts need root")
-def test_e_storage_faults_via_the_cli(
+def test_storage_faults_end_in_one_line_and_a_documented_exit_code(
     tmp_path: Path, server: SandboxServer, scorecard: Scorecard
 ) -> None:
     sandbox = server.sandbox
@@ -370,7 +370,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize("damage", DAMAGES, ids=[d[0] for d in DAMAGES])
-def test_e6_a_damaged_file_is_refused_sends_nothing_and_stays_untouched(
+def test_a_damaged_file_is_refused_sends_nothing_and_stays_untouched(
     tmp_path: Path,
     template: Path,
     server: SandboxServer,

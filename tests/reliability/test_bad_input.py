@@ -114,7 +114,7 @@ def fast_store(tmp_path: Path) -> Iterator[Tracker]:
 
 
 @pytest.mark.timeout(size(120, 7200))
-def test_v_bad_local_input_is_rejected_typed_and_changes_nothing(
+def test_bad_local_input_is_rejected_typed_and_changes_nothing(
     fast_store: Tracker, scorecard: Scorecard, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store = fast_store
@@ -246,7 +246,7 @@ def test_v_bad_local_input_is_rejected_typed_and_changes_nothing(
     assert not cli_problems, cli_problems[:5]
 
 
-def test_v6_v7_exotic_text_round_trips_and_unsendable_rows_never_block(
+def test_exotic_text_round_trips_and_unsendable_rows_never_block(
     tmp_path: Path, scorecard: Scorecard
 ) -> None:
     sandbox = Sandbox(rate_limit=None)

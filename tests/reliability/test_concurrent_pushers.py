@@ -37,7 +37,7 @@ TRIPS = size(3_000, 50_000)
 
 @pytest.mark.slow
 @pytest.mark.timeout(size(240, 7200))
-def test_f1_concurrent_pushers_redeliver_nothing(
+def test_concurrent_pushers_redeliver_nothing(
     tmp_path: Path, zygote: Zygote, scorecard: Scorecard
 ) -> None:
     sandbox = Sandbox(rate_limit=None)

@@ -106,7 +106,7 @@ def _engine(home: Path, store: Tracker, url: str) -> SyncEngine:
 @pytest.mark.slow
 @pytest.mark.timeout(size(120, 7200))
 @pytest.mark.parametrize("case", CASES, ids=[c.name.split(" (")[0] for c in CASES])
-def test_b_transport_fault(
+def test_a_transport_fault_never_crashes_nor_syncs_wrongly(
     tmp_path: Path, server: SandboxServer, scorecard: Scorecard, case: Case
 ) -> None:
     sandbox = server.sandbox

@@ -115,7 +115,7 @@ def _umask_022() -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
-def test_s1_s8_the_canary_never_leaks_and_files_are_private(
+def test_a_canary_token_never_leaks_and_files_are_private(
     tmp_path: Path,
     server: SandboxServer,
     canary: str,
@@ -342,7 +342,7 @@ def self_signed(tmp_path: Path) -> Iterator[tuple[str, Path, list[str]]]:
         httpd.server_close()
 
 
-def test_s5_tls_verification_is_on_by_default(
+def test_tls_verification_is_on_by_default(
     tmp_path: Path, self_signed: tuple[str, Path, list[str]], scorecard: Scorecard
 ) -> None:
     url, cert, seen = self_signed
@@ -434,7 +434,7 @@ def test_s5_tls_verification_is_on_by_default(
     assert disabled.returncode == 78, disabled.stderr
 
 
-def test_s5_a_tls_refusal_gives_the_claimed_batch_back(
+def test_a_tls_refusal_gives_the_claimed_batch_back(
     tmp_path: Path, self_signed: tuple[str, Path, list[str]], scorecard: Scorecard
 ) -> None:
     """After ``tracker sync`` is refused for TLS (exit 78), nothing was sent, so the claimed
@@ -496,7 +496,7 @@ def _bandit(*targets: str, cwd: Path) -> list[dict[str, object]]:
     return results
 
 
-def test_s6_bandit_finds_no_disabled_verification_and_no_string_sql(
+def test_bandit_finds_no_disabled_verification_and_no_string_sql(
     tmp_path: Path, scorecard: Scorecard
 ) -> None:
     planted = tmp_path / "planted"

@@ -247,7 +247,9 @@ def campaign(tmp_path: Path) -> Iterator[Campaign]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(size(240, 36_000))
-def test_c6_malformed_and_wrong_shape_answers(campaign: Campaign, scorecard: Scorecard) -> None:
+def test_malformed_answers_never_crash_nor_mark_anything_synced(
+    campaign: Campaign, scorecard: Scorecard
+) -> None:
     c = campaign
 
     @settings(

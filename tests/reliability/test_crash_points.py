@@ -2,7 +2,7 @@
 
 A child adds a batch of trips and pushes with ``SyncEngine(..., hook=...)``; the hook kills
 the process (``os.kill(os.getpid(), SIGKILL)``) the first or second time the chosen point is
-reached. The points (``sync/push.py``):
+reached. The points (``sync/tight/push.py``):
 
 - ``after_claim``: entries claimed (leased), nothing sent;
 - ``after_send``: the server has processed the request, its answer's headers are in and the
@@ -49,7 +49,7 @@ BATCH = 10
 @pytest.mark.slow
 @pytest.mark.timeout(size(120, 3600))
 @pytest.mark.parametrize("point", POINTS)
-def test_a2_sigkill_at_named_crash_point(
+def test_a_sigkill_at_each_push_crash_point_loses_and_duplicates_nothing(
     tmp_path: Path, zygote: Zygote, scorecard: Scorecard, point: str
 ) -> None:
     rng = random.Random(f"{SEED}:{point}")
