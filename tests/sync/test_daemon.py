@@ -159,7 +159,10 @@ def test_sigkill_mid_batch_then_manual_sync_stores_each_trip_once(
     daemon.kill()
     daemon.wait(timeout=10)
     sandbox.clear_faults()
-    time.sleep(1.0)  # let the server finish storing what it received (latency 0.7 s)
+    # The server finishes storing what it received (after its latency), whatever the client.
+    assert wait_for(
+        lambda: all(r.status is not None for r in sandbox.requests if r.path == "/v6/mileage"), 10
+    )
     assert _integrity(home / "tracker.db") == "ok"
     # The killed daemon's leases are taken over at once (it is dead on this host); its
     # claimed batch comes back in doubt and is reconciled before anything is resent.

@@ -186,8 +186,7 @@ def test_success_items_of_a_207_are_never_resent(
     first = push(engine)
     assert (first.synced, first.retried) == (5, 1)
     assert store.trips.get(flaky).sync_state == "pending"
-    time.sleep(0.1)  # past the (tiny) backoff
-    assert push(engine).synced == 1
+    assert push(engine, retry_waiting=True).synced == 1  # tried now, not at its retry time
     counts = sandbox.delivery_counts_by_custom(KEY)
     assert [counts[i] for i in ok] == [1] * 5
     assert counts[flaky] == 2
@@ -412,14 +411,14 @@ def test_one_pusher_at_a_time(
     manual_trips(store, 1)
     first, second = make_engine(), make_engine()
     errors: list[BaseException] = []
-    started = threading.Event()
+    started, second_tried = threading.Event(), threading.Event()
 
-    def slow_start(event: SyncEvent) -> None:
+    def hold_the_lease(event: SyncEvent) -> None:
         if isinstance(event, StepStarted):  # the push lease is held from here on
             started.set()
-            time.sleep(0.5)
+            second_tried.wait(5)
 
-    first.listener = slow_start
+    first.listener = hold_the_lease
     thread = threading.Thread(target=lambda: push(first))
     thread.start()
     started.wait(5)
@@ -427,6 +426,8 @@ def test_one_pusher_at_a_time(
         push(second)
     except AlreadyRunningError as err:
         errors.append(err)
+    finally:
+        second_tried.set()
     thread.join()
     assert len(errors) == 1
     assert "already running" in str(errors[0])
