@@ -196,7 +196,7 @@ def build_bodies(db: Path, batch: int, url: str) -> list[bytes]:
     cfg = mileage_settings(url, batch)
     with Tracker.open(db, timezone="UTC") as store:
         claimed = store.outbox.peek(10**9)
-        trips = store.trips.by_id([c.trip_id for c in claimed])
+        trips = store.outbox.trips([c.trip_id for c in claimed])
     items = [save_body(trips[c.trip_id], cfg) for c in claimed]
     return [
         json.dumps({"data": items[i : i + batch]}).encode() for i in range(0, len(items), batch)

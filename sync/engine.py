@@ -9,8 +9,10 @@ runs. docs/architecture.md shows how a change travels through it.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
+from contextlib import ExitStack
 from datetime import timedelta
 from typing import Any
 
@@ -26,7 +28,7 @@ from sync.costs.refresh import refresh_cost
 from sync.costs.report import PullReport, RefreshReport
 from sync.costs.strategies import paginator_from_settings
 from sync.deadline import Deadline
-from sync.errors import SyncError
+from sync.errors import SyncError, TransientRemoteError
 from sync.events import Listener, StepStarted, SyncFinished, SyncStarted, notify
 from sync.http.client import build_client
 from sync.http.credentials import CredentialsProvider
@@ -36,7 +38,9 @@ from sync.settings import Settings
 from sync.tight.api import TightApi
 from sync.tight.auth import TightAuth
 from sync.tight.batch import BatchSender, Schedule
+from sync.tight.inbound import Decider
 from sync.tight.preview import preview_push
+from sync.tight.pull import MileagePull, MileagePullReport, window_start
 from sync.tight.push import Hook, Pusher
 from sync.tight.report import PushReport
 from tracker.errors import TrackerError
@@ -46,6 +50,9 @@ from tracker.store import Tracker
 __all__ = ["PUSH_LEASE", "SyncEngine"]
 
 PUSH_LEASE = "push"
+"""The lease of Tight's side of a run: one process pulls and pushes mileage at a time."""
+
+log = logging.getLogger(__name__)
 
 
 class SyncEngine:
@@ -78,8 +85,8 @@ class SyncEngine:
         self._transport = transport
         self._credentials = credentials
         self._costs_credentials = costs_credentials
-        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
-        self._hook = hook or (lambda _point: None)
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self.hook: Hook = hook or (lambda _point: None)
         # One budget per engine: a daemon's runs share it, as the limit is per token.
         self.budget = RequestBudget.from_settings(settings.mileage, clock=self.clock)
         self._clients: dict[str, httpx.Client] = {}
@@ -96,13 +103,17 @@ class SyncEngine:
         stop: threading.Event | None = None,
         retry_waiting: bool = False,
     ) -> SyncReport:
-        """One sync run: pull costs (``pull``; None: when the costs API is configured), then
-        push the journal (``push``).
+        """One sync run: pull (the platform's costs, then what changed on Tight), then push
+        the journal.
 
-        ``budget``: seconds the run may take; it stops between batches and pages once spent,
-        leaving everything consistent and resumable. ``stop``: set it to end the run after
-        the batch or page under way. ``retry_waiting``: changes waiting for their retry time
-        are sent too (a sync asked for by hand; the scheduler keeps to the schedule).
+        ``pull``: True pulls from every configured remote, False from none, None (the
+        default) the costs when their API is configured, and Tight's records when two-way
+        sync is on and the run does not push (a push reads Tight's copies of the trips it
+        updates first anyway). ``budget``: seconds the run may take; it stops between
+        batches and pages once spent, leaving everything consistent and resumable. ``stop``:
+        set it to end the run after the batch or page under way. ``retry_waiting``: changes
+        waiting for their retry time are sent too (a sync asked for by hand; the scheduler
+        keeps to the schedule).
 
         Raises CorruptDatabaseError (and touches nothing) for a damaged file. A step's own
         failure (offline, refused, misconfigured, another process syncing) is in the
@@ -111,80 +122,82 @@ class SyncEngine:
         with self._lock:
             # Before the first write: a damaged file is never pushed from or pulled into.
             self.store.check_integrity()
-            deadline = Deadline.after(self.clock, budget)
-            do_pull = bool(self.settings.costs.url) if pull is None else pull
-            steps = (("costs",) if do_pull else ()) + (("push",) if push else ())
+            steps = self._steps(push, pull)
             report = SyncReport(steps=steps)
             notify(self.listener, SyncStarted(steps))
             try:
-                for step in steps:
-                    if stop is not None and stop.is_set():
-                        report.stopped = "stop requested"
-                        break
-                    if deadline.expired():
-                        report.stopped = "the run's time budget is spent"
-                        break
-                    try:
-                        if step == "costs":
-                            report.costs = self._pull_costs(deadline, stop)
-                        else:
-                            report.push = self._push(deadline, stop, retry_waiting)
-                    except (SyncError, TrackerError) as err:
-                        report.failures[step] = err
+                self._run_steps(report, Deadline.after(self.clock, budget), stop, retry_waiting)
             finally:
                 notify(self.listener, SyncFinished(report))
             return report
 
-    def _lease_ttl(self) -> timedelta:
-        return timedelta(seconds=self.settings.schedule.lease_seconds)
+    def _steps(self, push: bool, pull: bool | None) -> tuple[str, ...]:
+        costs = bool(self.settings.costs.url)
+        mileage = self.settings.mileage.two_way and bool(self.settings.mileage.url)
+        if pull is None:
+            pull_costs, pull_mileage = costs, mileage and not push
+        elif pull:
+            # Every configured remote; with none, the costs step says what to set.
+            pull_costs, pull_mileage = costs or not mileage, mileage
+        else:
+            pull_costs = pull_mileage = False
+        wanted = (("costs", pull_costs), ("mileage", pull_mileage), ("push", push))
+        return tuple(step for step, on in wanted if on)
 
-    def _push(
-        self, deadline: Deadline, stop: threading.Event | None, retry_waiting: bool
-    ) -> PushReport:
-        cfg = self.settings.mileage
-        client = self.mileage_client
-        auth = self._tight_auth
-        assert auth is not None
-        outbox = self.store.outbox
-        with HeldLease(
+    def _run_steps(
+        self,
+        report: SyncReport,
+        deadline: Deadline,
+        stop: threading.Event | None,
+        retry_waiting: bool,
+    ) -> None:
+        tight: _TightRun | None = None
+        with ExitStack() as held:
+            for step in report.steps:
+                if stop is not None and stop.is_set():
+                    report.stopped = "stop requested"
+                    break
+                if deadline.expired():
+                    report.stopped = "the run's time budget is spent"
+                    break
+                try:
+                    if step == "costs":
+                        report.costs = self._pull_costs(deadline, stop)
+                        continue
+                    if tight is None:  # Tight's steps share one lease: one writer of trips
+                        tight = _TightRun(self, held.enter_context(self._push_lease()), deadline)
+                    if step == "mileage":
+                        report.mileage = tight.pull(stop)
+                    else:
+                        report.push = tight.push(stop, retry_waiting)
+                        report.mileage = tight.pulled or report.mileage
+                except (SyncError, TrackerError) as err:
+                    report.failures[step] = err
+
+    def _push_lease(self) -> HeldLease:
+        return HeldLease(
             self.store.leases,
             PUSH_LEASE,
             self._lease_ttl(),
             self.clock,
             busy=_push_busy,
-            on_takeover=outbox.expire_claims,
-        ) as lease:
-            total = outbox.due_count(retry_waiting=retry_waiting)
-            notify(self.listener, StepStarted("push", total))
-            api = TightApi(
-                cfg,
-                client,
-                clock=self.clock,
-                budget=self.budget,
-                deadline=deadline,
-                rng=self._rng,
-                on_headers=lambda: self._hook("after_send"),
-            )
-            sender = BatchSender(
-                api, cfg, Schedule(api.policy, self.clock, self._rng, cfg.max_attempts)
-            )
-            pusher = Pusher(
-                outbox,
-                sender,
-                lease,
-                clock=self.clock,
-                budget=self.budget,
-                deadline=deadline,
-                lease_for=timedelta(seconds=cfg.lease_seconds),
-                listener=self.listener,
-                hook=self._hook,
-                retry_waiting=retry_waiting,
-                total=total,
-            )
-            minted = auth.minted
-            report = pusher.run(stop)
-            report.requests = api.requests + auth.minted - minted
-            return report
+            on_takeover=self.store.outbox.expire_claims,
+        )
+
+    def _lease_ttl(self) -> timedelta:
+        return timedelta(seconds=self.settings.schedule.lease_seconds)
+
+    def tight_api(self, deadline: Deadline) -> TightApi:
+        """One run's view of Tight's API (the engine's client, budget and clock)."""
+        return TightApi(
+            self.settings.mileage,
+            self.mileage_client,
+            clock=self.clock,
+            budget=self.budget,
+            deadline=deadline,
+            rng=self.rng,
+            on_headers=lambda: self.hook("after_send"),
+        )
 
     def _pull_costs(self, deadline: Deadline, stop: threading.Event | None) -> PullReport:
         cfg = self.settings.costs
@@ -195,7 +208,7 @@ class SyncEngine:
             self.store.leases, PULL_LEASE, self._lease_ttl(), self.clock, busy=_pull_busy
         ) as lease:
             notify(self.listener, StepStarted("costs"))
-            api = CostsApi(cfg, client, clock=self.clock, rng=self._rng, deadline=deadline)
+            api = CostsApi(cfg, client, clock=self.clock, rng=self.rng, deadline=deadline)
             return CostsPull(
                 self.store.costs,
                 api,
@@ -215,7 +228,7 @@ class SyncEngine:
         context = read_context(cfg)
         tolerance = link_tolerance_of(cfg)
         api = CostsApi(
-            cfg, self.costs_client, clock=self.clock, rng=self._rng, deadline=Deadline(self.clock)
+            cfg, self.costs_client, clock=self.clock, rng=self.rng, deadline=Deadline(self.clock)
         )
         return refresh_cost(self.store.costs, api, cost_id, context=context, tolerance=tolerance)
 
@@ -236,6 +249,13 @@ class SyncEngine:
                 cfg.url, cfg, transport=self._transport, auth=self._tight_auth, name="mileage"
             )
         return self._clients["mileage"]
+
+    @property
+    def tight_auth(self) -> TightAuth:
+        """The auth flow of the Tight client (its counter of minted tokens)."""
+        _ = self.mileage_client
+        assert self._tight_auth is not None
+        return self._tight_auth
 
     @property
     def costs_client(self) -> httpx.Client:
@@ -272,3 +292,80 @@ def _push_busy(held: LeaseInfo) -> str:
 
 def _pull_busy(held: LeaseInfo) -> str:
     return f"a costs pull is already running ({held.owner}); try again later"
+
+
+class _TightRun:
+    """Tight's side of one run, under the push lease: the mileage pull, then the push, with
+    one API (budgets, counters) and one merge state (the records read in this run)."""
+
+    def __init__(self, engine: SyncEngine, lease: HeldLease, deadline: Deadline) -> None:
+        self.engine = engine
+        self.lease = lease
+        self.deadline = deadline
+        self.api = engine.tight_api(deadline)
+        self.decider = Decider(engine.settings.mileage, engine.settings.sync_conflicts)
+        self.pulled: MileagePullReport | None = None
+
+    def _mileage(self, stop: threading.Event | None) -> MileagePull:
+        engine = self.engine
+        pull = MileagePull(
+            engine.store,
+            self.api,
+            engine.settings.mileage,
+            self.decider,
+            deadline=self.deadline,
+            listener=engine.listener,
+            stop=stop,
+        )
+        if self.pulled is not None:
+            pull.report = self.pulled  # one report for the walk and the reads before a push
+        self.pulled = pull.report
+        return pull
+
+    def pull(self, stop: threading.Event | None) -> MileagePullReport:
+        """Walk Tight's records of the open window and merge them."""
+        engine = self.engine
+        notify(engine.listener, StepStarted("mileage"))
+        since = window_start(engine.settings.mileage.pull_since, engine.clock.wall().date())
+        return self._mileage(stop).walk(since)
+
+    def push(self, stop: threading.Event | None, retry_waiting: bool) -> PushReport:
+        """Read the server copies of the trips about to be updated, then push."""
+        engine = self.engine
+        cfg = engine.settings.mileage
+        auth = engine.tight_auth
+        minted = auth.minted
+        updates = True
+        if cfg.two_way:
+            try:
+                updates = self._mileage(stop).refresh()
+            except TransientRemoteError as err:
+                log.warning("could not read Tight's copies before pushing (%s): updates wait", err)
+                updates = False
+        outbox = engine.store.outbox
+        total = outbox.due_count(retry_waiting=retry_waiting, updates=updates)
+        notify(engine.listener, StepStarted("push", total))
+        before = self.api.requests
+        schedule = Schedule(self.api.policy, engine.clock, engine.rng, cfg.max_attempts)
+        pusher = Pusher(
+            outbox,
+            BatchSender(self.api, cfg, schedule),
+            self.lease,
+            clock=engine.clock,
+            budget=engine.budget,
+            deadline=self.deadline,
+            lease_for=timedelta(seconds=cfg.lease_seconds),
+            listener=engine.listener,
+            hook=engine.hook,
+            retry_waiting=retry_waiting,
+            updates=updates,
+            total=total,
+        )
+        report = pusher.run(stop)
+        report.requests = self.api.requests - before + auth.minted - minted
+        if not updates:
+            waiting = outbox.due_count(retry_waiting=retry_waiting)
+            report.updates_held = waiting - outbox.due_count(
+                retry_waiting=retry_waiting, updates=False
+            )
+        return report

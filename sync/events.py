@@ -6,8 +6,10 @@ hand the event to your UI thread. An exception it raises is logged and ignored: 
 can never break a sync.
 
 A run emits :class:`SyncStarted`, then per step :class:`StepStarted`, :class:`Progress`
-(after each batch or page), :class:`TripStateChanged` (and :class:`TripParked`) for each
-trip the server answered, then :class:`SyncFinished` with the report.
+(after each batch or page), :class:`TripPulled` for each trip the server changed,
+:class:`ConflictFound` for each change held in a conflict, :class:`TripStateChanged` (and
+:class:`TripParked`) for each trip the server answered a push for, then
+:class:`SyncFinished` with the report.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from sync.report import SyncReport
 
 __all__ = [
+    "ConflictFound",
     "Listener",
     "Progress",
     "StepStarted",
@@ -30,6 +33,7 @@ __all__ = [
     "SyncFinished",
     "SyncStarted",
     "TripParked",
+    "TripPulled",
     "TripStateChanged",
     "notify",
 ]
@@ -84,13 +88,39 @@ class TripParked:
 
 
 @dataclass(frozen=True)
+class TripPulled:
+    """The server changed a trip (``updated``), or deleted it (``deleted``): the local trip
+    followed."""
+
+    trip_id: str
+    change: str
+
+
+@dataclass(frozen=True)
+class ConflictFound:
+    """A trip changed here and on the server in different ways: its change is held until the
+    user resolves it (``tracker conflicts``, ``store.conflicts``)."""
+
+    trip_id: str
+
+
+@dataclass(frozen=True)
 class SyncFinished:
     """A run ended (also after a failure: see ``report.failures``)."""
 
     report: SyncReport
 
 
-SyncEvent = SyncStarted | StepStarted | Progress | TripStateChanged | TripParked | SyncFinished
+SyncEvent = (
+    SyncStarted
+    | StepStarted
+    | Progress
+    | TripStateChanged
+    | TripParked
+    | TripPulled
+    | ConflictFound
+    | SyncFinished
+)
 Listener = Callable[[SyncEvent], None]
 """Called with every event of a run, on the sync's thread."""
 

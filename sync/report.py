@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sync.costs.report import PullReport
+from sync.tight.pull import MileagePullReport
 from sync.tight.report import PushReport
 
 __all__ = ["SyncReport"]
@@ -15,24 +16,30 @@ __all__ = ["SyncReport"]
 class SyncReport:
     """The outcome of :meth:`sync.engine.SyncEngine.run`.
 
-    ``steps`` are the steps the run tried, in order. ``costs`` and ``push`` are their
-    reports (None when the step did not run or failed before doing anything). A step that
+    ``steps`` are the steps the run tried, in order (``costs``, ``mileage``, ``push``).
+    ``costs``, ``mileage`` (the walk of Tight's records, and the reads of the copies of trips
+    about to be updated) and ``push`` are their reports (None when the step did not run or
+    failed before doing anything). A step that
     failed (offline, refused, misconfigured) is in ``failures`` with its error; the other
     steps still ran. ``stopped`` says why the run ended early (stop asked, time budget).
     """
 
     steps: tuple[str, ...] = ()
     costs: PullReport | None = None
+    mileage: MileagePullReport | None = None
     push: PushReport | None = None
     failures: dict[str, Exception] = field(default_factory=dict)
     stopped: str | None = None
 
     @property
     def ok(self) -> bool:
-        """True when no step failed and nothing needs the user (parked, quarantined)."""
+        """True when no step failed and nothing needs the user (parked, quarantined, held in
+        a conflict, unreadable)."""
         if self.failures:
             return False
         if self.push is not None and self.push.parked:
+            return False
+        if self.mileage is not None and (self.mileage.conflicts or self.mileage.unreadable):
             return False
         return not (self.costs is not None and self.costs.quarantined)
 
@@ -46,6 +53,7 @@ class SyncReport:
         return {
             "steps": list(self.steps),
             "costs": None if self.costs is None else self.costs.to_dict(),
+            "mileage": None if self.mileage is None else self.mileage.to_dict(),
             "push": None if self.push is None else self.push.to_dict(),
             "failures": {
                 step: {"error": type(error).__name__, "message": str(error)}

@@ -1,9 +1,10 @@
 """Background sync: APScheduler jobs that run the engine, safe against clock steps.
 
 Embedded in an app (``service.start()`` / ``service.stop()``; no blocking, no signal
-handling) or run by the daemon. Jobs: push every ``push_interval`` seconds and pull costs
-every ``pull_interval`` (interval triggers with jitter, coalesced, one instance each), plus
-a debounced "sync soon" one-off push after local changes. A watchdog (``sync.watchdog``)
+handling) or run by the daemon. Jobs: push every ``push_interval`` seconds (each push reads
+Tight's copies of the trips it updates first) and pull (costs, and what changed on Tight)
+every ``pull_interval`` (interval triggers with jitter, coalesced, one instance each), plus a
+debounced "sync soon" one-off push after local changes. A watchdog (``sync.watchdog``)
 reschedules on wall-clock jumps and notices other processes' commits.
 
 Offline is normal: a failed run pushes the job's next run back with jittered exponential
@@ -91,7 +92,8 @@ class SyncService:
             scheduler = BackgroundScheduler(timezone="UTC")
             now = self._now()
             jobs = [(PUSH, self._run_push, schedule.push_interval)]
-            if self.settings.costs.url:
+            mileage = self.settings.mileage
+            if self.settings.costs.url or (mileage.two_way and mileage.url):
                 jobs.append((PULL, self._run_pull, schedule.pull_interval))
             for job_id, run, interval in jobs:
                 scheduler.add_job(

@@ -84,7 +84,18 @@ class MileageSettings(HttpSettings):
     kilometres_as: Literal["MILE", "KILOMETER"] = Field(
         "MILE", description="km trips are sent converted to MILE (documented) or as KILOMETER"
     )
-    query_page_size: int = Field(100, ge=1, le=1000, description="limit for reconcile queries")
+    query_page_size: int = Field(
+        100, ge=1, le=1000, description="limit of mileage queries (pull and reconcile)"
+    )
+    two_way: bool = Field(
+        True, description="pull what changed on Tight and merge it before pushing"
+    )
+    pull_since: str = Field(
+        "previous-year",
+        pattern=r"^(previous-year|this-year|all|\d{4}-\d{2}-\d{2})$",
+        description="oldest trip date the mileage pull walks: previous-year, this-year, all "
+        "or a date",
+    )
     reconcile_date_filter: bool = Field(
         True, description="narrow reconcile queries with a date filter (undocumented for mileage)"
     )
@@ -150,6 +161,11 @@ class Settings(BaseSettings):
     synchronous: Literal["FULL", "NORMAL"] = Field("FULL", description="SQLite synchronous")
     busy_timeout: float = Field(5.0, ge=0, description="seconds to wait for the write lock")
     log_level: str = Field("WARNING", description="DEBUG, INFO, WARNING or ERROR")
+    sync_conflicts: Literal["ask", "local", "remote"] = Field(
+        "ask",
+        description="a trip changed here and on Tight differently: ask (hold it), or keep "
+        "the local or the remote value",
+    )
 
     mileage: MileageSettings = Field(default_factory=MileageSettings)
     costs: CostsSettings = Field(default_factory=CostsSettings)

@@ -104,22 +104,24 @@ def release_expired(session: Session, now: datetime) -> int:
 # handed to the driver, static text with placeholders (id lists travel as one JSON array
 # through json_each), so SQLAlchemy's per-row parameter processing is skipped. Measured: the
 # ORM version cost ~10x more per batch than the statements themselves (bench/push.py).
-# What may be claimed is the view ``journal_due`` (migration 0006): pending, trip complete,
-# no earlier open entry of the same trip. Claims take the first ``limit`` whose retry time
-# has come (``due``), in seq order.
+# What may be claimed is the view ``journal_due`` (migrations 0006, 0007): pending, trip
+# complete, no earlier open entry of the same trip. Claims take the first ``limit`` whose
+# retry time has come (``due``), in seq order; updates only when ``updates`` says so.
 _CLAIM_SQL = """
 UPDATE journal
 SET state = 'in_flight', lease_owner = :owner, lease_expires_at = :expires,
     attempts = attempts + 1, updated_at = :now
 WHERE seq IN (
     SELECT seq FROM journal_due
-    WHERE next_attempt_at IS NULL OR next_attempt_at <= :due
+    WHERE (next_attempt_at IS NULL OR next_attempt_at <= :due)
+      AND (:updates OR op = 'delete' OR remote_id IS NULL)
     ORDER BY seq
     LIMIT :limit)
 RETURNING seq, trip_id, op, attempts, in_doubt
 """
 _DUE_COUNT_SQL = (
-    "SELECT count(*) FROM journal_due WHERE next_attempt_at IS NULL OR next_attempt_at <= :due"
+    "SELECT count(*) FROM journal_due WHERE (next_attempt_at IS NULL OR next_attempt_at <= :due) "
+    "AND (:updates OR op = 'delete' OR remote_id IS NULL)"
 )
 _END_OF_TIME = "9999-12-31T23:59:59.999999Z"  # after every stored instant (utc_text form)
 _REMOTE_IDS_SQL = "SELECT id, remote_id FROM trip WHERE id IN (SELECT value FROM json_each(:ids))"
@@ -153,10 +155,12 @@ _RETRY_SQL = (
 )
 
 
-def due_count(session: Session, now: datetime, *, retry_waiting: bool = False) -> int:
-    """How many entries a claim could take now (``retry_waiting``: as for :func:`claim`)."""
-    due = _END_OF_TIME if retry_waiting else utc_text(now)
-    return int(session.connection().exec_driver_sql(_DUE_COUNT_SQL, {"due": due}).scalar_one())
+def due_count(
+    session: Session, now: datetime, *, retry_waiting: bool = False, updates: bool = True
+) -> int:
+    """How many entries a claim could take now (the options as for :func:`claim`)."""
+    params = {"due": _END_OF_TIME if retry_waiting else utc_text(now), "updates": int(updates)}
+    return int(session.connection().exec_driver_sql(_DUE_COUNT_SQL, params).scalar_one())
 
 
 def claim(
@@ -167,10 +171,13 @@ def claim(
     now: datetime,
     *,
     retry_waiting: bool = False,
+    updates: bool = True,
 ) -> list[Claimed]:
     """Claim up to ``limit`` due entries for ``owner``, oldest first, inside the caller's
     (IMMEDIATE) transaction. Only complete trips, and only the first open entry of a trip.
-    ``retry_waiting``: entries waiting for a retry are due as well (a sync asked for by hand)."""
+    ``retry_waiting``: entries waiting for a retry are due as well (a sync asked for by hand).
+    ``updates``: also changes of trips the server already has (False: creates and deletes
+    only, when the server's copies could not be read first)."""
     release_expired(session, now)
     conn = session.connection()
     expires = now + lease
@@ -180,6 +187,7 @@ def claim(
         "expires": utc_text(expires),
         "now": at,
         "due": _END_OF_TIME if retry_waiting else at,
+        "updates": int(updates),
         "limit": limit,
     }
     rows = sorted(conn.exec_driver_sql(_CLAIM_SQL, params).all())

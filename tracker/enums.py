@@ -21,7 +21,8 @@ class DistanceUnit(StrEnum):
 
 
 class Lifecycle(StrEnum):
-    """A trip is active, or a deleted tombstone kept until the server knows."""
+    """A trip is active, or a deleted tombstone (kept until the server knows; a trip deleted
+    on the server says so in ``deleted_by`` and is never re-created)."""
 
     ACTIVE = "active"
     DELETED = "deleted"
@@ -67,6 +68,7 @@ class SyncState(StrEnum):
     IN_FLIGHT = "in_flight"  # being pushed right now
     IN_DOUBT = "in_doubt"  # sent, answer lost: looked up on the server before any resend
     PARKED = "parked"  # the server rejected the change; it waits for the user
+    CONFLICT = "conflict"  # changed here and on the server differently; waits for the user
     SYNCED = "synced"  # the server has the latest change
     LOCAL = "local"  # deleted before it ever reached the server: nothing to send
     DROPPED = "dropped"  # never pushed: the user dropped its parked change

@@ -41,6 +41,7 @@ from tracker.errors import InvalidInputError
 MIN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_TIME = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_DISTANCE = Decimal(1_000_000)
+MAX_DURATION_MS = 366 * 24 * 3600 * 1000
 CUSTOM_DATA_MAX_KEYS = 49
 CUSTOM_DATA_MAX_CHARS = 1900
 RESERVED_CUSTOM_PREFIX = "tracker"
@@ -200,6 +201,39 @@ class TripEdit(_Input):
         for name in ("classification", "date", "distance", "unit", "class_segment_ids"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be cleared")
+        return self
+
+
+class RemoteTripIn(_Input):
+    """A trip's fields as the server has them, in local terms: what a pull writes.
+
+    Validated like any input (a server is not trusted either). Only the fields given are
+    written; ``None`` clears a field. ``car_remote_id`` names the car by its Tight id.
+    """
+
+    date: dt.date | None = None
+    classification: Classification | None = None
+    description: Description | None = None
+    notes: Notes | None = None
+    customer_id: Ident | None = None
+    class_segment_ids: SegmentIds | None = None
+    custom_data: CustomData | None = None
+    distance: Distance | None = None
+    unit: DistanceUnit | None = None
+    start_time: Instant | None = None
+    end_time: Instant | None = None
+    start: Place | None = None
+    end: Place | None = None
+    duration_ms: Annotated[int, Field(ge=0, le=MAX_DURATION_MS)] | None = None
+    car_remote_id: Ident | None = None
+
+    @model_validator(mode="after")
+    def _whole(self) -> RemoteTripIn:
+        for name in ("classification", "date", "distance", "unit", "class_segment_ids"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be cleared")
+        if self.date is not None and not date(1970, 1, 1) <= self.date < date(2100, 1, 1):
+            raise ValueError("date must be between 1970-01-01 and 2100-01-01")
         return self
 
 

@@ -18,9 +18,9 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from tracker.db import Database
-from tracker.enums import EntryOp, EntryState
+from tracker.enums import OPEN_STATES, EntryOp, EntryState
 from tracker.lookup import find_trip
-from tracker.tables import JournalEntry, JournalEvent
+from tracker.tables import Conflict, JournalEntry, JournalEvent
 from tracker.views import EntryView, EventView
 
 #: Version of the trip payload contract the entries were queued under.
@@ -38,6 +38,7 @@ class JournalCounts:
     dropped: int
     in_doubt: int
     oldest_pending_at: datetime | None
+    conflicts: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -48,10 +49,14 @@ class JournalCounts:
             "parked": self.parked,
             "dropped": self.dropped,
             "in_doubt": self.in_doubt,
+            "conflicts": self.conflicts,
             "oldest_pending_at": (
                 self.oldest_pending_at.isoformat() if self.oldest_pending_at else None
             ),
         }
+
+
+_SENDING = (EntryState.PENDING, EntryState.IN_FLIGHT)
 
 
 # ----------------------------------------------------------------------------- writes
@@ -164,6 +169,7 @@ def counts(session: Session) -> JournalCounts:
         dropped=per_state.get(EntryState.DROPPED, 0),
         in_doubt=int(in_doubt),
         oldest_pending_at=oldest,
+        conflicts=int(session.exec(select(func.count()).select_from(Conflict)).one()),
     )
 
 
@@ -187,8 +193,9 @@ def last_error(session: Session) -> JournalEntry | None:
 
 
 def open_states(session: Session, trip_ids: Sequence[str] | None = None) -> dict[str, str]:
-    """The sync state of trips that have an open entry: in_flight > in_doubt > pending > parked."""
-    open_ = (EntryState.PENDING, EntryState.IN_FLIGHT, EntryState.PARKED)
+    """The sync state of trips that have an open entry or a conflict: conflict > in_flight >
+    in_doubt > pending > parked."""
+    open_ = OPEN_STATES
     query = select(JournalEntry.trip_id, JournalEntry.state, JournalEntry.in_doubt)
     if trip_ids is None:
         query = query.where(col(JournalEntry.state).in_(open_))
@@ -200,9 +207,14 @@ def open_states(session: Session, trip_ids: Sequence[str] | None = None) -> dict
     for trip_id, state, doubt in session.exec(query).all():
         if state not in open_:
             continue
-        label = "in_doubt" if doubt and state != EntryState.PARKED else str(state)
+        label = "in_doubt" if doubt and state in _SENDING else str(state)
         if rank[label] > rank.get(result.get(trip_id, ""), 0):
             result[trip_id] = label
+    held = select(Conflict.trip_id)
+    if trip_ids is not None:
+        held = held.where(col(Conflict.trip_id).in_(list(trip_ids)))
+    for trip_id in session.exec(held).all():
+        result[trip_id] = "conflict"  # held for the user: nothing is sent meanwhile
     return result
 
 

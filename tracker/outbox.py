@@ -61,14 +61,18 @@ class OutboxTrip:
     customer_id: str | None
     class_segment_ids: list[str]
     custom_data: dict[str, Any]
+    car_remote_id: str | None = None
+    """The Tight id of the trip's car, when the car has one."""
 
 
 # Column order is the unpacking order in ``_trip`` below.
 _SQL = (
-    "SELECT id, remote_id, date, start_time, end_time, start_lat, start_lng, start_address, "
-    "end_lat, end_lng, end_address, distance, distance_unit, duration_ms, classification, "
-    "description, notes, car_id, customer_id, class_segment_ids, custom_data "
-    "FROM trip WHERE id IN (SELECT value FROM json_each(?))"
+    "SELECT t.id, t.remote_id, t.date, t.start_time, t.end_time, t.start_lat, t.start_lng, "
+    "t.start_address, t.end_lat, t.end_lng, t.end_address, t.distance, t.distance_unit, "
+    "t.duration_ms, t.classification, t.description, t.notes, t.car_id, t.customer_id, "
+    "t.class_segment_ids, t.custom_data, c.remote_id "
+    "FROM trip AS t LEFT JOIN car AS c ON c.id = t.car_id "
+    "WHERE t.id IN (SELECT value FROM json_each(?))"
 )
 
 
@@ -104,6 +108,7 @@ def _trip(row: Sequence[Any]) -> OutboxTrip:
         customer_id,
         segments,
         custom,
+        car_remote_id,
     ) = row
     return OutboxTrip(
         id=trip_id,
@@ -123,6 +128,7 @@ def _trip(row: Sequence[Any]) -> OutboxTrip:
         customer_id=customer_id,
         class_segment_ids=_json(segments) or [],
         custom_data=_json(custom) or {},
+        car_remote_id=car_remote_id,
     )
 
 
@@ -166,13 +172,15 @@ class Outbox:
         lease_for: timedelta = timedelta(minutes=5),
         hold: LeaseHold | None = None,
         retry_waiting: bool = False,
+        updates: bool = True,
         before_commit: Callable[[], None] | None = None,
     ) -> Step:
         """The pusher's step, in one transaction and so one durable commit per batch:
         record the last answered batch (``resolved``: reconciliation results, seq -> the
         server's id or None when proven absent; then ``answers``, seq -> verdict), renew
         ``hold``, claim up to ``claim`` due entries for ``lease_for`` (``retry_waiting``:
-        those waiting for a retry too) and read their trips.
+        those waiting for a retry too; ``updates``: changes of trips the server has, too)
+        and read their trips.
 
         When ``hold`` was lost the answers are still recorded and nothing is claimed
         (``lease_lost``). ``before_commit`` runs just before the commit when an answer was
@@ -191,7 +199,13 @@ class Outbox:
                     step.lease_lost = True
                 else:
                     step.claimed = claims.claim(
-                        s, owner, claim, lease_for, now, retry_waiting=retry_waiting
+                        s,
+                        owner,
+                        claim,
+                        lease_for,
+                        now,
+                        retry_waiting=retry_waiting,
+                        updates=updates,
                     )
                     step.trips = read_outbox_trips(
                         s.connection(), [c.trip_id for c in step.claimed]
@@ -210,10 +224,10 @@ class Outbox:
             )
         return [dataclasses.replace(c, attempts=c.attempts - 1) for c in taken]
 
-    def due_count(self, *, retry_waiting: bool = False) -> int:
-        """How many entries are due now (``retry_waiting``: those waiting for a retry too)."""
+    def due_count(self, *, retry_waiting: bool = False, updates: bool = True) -> int:
+        """How many entries are due now (the options as for :meth:`step`)."""
         with self._db.read() as s:
-            return claims.due_count(s, self._db.now(), retry_waiting=retry_waiting)
+            return claims.due_count(s, self._db.now(), retry_waiting=retry_waiting, updates=updates)
 
     def trips(self, trip_ids: Sequence[str]) -> dict[str, OutboxTrip]:
         """The latest state of these trips, as the pusher would send them."""

@@ -6,7 +6,9 @@ Each part owns one idea and each of its methods is one transaction:
 - ``cars`` (:class:`~tracker.cars.Cars`);
 - ``journal`` (:class:`~tracker.journal.Journal`): what is queued, a trip's history;
 - ``parked`` (:class:`~tracker.parked.ParkedChanges`): changes the server rejected;
+- ``conflicts`` (:class:`~tracker.conflicts.Conflicts`): changes held, changed on both sides;
 - ``outbox`` (:class:`~tracker.outbox.Outbox`): what the pusher claims and records;
+- ``inbox`` (:class:`~tracker.inbox.Inbox`): what the mileage pull writes;
 - ``costs`` (:class:`~tracker.costs.CostStore`): what the costs pull writes;
 - ``leases`` (:class:`~tracker.leases.Leases`): who may push or pull right now.
 
@@ -21,11 +23,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from tracker.cars import Cars
+from tracker.conflicts import Conflicts
 from tracker.costs import CostStore
 from tracker.db import Clock, Database, DbOptions, Synchronous, create_db_engine, prepare_file
 from tracker.enums import DistanceUnit
 from tracker.errors import InvalidInputError
 from tracker.geo import TrackFilter
+from tracker.inbox import Inbox
 from tracker.journal import Journal
 from tracker.leases import Leases
 from tracker.outbox import Outbox
@@ -64,7 +68,9 @@ class Tracker:
         self.cars = Cars(db)
         self.journal = Journal(db)
         self.parked = ParkedChanges(db)
+        self.conflicts = Conflicts(db)
         self.outbox = Outbox(db)
+        self.inbox = Inbox(db)
         self.costs = CostStore(db)
         self.leases = Leases(db)
 

@@ -73,6 +73,8 @@ class Trip(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    origin: str | None = None  # "server": made on the server and pulled here
+    deleted_by: str | None = None  # "server": deleted there (never re-created)
 
 
 class Waypoint(SQLModel, table=True):
@@ -136,6 +138,25 @@ class JournalEvent(SQLModel, table=True):
     at: datetime = Field(sa_type=UTCDateTime)
     event: str
     detail: str | None = None
+
+
+class Conflict(SQLModel, table=True):
+    """A trip changed here and on the server in different ways, held for the user.
+
+    ``fields`` lists each differing field: ``{name, base, local, server, values}`` (``values``:
+    the server's value in local terms, taken when the user picks the server's side).
+    ``kind`` is ``edit``, or ``deleted`` (deleted on the server, edited here). While the row
+    exists the trip's change (``entry_seq``) is not pushed.
+    """
+
+    __tablename__ = "conflict"
+
+    trip_id: str = Field(foreign_key="trip.id", primary_key=True, max_length=36)
+    entry_seq: int = Field(foreign_key="journal.seq")
+    kind: str
+    fields: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    server_record: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    found_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Lease(SQLModel, table=True):

@@ -78,8 +78,9 @@ class Trips(Recorder):
         now = self._db.now()
         with self._db.write() as s:
             trip = find_trip(s, trip_id)
-            if trip.lifecycle == Lifecycle.DELETED:
-                raise StateError(f"trip {trip.id} is deleted; it can no longer be edited")
+            if trip.lifecycle != Lifecycle.ACTIVE:
+                where = " on the server" if trip.deleted_by == "server" else ""
+                raise StateError(f"trip {trip.id} was deleted{where}; it can no longer be edited")
             fields = edit.model_fields_set
             if "car_id" in fields:
                 check_car(s, edit.car_id)
@@ -96,7 +97,7 @@ class Trips(Recorder):
         now = self._db.now()
         with self._db.write() as s:
             trip = find_trip(s, trip_id)
-            if trip.lifecycle == Lifecycle.DELETED:
+            if trip.lifecycle != Lifecycle.ACTIVE:
                 return view(s, trip)
             trip.lifecycle = Lifecycle.DELETED
             trip.deleted_at = now

@@ -59,6 +59,10 @@ class TripView(_View):
     updated_at: datetime
     deleted_at: datetime | None
     synced_at: datetime | None
+    origin: str | None = None
+    """``server``: made on the server (Tight's app, another device) and pulled here."""
+    deleted_by: str | None = None
+    """``server``: deleted on the server (the local trip followed; never re-created)."""
 
     @classmethod
     def from_row(cls, trip: Any, sync_state: SyncState) -> TripView:
@@ -95,6 +99,8 @@ class TripView(_View):
             updated_at=trip.updated_at,
             deleted_at=trip.deleted_at,
             synced_at=trip.synced_at,
+            origin=trip.origin,
+            deleted_by=trip.deleted_by,
         )
 
 

@@ -15,7 +15,7 @@ def _version(value: bool) -> None:
 
 def build_app() -> typer.Typer:
     """Assemble the command tree (no database or network is touched here)."""
-    from sync.cli import cars, costs, demo, parked, run, sandbox, status, trips
+    from sync.cli import cars, conflicts, costs, demo, parked, run, sandbox, status, trips
 
     app = typer.Typer(
         name="tracker",
@@ -41,6 +41,11 @@ def build_app() -> typer.Typer:
     )
     app.add_typer(costs.app, name="costs", help="Costs pulled from the mobility platform.")
     app.add_typer(parked.app, name="parked", help="Changes the server rejected: list, retry, drop.")
+    app.add_typer(
+        conflicts.app,
+        name="conflicts",
+        help="Trips changed here and on Tight differently: list, show, resolve.",
+    )
     app.add_typer(run.app, name="sync", help="Push local changes and pull costs now.")
     app.command("daemon", help="Run background sync in the foreground until SIGTERM.")(run.daemon)
     app.add_typer(

@@ -27,22 +27,25 @@ app = typer.Typer(rich_markup_mode=None, add_completion=False)
 def sync(
     ctx: typer.Context,
     push: Annotated[bool, typer.Option("--push", help="Push local changes to Tight.")] = False,
-    pull: Annotated[bool, typer.Option("--pull", help="Pull additional costs.")] = False,
+    pull: Annotated[
+        bool, typer.Option("--pull", help="Pull what changed on Tight, and additional costs.")
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print what would be sent; change nothing.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
-    """Sync now. Exit 0: all done; 65: some records need you (parked); 75: temporary
-    failure, work kept queued; 77: authentication; 69: endpoint missing."""
+    """Sync now. Exit 0: all done; 65: some records need you (parked, or held in a
+    conflict); 75: temporary failure, work kept queued; 77: authentication; 69: endpoint
+    missing."""
     if ctx.invoked_subcommand is not None:
         return
     from sync.engine import SyncEngine
 
     settings = load_settings()
-    # Neither flag: both directions (the pull only when a costs URL is configured).
+    # Neither flag: both directions (each remote that is configured).
     do_push = push or not pull
-    do_pull = pull or (not push and bool(settings.costs.url))
+    do_pull = pull or not push
     with open_store(settings) as store:
         store.check_integrity()  # a damaged file is neither pushed from nor pulled into
         with (
@@ -69,6 +72,10 @@ def _exit_code(report: SyncReport, store: Tracker) -> ExitCode:
     """The highest of: each failed step's code, records needing the user (65), work left
     for later (75)."""
     codes = [exit_code_for(error) for error in report.failures.values()]
+    if store.conflicts.count():
+        codes.append(ExitCode.DATAERR)  # held until resolved: `tracker conflicts`
+    if report.mileage is not None and report.mileage.unreadable:
+        codes.append(ExitCode.DATAERR)
     if report.push is not None:
         counts = store.journal.counts()
         if counts.parked or report.push.parked:
@@ -127,6 +134,15 @@ def _summary(doc: dict[str, Any], report: SyncReport) -> None:
             ("reconciled: absent, resent", push["reconciled_absent"]),
             ("requests", push["requests"]),
         ]
+    mileage = doc.get("mileage")
+    if mileage:
+        rows += [
+            ("from Tight: records read", mileage["records"]),
+            ("from Tight: trips updated", mileage["updated"]),
+            ("from Tight: trips created", mileage["created"]),
+            ("from Tight: trips deleted", mileage["deleted"]),
+            ("from Tight: conflicts", len(mileage["conflicts"])),
+        ]
     pull = doc.get("costs")
     if pull:
         rows += [
@@ -135,7 +151,11 @@ def _summary(doc: dict[str, Any], report: SyncReport) -> None:
             if isinstance(v, int) and not isinstance(v, bool)
         ]
     journal = doc["journal"]
-    rows += [("still pending", journal["pending"]), ("parked in total", journal["parked"])]
+    rows += [
+        ("still pending", journal["pending"]),
+        ("parked in total", journal["parked"]),
+        ("conflicts in total", journal["conflicts"]),
+    ]
     output.table("sync", ["what", "count"], rows)
     if push and push["parked"]:
         output.table(
@@ -150,6 +170,11 @@ def _summary(doc: dict[str, Any], report: SyncReport) -> None:
         output.error_line(f"stopped early: {push['stopped']}")
     if pull and pull.get("warning"):
         output.error_line(f"warning: {pull['warning']}")
+    if journal["conflicts"]:
+        output.error_line(
+            f"{journal['conflicts']} trip(s) changed here and on Tight differently: "
+            "`tracker conflicts list`, then `tracker conflicts resolve TRIP --take local|remote`"
+        )
     for error in report.failures.values():
         output.error_line(f"error: {error}")
 

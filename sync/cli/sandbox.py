@@ -38,6 +38,7 @@ def _statuses(text: str | None) -> list[int]:
 
 @app.callback(invoke_without_command=True)
 def run(
+    ctx: typer.Context,
     host: Annotated[
         str, typer.Option(help="Loopback address to bind (nothing else is allowed).")
     ] = "127.0.0.1",
@@ -124,6 +125,8 @@ def run(
     ] = False,
 ) -> None:
     """Run the sandbox (Tight v6 + business-mobile) on loopback until Ctrl+C."""
+    if ctx.invoked_subcommand is not None:
+        return
     from sync.sandbox import IgnorePaging, ItemRule, Latency, Paging, Sandbox, create_app
     from sync.sandbox.server import bind_loopback, check_loopback, uvicorn_config
 
@@ -265,3 +268,51 @@ def _client_settings(sandbox: Sandbox, base: str, token: str) -> dict[str, str]:
         if value is not None and getattr(defaults, name) != value:
             found[f"TRACKER_COSTS_{name.upper()}"] = str(value)
     return found
+
+
+Url = Annotated[str, typer.Option("--url", help="The running sandbox's base URL.")]
+RecordId = Annotated[str, typer.Argument(help="The record's Tight id (mlg_...).")]
+
+
+@app.command("edit")
+def edit(
+    record_id: RecordId,
+    changes: Annotated[
+        list[str],
+        typer.Option("--set", help="FIELD=VALUE as Tight spells it, e.g. mileageStatus=BUSINESS."),
+    ],
+    url: Url = "http://127.0.0.1:8765",
+) -> None:
+    """Edit a stored record as another client would (Tight's app, an accountant)."""
+    body: dict[str, Any] = {}
+    for change in changes:
+        field, sep, value = change.partition("=")
+        if not sep or not field:
+            raise typer.BadParameter(f"{change!r} is not FIELD=VALUE", param_hint="--set")
+        try:
+            body[field] = json.loads(value)  # numbers, objects, null
+        except ValueError:
+            body[field] = value  # plain text
+    _control(url, "PATCH", record_id, body)
+
+
+@app.command("remove")
+def remove(record_id: RecordId, url: Url = "http://127.0.0.1:8765") -> None:
+    """Delete a stored record as another client would."""
+    _control(url, "DELETE", record_id, None)
+
+
+def _control(url: str, method: str, record_id: str, body: dict[str, Any] | None) -> None:
+    import httpx
+
+    from sync.errors import ConfigError
+    from sync.sandbox.control import CONTROL_PATH
+
+    target = f"{url.rstrip('/')}{CONTROL_PATH}/{record_id}"
+    try:
+        answer = httpx.request(method, target, json=body, timeout=10)
+    except httpx.HTTPError as err:
+        raise ConfigError(f"no sandbox answers at {url} ({type(err).__name__})") from None
+    if answer.status_code != 200:
+        raise ConfigError(f"the sandbox refused: HTTP {answer.status_code} {answer.text[:200]}")
+    typer.echo(answer.text)

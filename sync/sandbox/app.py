@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp
 
+from sync.sandbox.control import control_routes
 from sync.sandbox.costs import BASE_PATH, costs_routes
 from sync.sandbox.mileage import ItemError
 from sync.sandbox.mileagebook import failure
@@ -20,7 +21,8 @@ from sync.sandbox.transport import FaultLayer
 
 def create_app(sandbox: Sandbox) -> ASGIApp:
     """The sandbox as an ASGI app: Tight v6 at ``/v6/...``, business-mobile at
-    ``/api/business-mobile/...``, wrapped by the fault layer.
+    ``/api/business-mobile/...``, "another client" at ``/_sandbox/...`` (``sync.sandbox.control``),
+    wrapped by the fault layer.
 
     In-process with a *synchronous* ``httpx.Client`` pass ``transport=SandboxTransport(app)``;
     ``httpx.ASGITransport(app)`` works only with ``httpx.AsyncClient``. Starlette's TestClient
@@ -36,7 +38,11 @@ def create_app(sandbox: Sandbox) -> ASGIApp:
         return json_reply(failure([ItemError("BAD_REQUEST", message)]), status)
 
     app = Starlette(
-        routes=[*tight_routes(sandbox), Mount(BASE_PATH, routes=costs_routes(sandbox))],
+        routes=[
+            *tight_routes(sandbox),
+            Mount(BASE_PATH, routes=costs_routes(sandbox)),
+            *control_routes(sandbox),
+        ],
         exception_handlers={404: not_found, 405: not_found},
     )
     return FaultLayer(app, sandbox)

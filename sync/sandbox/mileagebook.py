@@ -68,6 +68,23 @@ class MileageBook:
                 raise ValueError("; ".join(f"{e.param}: {e.type} {e.message}" for e in errors))
             return self._store(None, item)
 
+    def edit_record(self, record_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Another client (Tight's app, an accountant) edits a stored record: ``changes`` is
+        save-shaped (``mileageStatus``, ``notes``, ``customerId``...), validated like an
+        update. Returns the record as stored. KeyError if there is none."""
+        with self._lock:
+            if record_id not in self._records:
+                raise KeyError(record_id)
+            errors = validate_item(changes, creating=False, rules=self.rules)
+            if errors:
+                raise ValueError("; ".join(f"{e.param}: {e.type} {e.message}" for e in errors))
+            self._records[record_id] = apply_item(self._records[record_id], changes)
+            return copy.deepcopy(self._records[record_id])
+
+    def remove_record(self, record_id: str) -> bool:
+        """Another client deletes a stored record; False if there was none."""
+        return self.delete(record_id) is not None
+
     def lock(self, record_id: str) -> None:
         """Updates of ``record_id`` now fail with NOT_MODIFIABLE (statusCode 409)."""
         with self._lock:

@@ -45,7 +45,7 @@ def _instant(value: datetime | None) -> str | None:
 
 
 class SendablePlace(Protocol):
-    """A trip end as stored (``tracker.views.PlaceView`` or ``tracker.outbox.OutboxPlace``)."""
+    """A trip end as stored (``tracker.outbox.OutboxPlace``)."""
 
     @property
     def lat(self) -> Decimal: ...
@@ -56,7 +56,7 @@ class SendablePlace(Protocol):
 
 
 class SendableTrip(Protocol):
-    """A trip as stored (``tracker.views.TripView`` or ``tracker.outbox.OutboxTrip``)."""
+    """A trip as the pusher reads it (``tracker.outbox.OutboxTrip``)."""
 
     @property
     def id(self) -> str: ...
@@ -90,6 +90,8 @@ class SendableTrip(Protocol):
     def class_segment_ids(self) -> list[str]: ...
     @property
     def custom_data(self) -> dict[str, Any]: ...
+    @property
+    def car_remote_id(self) -> str | None: ...
 
 
 def _address(address: dict[str, Any]) -> dict[str, Any]:
@@ -114,11 +116,7 @@ def _endpoint(place: SendablePlace | None, time: datetime | None) -> dict[str, A
 
 
 def save_body(
-    trip: SendableTrip,
-    cfg: MileageSettings,
-    car_remote_id: str | None = None,
-    *,
-    remote_id: str | None = None,
+    trip: SendableTrip, cfg: MileageSettings, *, remote_id: str | None = None
 ) -> dict[str, Any]:
     """The ``POST /v6/mileage`` item for a trip's latest state, as sent on the wire: the
     JSON of :class:`sync.tight.wire.MileageSave` (aliases, no nulls), built directly, since
@@ -127,7 +125,7 @@ def save_body(
     Creates carry no ``id`` (Tight assigns ``mlg_...``); updates carry the stored one, or
     ``remote_id`` when reconciliation found the record. The local id always travels in
     ``customData[cfg.local_id_key]`` for reconciliation. ``carId`` is sent only when the
-    trip's car has a Tight id (``car_remote_id``). Raises ValueError for a trip with no date.
+    trip's car has a Tight id. Raises ValueError for a trip with no date.
     """
     if trip.date is None:
         raise ValueError(f"trip {trip.id} has no date")
@@ -156,7 +154,7 @@ def save_body(
     if cfg.deduction_rate is not None:
         amount = (trip.distance * cfg.deduction_rate).to_integral_value(ROUND_HALF_EVEN)
         body["deduction"] = {"amount": int(amount)}
-    if car_remote_id is not None:
-        body["carId"] = car_remote_id
+    if trip.car_remote_id is not None:
+        body["carId"] = trip.car_remote_id
     body["customData"] = {**trip.custom_data, cfg.local_id_key: trip.id}
     return body

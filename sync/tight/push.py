@@ -54,6 +54,7 @@ class Pusher:
         listener: Listener | None = None,
         hook: Hook | None = None,
         retry_waiting: bool = False,
+        updates: bool = True,
         total: int | None = None,
     ) -> None:
         self._outbox = outbox
@@ -66,6 +67,7 @@ class Pusher:
         self._listener = listener
         self._hook = hook or (lambda _point: None)
         self._retry_waiting = retry_waiting
+        self._updates = updates
         self._total = total
         self._done = 0
         self.report = PushReport()
@@ -133,6 +135,7 @@ class Pusher:
             lease_for=self._lease_for,
             hold=self._lease.hold,
             retry_waiting=self._retry_waiting,
+            updates=self._updates,
         )
         if step.lease_lost:
             self.report.stopped = "lost the push lease to another process"

@@ -33,6 +33,8 @@ class PushReport:
     reconciled_found: int = 0
     reconciled_absent: int = 0
     fenced: int = 0
+    updates_held: int = 0
+    """Updates not sent because their server copies could not be read first (they wait)."""
     stopped: str | None = None
 
     def to_dict(self) -> dict[str, Any]:

@@ -16,8 +16,8 @@ from sync.tight import verdicts as oc
 from sync.tight.mapping import mileage_status, save_body, wire_distance
 from sync.tight.reconcile import find_remote_ids, match_page, query_body
 from sync.tight.wire import ItemResult, MileageSave
+from tracker.outbox import OutboxPlace, OutboxTrip
 from tracker.outcomes import Parked, Retry, Synced
-from tracker.views import PlaceView, TripView
 
 KEY = "trackerLocalId"
 CFG = MileageSettings()
@@ -188,16 +188,11 @@ def test_any_answer_is_classified_without_exceptions(body: Any, status: int) -> 
                 assert request.is_create
 
 
-def _trip(**over: Any) -> TripView:
+def _trip(**over: Any) -> OutboxTrip:
     base: dict[str, Any] = dict(
         id="0b0c",
         remote_id=None,
-        sync_state="pending",
-        status="complete",
-        lifecycle="active",
-        source="manual",
         date=date(2026, 3, 1),
-        timezone="UTC",
         start_time=None,
         end_time=None,
         start=None,
@@ -212,14 +207,9 @@ def _trip(**over: Any) -> TripView:
         customer_id=None,
         class_segment_ids=[],
         custom_data={},
-        version=1,
-        created_at=datetime(2026, 3, 1, tzinfo=UTC),
-        updated_at=datetime(2026, 3, 1, tzinfo=UTC),
-        deleted_at=None,
-        synced_at=None,
     )
     base.update(over)
-    return TripView(**base)
+    return OutboxTrip(**base)
 
 
 def test_mapping_rules() -> None:
@@ -244,7 +234,7 @@ def test_mapping_rules() -> None:
 
 
 def test_endpoints_on_the_wire() -> None:
-    place = PlaceView(
+    place = OutboxPlace(
         lat=Decimal("52.520008"),
         lng=Decimal("13.404954"),
         address={"city": "Berlin", "zip": None, "phone_work": "+49 30 1"},
@@ -265,7 +255,7 @@ _coord = st.decimals(min_value=-90, max_value=90, places=6)
 _address = st.none() | st.dictionaries(
     st.sampled_from(["address1", "city", "zip", "phone_work", "state", "extra"]), _text
 )
-_place = st.none() | st.builds(PlaceView, lat=_coord, lng=_coord, address=_address)
+_place = st.none() | st.builds(OutboxPlace, lat=_coord, lng=_coord, address=_address)
 _instant = st.none() | st.datetimes(timezones=st.just(UTC))
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=10),
@@ -285,6 +275,7 @@ _json = st.recursive(
     unit=st.sampled_from(["km", "mile"]),
     duration_ms=st.none() | st.integers(min_value=0, max_value=10**9),
     classification=st.sampled_from(["business", "personal", "unclassified"]),
+    car_remote_id=st.none() | st.just("car_1"),
     description=_text,
     notes=_text,
     customer_id=_text,

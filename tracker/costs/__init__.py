@@ -7,10 +7,11 @@ writes them through :class:`CostStore` (``store.costs``). The rules are in docs/
 from tracker.costs.inputs import CostIn, QuarantineIn
 from tracker.costs.links import AmbiguousLink, link_tolerance
 from tracker.costs.queries import CostNotFoundError
-from tracker.costs.runs import PULL_NAME, FinishedPull, PullStart
 from tracker.costs.store import CostStore
+from tracker.costs.unseen import PULL_NAME, FinishedPull
 from tracker.costs.upsert import StoredCounts, StoredPage
 from tracker.costs.views import CostCounts, CostView, PullStateView, QuarantineView
+from tracker.pullruns import PullStart
 
 __all__ = [
     "PULL_NAME",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
-from tracker.costs.runs import PULL_NAME
+from tracker.costs.unseen import PULL_NAME
 from tracker.costs.views import CostCounts, CostView, PullStateView, QuarantineView
 from tracker.errors import NotFoundError
 from tracker.lookup import find_trip

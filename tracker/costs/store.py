@@ -12,13 +12,15 @@ from typing import Any
 
 from sqlalchemy import update
 
-from tracker.costs import quarantine, queries, runs
+from tracker import pullruns
+from tracker.costs import quarantine, queries
 from tracker.costs.inputs import CostIn, QuarantineIn
-from tracker.costs.runs import PULL_NAME, FinishedPull, PullStart
 from tracker.costs.tables import table
+from tracker.costs.unseen import PULL_NAME, FinishedPull, mark_unseen
 from tracker.costs.upsert import StoredPage, store_costs
 from tracker.costs.views import CostCounts, CostView, PullStateView, QuarantineView
 from tracker.db import Database
+from tracker.pullruns import PullStart
 from tracker.tables import Cost
 
 __all__ = ["CostStore"]
@@ -35,7 +37,7 @@ class CostStore:
         """Resume the interrupted run of pull ``name`` if there is one, else start a new run
         (``fresh``: discard any checkpoint, e.g. one written under other paging settings)."""
         with self._db.write() as s:
-            return runs.begin(s, name, self._db.now(), fresh=fresh)
+            return pullruns.begin(s, name, self._db.now(), fresh=fresh)
 
     def store_page(
         self,
@@ -57,7 +59,7 @@ class CostStore:
         now = self._db.now()
         with self._db.write() as s:
             conn = s.connection()
-            runs.advance(conn, name, run_id, checkpoint, pages, items)
+            pullruns.advance(conn, name, run_id, checkpoint, pages, items)
             result = store_costs(conn, costs, run_id, now, link_tolerance)
             result.quarantined = quarantine.quarantine(conn, rejects, run_id, now)
             result.resolved = quarantine.resolve(conn, [c.id for c in costs])
@@ -68,9 +70,9 @@ class CostStore:
     ) -> FinishedPull:
         """Close run ``run_id``; only a complete walk marks unread costs as not seen."""
         with self._db.write() as s:
-            return runs.finish(
-                s, name, run_id, self._db.now(), complete=complete, stop_reason=stop_reason
-            )
+            now = self._db.now()
+            pullruns.finish(s, name, run_id, now, complete=complete, stop_reason=stop_reason)
+            return mark_unseen(s.connection(), run_id) if complete else FinishedPull()
 
     # ------------------------------------------------------------------ single items
     def store_cost(self, cost: CostIn, *, link_tolerance: timedelta) -> StoredPage:

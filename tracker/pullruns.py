@@ -1,7 +1,8 @@
-"""A costs pull's run in the store: its checkpoint moves with each stored page.
+"""A pull's run in the store (``pull_state``): its checkpoint moves with each stored page.
 
-Only a complete walk marks the costs it did not read as not seen (docs/costs.md).
-Every function runs inside the caller's transaction.
+Each pull (the costs list, the mileage walk) has a row by name. A run killed anywhere resumes
+after the last stored page; a finished run is not resumed. Every function runs inside the
+caller's transaction.
 """
 
 from __future__ import annotations
@@ -12,17 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, update
+from sqlalchemy import Connection
 from sqlmodel import Session
 
-from tracker.costs.tables import table
 from tracker.errors import StateError
-from tracker.tables import Cost, CostQuarantine, PullState
+from tracker.tables import PullState
 
-__all__ = ["PULL_NAME", "FinishedPull", "PullStart", "advance", "begin", "finish"]
-
-PULL_NAME = "costs"
-"""The ``pull_state`` row of the additional-costs pull."""
+__all__ = ["PullStart", "advance", "begin", "finish"]
 
 
 @dataclass(frozen=True)
@@ -38,14 +35,6 @@ class PullStart:
     def resumed(self) -> bool:
         """True when an interrupted run is being resumed."""
         return self.checkpoint is not None
-
-
-@dataclass(frozen=True)
-class FinishedPull:
-    """What closing a run did: costs newly marked not seen, quarantine entries dropped."""
-
-    marked_not_seen: int = 0
-    quarantine_cleared: int = 0
 
 
 def begin(s: Session, name: str, now: datetime, *, fresh: bool = False) -> PullStart:
@@ -95,8 +84,8 @@ def advance(
 
 def finish(
     s: Session, name: str, run_id: str, now: datetime, *, complete: bool, stop_reason: str | None
-) -> FinishedPull:
-    """Close run ``run_id``. Only a complete walk marks costs it did not read as not seen.
+) -> None:
+    """Close run ``run_id`` (StateError when another process restarted the pull).
 
     The checkpoint is cleared either way: after a guarded stop, resuming would only meet the
     same guard again, so the next pull starts over from the first page.
@@ -104,35 +93,16 @@ def finish(
     state = s.get(PullState, name)
     if state is None or state.run_id != run_id:
         raise _superseded(name, run_id)
-    finished = FinishedPull()
     if complete:
-        finished = _mark_unseen(s.connection(), run_id)
         state.last_complete_at = now
     state.complete = complete
     state.stop_reason = stop_reason
     state.finished_at = now
     state.checkpoint = None
     s.add(state)
-    return finished
 
 
 def _superseded(name: str, run_id: str) -> StateError:
     return StateError(
         f"pull {name!r} run {run_id} was superseded by another process; this run stops"
     )
-
-
-def _mark_unseen(conn: Connection, run_id: str) -> FinishedPull:
-    costs, quarantine = table(Cost), table(CostQuarantine)
-    not_this_run = (costs.c.seen_run.is_(None)) | (costs.c.seen_run != run_id)
-    marked = conn.execute(
-        update(costs)
-        .where(costs.c.seen_in_last_pull.is_(True), not_this_run)
-        .values(seen_in_last_pull=False)
-    ).rowcount
-    cleared = conn.execute(
-        delete(quarantine).where(
-            (quarantine.c.seen_run.is_(None)) | (quarantine.c.seen_run != run_id)
-        )
-    ).rowcount
-    return FinishedPull(marked_not_seen=marked, quarantine_cleared=cleared)

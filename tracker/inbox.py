@@ -1,0 +1,513 @@
+"""The inbox: what the mileage pull writes into the store (``store.inbox``).
+
+A pull reads the server's records page by page. For each page, :meth:`Inbox.apply` opens one
+write transaction, reads the local trips the page names (by Tight id, and by the local id a
+record carries), hands them to the caller's ``decide`` function (the sync side's merge, pure)
+and applies what it decided, with the pull's checkpoint: a page is applied whole or not at
+all, and a pull killed anywhere resumes after the last applied page. Decisions never write a
+journal entry that would push the server's own values back. docs/sync-guarantees.md ("Two-way
+sync") holds the rules.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from tracker import journal
+from tracker.db import Database
+from tracker.enums import EntryOp, EntryState, Lifecycle, TripSource, TripStatus
+from tracker.inputs import RemoteTripIn
+from tracker.outbox import OutboxTrip, read_outbox_trips
+from tracker.pullruns import PullStart, advance, begin, finish
+from tracker.tables import Car, Conflict, JournalEntry, Trip
+
+__all__ = [
+    "Adopt",
+    "Applied",
+    "CreateLocal",
+    "Decision",
+    "DeleteLocal",
+    "Hold",
+    "Inbox",
+    "Keep",
+    "LocalTrip",
+    "Recreate",
+    "TakeServer",
+    "write_values",
+]
+
+HELD_STATES = (EntryState.PENDING, EntryState.IN_FLIGHT, EntryState.PARKED)
+"""States of a trip's open change (a conflict holds it: it waits while the conflict lasts)."""
+
+
+@dataclass(frozen=True)
+class LocalTrip:
+    """A local trip as the merge sees it: its latest state as it would be pushed, the last
+    server copy seen (the base), and its open change (None: nothing waits to be pushed)."""
+
+    trip: OutboxTrip
+    lifecycle: str
+    status: str
+    base: dict[str, Any] | None
+    change: str | None
+    in_doubt: bool
+    car_remote_id: str | None = None
+
+    @property
+    def changed_here(self) -> bool:
+        """True when a local change waits to be pushed (or is held)."""
+        return self.change is not None
+
+
+# ------------------------------------------------------------------------ decisions
+@dataclass(frozen=True)
+class Keep:
+    """Nothing to write: the server's copy says what the trip says."""
+
+    trip_id: str
+
+
+@dataclass(frozen=True)
+class TakeServer:
+    """Write the server's ``values`` on the trip; ``record`` becomes the base. A change
+    waiting to be pushed stays (it carries the merged state)."""
+
+    trip_id: str
+    values: RemoteTripIn
+    record: dict[str, Any]
+    words: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Adopt:
+    """A create whose answer was lost, found on the server: it has this id now."""
+
+    trip_id: str
+    remote_id: str
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CreateLocal:
+    """A record made elsewhere (Tight's app, another device) becomes a local trip; it is not
+    pushed back. ``local_id``: the id the originating device gave it, kept when free."""
+
+    remote_id: str
+    values: RemoteTripIn
+    record: dict[str, Any]
+    local_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DeleteLocal:
+    """Deleted on the server: the trip is deleted here too (a tombstone that says so),
+    never re-created. ``drop_change``: a change made here is dropped with it (the policy
+    took the server's side)."""
+
+    trip_id: str
+    drop_change: bool = False
+
+
+@dataclass(frozen=True)
+class Recreate:
+    """Deleted on the server, edited here, and the policy keeps it: the trip is sent again
+    as a new record."""
+
+    trip_id: str
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Changed here and on the server differently (``kind`` ``edit``), or deleted there and
+    edited here (``deleted``): the trip's change is held until the user resolves it.
+
+    ``fields``: ``{name, base, local, server, values}`` per field (``values``: the server's
+    value in local terms, a partial :class:`~tracker.inputs.RemoteTripIn`)."""
+
+    trip_id: str
+    kind: str
+    fields: list[dict[str, Any]]
+    record: dict[str, Any] | None
+    words: tuple[str, ...] = ()
+
+
+Decision = Keep | TakeServer | Adopt | CreateLocal | DeleteLocal | Recreate | Hold
+
+
+@dataclass
+class Applied:
+    """What applying one page did."""
+
+    unchanged: int = 0
+    updated: int = 0
+    created: int = 0
+    adopted: int = 0
+    deleted: int = 0
+    recreated: int = 0
+    conflicts: list[str] = field(default_factory=list)
+    """Trips whose change is now held in a conflict."""
+    changed: list[str] = field(default_factory=list)
+    """Trips whose fields the server changed (for events)."""
+
+    def count(self, other: Applied) -> None:
+        """Add another page's counts to these."""
+        self.unchanged += other.unchanged
+        self.updated += other.updated
+        self.created += other.created
+        self.adopted += other.adopted
+        self.deleted += other.deleted
+        self.recreated += other.recreated
+        self.conflicts += other.conflicts
+        self.changed += other.changed
+
+
+Decide = Callable[[Mapping[str, LocalTrip], Mapping[str, LocalTrip]], list[Decision]]
+"""``decide(by_remote_id, by_local_id) -> decisions``: called inside the transaction."""
+
+
+@dataclass(frozen=True)
+class RunStep:
+    """The pull's checkpoint, moved with the page (see ``tracker.pullruns``)."""
+
+    name: str
+    run_id: str
+    checkpoint: dict[str, Any]
+    pages: int
+    items: int
+
+
+class Inbox:
+    """Applies what a pull found on the server (see the module docstring)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def apply(
+        self,
+        remote_ids: Iterable[str],
+        local_ids: Iterable[str],
+        decide: Decide,
+        *,
+        step: RunStep | None = None,
+    ) -> Applied:
+        """Read the local trips of a page, ``decide``, apply, and move the pull's checkpoint
+        (``step``), all in one transaction."""
+        now = self._db.now()
+        with self._db.write() as s:
+            if step is not None:
+                advance(
+                    s.connection(), step.name, step.run_id, step.checkpoint, step.pages, step.items
+                )
+            by_remote, by_local = _local_trips(s, list(remote_ids), list(local_ids))
+            applied = Applied()
+            for decision in decide(by_remote, by_local):
+                _apply(s, decision, now, applied)
+            return applied
+
+    def begin_run(self, name: str) -> PullStart:
+        """Resume the interrupted walk ``name`` if there is one, else start a new one."""
+        with self._db.write() as s:
+            return begin(s, name, self._db.now())
+
+    def finish_run(self, name: str, run_id: str, *, complete: bool) -> None:
+        """Close walk ``run_id`` (its checkpoint is cleared)."""
+        with self._db.write() as s:
+            finish(s, name, run_id, self._db.now(), complete=complete, stop_reason=None)
+
+    def candidates_gone(self, since: date | None, seen: set[str]) -> list[str]:
+        """Trips of ours on the server (active, with a Tight id, dated ``since`` or later)
+        that a complete walk did not see: deleted there, or moved out of the window."""
+        with self._db.read() as s:
+            query = select(Trip.id, Trip.remote_id).where(
+                col(Trip.remote_id).is_not(None), Trip.lifecycle == Lifecycle.ACTIVE
+            )
+            if since is not None:
+                query = query.where(col(Trip.date) >= since)
+            return [trip_id for trip_id, remote in s.exec(query) if remote not in seen]
+
+    def local(self, trip_ids: Sequence[str]) -> dict[str, LocalTrip]:
+        """The local trips ``trip_ids`` as the merge sees them (by trip id)."""
+        with self._db.read() as s:
+            return _load(s, list(trip_ids))
+
+    def pending_updates(self) -> list[tuple[str, str, date | None]]:
+        """Trips with a change waiting to be pushed that the server already has: (trip id,
+        Tight id, date). A run reads these from the server before it pushes them."""
+        with self._db.read() as s:
+            rows = s.connection().exec_driver_sql(_PENDING_UPDATES_SQL).all()
+        return [(t, r, None if d is None else date.fromisoformat(d)) for t, r, d in rows]
+
+
+_PENDING_UPDATES_SQL = (
+    "SELECT DISTINCT t.id, t.remote_id, t.date FROM journal AS j JOIN trip AS t "
+    "ON t.id = j.trip_id WHERE j.state IN ('pending', 'in_flight') AND j.op = 'save' "
+    "AND t.remote_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM conflict AS c "
+    "WHERE c.trip_id = t.id)"
+)
+
+
+def _local_trips(
+    s: Session, remote_ids: list[str], local_ids: list[str]
+) -> tuple[dict[str, LocalTrip], dict[str, LocalTrip]]:
+    ids: set[str] = set(local_ids)
+    if remote_ids:
+        ids |= {
+            trip_id
+            for (trip_id,) in s.connection().exec_driver_sql(
+                "SELECT id FROM trip WHERE remote_id IN (SELECT value FROM json_each(?))",
+                (_json(remote_ids),),
+            )
+        }
+    loaded = _load(s, sorted(ids))
+    by_remote = {t.trip.remote_id: t for t in loaded.values() if t.trip.remote_id is not None}
+    return by_remote, loaded
+
+
+def _load(s: Session, trip_ids: list[str]) -> dict[str, LocalTrip]:
+    if not trip_ids:
+        return {}
+    conn = s.connection()
+    trips = read_outbox_trips(conn, trip_ids)
+    extra = {
+        row[0]: row[1:]
+        for row in conn.exec_driver_sql(
+            "SELECT t.id, t.lifecycle, t.status, t.remote_record, c.remote_id FROM trip AS t "
+            "LEFT JOIN car AS c ON c.id = t.car_id "
+            "WHERE t.id IN (SELECT value FROM json_each(?))",
+            (_json(trip_ids),),
+        )
+    }
+    changes: dict[str, tuple[str, bool]] = {}
+    for trip_id, state, doubt in conn.exec_driver_sql(
+        "SELECT trip_id, state, in_doubt FROM journal WHERE trip_id IN "
+        "(SELECT value FROM json_each(?)) AND state IN "
+        "('pending', 'in_flight', 'parked') ORDER BY seq",
+        (_json(trip_ids),),
+    ):
+        changes.setdefault(trip_id, (state, bool(doubt)))
+    out: dict[str, LocalTrip] = {}
+    for trip_id, trip in trips.items():
+        lifecycle, status, record, car_remote = extra[trip_id]
+        change, doubt = changes.get(trip_id, (None, False))
+        out[trip_id] = LocalTrip(
+            trip=trip,
+            lifecycle=lifecycle,
+            status=status,
+            base=_loads(record),
+            change=change,
+            in_doubt=doubt,
+            car_remote_id=car_remote,
+        )
+    return out
+
+
+def _json(values: Sequence[str]) -> str:
+    import json
+
+    return json.dumps(list(values))
+
+
+def _loads(text: str | None) -> dict[str, Any] | None:
+    import json
+
+    if text is None or text == "null":
+        return None
+    value = json.loads(text)
+    return value if isinstance(value, dict) else None
+
+
+# ------------------------------------------------------------------------ applying
+def _apply(s: Session, decision: Decision, now: datetime, applied: Applied) -> None:
+    if isinstance(decision, Keep):
+        applied.unchanged += 1
+    elif isinstance(decision, TakeServer):
+        trip = _trip(s, decision.trip_id)
+        write_values(s, trip, decision.values)
+        trip.remote_record = decision.record
+        trip.synced_at = now
+        _touch(s, trip, now)
+        _say(s, trip.id, now, "changed on the server", decision.words)
+        applied.updated += 1
+        applied.changed.append(trip.id)
+    elif isinstance(decision, Adopt):
+        trip = _trip(s, decision.trip_id)
+        trip.remote_id = decision.remote_id
+        trip.remote_record = decision.record
+        s.add(trip)
+        for entry in _open_entries(s, trip.id):
+            if entry.in_doubt:
+                entry.in_doubt = False
+                s.add(entry)
+        _say(s, trip.id, now, "reconciled", (f"found on the server as {decision.remote_id}",))
+        applied.adopted += 1
+    elif isinstance(decision, CreateLocal):
+        _create(s, decision, now)
+        applied.created += 1
+    elif isinstance(decision, DeleteLocal):
+        trip = _trip(s, decision.trip_id)
+        trip.lifecycle = Lifecycle.DELETED
+        trip.deleted_by = "server"
+        trip.deleted_at = now
+        _touch(s, trip, now)
+        if decision.drop_change:
+            for entry in _open_entries(s, trip.id):
+                entry.state = EntryState.DROPPED
+                entry.updated_at = now
+                s.add(entry)
+        said = ["the trip is kept here as a tombstone"]
+        if decision.drop_change:
+            said.append("the change made here is dropped (TRACKER_SYNC_CONFLICTS=remote)")
+        _say(s, trip.id, now, "deleted on the server", said)
+        applied.deleted += 1
+    elif isinstance(decision, Recreate):
+        trip = _trip(s, decision.trip_id)
+        trip.remote_id = None
+        trip.remote_record = None
+        _touch(s, trip, now)
+        for entry in _open_entries(s, trip.id):
+            entry.op = EntryOp.SAVE
+            entry.in_doubt = False
+            s.add(entry)
+        again = "edited here: it is created again (TRACKER_SYNC_CONFLICTS=local)"
+        _say(s, trip.id, now, "deleted on the server", [again])
+        applied.recreated += 1
+    elif _hold(s, decision, now):
+        applied.conflicts.append(decision.trip_id)
+
+
+def _trip(s: Session, trip_id: str) -> Trip:
+    trip = s.get(Trip, trip_id)
+    if trip is None:  # the decision was made on this transaction's own read
+        raise LookupError(f"trip {trip_id} vanished during a pull")
+    return trip
+
+
+def _touch(s: Session, trip: Trip, now: datetime) -> None:
+    trip.updated_at = now
+    trip.version += 1
+    s.add(trip)
+
+
+_PLACES = ("start", "end")
+
+
+def write_values(s: Session, trip: Trip, values: RemoteTripIn) -> None:
+    """The fields given in ``values`` onto ``trip`` (``None`` clears), in ``s``."""
+    for name in values.model_fields_set:
+        value = getattr(values, name)
+        if name == "unit":
+            trip.distance_unit = value
+        elif name in _PLACES:
+            setattr(trip, f"{name}_lat", None if value is None else value.lat)
+            setattr(trip, f"{name}_lng", None if value is None else value.lng)
+            address = None if value is None or value.address is None else value.address
+            setattr(
+                trip,
+                f"{name}_address",
+                None if address is None else address.model_dump(exclude_none=True),
+            )
+        elif name == "car_remote_id":
+            trip.car_id = None if value is None else _car_for(s, value)
+        else:
+            setattr(trip, name, value)
+
+
+def _car_for(s: Session, remote_id: str) -> str | None:
+    """The local car with this Tight id (None when none has it)."""
+    found = s.exec(select(Car.id).where(Car.remote_id == remote_id)).first()
+    return None if found is None else str(found)
+
+
+def _create(s: Session, decision: CreateLocal, now: datetime) -> None:
+    values = decision.values
+    trip_id = decision.local_id
+    if trip_id is None or s.get(Trip, trip_id) is not None:
+        trip_id = str(uuid.uuid4())
+    trip = Trip(
+        id=trip_id,
+        remote_id=decision.remote_id,
+        status=TripStatus.COMPLETE,
+        lifecycle=Lifecycle.ACTIVE,
+        source=TripSource.MANUAL,
+        origin="server",
+        timezone="UTC",
+        distance=values.distance if values.distance is not None else Decimal(0),
+        distance_unit=values.unit or "km",
+        classification=values.classification or "unclassified",
+        remote_record=decision.record,
+        synced_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    write_values(s, trip, values)
+    s.add(trip)
+    s.flush()
+    # A synced entry carries the trip's history: nothing of it is pushed back.
+    entry = JournalEntry(
+        trip_id=trip.id,
+        op=EntryOp.SAVE,
+        state=EntryState.SYNCED,
+        payload_version=journal.PAYLOAD_VERSION,
+        created_at=now,
+        updated_at=now,
+        synced_at=now,
+    )
+    s.add(entry)
+    s.flush()
+    assert entry.seq is not None
+    journal.add_event(
+        s, entry.seq, trip.id, now, "pulled", f"made on the server as {decision.remote_id}"
+    )
+
+
+def _hold(s: Session, decision: Hold, now: datetime) -> bool:
+    """Hold the trip's change in a conflict; False when it already was, for the same fields."""
+    entries = _open_entries(s, decision.trip_id)
+    entry = next(iter(entries), None)
+    if entry is None or entry.seq is None:  # the decide function holds only changed trips
+        raise LookupError(f"trip {decision.trip_id} has no change to hold")
+    row = s.get(Conflict, decision.trip_id)
+    if row is not None and (row.kind, row.fields) == (decision.kind, decision.fields):
+        return False  # already held for the same reason: nothing new to say
+    if row is None:
+        row = Conflict(
+            trip_id=decision.trip_id,
+            entry_seq=entry.seq,
+            kind=decision.kind,
+            fields=[],
+            found_at=now,
+        )
+    row.entry_seq, row.kind, row.fields = entry.seq, decision.kind, decision.fields
+    row.server_record, row.found_at = decision.record, now
+    s.add(row)
+    names = ", ".join(f["name"] for f in decision.fields) or "the trip"
+    what = (
+        "deleted on the server, edited here"
+        if decision.kind == "deleted"
+        else f"changed here and on the server: {names}"
+    )
+    journal.add_event(s, entry.seq, decision.trip_id, now, "conflict", what)
+    return True
+
+
+def _open_entries(s: Session, trip_id: str) -> list[JournalEntry]:
+    return [e for e in journal.entries_for(s, trip_id) if e.state in HELD_STATES]
+
+
+def _say(s: Session, trip_id: str, now: datetime, event: str, words: Iterable[str]) -> None:
+    """A history event on the trip's latest entry."""
+    latest = s.exec(
+        select(JournalEntry.seq)
+        .where(JournalEntry.trip_id == trip_id)
+        .order_by(col(JournalEntry.seq).desc())
+        .limit(1)
+    ).first()
+    if latest is not None:
+        journal.add_event(s, latest, trip_id, now, event, "; ".join(words) or None)
