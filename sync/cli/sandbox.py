@@ -124,6 +124,9 @@ def run(
     ] = False,
 ) -> None:
     """Run the sandbox (Tight v6 + business-mobile) on loopback until Ctrl+C."""
+    from sync.cli.extras import SANDBOX, require
+
+    require(SANDBOX, "tracker sandbox")
     from sync.sandbox import IgnorePaging, ItemRule, Latency, Paging, Sandbox, create_app
     from sync.sandbox.server import bind_loopback, check_loopback, uvicorn_config
 
