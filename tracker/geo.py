@@ -238,7 +238,11 @@ def clean_track(fixes: Sequence[Fix], flt: TrackFilter) -> list[Fix]:
 
 
 def track_length_m(fixes: Sequence[Fix]) -> float:
-    """Length in metres of the polyline through ``fixes`` in order (0.0 for fewer than two)."""
+    """Length in metres of the polyline through ``fixes`` in order (0.0 for fewer than two).
+
+    The segment lengths are added with :func:`math.fsum`: the result is the float nearest their
+    exact sum, however many tiny steps a long track has.
+    """
     return math.fsum(_distance(fixes[i - 1], fixes[i]) for i in range(1, len(fixes)))
 
 

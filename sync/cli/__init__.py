@@ -1,7 +1,8 @@
 """The ``tracker`` command: a thin shell over the library.
 
 Every expected failure ends in one line on stderr and an exit code from
-``sync.cli.exitcodes``; a traceback is shown only with ``TRACKER_DEBUG=1``.
+``sync.cli.exitcodes``; a traceback is shown only with ``TRACKER_DEBUG=1``. That includes an
+install without the ``cli`` extra (no Typer or Rich): one line naming the install command, 78.
 Heavy imports (SQLAlchemy, httpx, APScheduler) happen inside commands, so ``--help`` is fast.
 """
 
@@ -13,10 +14,18 @@ import sys
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``tracker`` console script."""
+    from sync.cli.exitcodes import ExitCode, exit_code_for
+    from sync.cli.extras import CLI, missing_hint
+    from sync.cli.output import error_line
+
+    # The core install has no Typer or Rich (they are the 'cli' extra): say what fixes it.
+    hint = missing_hint(CLI, "the tracker command")
+    if hint is not None:
+        error_line(f"error: {hint}")
+        sys.exit(int(ExitCode.CONFIG))
+
     from sync import logs
     from sync.cli.app import build_app
-    from sync.cli.exitcodes import ExitCode, exit_code_for
-    from sync.cli.output import error_line
     from sync.errors import SyncError
     from tracker.errors import TrackerError
 

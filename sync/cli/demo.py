@@ -31,6 +31,9 @@ def demo(
     ] = False,
 ) -> None:
     """Run the end-to-end demo against the bundled sandbox (no credentials needed)."""
+    from sync.cli.extras import SANDBOX, require
+
+    require(SANDBOX, "tracker demo")
     from sync.cli.context import load_settings
     from sync.sandbox import DEFAULT_TOKEN, Sandbox, serve
     from sync.settings import CostsSettings, MileageSettings

@@ -127,6 +127,9 @@ def run(
     """Run the sandbox (Tight v6 + business-mobile) on loopback until Ctrl+C."""
     if ctx.invoked_subcommand is not None:
         return
+    from sync.cli.extras import SANDBOX, require
+
+    require(SANDBOX, "tracker sandbox")
     from sync.sandbox import IgnorePaging, ItemRule, Latency, Paging, Sandbox, create_app
     from sync.sandbox.server import bind_loopback, check_loopback, uvicorn_config
 

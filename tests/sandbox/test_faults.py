@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from typing import Any
 
@@ -17,6 +18,7 @@ from sync.sandbox import (
     Latency,
     Rewrite,
     Sandbox,
+    SandboxServer,
     Status,
     StoreThenDrop,
     Truncate,
@@ -104,6 +106,25 @@ def test_drop_before_response_stores_nothing(sandbox: Sandbox, any_client: httpx
     assert sandbox.requests[-1].status is None
     assert sandbox.requests[-1].fault == "Drop"
     assert save(any_client).status_code == 200  # consumed: the next one passes
+
+
+def test_drop_is_a_clean_close_even_while_the_body_streams_in(
+    sandbox: Sandbox, server: SandboxServer
+) -> None:
+    # The request's headers reach the app before its body has all arrived. Closing a socket
+    # whose receive buffer still holds unread bytes sends an RST instead of a FIN, so a Drop
+    # that closed on the headers alone would reach this client as "connection reset".
+    sandbox.add_fault(Drop(path=SAVE))
+    body = b" " * 2_000_000
+    head = (
+        f"POST {SAVE} HTTP/1.1\r\nHost: sandbox\r\nAuthorization: {AUTH['Authorization']}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        sock.sendall(head + body)
+        assert sock.recv(1024) == b""  # a FIN and no answer; an RST raises ConnectionResetError
+    assert sandbox.requests[-1].fault == "Drop"
+    assert stored(sandbox) == 0
 
 
 def test_drop_with_reset(sandbox: Sandbox, any_client: httpx.Client) -> None:

@@ -20,6 +20,15 @@ from tests.helpers.wait import wait_for
 from tracker.store import Tracker
 
 
+def _by_state_and_retry_time(store: Tracker) -> list[tuple[str, int]]:
+    """Journal entries per (state, retry time), read in one snapshot."""
+    with store.db.read() as session:
+        rows = session.connection().exec_driver_sql(
+            "SELECT state, count(*) FROM journal GROUP BY state, next_attempt_at"
+        )
+        return [(state, count) for state, count in rows.all()]
+
+
 @pytest.fixture
 def make_service(
     home: Path, store: Tracker, server: SandboxServer
@@ -73,21 +82,20 @@ def test_offline_backs_off_without_spinning_and_drains_when_back(
     time.sleep(2.0)
     used = time.process_time() - cpu
     assert used < 0.5 * (time.monotonic() - wall)  # idle while offline, not spinning
-    assert store.journal.counts().pending == 20
     assert sandbox.stored_counts_by_custom(KEY) == {}
-    # A whole request refused: its entries keep one retry time, so they come back together
-    # (not one request each as separate jitter draws fall due).
-    with store.db.read() as session:  # one snapshot: a run may be recording new times
-        waits = session.connection().exec_driver_sql(
-            "SELECT DISTINCT next_attempt_at FROM journal WHERE state = 'pending'"
-        )
-        assert len(waits.all()) == 1
+    # All 20 wait with one retry time: a whole request refused keeps one retry time for its
+    # entries, so they come back together (not one request each as separate jitter draws fall
+    # due). Between runs: while a run retries, the batch is in flight for a moment.
+    assert wait_for(lambda: _by_state_and_retry_time(store) == [("pending", 20)], 5)
     sandbox.clear_faults()
+    # A run that had the batch on the wire as the fault went may still bring back a 503 (and a
+    # later retry time): read the retry time once the batch is at rest.
+    assert wait_for(lambda: store.journal.counts().in_flight == 0, 10)
     due = store.journal.next_attempt_at()
-    assert due is not None
     # Back online: drained once the retry falls due (the schedule doubles per failed run).
-    patience = max(0.0, (due - datetime.now(UTC)).total_seconds()) + 5.0
-    # Synced, not just no longer pending (an entry in flight is not pending either).
+    # Nothing pending is not enough: a run takes the entries out of pending when it claims
+    # them, before its request is answered.
+    patience = 5.0 if due is None else max(0.0, (due - datetime.now(UTC)).total_seconds()) + 5.0
     assert wait_for(lambda: store.journal.counts().synced == 20, patience)
     assert all(sandbox.stored_count_by_custom(KEY, i) == 1 for i in ids)
     assert sandbox.request_count("/v6/mileage", status=200) == 1
