@@ -63,7 +63,7 @@ class Screen:
     def __init__(self) -> None:
         self.states: dict[str, str] = {}
         self.refused: dict[str, str] = {}
-        self.runs = threading.Event()
+        self.pushes = threading.Event()
         self._lock = threading.Lock()
 
     def on_event(self, event: SyncEvent) -> None:
@@ -74,8 +74,8 @@ class Screen:
             elif isinstance(event, TripParked):
                 self.states[event.trip_id] = "parked"
                 self.refused[event.trip_id] = f"{event.param}: {event.message}"
-            elif isinstance(event, SyncFinished):
-                self.runs.set()
+            elif isinstance(event, SyncFinished) and event.report.push is not None:
+                self.pushes.set()
 
     def show(self, names: dict[str, str]) -> None:
         with self._lock:
@@ -127,8 +127,8 @@ def main() -> int:
             settings, credentials=backend.fetch_credentials, listener=screen.on_event
         ) as app:
             names = record(app)
-            app.service.start()  # background sync: the first run starts at once
-            if not screen.runs.wait(15):
+            app.service.start()  # background sync: the first push starts at once
+            if not screen.pushes.wait(15):
                 print("the background sync did not run", file=sys.stderr)
                 return 1
             print("after the background sync:")
@@ -140,9 +140,9 @@ def main() -> int:
             (refused,) = app.tracker.parked.list()
             app.tracker.trips.edit(refused.trip_id, {"notes": "Booth set-up at the fair"})
 
-            screen.runs.clear()
+            screen.pushes.clear()
             app.service.sync_soon()  # the edit re-queued it; sync it now
-            if not screen.runs.wait(15):
+            if not screen.pushes.wait(15):
                 print("the background sync did not run again", file=sys.stderr)
                 return 1
             print("after the fix:")

@@ -43,7 +43,7 @@ from sync.tight.preview import preview_push
 from sync.tight.pull import MileagePull, MileagePullReport, window_start
 from sync.tight.push import Hook, Pusher
 from sync.tight.report import PushReport
-from tracker.errors import TrackerError
+from tracker.errors import StorageError, TrackerError
 from tracker.leases import LeaseInfo
 from tracker.store import Tracker
 
@@ -168,11 +168,13 @@ class SyncEngine:
                         tight = _TightRun(self, held.enter_context(self._push_lease()), deadline)
                     if step == "mileage":
                         report.mileage = tight.pull(stop)
-                    else:
+                    elif not _same_fate(report.failures.get("mileage")):
                         report.push = tight.push(stop, retry_waiting)
                         report.mileage = tight.pulled or report.mileage
                 except (SyncError, TrackerError) as err:
                     report.failures[step] = err
+                    if isinstance(err, StorageError):
+                        break  # the database is every step's: the next would fail alike
 
     def _push_lease(self) -> HeldLease:
         return HeldLease(
@@ -279,6 +281,13 @@ class SyncEngine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _same_fate(error: Exception | None) -> bool:
+    """True when the mileage pull's failure would fail the push the same way (a refusal, a
+    misconfiguration, the database): the push is then not tried. After a temporary failure
+    it is (creates and deletes can go; updates wait for a read of their copies)."""
+    return error is not None and not isinstance(error, TransientRemoteError)
 
 
 def _push_busy(held: LeaseInfo) -> str:

@@ -212,6 +212,32 @@ def claim(
     return claimed
 
 
+_TAKEN_SQL = "SELECT remote_id, id FROM trip WHERE remote_id IN (SELECT value FROM json_each(?))"
+
+
+def _ids_taken(
+    conn: Any, verdicts: Mapping[int, Verdict], held: Mapping[int, tuple[str, bool]]
+) -> dict[str, set[str]]:
+    """For each trip answered Synced, the ids in its answer that another trip already has."""
+    wanted = {
+        held[seq][0]: verdict.remote_id
+        for seq, verdict in verdicts.items()
+        if seq in held and isinstance(verdict, Synced) and verdict.remote_id is not None
+    }
+    if not wanted:
+        return {}
+    owners: dict[str, set[str]] = {}
+    for remote_id, trip_id in conn.exec_driver_sql(
+        _TAKEN_SQL, (json.dumps(sorted(set(wanted.values()))),)
+    ):
+        owners.setdefault(remote_id, set()).add(trip_id)
+    return {
+        trip_id: {remote_id}
+        for trip_id, remote_id in wanted.items()
+        if owners.get(remote_id, set()) - {trip_id}
+    }
+
+
 def record_answers(
     session: Session, owner: str, verdicts: Mapping[int, Verdict], now: datetime
 ) -> list[int]:
@@ -229,6 +255,7 @@ def record_answers(
             _HELD_SQL, (json.dumps(list(verdicts)), owner)
         ).all()
     }
+    taken = _ids_taken(conn, verdicts, held)
     at = utc_text(now)
     synced: list[tuple[Any, ...]] = []
     trips: list[tuple[Any, ...]] = []
@@ -243,6 +270,14 @@ def record_answers(
             continue
         trip_id, was_in_doubt = entry
         applied.append(seq)
+        if isinstance(verdict, Synced) and verdict.remote_id in taken.get(trip_id, ()):
+            # The server answered with the id of another local trip: trusting it would make
+            # two trips one record (and a delete of one would delete the other's).
+            verdict = Parked(
+                "SERVER_ID_TAKEN",
+                f"the server answered with id {verdict.remote_id}, which another trip has",
+                "id",
+            )
         if isinstance(verdict, Synced):
             record = None if verdict.record is None else json.dumps(verdict.record)
             synced.append((at, at, seq))

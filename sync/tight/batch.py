@@ -43,7 +43,7 @@ class Item:
 
     @property
     def sent(self) -> vd.Sent:
-        return vd.Sent(self.claim.seq, self.claim.trip_id, self.remote_id is None)
+        return vd.Sent(self.claim.seq, self.claim.trip_id, self.remote_id is None, self.body)
 
 
 @dataclass

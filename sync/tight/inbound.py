@@ -10,7 +10,6 @@ server's values are mapped to local terms (:func:`local_values`) and validated l
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -21,6 +20,7 @@ from sync.settings import MileageSettings
 from sync.tight.canonical import FIELDS, Canon, UnreadableRecordError, canonical, plain
 from sync.tight.mapping import save_body
 from sync.tight.merge import Merge, merge
+from sync.tight.verdicts import REMOTE_ID
 from tracker.enums import Lifecycle
 from tracker.errors import InvalidInputError
 from tracker.inbox import (
@@ -41,8 +41,6 @@ __all__ = ["REMOTE_ID", "Decider", "Unreadable", "local_values", "remote_id_of"]
 
 Policy = Literal["ask", "local", "remote"]
 
-REMOTE_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
-"""What a Tight id may look like (``mlg_...``): refused otherwise, never used in a path."""
 
 _THOUSANDTH = Decimal("0.001")
 _UNITS = {"MILE": "mile", "KILOMETER": "km", "KILOMETRE": "km", "KM": "km"}
@@ -175,7 +173,8 @@ class Decider:
     """Decides a page's records against the local trips (see the module docstring).
 
     ``seen``: Tight ids read so far in this walk; ``unreadable``: records not merged;
-    ``duplicates``: extra server copies of a local trip (never merged, reported).
+    ``duplicates``: extra server copies of a local trip (never merged, reported), unless the
+    trip's own id turns out unknown to the server: it is then re-pointed to that copy.
     """
 
     cfg: MileageSettings
@@ -183,6 +182,8 @@ class Decider:
     seen: set[str] = field(default_factory=set)
     unreadable: list[Unreadable] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
+    other_copies: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    """Trip id -> another record carrying its local id (its own id may be wrong)."""
 
     def page(self, records: list[Any]) -> tuple[list[str], list[str], Decide]:
         """The Tight ids and local ids a page names, and its ``decide`` function for
@@ -243,7 +244,10 @@ class Decider:
             # base (it is what we sent), so only local changes since remain to push.
             return [Adopt(mine.trip.id, remote_id, record)]
         if mine is not None:
-            self.duplicates.append(remote_id)  # a second server copy of one of our trips
+            # Another record carries this trip's local id: a second copy on the server, or
+            # the trip's own record under an id the server never gave it (a garbled answer).
+            self.duplicates.append(remote_id)
+            self.other_copies[mine.trip.id] = (remote_id, record)
             return []
         values = local_values(record, FIELDS, self.cfg)
         values["custom_data"] = _custom_data(custom, self.cfg.local_id_key)

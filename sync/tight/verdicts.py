@@ -6,14 +6,19 @@ in docs/sync-guarantees.md, "Per item" and "Whole request".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
+from sync.tight.canonical import UnreadableRecordError, canonical
 from sync.tight.wire import ErrorResponse, ItemResult, SaveResponse, WireError
 from tracker.outcomes import Parked, Retry, Synced, Verdict
+
+REMOTE_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+"""What a Tight id may look like (``mlg_...``); nothing else is stored or put in a path."""
 
 PERMANENT_TYPES = frozenset(
     {"REQUIRED", "INVALID_VALUE", "INVALID_FORMAT", "BAD_REQUEST", "NOT_MODIFIABLE", "JSON_ERROR"}
@@ -23,11 +28,13 @@ AUTH_TYPES = frozenset({"EXPIRED_TOKEN", "INVALID_TOKEN"})
 
 @dataclass(frozen=True)
 class Sent:
-    """What one request item was: the entry, the local trip id, and create or update."""
+    """What one request item was: the entry, the local trip id, create or update, and the
+    save item itself (None when not known)."""
 
     seq: int
     local_id: str
     is_create: bool
+    body: Mapping[str, Any] | None = None
 
 
 # ---------------------------------------------------------------- batch verdicts
@@ -88,6 +95,28 @@ class Unknown:
 BatchVerdict = PerItem | Split | Halve | AuthFailure | EndpointMissing | NotProcessed | Unknown
 
 
+def last_copy(
+    sent: Mapping[str, Any] | None, echoed: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """The server's copy to keep after a successful save: the merge base of the next pull.
+
+    A success means the server stored what we sent. Its echo is kept when it says the same
+    (canonically: in the server's own spelling); an echo that says otherwise (a garbled
+    answer, a proxy's rewrite) or none at all is not evidence of what is stored, and taking it
+    as the base would make the next pull see edits nobody made (false conflicts). The sent
+    item is kept then.
+    """
+    if sent is None:
+        return dict(echoed) if echoed is not None else None
+    if echoed is not None:
+        try:
+            if canonical(echoed) == canonical(sent):
+                return dict(echoed)
+        except UnreadableRecordError:
+            pass
+    return dict(sent)
+
+
 def _first_error(errors: Sequence[WireError] | None) -> WireError:
     return errors[0] if errors else WireError(type="UNKNOWN_ERROR", message="no error given")
 
@@ -96,12 +125,13 @@ def classify_item(item: ItemResult, sent: Sent) -> Verdict:
     """The verdict for one per-item result (the retry time is the pusher's to set)."""
     status = item.status_code or 0
     remote_id = item.data.get("id") if item.data else None
-    remote_id = remote_id if isinstance(remote_id, str) else None
+    # An id that does not look like Tight's is not trusted: a create then stays in doubt.
+    remote_id = remote_id if isinstance(remote_id, str) and REMOTE_ID.fullmatch(remote_id) else None
     if item.result == "SUCCESS" and (status == 0 or 200 <= status < 300):
         if sent.is_create and remote_id is None:
             # Stored, but we cannot learn under which id: reconcile before sending again.
             return Retry("PROTOCOL", "success without an id", in_doubt=True)
-        return Synced(remote_id, item.data)
+        return Synced(remote_id, last_copy(sent.body, item.data))
     error = _first_error(item.error)
     message = error.message or error.type
     if error.type == "DUPLICATE":
