@@ -102,9 +102,11 @@ class App:
             return self._service
 
     def sync(
-        self, *, push: bool = True, pull: bool | None = None, budget: float | None = None
+        self, *, push: bool = True, pull: bool | None = True, budget: float | None = None
     ) -> SyncReport:
-        """One sync run now (see :meth:`sync.engine.SyncEngine.run`)."""
+        """One sync run now, as ``tracker sync`` does: pull what changed on Tight and the
+        costs (each when configured), merge, then push (see
+        :meth:`sync.engine.SyncEngine.run`)."""
         return self.engine.run(push=push, pull=pull, budget=budget)
 
     def close(self) -> None:

@@ -67,5 +67,5 @@ def test_the_library_page_runs_top_to_bottom(tmp_path: Path, server: SandboxServ
     assert lines[0].endswith(" km pending")
     assert lines[1] == "2"
     assert lines[2:4] == ["True 2 {}", "None"]
-    assert lines[4:] == ["True", "True", "True"]
+    assert lines[4:] == ["True", "0", "True", "True"]
     assert done.stderr == ""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from tracker.db import Database
@@ -145,11 +145,20 @@ def set_parked_state(
 
 # ----------------------------------------------------------------------------- reads
 def counts(session: Session) -> JournalCounts:
-    """Entries per state."""
+    """Entries per state. A change held in a conflict counts as a conflict, not as pending:
+    no sync sends it until the user resolves it."""
+    held = select(Conflict.trip_id)
     per_state: dict[str, int] = {
         state: int(n)
         for state, n in session.exec(
-            select(JournalEntry.state, func.count()).group_by(col(JournalEntry.state))
+            select(JournalEntry.state, func.count())
+            .where(
+                or_(
+                    col(JournalEntry.state) != EntryState.PENDING,
+                    col(JournalEntry.trip_id).not_in(held),
+                )
+            )
+            .group_by(col(JournalEntry.state))
         ).all()
     }
     in_doubt = session.exec(
@@ -159,7 +168,9 @@ def counts(session: Session) -> JournalCounts:
         )
     ).one()
     oldest = session.exec(
-        select(func.min(JournalEntry.created_at)).where(JournalEntry.state == EntryState.PENDING)
+        select(func.min(JournalEntry.created_at)).where(
+            JournalEntry.state == EntryState.PENDING, col(JournalEntry.trip_id).not_in(held)
+        )
     ).one()
     return JournalCounts(
         pending=per_state.get(EntryState.PENDING, 0),

@@ -2,7 +2,10 @@
 
 Starts the sandbox on a free loopback port, uses a temporary data folder (or TRACKER_HOME),
 imports the fixture GPX tracks and a few manual trips (one of which the server rejects),
-seeds costs (one of them malformed), syncs, and prints what happened. Leaves no process.
+seeds costs (one of them malformed), syncs, and prints what happened. Then the sandbox plays
+another client (Tight's web app, an accountant) and edits two synced trips while they are
+edited here too: one merges cleanly, the other is a conflict, held and then resolved the way
+``tracker conflicts resolve`` does. Leaves no process.
 """
 
 from __future__ import annotations
@@ -58,7 +61,8 @@ def demo(
             trips = _record(store)
             _seed_costs(sandbox, store, trips)
             summary = _sync(settings, store)
-    _print(summary, sandbox)
+            _print(summary, sandbox)
+            _two_way(settings, store, sandbox)
     if not given and not keep:
         import shutil
 
@@ -124,6 +128,7 @@ def _sync(settings: Any, store: Tracker) -> dict[str, Any]:
         report = engine.run(push=True, pull=True)
     report.raise_for_failure()
     doc = report.to_dict()
+    assert doc["costs"] is not None  # the costs API is configured: it was pulled
     return {"push": doc["push"], "pull": doc["costs"], "journal": store.journal.counts().to_dict()}
 
 
@@ -159,3 +164,67 @@ def _print(summary: dict[str, Any], sandbox: Any) -> None:
             ["cost", "reason"],
             ((q["cost_id"], q["reason"]) for q in pull["quarantine_reasons"]),
         )
+
+
+def _two_way(settings: Any, store: Tracker, sandbox: Any) -> None:
+    """Edits on both sides: one clean merge, one conflict held, then resolved."""
+    from sync.engine import SyncEngine
+
+    by_description = {t.description: t for t in store.trips.list() if t.remote_id}
+    visit = by_description["Client visit, Hamburg"]
+    shop = by_description["Supermarket"]
+    # Another client: an accountant notes the visit; the web app renames the shopping trip.
+    sandbox.edit_record(visit.remote_id, {"notes": "billed to ACME (accountant)"})
+    sandbox.edit_record(shop.remote_id, {"description": "Groceries (renamed on the web)"})
+    # Here, meanwhile: the visit's description, and the shopping trip's too.
+    store.trips.edit(visit.id, {"description": "Client visit, Hamburg harbour"})
+    store.trips.edit(shop.id, {"description": "Groceries and fuel"})
+    with SyncEngine(settings, store) as engine:
+        first = engine.run(push=True, pull=True)
+        merged = store.trips.get(visit.id)
+        held = store.conflicts.list()
+        output.table(
+            "two-way sync: edited here and on Tight",
+            ["trip", "what happened", "here now", "on Tight now"],
+            [
+                (
+                    visit.id[:8],
+                    "merged: description from here, note from Tight",
+                    f"{merged.description} / {merged.notes}",
+                    _on_tight(sandbox, visit.remote_id),
+                ),
+                *(
+                    (
+                        c.trip_id[:8],
+                        "conflict: "
+                        + ", ".join(
+                            f"{f.name} here {f.local!r}, on Tight {f.server!r}" for f in c.fields
+                        ),
+                        "held: not pushed, not lost",
+                        _on_tight(sandbox, shop.remote_id),
+                    )
+                    for c in held
+                ),
+            ],
+        )
+        for conflict in held:
+            short = conflict.trip_id[:8]
+            output.line(
+                f"resolve it with `tracker conflicts resolve {short} --take local` (or "
+                f"`--take remote`, or per field `--field description=local`); the demo keeps "
+                "the local side:"
+            )
+            store.conflicts.resolve(conflict.trip_id, "local")
+        second = engine.run(push=True, pull=True)
+    for report in (first, second):
+        report.raise_for_failure()
+    output.line(
+        f"after the next sync, on Tight: {_on_tight(sandbox, shop.remote_id)}; "
+        f"conflicts left: {store.conflicts.count()}"
+    )
+
+
+def _on_tight(sandbox: Any, remote_id: str | None) -> str:
+    record = sandbox.record(remote_id) or {}
+    notes = record.get("notes")
+    return f"{record.get('description')}" + (f" / {notes}" if notes else "")

@@ -256,12 +256,21 @@ def list_(
                 v.date,
                 f"{v.distance} {v.unit}",
                 v.classification,
-                v.sync_state,
+                _sync_column(v),
                 v.description or "",
             )
             for v in views
         ),
     )
+
+
+def _sync_column(view: TripView) -> str:
+    """The sync state, and for a tombstone who deleted it (a server delete is never undone)."""
+    if view.deleted_by == "server":
+        return f"{view.sync_state}, deleted on Tight"
+    if view.lifecycle == "deleted":
+        return f"{view.sync_state}, deleted"
+    return str(view.sync_state)
 
 
 @app.command("show")

@@ -23,6 +23,11 @@ def test_demo_runs_end_to_end_and_cleans_up(tmp_path: Path) -> None:
     assert "trips pushed" in out
     assert "INVALID_VALUE" in out
     assert "customerId" in out
+    # Two-way: one clean merge (both edits kept on both sides), one conflict resolved.
+    assert "merged:" in out and "conflict:" in out
+    assert out.count("billed to ACME") >= 2
+    assert "tracker conflicts resolve" in out
+    assert "after the next sync, on Tight: Groceries and fuel; conflicts left: 0" in out
     assert "Traceback" not in result.stderr
     assert list(tmp_path.iterdir()) == []  # the temporary data folder is gone
 
