@@ -38,6 +38,7 @@ from sync.settings import Settings
 from sync.tight.api import TightApi
 from sync.tight.auth import TightAuth
 from sync.tight.batch import BatchSender, Schedule
+from sync.tight.fresh import FreshReads
 from sync.tight.inbound import Decider
 from sync.tight.preview import preview_push
 from sync.tight.pull import MileagePull, MileagePullReport, window_start
@@ -344,15 +345,13 @@ class _TightRun:
         cfg = engine.settings.mileage
         auth = engine.tight_auth
         minted = auth.minted
-        updates = True
-        if cfg.two_way:
-            try:
-                updates = self._mileage(stop).refresh()
-            except TransientRemoteError as err:
-                log.warning("could not read Tight's copies before pushing (%s): updates wait", err)
-                updates = False
         outbox = engine.store.outbox
-        total = outbox.due_count(retry_waiting=retry_waiting, updates=updates)
+        updates: bool | FreshReads = True
+        if cfg.two_way:
+            # Each update is merged with a server copy read right before its batch.
+            pending = outbox.due_updates(retry_waiting=retry_waiting)
+            updates = FreshReads(pending, self._mileage(stop).refresh, cfg.batch_size)
+        total = outbox.due_count(retry_waiting=retry_waiting)
         notify(engine.listener, StepStarted("push", total))
         before = self.api.requests
         schedule = Schedule(self.api.policy, engine.clock, engine.rng, cfg.max_attempts)
@@ -372,9 +371,6 @@ class _TightRun:
         )
         report = pusher.run(stop)
         report.requests = self.api.requests - before + auth.minted - minted
-        if not updates:
-            waiting = outbox.due_count(retry_waiting=retry_waiting)
-            report.updates_held = waiting - outbox.due_count(
-                retry_waiting=retry_waiting, updates=False
-            )
+        if isinstance(updates, FreshReads):
+            report.updates_held = updates.unread
         return report

@@ -11,9 +11,9 @@ transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, update
@@ -114,15 +114,35 @@ SET state = 'in_flight', lease_owner = :owner, lease_expires_at = :expires,
 WHERE seq IN (
     SELECT seq FROM journal_due
     WHERE (next_attempt_at IS NULL OR next_attempt_at <= :due)
-      AND (:updates OR op = 'delete' OR remote_id IS NULL)
+      AND (:updates OR op = 'delete' OR remote_id IS NULL OR seq IN (
+          SELECT seq FROM journal WHERE trip_id IN (SELECT value FROM json_each(:fresh))))
     ORDER BY seq
     LIMIT :limit)
 RETURNING seq, trip_id, op, attempts, in_doubt
 """
 _DUE_COUNT_SQL = (
     "SELECT count(*) FROM journal_due WHERE (next_attempt_at IS NULL OR next_attempt_at <= :due) "
-    "AND (:updates OR op = 'delete' OR remote_id IS NULL)"
+    "AND (:updates OR op = 'delete' OR remote_id IS NULL OR seq IN (SELECT seq FROM journal "
+    "WHERE trip_id IN (SELECT value FROM json_each(:fresh))))"
 )
+# Updates due now, oldest trip date first (a run reads their server copies in date chunks).
+_DUE_UPDATES_SQL = (
+    "SELECT j.trip_id, d.remote_id, t.date FROM journal_due AS d "
+    "JOIN journal AS j ON j.seq = d.seq JOIN trip AS t ON t.id = j.trip_id "
+    "WHERE d.op = 'save' AND d.remote_id IS NOT NULL "
+    "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= :due) ORDER BY t.date, d.seq"
+)
+Updates = bool | Collection[str]
+"""Which updates (changes of trips the server has) a claim may take: all (True), none
+(False), or only those of these trips (their server copies were just read)."""
+
+
+def _updates_params(updates: Updates) -> dict[str, Any]:
+    if isinstance(updates, bool):
+        return {"updates": int(updates), "fresh": "[]"}
+    return {"updates": 0, "fresh": json.dumps(sorted(updates))}
+
+
 _END_OF_TIME = "9999-12-31T23:59:59.999999Z"  # after every stored instant (utc_text form)
 _REMOTE_IDS_SQL = "SELECT id, remote_id FROM trip WHERE id IN (SELECT value FROM json_each(:ids))"
 _HELD_SQL = (
@@ -156,11 +176,20 @@ _RETRY_SQL = (
 
 
 def due_count(
-    session: Session, now: datetime, *, retry_waiting: bool = False, updates: bool = True
+    session: Session, now: datetime, *, retry_waiting: bool = False, updates: Updates = True
 ) -> int:
     """How many entries a claim could take now (the options as for :func:`claim`)."""
-    params = {"due": _END_OF_TIME if retry_waiting else utc_text(now), "updates": int(updates)}
+    params = {"due": _END_OF_TIME if retry_waiting else utc_text(now), **_updates_params(updates)}
     return int(session.connection().exec_driver_sql(_DUE_COUNT_SQL, params).scalar_one())
+
+
+def due_updates(
+    session: Session, now: datetime, *, retry_waiting: bool = False
+) -> list[tuple[str, str, date | None]]:
+    """The updates due now: (trip id, Tight id, trip date), oldest date first."""
+    params = {"due": _END_OF_TIME if retry_waiting else utc_text(now)}
+    rows = session.connection().exec_driver_sql(_DUE_UPDATES_SQL, params).all()
+    return [(t, r, None if d is None else date.fromisoformat(d)) for t, r, d in rows]
 
 
 def claim(
@@ -171,13 +200,14 @@ def claim(
     now: datetime,
     *,
     retry_waiting: bool = False,
-    updates: bool = True,
+    updates: Updates = True,
 ) -> list[Claimed]:
     """Claim up to ``limit`` due entries for ``owner``, oldest first, inside the caller's
     (IMMEDIATE) transaction. Only complete trips, and only the first open entry of a trip.
     ``retry_waiting``: entries waiting for a retry are due as well (a sync asked for by hand).
     ``updates``: also changes of trips the server already has (False: creates and deletes
-    only, when the server's copies could not be read first)."""
+    only, when the server's copies could not be read first; a collection of trip ids: only
+    the updates of those trips, whose copies were just read)."""
     release_expired(session, now)
     conn = session.connection()
     expires = now + lease
@@ -187,7 +217,7 @@ def claim(
         "expires": utc_text(expires),
         "now": at,
         "due": _END_OF_TIME if retry_waiting else at,
-        "updates": int(updates),
+        **_updates_params(updates),
         "limit": limit,
     }
     rows = sorted(conn.exec_driver_sql(_CLAIM_SQL, params).all())

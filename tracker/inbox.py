@@ -237,21 +237,6 @@ class Inbox:
         with self._db.read() as s:
             return _load(s, list(trip_ids))
 
-    def pending_updates(self) -> list[tuple[str, str, date | None]]:
-        """Trips with a change waiting to be pushed that the server already has: (trip id,
-        Tight id, date). A run reads these from the server before it pushes them."""
-        with self._db.read() as s:
-            rows = s.connection().exec_driver_sql(_PENDING_UPDATES_SQL).all()
-        return [(t, r, None if d is None else date.fromisoformat(d)) for t, r, d in rows]
-
-
-_PENDING_UPDATES_SQL = (
-    "SELECT DISTINCT t.id, t.remote_id, t.date FROM journal AS j JOIN trip AS t "
-    "ON t.id = j.trip_id WHERE j.state IN ('pending', 'in_flight') AND j.op = 'save' "
-    "AND t.remote_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM conflict AS c "
-    "WHERE c.trip_id = t.id)"
-)
-
 
 def _local_trips(
     s: Session, remote_ids: list[str], local_ids: list[str]

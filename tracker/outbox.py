@@ -172,15 +172,15 @@ class Outbox:
         lease_for: timedelta = timedelta(minutes=5),
         hold: LeaseHold | None = None,
         retry_waiting: bool = False,
-        updates: bool = True,
+        updates: claims.Updates = True,
         before_commit: Callable[[], None] | None = None,
     ) -> Step:
         """The pusher's step, in one transaction and so one durable commit per batch:
         record the last answered batch (``resolved``: reconciliation results, seq -> the
         server's id or None when proven absent; then ``answers``, seq -> verdict), renew
         ``hold``, claim up to ``claim`` due entries for ``lease_for`` (``retry_waiting``:
-        those waiting for a retry too; ``updates``: changes of trips the server has, too)
-        and read their trips.
+        those waiting for a retry too; ``updates``: changes of trips the server has, too, or
+        only those of the trips named) and read their trips.
 
         When ``hold`` was lost the answers are still recorded and nothing is claimed
         (``lease_lost``). ``before_commit`` runs just before the commit when an answer was
@@ -224,10 +224,16 @@ class Outbox:
             )
         return [dataclasses.replace(c, attempts=c.attempts - 1) for c in taken]
 
-    def due_count(self, *, retry_waiting: bool = False, updates: bool = True) -> int:
+    def due_count(self, *, retry_waiting: bool = False, updates: claims.Updates = True) -> int:
         """How many entries are due now (the options as for :meth:`step`)."""
         with self._db.read() as s:
             return claims.due_count(s, self._db.now(), retry_waiting=retry_waiting, updates=updates)
+
+    def due_updates(self, *, retry_waiting: bool = False) -> list[tuple[str, str, dt.date | None]]:
+        """The updates due now (changes of trips the server has): (trip id, Tight id, trip
+        date), oldest date first. A two-way run reads their server copies before sending."""
+        with self._db.read() as s:
+            return claims.due_updates(s, self._db.now(), retry_waiting=retry_waiting)
 
     def trips(self, trip_ids: Sequence[str]) -> dict[str, OutboxTrip]:
         """The latest state of these trips, as the pusher would send them."""

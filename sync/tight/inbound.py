@@ -172,7 +172,9 @@ def _words(names: Iterable[str], values: RemoteTripIn) -> tuple[str, ...]:
 class Decider:
     """Decides a page's records against the local trips (see the module docstring).
 
-    ``seen``: Tight ids read so far in this walk; ``unreadable``: records not merged;
+    ``seen``: Tight ids read so far in this run (``read``: since the last read before a
+    push batch, see :meth:`sync.tight.pull.MileagePull.refresh`); ``unreadable``: records
+    not merged;
     ``duplicates``: extra server copies of a local trip (never merged, reported), unless the
     trip's own id turns out unknown to the server: it is then re-pointed to that copy.
     """
@@ -180,10 +182,13 @@ class Decider:
     cfg: MileageSettings
     policy: Policy
     seen: set[str] = field(default_factory=set)
+    read: set[str] = field(default_factory=set)
     unreadable: list[Unreadable] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     other_copies: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
     """Trip id -> another record carrying its local id (its own id may be wrong)."""
+    logged: int = 0
+    """How many of ``unreadable`` were logged already."""
 
     def page(self, records: list[Any]) -> tuple[list[str], list[str], Decide]:
         """The Tight ids and local ids a page names, and its ``decide`` function for
@@ -226,6 +231,7 @@ class Decider:
         """What to do with one record (raises for an unreadable one)."""
         server = canonical(record)
         self.seen.add(remote_id)
+        self.read.add(remote_id)
         local = by_remote.get(remote_id)
         if local is None:
             return self._unknown(remote_id, record, by_local)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -35,6 +35,9 @@ from sync.tight.wire import QueryResponse
 from tracker.errors import StateError
 from tracker.inbox import Applied, Decision, LocalTrip, RunStep
 from tracker.store import Tracker
+
+PendingUpdate = tuple[str, str, date | None]
+"""An update waiting to be pushed: (trip id, Tight id, trip date)."""
 
 __all__ = ["PULL_NAME", "STEP", "MileagePull", "MileagePullReport", "window_start"]
 
@@ -134,26 +137,27 @@ class MileagePull:
         return report
 
     # ------------------------------------------------------------------ before a push
-    def refresh(self) -> bool:
-        """Read the server copy of every trip whose update waits to be pushed and that this
-        run has not read yet, and merge it. True when every one was read (the push may then
-        send updates)."""
-        pending = [p for p in self._store.inbox.pending_updates() if p[1] not in self._decider.seen]
+    def refresh(self, pending: Sequence[PendingUpdate]) -> set[str]:
+        """Read the server copies of the trips ``pending`` (trip id, Tight id, date) now,
+        and merge them: a walk of their dates, then ``GET`` for any still missing. Returns
+        the trips whose copy was read (their updates may be sent: merged with a copy this
+        fresh)."""
         if not pending:
-            return True
+            return set()
+        self._decider.read.clear()
         dates = [d for _, _, d in pending]
         known = [d for d in dates if d is not None]
         since = min(known) - timedelta(days=1) if known and len(known) == len(dates) else None
         until = max(known) + timedelta(days=1) if since is not None else None
         try:
             complete = self._walk_window(since, until, checkpointed=False)
-            missing = [p for p in pending if p[1] not in self._decider.seen]
+            missing = [p for p in pending if p[1] not in self._decider.read]
             if complete and missing:
-                complete = self._read_one_by_one([trip_id for trip_id, _, _ in missing])
+                self._read_one_by_one([trip_id for trip_id, _, _ in missing])
         finally:
             self.report.requests = self._api.requests
-        self._finish()
-        return complete and not self._decider.unreadable
+            self._finish()
+        return {trip_id for trip_id, remote_id, _ in pending if remote_id in self._decider.read}
 
     # ------------------------------------------------------------------ pages
     def _walk_window(self, since: date | None, until: date | None, *, checkpointed: bool) -> bool:
@@ -261,6 +265,7 @@ class MileagePull:
                 answered = False
                 continue
             if reply.status == 404:
+                self._decider.read.add(local.trip.remote_id)  # read: it is gone
                 # Decided on the transaction's own read: an edit made meanwhile counts.
                 applied = self._store.inbox.apply([], [trip_id], self._gone)
                 self._tell(applied)
@@ -297,5 +302,6 @@ class MileagePull:
             {"remote_id": u.remote_id, "reason": u.reason} for u in decider.unreadable[:MAX_LISTED]
         ]
         report.duplicates = decider.duplicates[:MAX_LISTED]
-        for problem in decider.unreadable:
+        for problem in decider.unreadable[decider.logged :]:
             log.warning("mileage record %s not merged: %s", problem.remote_id, problem.reason)
+        decider.logged = len(decider.unreadable)

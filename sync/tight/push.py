@@ -22,6 +22,7 @@ from sync.errors import AuthError, ConfigError, EndpointMissingError, TransientR
 from sync.events import Listener, Progress, TripParked, TripStateChanged, notify
 from sync.lease import HeldLease
 from sync.tight.batch import Answer, Batch, BatchSender, doubtful
+from sync.tight.fresh import FreshReads
 from sync.tight.report import ParkedItem, PushReport
 from tracker.enums import EntryOp, SyncState
 from tracker.outbox import Outbox
@@ -54,7 +55,7 @@ class Pusher:
         listener: Listener | None = None,
         hook: Hook | None = None,
         retry_waiting: bool = False,
-        updates: bool = True,
+        updates: bool | FreshReads = True,
         total: int | None = None,
     ) -> None:
         self._outbox = outbox
@@ -129,18 +130,30 @@ class Pusher:
                 return Batch(later=True)
             if not self._wait_for_budget(stop):
                 return Batch()
-        step = self._outbox.step(
-            self._owner,
-            claim=self._sender.batch_size,
-            lease_for=self._lease_for,
-            hold=self._lease.hold,
-            retry_waiting=self._retry_waiting,
-            updates=self._updates,
-        )
-        if step.lease_lost:
-            self.report.stopped = "lost the push lease to another process"
-            return Batch()
-        self._lease.renewed()
+        fresh = self._updates if isinstance(self._updates, FreshReads) else None
+        while True:
+            step = self._outbox.step(
+                self._owner,
+                claim=self._sender.batch_size,
+                lease_for=self._lease_for,
+                hold=self._lease.hold,
+                retry_waiting=self._retry_waiting,
+                updates=fresh.allowed if fresh is not None else self._updates is True,
+            )
+            if step.lease_lost:
+                self.report.stopped = "lost the push lease to another process"
+                return Batch()
+            self._lease.renewed()
+            if step.claimed or fresh is None or not fresh.more:
+                break
+            if ahead:
+                # Updates are read right before their batch: not while another is out.
+                return Batch(later=True)
+            fresh.read_next()
+            if self._should_stop(stop):
+                return Batch()
+        if fresh is not None:
+            fresh.claimed(c.trip_id for c in step.claimed)
         if not step.claimed:
             return Batch()
         self._hook("after_claim")

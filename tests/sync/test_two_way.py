@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -24,10 +24,13 @@ import pytest
 
 from sync.clock import ManualClock
 from sync.engine import SyncEngine
+from sync.errors import ProtocolError
 from sync.events import ConflictFound, Progress, SyncEvent, TripPulled
 from sync.report import SyncReport
 from sync.sandbox import DEFAULT_TOKEN, Rewrite, Sandbox, SandboxServer, Status
 from sync.settings import Settings
+from sync.tight.fresh import FreshReads
+from sync.tight.pull import PendingUpdate
 from tests.helpers.remote import KEY, fast_mileage
 from tracker.enums import SyncState
 from tracker.store import Tracker
@@ -571,3 +574,53 @@ def test_pull_killed_mid_walk_resumes_and_converges(
     assert sorted(t.remote_id or "" for t in trips) == sorted(remote_ids)
     assert len(sandbox.records) == 12  # nothing pushed back, no duplicate
     assert store.journal.counts().pending == 0
+
+
+def test_each_batch_of_updates_is_read_right_before_it_is_sent(
+    home: Path, store: Tracker, server: SandboxServer, sandbox: Sandbox
+) -> None:
+    """The read-to-save window is one batch: reads and saves alternate, each read covering
+    only the batch sent next, and an edit made on Tight before a batch's read is kept."""
+    settings = Settings(home=home, mileage=fast_mileage(server.tight_url, batch_size=2))
+    with SyncEngine(settings, store) as engine:
+        days = [f"2026-11-{day:02d}" for day in range(1, 7)]
+        trips = [store.trips.add({"date": day, "distance": "1"}).id for day in days]
+        sync(engine)
+        for trip_id in trips:
+            store.trips.edit(trip_id, {"description": "edited here"})
+        last = server_copy(sandbox, store, trips[-1])["id"]
+        sandbox.edit_record(last, {"notes": "edited on Tight"})
+        before = len(sandbox.requests)
+
+        report = engine.run(push=True, pull=False)
+
+        assert report.push is not None and report.push.synced == 6
+        calls = [(r.method, r.path) for r in sandbox.requests[before:]]
+        read, save = ("POST", "/v6/mileage/query"), ("POST", "/v6/mileage")
+        assert calls == [read, save] * 3
+        stored = sandbox.record(last)
+        assert stored is not None
+        assert (stored["description"], stored["notes"]) == ("edited here", "edited on Tight")
+
+
+def test_fresh_reads_hand_out_one_chunk_at_a_time() -> None:
+    asked: list[list[str]] = []
+
+    def read(chunk: Sequence[PendingUpdate]) -> set[str]:
+        asked.append([trip_id for trip_id, _, _ in chunk])
+        if chunk[0][0] == "c":
+            raise ProtocolError("the mileage query answered an unexpected shape")
+        return {trip_id for trip_id, _, _ in chunk if trip_id != "b"} | {"not asked"}
+
+    pending = [(name, f"mlg_{name}", None) for name in "abcde"]
+    fresh = FreshReads(pending, read, chunk=2)
+    assert (fresh.allowed, fresh.more) == (frozenset(), True)
+    fresh.read_next()
+    assert fresh.allowed == {"a"}  # b was not read; an id not asked for is ignored
+    fresh.claimed(["a"])
+    assert fresh.allowed == frozenset()
+    fresh.read_next()  # c, d: the read fails, they wait
+    fresh.read_next()
+    assert (fresh.allowed, fresh.more) == ({"e"}, False)
+    assert asked == [["a", "b"], ["c", "d"], ["e"]]
+    assert (fresh.reads, fresh.unread) == (3, 3)
