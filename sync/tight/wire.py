@@ -114,9 +114,10 @@ class Cursor(_Wire):
 
 
 class QueryResponse(_Wire):
-    """``POST /v6/mileage/query`` response."""
+    """``POST /v6/mileage/query`` response. ``result`` is documented but not needed: a
+    page is its ``data`` and its ``cursor``."""
 
-    result: str
+    result: str | None = None
     data: list[dict[str, Any]]
     cursor: Cursor | None = None
 
