@@ -132,7 +132,10 @@ def _decimal(value: Any, name: str) -> Decimal | None:
         raise UnreadableRecordError(f"{name} {str(value)[:20]!r} is not a number") from None
     if not number.is_finite():
         raise UnreadableRecordError(f"{name} is not a finite number")
-    return number.normalize() + 0  # "+ 0" turns -0 into 0
+    try:
+        return number.normalize() + 0  # "+ 0" turns -0 into 0
+    except ArithmeticError:  # an exponent past the context's (1E+1000000) overflows
+        raise UnreadableRecordError(f"{name} {str(value)[:20]!r} is out of range") from None
 
 
 def _distance(value: Any) -> tuple[str, Decimal] | None:
@@ -158,7 +161,10 @@ def _instant(value: Any, name: str) -> datetime | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     # Tight keeps milliseconds: compare at that precision.
-    moment = moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise UnreadableRecordError(f"{name} {text[:30]!r} is out of range") from None
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
@@ -187,6 +193,9 @@ def _duration(value: Any) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise UnreadableRecordError("duration is not a number")
-    if isinstance(value, float | Decimal) and value != int(value):
+    # Infinity and NaN (json.loads reads them) have no int(): not a duration either.
+    if isinstance(value, float | Decimal) and (
+        not Decimal(value).is_finite() or value != int(value)
+    ):
         raise UnreadableRecordError("duration is not a whole number of milliseconds")
     return int(value)

@@ -130,6 +130,8 @@ def _distance(value: Any) -> dict[str, Any]:
     if unit is None:
         raise UnreadableRecordError(f"distance type {str(value.get('type'))[:20]!r} is not known")
     amount = canonical({"distance": value})["distance"][1]
+    if amount.adjusted() >= 7:  # 1E+30 overflowed quantize; no trip is this long anyway
+        raise UnreadableRecordError(f"distance {str(amount)[:20]} is out of range")
     return {"distance": amount.quantize(_THOUSANDTH, rounding=ROUND_HALF_EVEN), "unit": unit}
 
 
