@@ -155,7 +155,7 @@ def _resolve_edit(
 ) -> None:
     for conflict in row.fields:
         if sides[conflict["name"]] == "remote":
-            write_values(s, trip, parse(RemoteTripIn, conflict["values"]))
+            write_values(s, trip, parse(RemoteTripIn, conflict["values"]), now)
     trip.remote_record = row.server_record
     trip.updated_at = now
     trip.version += 1

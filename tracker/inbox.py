@@ -314,7 +314,7 @@ def _apply(s: Session, decision: Decision, now: datetime, applied: Applied) -> N
         applied.unchanged += 1
     elif isinstance(decision, TakeServer):
         trip = _trip(s, decision.trip_id)
-        write_values(s, trip, decision.values)
+        write_values(s, trip, decision.values, now)
         trip.remote_record = decision.record
         trip.synced_at = now
         _touch(s, trip, now)
@@ -383,7 +383,7 @@ def _touch(s: Session, trip: Trip, now: datetime) -> None:
 _PLACES = ("start", "end")
 
 
-def write_values(s: Session, trip: Trip, values: RemoteTripIn) -> None:
+def write_values(s: Session, trip: Trip, values: RemoteTripIn, now: datetime) -> None:
     """The fields given in ``values`` onto ``trip`` (``None`` clears), in ``s``."""
     for name in values.model_fields_set:
         value = getattr(values, name)
@@ -399,15 +399,28 @@ def write_values(s: Session, trip: Trip, values: RemoteTripIn) -> None:
                 None if address is None else address.model_dump(exclude_none=True),
             )
         elif name == "car_remote_id":
-            trip.car_id = None if value is None else _car_for(s, value)
+            trip.car_id = None if value is None else _car_for(s, value, now)
         else:
             setattr(trip, name, value)
 
 
-def _car_for(s: Session, remote_id: str) -> str | None:
-    """The local car with this Tight id (None when none has it)."""
+def _car_for(s: Session, remote_id: str, now: datetime) -> str:
+    """The local car with this Tight id; a car this device does not know yet (chosen in
+    Tight's app, or on another device) is added, so that the trip keeps it: a trip without
+    it would send no ``carId`` and take the car off the server's record."""
     found = s.exec(select(Car.id).where(Car.remote_id == remote_id)).first()
-    return None if found is None else str(found)
+    if found is not None:
+        return str(found)
+    car = Car(
+        id=str(uuid.uuid4()),
+        name=f"{remote_id} (from Tight)",
+        remote_id=remote_id,
+        created_at=now,
+        updated_at=now,
+    )
+    s.add(car)
+    s.flush()
+    return car.id
 
 
 def _create(s: Session, decision: CreateLocal, now: datetime) -> None:
@@ -431,7 +444,7 @@ def _create(s: Session, decision: CreateLocal, now: datetime) -> None:
         created_at=now,
         updated_at=now,
     )
-    write_values(s, trip, values)
+    write_values(s, trip, values, now)
     s.add(trip)
     s.flush()
     # A synced entry carries the trip's history: nothing of it is pushed back.

@@ -16,7 +16,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["FIELDS", "Canon", "UnreadableRecordError", "canonical", "plain"]
+from sync.tight.mapping import miles
+
+__all__ = ["FIELDS", "Canon", "UnreadableRecordError", "canonical", "plain", "read_decimal"]
 
 FIELDS = (
     "date",
@@ -37,6 +39,7 @@ FIELDS = (
 Canon = dict[str, Any]
 """A record's :data:`FIELDS`, each as a plain comparable value (None when absent)."""
 
+_UNITS = {"MILE": "mile", "KILOMETER": "km"}
 _ADDRESS = ("address1", "address2", "city", "state", "zip", "phoneWork")
 
 
@@ -121,7 +124,9 @@ def _segments(record: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(sorted(set(ids)))
 
 
-def _decimal(value: Any, name: str) -> Decimal | None:
+def read_decimal(value: Any, name: str) -> Decimal | None:
+    """A JSON number or numeric text as a finite Decimal (None stays None); raises
+    UnreadableRecordError otherwise."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
@@ -144,10 +149,18 @@ def _distance(value: Any) -> tuple[str, Decimal] | None:
     if not isinstance(value, Mapping):
         raise UnreadableRecordError("distance is not an object")
     kind = _text(value.get("type"), "distance.type")
-    amount = _decimal(value.get("value"), "distance.value")
+    amount = read_decimal(value.get("value"), "distance.value")
     if kind is None or amount is None:
         raise UnreadableRecordError("distance has no type or no value")
-    return kind.upper(), amount
+    kind = kind.upper()
+    if kind not in _UNITS:
+        return kind, amount
+    # One physical length, to the thousandth of a mile (~1.6 m), as a km trip is sent:
+    # 10 KILOMETER and 6.214 MILE, or 12.3456 and a local 12.346, are the same distance.
+    try:
+        return "MILE", miles(amount, _UNITS[kind]).normalize() + 0
+    except ArithmeticError:
+        raise UnreadableRecordError("distance.value is out of range") from None
 
 
 def _instant(value: Any, name: str) -> datetime | None:
@@ -181,8 +194,8 @@ def _endpoint(value: Any, name: str) -> tuple[Any, ...] | None:
     )
     point = (
         _instant(value.get("time"), f"{name}.time"),
-        _decimal(value.get("lat"), f"{name}.lat"),
-        _decimal(value.get("lng"), f"{name}.lng"),
+        read_decimal(value.get("lat"), f"{name}.lat"),
+        read_decimal(value.get("lng"), f"{name}.lng"),
         parts,
     )
     return None if point == (None, None, None, ()) else point

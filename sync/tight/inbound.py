@@ -17,7 +17,14 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal
 
 from sync.settings import MileageSettings
-from sync.tight.canonical import FIELDS, Canon, UnreadableRecordError, canonical, plain
+from sync.tight.canonical import (
+    FIELDS,
+    Canon,
+    UnreadableRecordError,
+    canonical,
+    plain,
+    read_decimal,
+)
 from sync.tight.mapping import save_body
 from sync.tight.merge import Merge, merge
 from sync.tight.verdicts import REMOTE_ID
@@ -129,7 +136,9 @@ def _distance(value: Any) -> dict[str, Any]:
     unit = _UNITS.get(str(value.get("type")).upper())
     if unit is None:
         raise UnreadableRecordError(f"distance type {str(value.get('type'))[:20]!r} is not known")
-    amount = canonical({"distance": value})["distance"][1]
+    canonical({"distance": value})  # the same checks as a comparison makes
+    amount = read_decimal(value.get("value"), "distance.value")
+    assert amount is not None  # canonical() refuses a distance without a value
     if amount.adjusted() >= 7:  # 1E+30 overflowed quantize; no trip is this long anyway
         raise UnreadableRecordError(f"distance {str(amount)[:20]} is out of range")
     return {"distance": amount.quantize(_THOUSANDTH, rounding=ROUND_HALF_EVEN), "unit": unit}

@@ -29,8 +29,15 @@ def wire_distance(value: Decimal, unit: str, cfg: MileageSettings) -> dict[str, 
         return {"type": "MILE", "value": _plain(value)}
     if cfg.kilometres_as == "KILOMETER":
         return {"type": "KILOMETER", "value": _plain(value)}
-    miles = (value * 1000 / METRES_PER_MILE).quantize(_THOUSANDTH, rounding=ROUND_HALF_EVEN)
-    return {"type": "MILE", "value": _plain(miles)}
+    return {"type": "MILE", "value": _plain(miles(value, "km"))}
+
+
+def miles(value: Decimal, unit: str) -> Decimal:
+    """``value`` (in ``unit``: ``km`` or ``mile``) in miles, to the thousandth, as a km trip
+    is sent (half to even)."""
+    if unit == "km":
+        value = value * 1000 / METRES_PER_MILE
+    return value.quantize(_THOUSANDTH, rounding=ROUND_HALF_EVEN)
 
 
 def _plain(value: Decimal) -> str:

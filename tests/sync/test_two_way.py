@@ -221,6 +221,7 @@ def test_record_made_elsewhere_becomes_a_local_trip_and_is_not_pushed_back(
             "mileageStatus": "BUSINESS",
             "description": "from the phone",
             "distance": {"type": "MILE", "value": "3.5"},
+            "carId": "car_web1",
             "customData": {KEY: other_device, "app": "phone"},
         }
     )
@@ -249,6 +250,8 @@ def test_record_made_elsewhere_becomes_a_local_trip_and_is_not_pushed_back(
     assert stored["notes"] == "edited here"
     assert stored["customData"][KEY] == other_device
     assert stored["customData"]["app"] == "phone"
+    assert stored["car"]["id"] == "car_web1"  # a car unknown here is kept, not taken off
+    assert [c.remote_id for c in store.cars.list()] == ["car_web1"]
     assert len(sandbox.records) == 1
 
 
