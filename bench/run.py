@@ -47,6 +47,10 @@ class Sizes:
     drain_n: int
     stress_batch: int
     stress_limit: int
+    walk_n: int
+    walk_repeats: int
+    walk_windows: str
+    """A key of ``bench.mileage_walk.WINDOWS``: the read->save window cases."""
 
 
 FULL = Sizes(
@@ -61,6 +65,9 @@ FULL = Sizes(
     drain_n=10_000,
     stress_batch=5,
     stress_limit=1000,
+    walk_n=10_000,
+    walk_repeats=3,
+    walk_windows="full",
 )
 QUICK = Sizes(
     ingest_n=5_000,
@@ -74,6 +81,9 @@ QUICK = Sizes(
     drain_n=200,
     stress_batch=2,
     stress_limit=40,
+    walk_n=300,
+    walk_repeats=1,
+    walk_windows="quick",
 )
 
 
@@ -123,6 +133,12 @@ def _drain(s: Sizes) -> list[Row]:
     ]
 
 
+def _walk(s: Sizes) -> list[Row]:
+    from bench import mileage_walk
+
+    return mileage_walk.run(n=s.walk_n, repeats=s.walk_repeats, windows=s.walk_windows)
+
+
 BENCHMARKS: dict[str, Callable[[Sizes], list[Row]]] = {
     "ingest": _ingest,
     "push": _push,
@@ -130,6 +146,7 @@ BENCHMARKS: dict[str, Callable[[Sizes], list[Row]]] = {
     "memory": _memory,
     "startup": _startup,
     "drain": _drain,
+    "walk": _walk,
 }
 
 

@@ -2,14 +2,17 @@
 
 Not a performance test: the targets are not asserted (timings on a shared CI machine are no
 oracle); ``bench/run.py`` without ``--quick`` measures them. This keeps the benchmarks from
-rotting: a renamed API or a broken fixture fails here, in the default run.
+rotting: a renamed API or a broken fixture fails here, in the default run. What is not a
+timing is asserted: the mileage walk of unchanged records writes nothing but its checkpoint.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,9 +23,15 @@ pytestmark = pytest.mark.slow  # real processes and waits: the full run only
 REPORT_ONLY = "reported only"
 
 
-def test_quick_run_produces_every_row(tmp_path: Path) -> None:
-    out = tmp_path / "results.json"
-    results = run_all(quick=True, out=out)
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    """One quick run of every benchmark (the tests below read its rows)."""
+    out = tmp_path_factory.mktemp("bench") / "results.json"
+    return run_all(quick=True, out=out), out
+
+
+def test_quick_run_produces_every_row(quick: tuple[dict[str, Any], Path]) -> None:
+    results, out = quick
     rows = results["rows"]
 
     assert {row["bench"] for row in rows} == set(BENCHMARKS)
@@ -37,3 +46,62 @@ def test_quick_run_produces_every_row(tmp_path: Path) -> None:
         else:
             assert isinstance(row["met"], bool), row
     assert json.loads(out.read_text()) == json.loads(json.dumps(results, default=str))
+
+
+def _walk_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = [row for row in results["rows"] if row["bench"] == "walk"]
+    assert rows and all(row["status"] == "ok" for row in rows), rows
+    return rows
+
+
+def test_the_walk_of_unchanged_records_writes_nothing_but_checkpoints(
+    quick: tuple[dict[str, Any], Path],
+) -> None:
+    walk = _walk_rows(quick[0])[0]
+
+    assert walk["data_rows_written"] == 0, walk["writes_by_table"]
+    assert walk["data_tables_changed"] == []
+    assert set(walk["writes_by_table"]) <= {"pull_state", "lease"}, walk["writes_by_table"]
+    # The audit is live: it counted the checkpoint moving with every page.
+    assert walk["writes_by_table"]["pull_state"] >= walk["pages"] >= 1
+    # The ratio is the bare loop's time over the engine's, both measured in this run.
+    assert walk["ours_seconds"] > 0 and walk["baseline_seconds"] > 0
+    assert walk["ratio"] == pytest.approx(walk["baseline_seconds"] / walk["ours_seconds"], abs=0.01)
+    assert walk["peak_rss_mb"] > 0
+
+
+def test_the_read_save_window_is_measured_for_every_update(
+    quick: tuple[dict[str, Any], Path],
+) -> None:
+    windows = _walk_rows(quick[0])[1:]
+
+    assert windows
+    for row in windows:
+        assert row["n"] == row["updates"] * row["pushes"]
+        assert 0 < row["min_ms"] <= row["median_ms"] <= row["p95_ms"] <= row["max_ms"], row
+        assert row["saves_per_push"] == row["batches_per_push"]
+        assert row["reads_per_push"] >= 1
+
+
+def test_the_write_audit_sees_a_write(tmp_path: Path) -> None:
+    from bench.mileage_walk import audited, install_audit
+    from bench.push import make_pending_db
+    from tracker.store import Tracker
+
+    db = tmp_path / "tracker.db"
+    make_pending_db(db, 3)
+    con = sqlite3.connect(db, isolation_level=None)
+    try:
+        install_audit(con)
+    finally:
+        con.close()
+    with Tracker.open(db, timezone="UTC") as store:
+        trip_id = store.trips.list(limit=1)[0].id
+        with audited(db) as found:
+            store.trips.edit(trip_id, {"notes": "changed"})
+
+    audit = found[0]
+    assert not audit.clean
+    assert audit.written["trip"] == 1
+    assert audit.data_rows >= 2  # the trip and its journal entry
+    assert "trip" in audit.changed

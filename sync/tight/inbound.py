@@ -279,13 +279,13 @@ class Decider:
 
     def _known(self, local: LocalTrip, record: dict[str, Any], server: Canon) -> list[Decision]:
         mine = canonical(save_body(local.trip, self.cfg))
-        base = _base(local.base)
         if not local.changed_here:
             differ = [name for name in FIELDS if mine[name] != server[name]]
             if not differ:
                 return [Keep(local.trip.id)]
             return [self._take(local, record, differ)]
-        result = merge(base, mine, server)
+        # The base is read only for a merge (a walk of unchanged trips never needs it).
+        result = merge(_base(local.base), mine, server)
         decisions: list[Decision] = []
         taken = list(result.from_server)
         if result.conflicts and self.policy == "remote":
