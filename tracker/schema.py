@@ -14,7 +14,16 @@ from tracker.errors import SchemaTooNewError, StorageUnavailableError
 
 #: Every revision this code knows, oldest first; the last one is the head.
 #: A test checks this against the Alembic scripts in tracker/migrations/versions.
-KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+KNOWN_REVISIONS: tuple[str, ...] = (
+    "0001",
+    "0002",
+    "0003",
+    "0004",
+    "0005",
+    "0006",
+    "0007",
+    "0008",
+)
 HEAD = KNOWN_REVISIONS[-1]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"

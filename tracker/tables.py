@@ -40,7 +40,10 @@ class Trip(SQLModel, table=True):
     """One trip. ``id`` is a local UUID4, ``remote_id`` Tight's ``mlg_...`` once pushed."""
 
     __tablename__ = "trip"
-    __table_args__ = (Index("ix_trip_start_time", "start_time"),)
+    __table_args__ = (
+        Index("ix_trip_start_time", "start_time"),
+        Index("ix_trip_remote_id", "remote_id"),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     remote_id: str | None = None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from urllib.parse import quote
 
 from pydantic import ValidationError
 
+from sync.ahead import Ahead
 from sync.deadline import Deadline
 from sync.errors import ProtocolError
 from sync.events import ConflictFound, Listener, Progress, TripPulled, notify
@@ -174,25 +176,35 @@ class MileagePull:
                 pages, items = run.pages, run.items
                 self.report.resumed = cursor is not None
         seen_cursors: set[str] = set()
-        for _ in range(MAX_PAGES):
-            if self._should_stop():
-                return False
-            page = self._page(cursor, since, until)
-            after = page.cursor.after if page.cursor else None
-            if after is not None and after in seen_cursors:
-                raise ProtocolError("the mileage query returned a cursor it had returned before")
-            pages, items = pages + 1, items + len(page.data)
-            step = None
-            if run_id is not None:
-                checkpoint = {"cursor": after, "since": self.report.since, "filter": self._filter}
-                step = RunStep(PULL_NAME, run_id, checkpoint, pages, items)
-            self._apply(page.data, step)
-            if after is None:
+        fetched: Future[QueryResponse] | None = None
+        with Ahead("tracker-mileage-pull") as ahead:
+            for _ in range(MAX_PAGES):
+                if fetched is None and self._should_stop():
+                    return False
+                page = fetched.result() if fetched else self._page(cursor, since, until)
+                fetched = None
+                after = page.cursor.after if page.cursor else None
+                if after is not None and after in seen_cursors:
+                    raise ProtocolError("the mileage query returned an earlier cursor again")
+                pages, items = pages + 1, items + len(page.data)
+                step = None
                 if run_id is not None:
-                    self._store.inbox.finish_run(PULL_NAME, run_id, complete=True)
-                return True
-            seen_cursors.add(after)
-            cursor = after
+                    filtered = self._filter
+                    checkpoint = {"cursor": after, "since": self.report.since, "filter": filtered}
+                    step = RunStep(PULL_NAME, run_id, checkpoint, pages, items)
+                if after is not None and not self._should_stop():
+                    # The next page travels while this one is merged and stored (only the
+                    # worker talks HTTP; only this thread touches the database).
+                    fetched = ahead.start(self._page, after, since, until)
+                self._apply(page.data, step)
+                if after is None:
+                    if run_id is not None:
+                        self._store.inbox.finish_run(PULL_NAME, run_id, complete=True)
+                    return True
+                seen_cursors.add(after)
+                cursor = after
+                if fetched is None:
+                    return False  # stopped: the checkpoint resumes after this page
         return False
 
     def _page(self, cursor: str | None, since: date | None, until: date | None) -> QueryResponse:
