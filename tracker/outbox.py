@@ -63,6 +63,14 @@ class OutboxTrip:
     custom_data: dict[str, Any]
     car_remote_id: str | None = None
     """The Tight id of the trip's car, when the car has one."""
+    base_json: str | None = None
+    """The last server copy seen of the trip (JSON text; see :attr:`base`)."""
+
+    @property
+    def base(self) -> dict[str, Any] | None:
+        """The last server copy seen of the trip (None: the server never answered for it)."""
+        base: dict[str, Any] | None = _json(self.base_json)
+        return base
 
 
 # Column order is the unpacking order in ``_trip`` below.
@@ -70,7 +78,7 @@ _SQL = (
     "SELECT t.id, t.remote_id, t.date, t.start_time, t.end_time, t.start_lat, t.start_lng, "
     "t.start_address, t.end_lat, t.end_lng, t.end_address, t.distance, t.distance_unit, "
     "t.duration_ms, t.classification, t.description, t.notes, t.car_id, t.customer_id, "
-    "t.class_segment_ids, t.custom_data, c.remote_id "
+    "t.class_segment_ids, t.custom_data, c.remote_id, t.remote_record "
     "FROM trip AS t LEFT JOIN car AS c ON c.id = t.car_id "
     "WHERE t.id IN (SELECT value FROM json_each(?))"
 )
@@ -109,6 +117,7 @@ def _trip(row: Sequence[Any]) -> OutboxTrip:
         segments,
         custom,
         car_remote_id,
+        base_json,
     ) = row
     return OutboxTrip(
         id=trip_id,
@@ -129,6 +138,7 @@ def _trip(row: Sequence[Any]) -> OutboxTrip:
         class_segment_ids=_json(segments) or [],
         custom_data=_json(custom) or {},
         car_remote_id=car_remote_id,
+        base_json=base_json,
     )
 
 

@@ -121,7 +121,8 @@ def plan_saves(
         if c.op == EntryOp.DELETE:
             continue
         try:
-            body = save_body(trips[c.trip_id], cfg, remote_id=remote_ids[c.seq])
+            trip = trips[c.trip_id]
+            body = save_body(trip, cfg, remote_id=remote_ids[c.seq], base=trip.base)
         except (ValueError, TypeError) as err:
             invalid[c.seq] = Parked("LOCAL_INVALID", f"cannot be sent: {err}")
             continue

@@ -278,7 +278,7 @@ class Decider:
         ]
 
     def _known(self, local: LocalTrip, record: dict[str, Any], server: Canon) -> list[Decision]:
-        mine = canonical(save_body(local.trip, self.cfg))
+        mine = canonical(save_body(local.trip, self.cfg, base=local.base))
         if not local.changed_here:
             differ = [name for name in FIELDS if mine[name] != server[name]]
             if not differ:

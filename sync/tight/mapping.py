@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Protocol
@@ -123,7 +124,11 @@ def _endpoint(place: SendablePlace | None, time: datetime | None) -> dict[str, A
 
 
 def save_body(
-    trip: SendableTrip, cfg: MileageSettings, *, remote_id: str | None = None
+    trip: SendableTrip,
+    cfg: MileageSettings,
+    *,
+    remote_id: str | None = None,
+    base: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ``POST /v6/mileage`` item for a trip's latest state, as sent on the wire: the
     JSON of :class:`sync.tight.wire.MileageSave` (aliases, no nulls), built directly, since
@@ -132,7 +137,9 @@ def save_body(
     Creates carry no ``id`` (Tight assigns ``mlg_...``); updates carry the stored one, or
     ``remote_id`` when reconciliation found the record. The local id always travels in
     ``customData[cfg.local_id_key]`` for reconciliation. ``carId`` is sent only when the
-    trip's car has a Tight id. Raises ValueError for a trip with no date.
+    trip's car has a Tight id. ``base``: the last server copy seen; what of it a local trip
+    cannot hold is sent back as it was (:func:`keep_unheld`). Raises ValueError for a trip
+    with no date.
     """
     if trip.date is None:
         raise ValueError(f"trip {trip.id} has no date")
@@ -164,4 +171,47 @@ def save_body(
     if trip.car_remote_id is not None:
         body["carId"] = trip.car_remote_id
     body["customData"] = {**trip.custom_data, cfg.local_id_key: trip.id}
+    if base is not None and "id" in body:
+        keep_unheld(body, base)
     return body
+
+
+def keep_unheld(body: dict[str, Any], base: Mapping[str, Any]) -> None:
+    """Put back into an update's ``body`` what the server's copy (``base``) has of a trip's
+    start and end that a local trip cannot hold: a place with one coordinate or none (an
+    address typed in Tight's app), and the named location (``locationId``) of a place whose
+    coordinates did not change here. A save replaces the record: leaving them out would
+    erase someone else's data. Output-only parts (``countryCode``, the location's name) are
+    not sent."""
+    for key in ("start", "end"):
+        was = base.get(key)
+        if not isinstance(was, Mapping):
+            continue
+        ours = dict(body.get(key) or {})
+        held = was.get("lat") is not None and was.get("lng") is not None
+        if not held and "lat" not in ours:
+            for part in ("lat", "lng"):
+                if was.get(part) is not None:
+                    ours[part] = str(was[part])
+            address = was.get("address")
+            if isinstance(address, Mapping) and "address" not in ours:
+                kept = {k: v for k, v in address.items() if k != "countryCode" and v}
+                if kept:
+                    ours["address"] = kept
+        location = was.get("location")
+        location_id = location.get("id") if isinstance(location, Mapping) else None
+        location_id = location_id or was.get("locationId")
+        same_place = not held or (
+            _same(ours.get("lat"), was.get("lat")) and _same(ours.get("lng"), was.get("lng"))
+        )
+        if isinstance(location_id, str) and same_place and "locationId" not in ours:
+            ours["locationId"] = location_id
+        if ours:
+            body[key] = ours
+
+
+def _same(ours: Any, theirs: Any) -> bool:
+    try:
+        return ours is not None and Decimal(str(ours)) == Decimal(str(theirs))
+    except ArithmeticError:
+        return False

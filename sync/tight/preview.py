@@ -49,7 +49,7 @@ def preview_push(settings: Settings, store: Tracker, limit: int = 10_000) -> dic
                 }
             )
             continue
-        saves.append(save_body(trips[c.trip_id], cfg))
+        saves.append(save_body(trips[c.trip_id], cfg, base=trips[c.trip_id].base))
     for start in range(0, len(saves), cfg.batch_size):
         batch = saves[start : start + cfg.batch_size]
         requests.append(

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sync.errors import ProtocolError
 from sync.settings import MileageSettings
 from sync.tight import verdicts as oc
-from sync.tight.mapping import mileage_status, save_body, wire_distance
+from sync.tight.mapping import keep_unheld, mileage_status, save_body, wire_distance
 from sync.tight.reconcile import find_remote_ids, match_page, query_body
 from sync.tight.wire import ItemResult, MileageSave
 from tracker.outbox import OutboxPlace, OutboxTrip
@@ -343,3 +343,29 @@ def test_reconcile_helpers() -> None:
     }
     with pytest.raises(ProtocolError, match="absence not proven"):
         find_remote_ids(lambda _b: unreadable_page, CFG, {"x"}, None)
+
+
+def test_keep_unheld_puts_back_only_what_a_trip_cannot_hold() -> None:
+    base = {
+        "start": {"address": {"city": "Hamburg", "countryCode": "DEU"}, "lat": None},
+        "end": {"lat": "53.55", "lng": "9.99", "location": {"id": "loc_1", "name": "Office"}},
+    }
+    same_place = {"id": "mlg_1", "end": {"lat": "53.550", "lng": "9.99"}}
+    keep_unheld(same_place, base)
+    assert same_place["start"] == {"address": {"city": "Hamburg"}}  # no output-only parts
+    assert same_place["end"] == {"lat": "53.550", "lng": "9.99", "locationId": "loc_1"}
+
+    moved = {"id": "mlg_1", "start": {"time": "t"}, "end": {"lat": "48.1", "lng": "11.5"}}
+    keep_unheld(moved, base)
+    assert moved["start"] == {"time": "t", "address": {"city": "Hamburg"}}
+    assert moved["end"] == {"lat": "48.1", "lng": "11.5"}  # another place: not that location
+
+    cleared = {"id": "mlg_1"}  # the trip's end place was removed here: it stays removed
+    keep_unheld(cleared, {"end": {"lat": "53.55", "lng": "9.99"}})
+    assert cleared == {"id": "mlg_1"}
+
+
+def test_only_updates_keep_what_the_server_had() -> None:
+    base = {"start": {"address": {"city": "Hamburg"}}}
+    assert "start" not in save_body(_trip(), CFG, base=base)  # a create has no server copy
+    assert save_body(_trip(remote_id="mlg_1"), CFG, base=base)["start"] == base["start"]

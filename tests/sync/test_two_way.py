@@ -627,3 +627,36 @@ def test_fresh_reads_hand_out_one_chunk_at_a_time() -> None:
     assert (fresh.allowed, fresh.more) == ({"e"}, False)
     assert asked == [["a", "b"], ["c", "d"], ["e"]]
     assert (fresh.reads, fresh.unread) == (3, 3)
+
+
+def test_what_a_local_trip_cannot_hold_survives_a_local_edit(
+    store: Tracker, engine: SyncEngine, sandbox: Sandbox
+) -> None:
+    """A record typed in Tight's app: its start is an address with no coordinates, its end a
+    named location. Edited here, the save sends them back as they were, not erased."""
+    remote_id = sandbox.add_record(
+        {
+            "date": DAY,
+            "mileageStatus": "BUSINESS",
+            "distance": {"type": "MILE", "value": "4"},
+            "start": {"time": "2026-11-20T08:00:00Z", "address": {"city": "Hamburg"}},
+            "end": {"lat": "53.55", "lng": "9.99", "locationId": "loc_office"},
+        }
+    )
+    sync(engine)
+    [trip] = store.trips.list()
+    assert trip.start is None  # no place without coordinates here
+    assert trip.end is not None
+    quiet = sync(engine).mileage
+    assert quiet is not None and (quiet.unchanged, quiet.updated) == (1, 0)
+
+    store.trips.edit(trip.id, {"description": "edited here"})
+    sync(engine)
+
+    stored = sandbox.record(remote_id)
+    assert stored is not None
+    assert stored["description"] == "edited here"
+    assert stored["start"]["address"]["city"] == "Hamburg"
+    assert stored["start"]["time"].startswith("2026-11-20T08:00:00")
+    assert (stored["end"]["location"] or {}).get("id") == "loc_office"
+    assert sync(engine).mileage.updated == 0  # type: ignore[union-attr]
