@@ -6,36 +6,13 @@ edit/remove`` play another client, ``tracker sync`` exits 65 while a conflict is
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
-from sync.cli import main
-from sync.sandbox import DEFAULT_TOKEN, Sandbox, SandboxServer, serve
+from sync.sandbox import Sandbox, SandboxServer
+from tests.helpers.cli import run
 
-
-@pytest.fixture
-def sandbox() -> Sandbox:
-    return Sandbox()
-
-
-@pytest.fixture
-def server(sandbox: Sandbox) -> Iterator[SandboxServer]:
-    with serve(sandbox) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _point_at_sandbox(monkeypatch: pytest.MonkeyPatch, server: SandboxServer) -> None:
-    monkeypatch.setenv("TRACKER_MILEAGE_URL", server.tight_url)
-    monkeypatch.setenv("TRACKER_MILEAGE_TOKEN", DEFAULT_TOKEN)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as done:
-        main(list(argv))
-    out, err = capsys.readouterr()
-    return int(done.value.code or 0), out, err
+pytestmark = pytest.mark.usefixtures("point_at_sandbox")
 
 
 def add_synced(capsys: pytest.CaptureFixture[str], description: str) -> tuple[str, str]:

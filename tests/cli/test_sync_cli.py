@@ -4,14 +4,15 @@ from a config file — against the sandbox over loopback."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from sync.cli import main
-from sync.sandbox import DEFAULT_TOKEN, ItemRule, Sandbox, SandboxServer, serve
+from sync.sandbox import ItemRule, Sandbox
 from sync.settings import Settings
+from tests.helpers.cli import run
+
+pytestmark = pytest.mark.usefixtures("point_at_sandbox")
 
 
 @pytest.fixture
@@ -19,25 +20,6 @@ def sandbox() -> Sandbox:
     sb = Sandbox()
     sb.add_fault(ItemRule.description_contains("BAD"))
     return sb
-
-
-@pytest.fixture
-def server(sandbox: Sandbox) -> Iterator[SandboxServer]:
-    with serve(sandbox) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _point_at_sandbox(monkeypatch: pytest.MonkeyPatch, server: SandboxServer) -> None:
-    monkeypatch.setenv("TRACKER_MILEAGE_URL", server.tight_url)
-    monkeypatch.setenv("TRACKER_MILEAGE_TOKEN", DEFAULT_TOKEN)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as done:
-        main(list(argv))
-    out, err = capsys.readouterr()
-    return int(done.value.code or 0), out, err
 
 
 def test_parked_list_show_retry_drop(capsys: pytest.CaptureFixture[str], sandbox: Sandbox) -> None:

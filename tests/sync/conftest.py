@@ -10,22 +10,11 @@ from typing import Any
 import pytest
 
 from sync.engine import SyncEngine
-from sync.sandbox import Sandbox, SandboxServer, SandboxTransport, create_app, serve
+from sync.sandbox import SandboxServer, SandboxTransport, create_app
 from sync.settings import Settings
 from sync.tight.push import Hook
 from tests.helpers.remote import EngineFactory, fast_mileage
 from tracker.store import Tracker
-
-
-@pytest.fixture
-def sandbox() -> Sandbox:
-    return Sandbox()
-
-
-@pytest.fixture
-def server(sandbox: Sandbox) -> Iterator[SandboxServer]:
-    with serve(sandbox) as running:
-        yield running
 
 
 @pytest.fixture
