@@ -368,6 +368,7 @@ class _TightRun:
             hook=engine.hook,
             retry_waiting=retry_waiting,
             updates=updates,
+            read=(lambda remote_id: remote_id in self.decider.seen) if cfg.two_way else None,
             total=total,
         )
         report = pusher.run(stop)

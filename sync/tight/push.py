@@ -55,6 +55,7 @@ class Pusher:
         hook: Hook | None = None,
         retry_waiting: bool = False,
         updates: bool = True,
+        read: Callable[[str], bool] | None = None,
         total: int | None = None,
     ) -> None:
         self._outbox = outbox
@@ -68,6 +69,7 @@ class Pusher:
         self._hook = hook or (lambda _point: None)
         self._retry_waiting = retry_waiting
         self._updates = updates
+        self._read = read
         self._total = total
         self._done = 0
         self.report = PushReport()
@@ -143,6 +145,22 @@ class Pusher:
         self._lease.renewed()
         if not step.claimed:
             return Batch()
+        if self._read is not None and self._updates:
+            unread = [
+                c.seq
+                for c in step.claimed
+                if c.op == EntryOp.SAVE and c.remote_id is not None and not self._read(c.remote_id)
+            ]
+            if unread:
+                # Changed here (or its id learned) after this run read the server's copies:
+                # sent now it could overwrite an edit made on Tight since (a campaign saw
+                # it). It waits for the next run, which reads it first; so do other updates.
+                self._outbox.release(self._owner, unread, in_doubt=False)
+                self._updates = False
+                left = [c for c in step.claimed if c.seq not in unread]
+                if not left:
+                    return self._claim(stop, ahead=ahead)
+                step.claimed, step.trips = left, {c.trip_id: step.trips[c.trip_id] for c in left}
         self._hook("after_claim")
         batch = Batch(step.claimed, step.trips)
         if not any(doubtful(c) for c in step.claimed):
