@@ -46,6 +46,8 @@ SECTIONS = {
     13: "Clock steps (G)",
     14: "Security (S)",
     15: "Dependency audit",
+    16: "Two-way sync: random SIGKILLs while pulling and pushing, another client editing (A8)",
+    17: "Two-way sync: daemon and tracker sync on one file, app and another client (F5)",
 }
 
 #: Rows no campaign here produces, and where they are covered instead.

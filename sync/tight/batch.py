@@ -22,6 +22,7 @@ from sync.http.retry import RetryPolicy, next_attempt_at
 from sync.settings import MileageSettings
 from sync.tight import verdicts as vd
 from sync.tight.api import SAVE_PATH, TightApi, raise_for
+from sync.tight.canonical import UnreadableRecordError, canonical
 from sync.tight.mapping import save_body
 from sync.tight.reconcile import find_remote_ids
 from tracker.enums import EntryOp
@@ -90,7 +91,8 @@ class Answer:
     def no_progress(self) -> bool:
         """Every entry is simply to be retried later: the server refused the whole batch."""
         return bool(self.verdicts) and all(
-            isinstance(v, Retry) and not v.in_doubt for v in self.verdicts.values()
+            isinstance(v, Retry) and not v.in_doubt and not self.resolved.get(seq)
+            for seq, v in self.verdicts.items()
         )
 
 
@@ -215,14 +217,19 @@ class BatchSender:
         resolved: dict[int, str | None] = {}
         remote_ids = {c.seq: c.remote_id for c in claimed}
         in_doubt = [c for c in claimed if doubtful(c)]
+        verdicts: dict[int, Verdict] = {}
         if in_doubt:
-            found = self._reconcile(in_doubt, batch.trips)
+            copies: dict[str, dict[str, Any]] = {}
+            found = self._reconcile(in_doubt, batch.trips, copies)
             for c in in_doubt:
                 resolved[c.seq] = remote_ids[c.seq] = found.get(c.trip_id)
             plan = None  # the ids are known only now
+            if self._cfg.two_way:
+                verdicts = self._not_merged(in_doubt, batch.trips, found, copies)
+                claimed = [c for c in claimed if c.seq not in verdicts]
         if plan is None:
             plan = plan_saves(claimed, batch.trips, remote_ids, self._cfg)
-        verdicts = dict(plan.invalid)
+        verdicts.update(plan.invalid)
         for c in claimed:
             if c.op == EntryOp.DELETE:
                 verdicts[c.seq] = self._delete(c, remote_ids[c.seq])
@@ -230,12 +237,44 @@ class BatchSender:
             verdicts.update(self._save(plan.items, plan.content))
         return Answer(batch.by_seq, verdicts, resolved)
 
-    def _reconcile(self, in_doubt: list[Claimed], trips: dict[str, OutboxTrip]) -> dict[str, str]:
+    def _reconcile(
+        self,
+        in_doubt: list[Claimed],
+        trips: dict[str, OutboxTrip],
+        copies: dict[str, dict[str, Any]],
+    ) -> dict[str, str]:
         """Find in-doubt creates on the server: trip id -> the server's id, for those found
-        (the others are proven absent)."""
+        (the others are proven absent); their records go to ``copies``."""
         known = [d for d in (trips[c.trip_id].date for c in in_doubt) if d is not None]
         span: tuple[date, date] | None = (min(known), max(known)) if known else None
-        return find_remote_ids(self._api.query, self._cfg, {c.trip_id for c in in_doubt}, span)
+        wanted = {c.trip_id for c in in_doubt}
+        return find_remote_ids(self._api.query, self._cfg, wanted, span, copies)
+
+    def _not_merged(
+        self,
+        in_doubt: list[Claimed],
+        trips: dict[str, OutboxTrip],
+        found: dict[str, str],
+        copies: dict[str, dict[str, Any]],
+    ) -> dict[int, Verdict]:
+        """In-doubt creates found on the server whose copy differs from the trip: someone
+        may have edited it on Tight before we learned its id, or the trip changed here since.
+        Sent now, the update would overwrite such an edit (a campaign saw it); its id is kept
+        and the update waits for a run that reads and merges the copy first."""
+        waiting: dict[int, Verdict] = {}
+        for c in in_doubt:
+            remote_id = found.get(c.trip_id)
+            if remote_id is None or c.op != EntryOp.SAVE:
+                continue
+            try:
+                ours = canonical(save_body(trips[c.trip_id], self._cfg, remote_id=remote_id))
+                same = ours == canonical(copies.get(c.trip_id) or {})
+            except (UnreadableRecordError, ValueError, TypeError):
+                same = False
+            if not same:
+                retry = Retry("RECONCILED", "found on the server, changed: merged before sending")
+                waiting[c.seq] = self.schedule.one(c, retry)
+        return waiting
 
     def _delete(self, c: Claimed, remote_id: str | None) -> Verdict:
         if remote_id is None:

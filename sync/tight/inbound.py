@@ -245,21 +245,31 @@ class Decider:
         self.read.add(remote_id)
         local = by_remote.get(remote_id)
         if local is None:
-            return self._unknown(remote_id, record, by_local)
+            return self._unknown(remote_id, record, server, by_local)
         if local.lifecycle != Lifecycle.ACTIVE:
             return [Keep(local.trip.id)]  # deleted here: the delete is (or was) pushed
         return self._known(local, record, server)
 
     def _unknown(
-        self, remote_id: str, record: dict[str, Any], by_local: Mapping[str, LocalTrip]
+        self,
+        remote_id: str,
+        record: dict[str, Any],
+        server: Canon,
+        by_local: Mapping[str, LocalTrip],
     ) -> list[Decision]:
         custom = record.get("customData")
         local_id = custom.get(self.cfg.local_id_key) if isinstance(custom, Mapping) else None
         mine = by_local.get(local_id) if isinstance(local_id, str) else None
         if mine is not None and mine.trip.remote_id is None:
-            # Our create whose answer was lost: it is this record; the server's copy is the
-            # base (it is what we sent), so only local changes since remain to push.
-            return [Adopt(mine.trip.id, remote_id, record)]
+            # Our create whose answer was lost: it is this record. Someone may have edited it
+            # on Tight before we learned its id, and the trip may have changed here since: with
+            # no base to tell who changed what, each difference is merged as a conflict (a
+            # campaign saw such edits overwritten when the record was taken as the base).
+            adopt = Adopt(mine.trip.id, remote_id, record)
+            if mine.lifecycle != Lifecycle.ACTIVE:
+                return [adopt]  # deleted here: the delete goes to this record
+            mine_now = canonical(save_body(mine.trip, self.cfg))
+            return [adopt, *self._settle(mine, record, merge(None, mine_now, server))]
         if mine is not None:
             # Another record carries this trip's local id: a second copy on the server, or
             # the trip's own record under an id the server never gave it (a garbled answer).
@@ -285,7 +295,11 @@ class Decider:
                 return [Keep(local.trip.id)]
             return [self._take(local, record, differ)]
         # The base is read only for a merge (a walk of unchanged trips never needs it).
-        result = merge(_base(local.base), mine, server)
+        return self._settle(local, record, merge(_base(local.base), mine, server))
+
+    def _settle(self, local: LocalTrip, record: dict[str, Any], result: Merge) -> list[Decision]:
+        """What a merge of a changed trip decides: the server's one-sided changes are taken,
+        conflicts held or settled by the policy."""
         decisions: list[Decision] = []
         taken = list(result.from_server)
         if result.conflicts and self.policy == "remote":

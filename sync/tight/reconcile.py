@@ -72,11 +72,13 @@ def find_remote_ids(
     cfg: MileageSettings,
     wanted: set[str],
     dates: tuple[date, date] | None,
+    records: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, str]:
     """Walk the query pages until every wanted id is found or the list ends.
 
     ``post_query(body)`` sends one query and returns the parsed JSON body (raising on
-    transport or HTTP failures). Raises ProtocolError on a malformed page or a cursor loop.
+    transport or HTTP failures). ``records``, when given, receives the record found for each
+    local id. Raises ProtocolError on a malformed page or a cursor loop.
     """
     found: dict[str, str] = {}
     unreadable = 0
@@ -91,6 +93,9 @@ def find_remote_ids(
         remaining = wanted - found.keys()
         matched, bad = match_page(page.data, cfg.local_id_key, remaining)
         found.update(matched)
+        if records is not None and matched:
+            by_id = {r.get("id"): r for r in page.data if isinstance(r, dict)}
+            records.update({local: by_id[remote] for local, remote in matched.items()})
         unreadable += bad
         after = page.cursor.after if page.cursor else None
         if not (wanted - found.keys()):

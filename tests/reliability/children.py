@@ -21,11 +21,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sync.daemon import run_daemon
 from sync.engine import SyncEngine
 from sync.errors import AlreadyRunningError
+from sync.events import StepStarted, SyncEvent
 from sync.sandbox import DEFAULT_TOKEN
 from sync.settings import MileageSettings, ScheduleSettings, Settings
 from tests.helpers.remote import push
+from tests.reliability.twoway import RunTagTransport
 from tracker.errors import StateError
 from tracker.store import Tracker
 
@@ -53,8 +56,15 @@ def settings(args: dict[str, Any]) -> Settings:
         read_timeout=5.0,
         connect_timeout=2.0,
         retries=2,
+        pull_since=args.get("pull_since", "previous-year"),
     )
-    schedule = ScheduleSettings(lease_seconds=args.get("push_lease", 120.0))
+    schedule = ScheduleSettings(
+        lease_seconds=args.get("push_lease", 120.0),
+        push_interval=args.get("push_interval", 60.0),
+        pull_interval=args.get("pull_interval", 900.0),
+        jitter=args.get("jitter", 5.0),
+        soon_delay=args.get("soon_delay", 3.0),
+    )
     return Settings(home=Path(args["db"]).parent, mileage=mileage, schedule=schedule)
 
 
@@ -181,6 +191,67 @@ def job_f1(args: dict[str, Any]) -> None:
     line(f"DONE pushes={pushes} refused={refused}")
 
 
+def job_p1(args: dict[str, Any]) -> None:
+    """Add trips and set descriptions (the local side of two-way sync), and sync with pull
+    and push every few writes, forever. Requests carry the run's tag
+    (``tests/reliability/twoway.py``); ``STEP mileage`` / ``STEP push`` mark the phases."""
+    rng = random.Random(args["seed"])
+    child = int(args["child"])
+    store = Tracker.open(args["db"], timezone="UTC", busy_timeout=10.0)
+    tags = RunTagTransport(f"c{child}")
+
+    def step(event: SyncEvent) -> None:
+        if isinstance(event, StepStarted):
+            line(f"STEP {event.step}")
+
+    engine = SyncEngine(settings(args), store, transport=tags, listener=tags.listener(step))
+    line("READY")
+    known = [t.id for t in store.trips.list()]
+    op = 0
+    while True:
+        op += 1
+        if rng.random() < args["add"] or not known:
+            day = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=rng.randrange(365))
+            trip = store.trips.add(
+                {
+                    "date": day.date().isoformat(),
+                    "distance": f"{rng.randrange(1, 300)}.{rng.randrange(1000):03d}",
+                    "description": f"L{child:06d}.{op:06d}",
+                    "notes": f"n{child}.{op}" if rng.random() < 0.5 else None,
+                    "classification": rng.choice(["business", "personal", "unclassified"]),
+                }
+            )
+            ack(trip.id, "add")
+            known.append(trip.id)
+        else:
+            trip_id = rng.choice(known)
+            value = f"L{child:06d}.{op:06d}"  # later children and ops sort higher
+            try:
+                store.trips.edit(trip_id, {"description": value})
+            except StateError:  # deleted on the server meanwhile
+                known.remove(trip_id)
+                continue
+            ack(trip_id, "desc", value)
+        if op % args["sync_every"] == 0:
+            # A full sync mostly; now and then a push alone (it reads the copies it updates).
+            pull = rng.random() < 0.75
+            line("SYNC")
+            report = engine.run(push=True, pull=True if pull else None)
+            failed = ",".join(sorted(report.failures)) or "-"
+            line(f"SYNCED failures={failed}")
+
+
+def job_d1(args: dict[str, Any]) -> None:
+    """The daemon (``sync.daemon.run_daemon``, as ``tracker daemon`` runs it) until SIGTERM;
+    each of its sync runs tags its requests (``tests/reliability/twoway.py``)."""
+    store = Tracker.open(args["db"], timezone="UTC", busy_timeout=10.0)
+    tags = RunTagTransport("d")
+    engine = SyncEngine(settings(args), store, transport=tags, listener=tags.listener())
+    line("READY")
+    code = run_daemon(engine)
+    line(f"STOPPED code={code} runs={tags.runs}")
+
+
 def _push_until_free(engine: SyncEngine, limit: float) -> int:
     """Push once, waiting while another process holds the sync lease."""
     deadline = time.monotonic() + limit
@@ -198,6 +269,8 @@ JOBS: dict[str, Callable[[dict[str, Any]], None]] = {
     "a1": job_a1,
     "a2": job_a2,
     "f1": job_f1,
+    "p1": job_p1,
+    "d1": job_d1,
 }
 
 

@@ -1,0 +1,95 @@
+"""Two-way sync races the reliability campaigns found (A8, F5 in tests/reliability), each
+replayed deterministically: an edit made on Tight must never be overwritten by a push that
+did not merge it."""
+
+from __future__ import annotations
+
+import pytest
+
+from sync.engine import SyncEngine
+from sync.events import StepStarted, SyncEvent
+from sync.sandbox import Sandbox, SandboxServer
+from sync.settings import Settings
+from tests.helpers.remote import KEY, EngineFactory, fast_mileage, push
+from tracker.store import Tracker
+
+EDIT = {"mileageStatus": "BUSINESS", "notes": "by the accountant"}
+
+
+def _in_doubt_create(store: Tracker, sandbox: Sandbox, make_engine: EngineFactory) -> str:
+    """A personal trip whose create the server stored while the answer was lost; returns
+    the record's id."""
+    trip = store.trips.add({"date": "2026-03-02", "distance": "12.5", "classification": "personal"})
+
+    def hook(point: str) -> None:
+        if point == "after_response":
+            raise KeyboardInterrupt  # answered, not recorded: in doubt
+
+    with pytest.raises(KeyboardInterrupt):
+        push(make_engine(hook=hook))
+    assert store.journal.counts().in_doubt == 1
+    (record,) = sandbox.records_with_custom(KEY, trip.id)
+    return str(record["id"])
+
+
+def test_an_in_doubt_create_edited_on_tight_is_adopted_with_a_conflict_not_overwritten(
+    store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
+) -> None:
+    record_id = _in_doubt_create(store, sandbox, make_engine)
+    sandbox.edit_record(record_id, EDIT)
+    report = make_engine().run(push=True, pull=True)
+    assert report.mileage is not None and report.mileage.adopted == 1
+    stored = sandbox.record(record_id)
+    assert stored is not None and (stored["mileageStatus"], stored["notes"]) == (
+        "BUSINESS",
+        "by the accountant",
+    )
+    (conflict,) = store.conflicts.list()
+    assert {f.name for f in conflict.fields} == {"mileageStatus", "notes"}
+
+
+def test_a_push_alone_does_not_send_an_in_doubt_create_found_changed(
+    store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
+) -> None:
+    record_id = _in_doubt_create(store, sandbox, make_engine)
+    sandbox.edit_record(record_id, EDIT)
+    report = push(make_engine())
+    assert report.reconciled_found == 1
+    assert report.synced == 0
+    stored = sandbox.record(record_id)
+    assert stored is not None and stored["notes"] == "by the accountant"
+    # The next run reads the copy first: no base to tell who changed what, so a conflict.
+    make_engine().run(push=True, pull=True)
+    assert sandbox.record(record_id) == stored
+    assert store.conflicts.count() == 1
+
+
+def test_an_update_queued_after_the_run_read_the_copies_waits_for_the_next_run(
+    store: Tracker, sandbox: Sandbox, server: SandboxServer
+) -> None:
+    trip = store.trips.add({"date": "2026-03-02", "distance": "12.5", "classification": "personal"})
+    settings = Settings(home=store.path.parent, mileage=fast_mileage(server.tight_url))
+    with SyncEngine(settings, store) as engine:
+        push(engine)
+    (record,) = sandbox.records_with_custom(KEY, trip.id)
+    sandbox.edit_record(record["id"], EDIT)
+
+    def edit_here(event: SyncEvent) -> None:
+        # After this run read the copies of its pending updates (none), before it claims.
+        if isinstance(event, StepStarted) and event.step == "push":
+            store.trips.edit(trip.id, {"description": "edited here"})
+
+    with SyncEngine(settings, store, listener=edit_here) as engine:
+        report = push(engine)
+    assert report.synced == 0  # given back unsent: the edit on Tight stands
+    assert sandbox.records_with_custom(KEY, trip.id)[0]["notes"] == "by the accountant"
+    with SyncEngine(settings, store) as engine:
+        push(engine)
+    stored = sandbox.record(record["id"])
+    assert stored is not None
+    assert (stored["description"], stored["notes"], stored["mileageStatus"]) == (
+        "edited here",
+        "by the accountant",
+        "BUSINESS",
+    )
+    assert store.trips.get(trip.id).notes == "by the accountant"
