@@ -47,7 +47,8 @@ async def main() -> int:
             while True:
                 event = await events.get()
                 if isinstance(event, Progress):
-                    print(f"progress: {event.done} of {event.total} {event.unit}")
+                    total = f" of {event.total}" if event.total is not None else ""
+                    print(f"{event.step}: {event.done}{total} {event.unit}")
                 elif isinstance(event, TripStateChanged):
                     synced += event.state == "synced"
                 elif isinstance(event, SyncFinished):

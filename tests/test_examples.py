@@ -43,6 +43,7 @@ def test_the_asyncio_app_syncs_from_the_event_loop() -> None:
     done = run("asyncio_app.py")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
-        "progress: 5 of 5 trips",
+        "mileage: 0 records",  # the pull read Tight first: nothing there yet
+        "push: 5 of 5 trips",
         "synced 5 trips; report ok: True",
     ]

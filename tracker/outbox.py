@@ -241,9 +241,13 @@ class Outbox:
 
     def due_updates(self, *, retry_waiting: bool = False) -> list[tuple[str, str, dt.date | None]]:
         """The updates due now (changes of trips the server has): (trip id, Tight id, trip
-        date), oldest date first. A two-way run reads their server copies before sending."""
-        with self._db.read() as s:
-            return claims.due_updates(s, self._db.now(), retry_waiting=retry_waiting)
+        date), oldest date first. A two-way run reads their server copies before sending.
+        Claims whose lease expired (a pusher that died) are released first, as a claim
+        would: their updates are due too."""
+        with self._db.write() as s:
+            now = self._db.now()
+            claims.release_expired(s, now)
+            return claims.due_updates(s, now, retry_waiting=retry_waiting)
 
     def trips(self, trip_ids: Sequence[str]) -> dict[str, OutboxTrip]:
         """The latest state of these trips, as the pusher would send them."""

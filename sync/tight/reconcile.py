@@ -94,7 +94,7 @@ def find_remote_ids(
         matched, bad = match_page(page.data, cfg.local_id_key, remaining)
         found.update(matched)
         if records is not None and matched:
-            by_id = {r.get("id"): r for r in page.data if isinstance(r, dict)}
+            by_id = {r["id"]: r for r in page.data if isinstance(r.get("id"), str)}
             records.update({local: by_id[remote] for local, remote in matched.items()})
         unreadable += bad
         after = page.cursor.after if page.cursor else None
