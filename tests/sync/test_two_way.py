@@ -32,6 +32,7 @@ from sync.settings import Settings
 from sync.tight.fresh import FreshReads
 from sync.tight.pull import PendingUpdate
 from tests.helpers.remote import KEY, fast_mileage
+from tests.helpers.wait import wait_for
 from tracker.enums import SyncState
 from tracker.store import Tracker
 from tracker.views import TripView
@@ -515,7 +516,7 @@ def test_pull_killed_mid_walk_resumes_and_converges(
     home: Path, store: Tracker, server: SandboxServer, sandbox: Sandbox
 ) -> None:
     """A real ``tracker sync --pull`` process, SIGKILLed while the sandbox holds its fifth
-    page: the four pages before are applied with their checkpoint; the next sync resumes
+    page: the four pages before are applied with their checkpoints; the next sync resumes
     after them and ends with every record here exactly once and nothing pushed back."""
     remote_ids = [
         sandbox.add_record(
@@ -556,7 +557,9 @@ def test_pull_killed_mid_walk_resumes_and_converges(
     )
     try:
         assert reached.wait(60), "the child never asked for the fifth page"
-        assert store.trips.count() == 4  # four pages, each applied with its checkpoint
+        # Four pages, each applied with its checkpoint: the fourth may still be stored while
+        # the fifth is asked for (the next page travels while one is applied), never more.
+        assert wait_for(lambda: store.trips.count() == 4, 30)
         child.kill()
         assert child.wait(30) == -signal.SIGKILL
     finally:
