@@ -28,9 +28,7 @@ from sync.tight.canonical import (
 from sync.tight.mapping import save_body
 from sync.tight.merge import Merge, merge
 from sync.tight.verdicts import REMOTE_ID
-from tracker.enums import Lifecycle
-from tracker.errors import InvalidInputError
-from tracker.inbox import (
+from tracker.decisions import (
     Adopt,
     CreateLocal,
     Decide,
@@ -42,6 +40,8 @@ from tracker.inbox import (
     Recreate,
     TakeServer,
 )
+from tracker.enums import Lifecycle
+from tracker.errors import InvalidInputError
 from tracker.inputs import RemoteTripIn, parse
 
 __all__ = ["REMOTE_ID", "Decider", "Unreadable", "local_values", "remote_id_of"]

@@ -34,8 +34,8 @@ from sync.tight.api import QUERY_PATH, SAVE_PATH, TightApi, raise_for
 from sync.tight.inbound import Decider
 from sync.tight.verdicts import classify_response
 from sync.tight.wire import QueryResponse
+from tracker.decisions import Applied, Decision, LocalTrip, RunStep
 from tracker.errors import StateError
-from tracker.inbox import Applied, Decision, LocalTrip, RunStep
 from tracker.store import Tracker
 
 PendingUpdate = tuple[str, str, date | None]

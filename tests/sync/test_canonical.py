@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from sync.settings import MileageSettings
 from sync.tight.canonical import FIELDS, UnreadableRecordError, canonical, plain
 from sync.tight.inbound import Decider
-from tracker.inbox import CreateLocal
+from tracker.decisions import CreateLocal
 
 PROPS = settings(max_examples=300, deadline=None, derandomize=True)
 CFG = MileageSettings()

@@ -49,7 +49,7 @@ from sync.tight.canonical import FIELDS, Canon, canonical
 from sync.tight.inbound import Decider
 from sync.tight.mapping import save_body
 from sync.tight.merge import changed, merge
-from tracker.inbox import Applied
+from tracker.decisions import Applied
 from tracker.inputs import MAX_DURATION_MS
 from tracker.store import Tracker
 

@@ -1,0 +1,163 @@
+"""What a pull decided for each trip, and what applying a page did: the values the sync
+side's merge (``sync.tight.inbound``) hands to the inbox (``tracker.inbox``). Plain data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tracker.inputs import RemoteTripIn
+from tracker.outbox import OutboxTrip
+
+__all__ = [
+    "Adopt",
+    "Applied",
+    "CreateLocal",
+    "Decide",
+    "Decision",
+    "DeleteLocal",
+    "Hold",
+    "Keep",
+    "LocalTrip",
+    "Recreate",
+    "RunStep",
+    "TakeServer",
+]
+
+
+@dataclass(frozen=True)
+class LocalTrip:
+    """A local trip as the merge sees it: its latest state as it would be pushed, the last
+    server copy seen (the base), and its open change (None: nothing waits to be pushed)."""
+
+    trip: OutboxTrip
+    lifecycle: str
+    status: str
+    base: dict[str, Any] | None
+    change: str | None
+    in_doubt: bool
+    car_remote_id: str | None = None
+
+    @property
+    def changed_here(self) -> bool:
+        """True when a local change waits to be pushed (or is held)."""
+        return self.change is not None
+
+
+# ------------------------------------------------------------------------ decisions
+@dataclass(frozen=True)
+class Keep:
+    """Nothing to write: the server's copy says what the trip says."""
+
+    trip_id: str
+
+
+@dataclass(frozen=True)
+class TakeServer:
+    """Write the server's ``values`` on the trip; ``record`` becomes the base. A change
+    waiting to be pushed stays (it carries the merged state)."""
+
+    trip_id: str
+    values: RemoteTripIn
+    record: dict[str, Any]
+    words: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Adopt:
+    """A create whose answer was lost, found on the server: it has this id now."""
+
+    trip_id: str
+    remote_id: str
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CreateLocal:
+    """A record made elsewhere (Tight's app, another device) becomes a local trip; it is not
+    pushed back. ``local_id``: the id the originating device gave it, kept when free."""
+
+    remote_id: str
+    values: RemoteTripIn
+    record: dict[str, Any]
+    local_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DeleteLocal:
+    """Deleted on the server: the trip is deleted here too (a tombstone that says so),
+    never re-created. ``drop_change``: a change made here is dropped with it (the policy
+    took the server's side)."""
+
+    trip_id: str
+    drop_change: bool = False
+
+
+@dataclass(frozen=True)
+class Recreate:
+    """Deleted on the server, edited here, and the policy keeps it: the trip is sent again
+    as a new record."""
+
+    trip_id: str
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Changed here and on the server differently (``kind`` ``edit``), or deleted there and
+    edited here (``deleted``): the trip's change is held until the user resolves it.
+
+    ``fields``: ``{name, base, local, server, values}`` per field (``values``: the server's
+    value in local terms, a partial :class:`~tracker.inputs.RemoteTripIn`)."""
+
+    trip_id: str
+    kind: str
+    fields: list[dict[str, Any]]
+    record: dict[str, Any] | None
+    words: tuple[str, ...] = ()
+
+
+Decision = Keep | TakeServer | Adopt | CreateLocal | DeleteLocal | Recreate | Hold
+
+
+@dataclass
+class Applied:
+    """What applying one page did."""
+
+    unchanged: int = 0
+    updated: int = 0
+    created: int = 0
+    adopted: int = 0
+    deleted: int = 0
+    recreated: int = 0
+    conflicts: list[str] = field(default_factory=list)
+    """Trips whose change is now held in a conflict."""
+    changed: list[str] = field(default_factory=list)
+    """Trips whose fields the server changed (for events)."""
+
+    def count(self, other: Applied) -> None:
+        """Add another page's counts to these."""
+        self.unchanged += other.unchanged
+        self.updated += other.updated
+        self.created += other.created
+        self.adopted += other.adopted
+        self.deleted += other.deleted
+        self.recreated += other.recreated
+        self.conflicts += other.conflicts
+        self.changed += other.changed
+
+
+Decide = Callable[[Mapping[str, LocalTrip], Mapping[str, LocalTrip]], list[Decision]]
+"""``decide(by_remote_id, by_local_id) -> decisions``: called inside the transaction."""
+
+
+@dataclass(frozen=True)
+class RunStep:
+    """The pull's checkpoint, moved with the page (see ``tracker.pullruns``)."""
+
+    name: str
+    run_id: str
+    checkpoint: dict[str, Any]
+    pages: int
+    items: int
