@@ -22,7 +22,7 @@ from sync.http.retry import RetryPolicy, next_attempt_at
 from sync.settings import MileageSettings
 from sync.tight import verdicts as vd
 from sync.tight.api import SAVE_PATH, TightApi, raise_for
-from sync.tight.canonical import UnreadableRecordError, canonical
+from sync.tight.canonical import Canon, UnreadableRecordError, canonical
 from sync.tight.mapping import save_body
 from sync.tight.reconcile import find_remote_ids
 from tracker.enums import EntryOp
@@ -41,10 +41,13 @@ class Item:
     claim: Claimed
     remote_id: str | None
     body: dict[str, Any]
+    canon: Canon | None = None
 
     @property
     def sent(self) -> vd.Sent:
-        return vd.Sent(self.claim.seq, self.claim.trip_id, self.remote_id is None, self.body)
+        return vd.Sent(
+            self.claim.seq, self.claim.trip_id, self.remote_id is None, self.body, self.canon
+        )
 
 
 @dataclass
@@ -128,7 +131,7 @@ def plan_saves(
         except (ValueError, TypeError) as err:
             invalid[c.seq] = Parked("LOCAL_INVALID", f"cannot be sent: {err}")
             continue
-        items.append(Item(c, remote_ids[c.seq], body))
+        items.append(Item(c, remote_ids[c.seq], body, _canon(body)))
     if not items:
         return Plan(items, invalid)
     try:
@@ -143,6 +146,15 @@ def plan_saves(
             else:
                 good.append(item)
         return Plan(good, invalid)
+
+
+def _canon(body: dict[str, Any]) -> Canon | None:
+    # Built with the body, while the previous request is out: the answer's echo is then
+    # compared with it (verdicts.last_copy) without reading the body again.
+    try:
+        return canonical(body)
+    except UnreadableRecordError:
+        return None
 
 
 @dataclass(frozen=True)

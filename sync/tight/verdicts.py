@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sync.tight.canonical import UnreadableRecordError, canonical
+from sync.tight.canonical import Canon, UnreadableRecordError, canonical
 from sync.tight.wire import ErrorResponse, ItemResult, SaveResponse, WireError
 from tracker.outcomes import Parked, Retry, Synced, Verdict
 
@@ -35,6 +35,8 @@ class Sent:
     local_id: str
     is_create: bool
     body: Mapping[str, Any] | None = None
+    canon: Canon | None = None
+    """``canonical(body)``, when the sender built it with the body (off the answer's path)."""
 
 
 # ---------------------------------------------------------------- batch verdicts
@@ -96,7 +98,9 @@ BatchVerdict = PerItem | Split | Halve | AuthFailure | EndpointMissing | NotProc
 
 
 def last_copy(
-    sent: Mapping[str, Any] | None, echoed: Mapping[str, Any] | None
+    sent: Mapping[str, Any] | None,
+    echoed: Mapping[str, Any] | None,
+    sent_canon: Canon | None = None,
 ) -> dict[str, Any] | None:
     """The server's copy to keep after a successful save: the merge base of the next pull.
 
@@ -110,7 +114,7 @@ def last_copy(
         return dict(echoed) if echoed is not None else None
     if echoed is not None:
         try:
-            if canonical(echoed) == canonical(sent):
+            if canonical(echoed) == (sent_canon or canonical(sent)):
                 return dict(echoed)
         except UnreadableRecordError:
             pass
@@ -131,7 +135,7 @@ def classify_item(item: ItemResult, sent: Sent) -> Verdict:
         if sent.is_create and remote_id is None:
             # Stored, but we cannot learn under which id: reconcile before sending again.
             return Retry("PROTOCOL", "success without an id", in_doubt=True)
-        return Synced(remote_id, last_copy(sent.body, item.data))
+        return Synced(remote_id, last_copy(sent.body, item.data, sent.canon))
     error = _first_error(item.error)
     message = error.message or error.type
     if error.type == "DUPLICATE":

@@ -220,6 +220,17 @@ def test_fingerprint_ignores_key_order_but_not_values() -> None:
     assert page_fingerprint(["\ud800 lone surrogate"])  # odd text still hashes
 
 
+def test_fingerprint_of_costs_is_their_versions() -> None:
+    one = {"ID": 7, "LastUpdated": "2026-03-01 10:00:00", "Amount": 1}
+    # The same cost version in another spelling (another amount would be a new version).
+    assert page_fingerprint([one]) == page_fingerprint([{**one, "Amount": 1.0, "Notes": None}])
+    assert page_fingerprint([one]) != page_fingerprint([{**one, "LastUpdated": "2026-03-02"}])
+    assert page_fingerprint([one]) != page_fingerprint([{**one, "ID": 8}])
+    # Without both, the whole item counts; a version never equals a bare item.
+    assert page_fingerprint([{"ID": True, "a": 1}]) != page_fingerprint([{"ID": True, "a": 2}])
+    assert page_fingerprint([one]) != page_fingerprint([["version", 7, "2026-03-01 10:00:00"]])
+
+
 @pytest.mark.parametrize("convention", CONVENTIONS)
 def test_page_cap_stops_an_endless_list(convention: Convention) -> None:
     server = FakeServer(costs(1000), convention, "bare")
