@@ -244,7 +244,7 @@ class SyncEngine:
         marked ``"pull": true``; the pages after it depend on the answers.
         """
         steps = self._steps(push, pull)
-        plan = (
+        plan: dict[str, Any] = (
             preview_push(self.settings, self.store)
             if "push" in steps
             else {"dry_run": True, "requests": []}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from tracker.db import Database
@@ -198,9 +198,11 @@ def unfinished_through(session: Session, mark: int) -> int:
             select(func.count()).where(
                 col(JournalEntry.seq) <= mark,
                 or_(
-                    JournalEntry.state == EntryState.IN_FLIGHT,
-                    (JournalEntry.state == EntryState.PENDING)
-                    & col(JournalEntry.trip_id).not_in(held),
+                    col(JournalEntry.state) == EntryState.IN_FLIGHT,
+                    and_(
+                        col(JournalEntry.state) == EntryState.PENDING,
+                        col(JournalEntry.trip_id).not_in(held),
+                    ),
                 ),
             )
         ).one()
