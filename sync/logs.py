@@ -7,12 +7,15 @@ headers, and the configured secrets themselves, wherever they appear in a messag
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TextIO
 
 from sync.errors import ConfigError
 
@@ -56,10 +59,7 @@ def configure(level: str, *, log_file: Path | None = None, secrets: Iterable[str
         root.removeHandler(old)
     handler: logging.Handler
     if log_file is not None:
-        log_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.close(fd)
-        handler = logging.FileHandler(log_file, encoding="utf-8")
+        handler = logging.StreamHandler(open_log_file(log_file))
     else:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(FORMAT))
@@ -72,6 +72,41 @@ def configure(level: str, *, log_file: Path | None = None, secrets: Iterable[str
     # httpx logs every request line at INFO: fine (no tokens in URLs), but keep it quieter.
     logging.getLogger("httpx").setLevel(max(root.level, logging.WARNING))
     logging.getLogger("apscheduler").setLevel(max(root.level, logging.WARNING))
+
+
+def open_log_file(path: Path) -> TextIO:
+    """Open ``path`` for appending, as a file of ours: 0600, never through a symbolic link.
+
+    A link at ``path`` is refused (``O_NOFOLLOW``), so are a file of another user and anything
+    but a regular file; an existing file of ours is tightened to 0600. Raises ConfigError.
+    """
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # O_NONBLOCK: a FIFO planted there fails to open instead of hanging the daemon.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK
+        fd = os.open(path, flags, 0o600)
+    except OSError as err:
+        failed = "is a symbolic link" if err.errno == errno.ELOOP else f"({err.strerror})"
+        raise ConfigError(
+            f"log file {path} {failed}: refused; give --log-file a file of yours"
+        ) from None
+    info = os.fstat(fd)
+    refused = log_file_refusal(info.st_mode, info.st_uid, os.geteuid())
+    if refused is not None:
+        os.close(fd)
+        raise ConfigError(f"log file {path} {refused}: refused; give --log-file a file of yours")
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "a", encoding="utf-8")
+
+
+def log_file_refusal(mode: int, owner: int, me: int) -> str | None:
+    """Why an opened log file (its ``st_mode`` and owner) is not ours to append to, or None."""
+    if not stat.S_ISREG(mode):
+        return "is not a regular file"
+    if owner != me:
+        return f"is owned by another user (uid {owner})"
+    return None
 
 
 def settings_secrets(settings: object) -> list[str]:

@@ -11,6 +11,8 @@ Every field is listed in docs/configuration.md (a test keeps them in step).
 from __future__ import annotations
 
 import os
+import stat
+import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +25,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from sync.errors import ConfigError
 
 APP_NAME = "trip-tracker"
 
@@ -189,8 +193,49 @@ class Settings(BaseSettings):
         return (
             init_settings,
             env_settings,
-            TomlConfigSettingsSource(settings_cls, toml_file=config_file(given)),
+            TrustedTomlSource(settings_cls, toml_file=config_file(given)),
         )
+
+
+def config_file_refusal(mode: int, owner: int, me: int) -> str | None:
+    """Why a config file with this ``st_mode`` and owner uid must not be read, or None.
+
+    A config file names the servers the tokens go to, so, as ssh does with its own files, it
+    must be a regular file that only its owner can write, owned by the current user (or by
+    root, who could change anything anyway). ``me`` is the current effective uid.
+    """
+    if not stat.S_ISREG(mode):
+        return "is not a regular file"
+    if owner not in (me, 0):
+        return f"is owned by another user (uid {owner})"
+    if mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"is writable by others (mode {stat.S_IMODE(mode):04o})"
+    return None
+
+
+class TrustedTomlSource(TomlConfigSettingsSource):
+    """The TOML source, but a file someone else could have written is refused, not read.
+
+    The checks run on the opened file (``fstat``), so the file judged is the file parsed.
+    """
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        try:
+            with open(file_path, "rb") as handle:
+                info = os.fstat(handle.fileno())
+                why = config_file_refusal(info.st_mode, info.st_uid, os.geteuid())
+                if why is not None:
+                    raise ConfigError(
+                        f"config file {file_path} {why}: refused, nothing read; make it "
+                        f"yours and writable only by you (chmod 600 {file_path})"
+                    )
+                data = handle.read()
+        except OSError as err:
+            raise ConfigError(f"cannot read config file {file_path}: {err.strerror}") from None
+        try:
+            return tomllib.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+            raise ConfigError(f"config file {file_path} is not valid TOML: {err}") from None
 
 
 def config_file(given: Mapping[str, Any] | None = None) -> Path | None:

@@ -12,6 +12,7 @@ opens it, so the ``-wal`` and ``-shm`` files SQLite creates next to it inherit 0
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sqlite3
 import stat
@@ -55,8 +56,19 @@ class DbOptions:
     busy_timeout: float = 5.0
 
 
+#: Files SQLite opens next to the database by name (they would follow a planted symlink).
+SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
 def prepare_file(path: Path) -> None:
     """Create the folder (0700) and the empty file (0600) if missing; never loosen modes.
+
+    The file is ours: it is created with ``O_NOFOLLOW | O_EXCL``, a symbolic link at its
+    place (or at its ``-wal``/``-shm``/``-journal`` side files) is refused, an existing file
+    must be a regular file owned by the current user and is tightened to 0600, and the folder
+    must not be writable by other users (nobody else can swap the file between this check and
+    SQLite's open). An existing empty file of ours is what a crash right after the pre-create
+    leaves: SQLite makes it a database.
 
     Raises StorageUnavailableError / ReadOnlyStorageError with a one-line message.
     """
@@ -79,17 +91,16 @@ def prepare_file(path: Path) -> None:
         raise StorageUnavailableError(
             f"{folder} is not a folder; set TRACKER_HOME to a folder", path=str(path)
         )
-    if path.exists():
-        if path.is_dir():
-            raise StorageUnavailableError(
-                f"{path} is a folder, not a database file; move it away", path=str(path)
-            )
-        return
+    _refuse(folder_refusal(folder.stat(), os.geteuid()), folder, path)
+    for side in SIDE_FILES:
+        twin = path.with_name(path.name + side)
+        if twin.is_symlink():
+            _refuse("is a symbolic link", twin, path)
     try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        os.close(fd)
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o600)
     except FileExistsError:
-        return  # another process created it first; fine
+        _adopt(path)  # already there (ours from an earlier run, or a planted link): check it
+        return
     except PermissionError as err:
         raise ReadOnlyStorageError(
             f"cannot create {path}: the folder is not writable; fix its permissions "
@@ -100,6 +111,67 @@ def prepare_file(path: Path) -> None:
         raise StorageUnavailableError(
             f"cannot create {path}: {err.strerror}", path=str(path)
         ) from err
+    os.close(fd)
+
+
+def _adopt(path: Path) -> None:
+    """Check an existing database file without following a link; tighten it to 0600."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            _refuse("is a symbolic link", path, path)
+        if path.is_dir():
+            raise StorageUnavailableError(
+                f"{path} is a folder, not a database file; move it away", path=str(path)
+            ) from err
+        if isinstance(err, PermissionError):
+            raise ReadOnlyStorageError(
+                f"cannot open {path}: permission denied; fix its permissions", path=str(path)
+            ) from err
+        raise StorageUnavailableError(
+            f"cannot open {path}: {err.strerror}", path=str(path)
+        ) from err
+    try:
+        info = os.fstat(fd)
+        _refuse(file_refusal(info, os.geteuid()), path, path)
+        if stat.S_IMODE(info.st_mode) & 0o077:
+            os.fchmod(fd, stat.S_IMODE(info.st_mode) & 0o700)  # keep the 0600 promise
+    finally:
+        os.close(fd)
+
+
+def file_refusal(info: os.stat_result, me: int) -> str | None:
+    """Why an existing database file (``fstat`` of it) is not ours to open, or None."""
+    if stat.S_ISDIR(info.st_mode):
+        return "is a folder, not a database file"
+    if not stat.S_ISREG(info.st_mode):
+        return "is not a regular file"
+    if info.st_uid != me:
+        return f"is owned by another user (uid {info.st_uid})"
+    return None
+
+
+def folder_refusal(info: os.stat_result, me: int) -> str | None:
+    """Why the data folder (``stat`` of it) cannot hold our files safely, or None.
+
+    Writable by others without the sticky bit, anyone could replace the database file; owned
+    by someone else, they could change its mode at any time. Root's folders are accepted.
+    """
+    if info.st_uid not in (me, 0):
+        return f"is owned by another user (uid {info.st_uid})"
+    if info.st_mode & stat.S_IWOTH and not info.st_mode & stat.S_ISVTX:
+        return f"is writable by every user (mode {stat.S_IMODE(info.st_mode):04o})"
+    return None
+
+
+def _refuse(why: str | None, what: Path, path: Path) -> None:
+    if why is not None:
+        raise StorageUnavailableError(
+            f"{what} {why}: refused, the database must be a file of yours in a folder of "
+            "yours; move it away or set TRACKER_HOME to a folder of yours",
+            path=str(path),
+        )
 
 
 def file_mode(path: Path) -> int:

@@ -14,7 +14,9 @@ Choices, documented here because they decide what an imported trip contains:
   route without times is a plan, not a recording, and is rejected.
 * **Times.** Every point needs a ``<time>``. A time with a zone (``Z`` or ``+02:00``) is
   converted to UTC; a time without one is taken as UTC, because GPX 1.1 defines ``<time>`` as
-  UTC. Points must not go back in time (equal times are allowed).
+  UTC. Points must not go back in time. A point with the same time as the point before it
+  (a receiver that logs twice in one second) is dropped: the first one is kept, the track
+  is imported, and :attr:`GpxTrack.same_time_dropped` counts what was dropped.
 * **Accuracy.** GPX has no accuracy radius, only dilution of precision. A point's accuracy is
   ``<hdop>`` × :data:`DOP_TO_METRES` (5 m, a typical user range error of a phone or car
   receiver), or ``<pdop>`` × the same factor when there is no ``<hdop>`` (PDOP ≥ HDOP, so this
@@ -78,6 +80,8 @@ class GpxTrack:
 
     name: str | None
     fixes: list[Fix]
+    same_time_dropped: int = 0
+    """Points dropped because their time equals the previous point's (kept: the first)."""
 
 
 def read_gpx(source: Path | bytes | str) -> list[GpxTrack]:
@@ -98,6 +102,11 @@ def read_gpx(source: Path | bytes | str) -> list[GpxTrack]:
     try:
         doc = gpxpy.parse(text)
     except gpxpy.gpx.GPXXMLSyntaxException as exc:
+        if isinstance(exc.__cause__, MemoryError):
+            # Not the file's fault: a valid file must not be called malformed.
+            raise MemoryError(
+                "not enough memory to read the GPX file; close other programs or split it"
+            ) from exc
         # gpxpy wraps every error of the XML parser it picked (expat's ParseError, lxml's
         # XMLSyntaxError, encoding errors) in this one.
         raise InvalidInputError("gpx", f"not well-formed XML ({_first_line(exc)})") from exc
@@ -193,26 +202,40 @@ def _check_root(text: str) -> None:
 
 def _track(where: str, trk: gpxpy.gpx.GPXTrack) -> GpxTrack:
     fixes: list[Fix] = []
+    dropped = 0
     for s, segment in enumerate(trk.segments):
         for p, point in enumerate(segment.points):
-            fixes.append(_fix(f"{where}.trkseg[{s}].trkpt[{p}]", point, fixes))
+            dropped += _keep(fixes, _fix(f"{where}.trkseg[{s}].trkpt[{p}]", point, fixes))
     if not fixes:
         raise InvalidInputError(where, "the track has no points")
-    return GpxTrack(name=_name(trk.name), fixes=fixes)
+    return GpxTrack(name=_name(trk.name), fixes=fixes, same_time_dropped=dropped)
+
+
+def _keep(fixes: list[Fix], fix: Fix) -> int:
+    """Append ``fix`` unless it has the previous fix's time; returns 1 when it was dropped.
+
+    A trip's fixes are stored with strictly increasing times; two fixes in the same second
+    are one position logged twice, so the first is kept (the file is still imported).
+    """
+    if fixes and fix.time == fixes[-1].time:
+        return 1
+    fixes.append(fix)
+    return 0
 
 
 def _route(where: str, rte: gpxpy.gpx.GPXRoute) -> GpxTrack:
     fixes: list[Fix] = []
+    dropped = 0
     for p, point in enumerate(rte.points):
         if point.time is None:
             raise InvalidInputError(
                 f"{where}.rtept[{p}].time",
                 "a route without times is a plan, not a recorded trip: import a <trk> track",
             )
-        fixes.append(_fix(f"{where}.rtept[{p}]", point, fixes))
+        dropped += _keep(fixes, _fix(f"{where}.rtept[{p}]", point, fixes))
     if not fixes:
         raise InvalidInputError(where, "the route has no points")
-    return GpxTrack(name=_name(rte.name), fixes=fixes)
+    return GpxTrack(name=_name(rte.name), fixes=fixes, same_time_dropped=dropped)
 
 
 def _name(value: object) -> str | None:

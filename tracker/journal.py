@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from tracker.db import Database
@@ -184,6 +184,31 @@ def counts(session: Session) -> JournalCounts:
     )
 
 
+def last_seq(session: Session) -> int:
+    """The newest entry's ``seq`` (0 for an empty journal): a mark to tell later entries by."""
+    return int(session.exec(select(func.max(JournalEntry.seq))).one() or 0)
+
+
+def unfinished_through(session: Session, mark: int) -> int:
+    """Entries up to ``seq`` ``mark`` still pending (not held in a conflict) or in flight:
+    the work a run found and did not finish. Entries opened after the mark are new work."""
+    held = select(Conflict.trip_id)
+    return int(
+        session.exec(
+            select(func.count()).where(
+                col(JournalEntry.seq) <= mark,
+                or_(
+                    col(JournalEntry.state) == EntryState.IN_FLIGHT,
+                    and_(
+                        col(JournalEntry.state) == EntryState.PENDING,
+                        col(JournalEntry.trip_id).not_in(held),
+                    ),
+                ),
+            )
+        ).one()
+    )
+
+
 def next_attempt(session: Session) -> datetime | None:
     """The earliest scheduled retry among pending entries (None: nothing waiting)."""
     return session.exec(
@@ -277,6 +302,16 @@ class Journal:
         """Entries per state, and the oldest pending one's time."""
         with self._db.read() as s:
             return counts(s)
+
+    def mark(self) -> int:
+        """A mark of the journal as it is now (see :meth:`unfinished_through`)."""
+        with self._db.read() as s:
+            return last_seq(s)
+
+    def unfinished_through(self, mark: int) -> int:
+        """How many entries that existed at ``mark`` are still pending or in flight."""
+        with self._db.read() as s:
+            return unfinished_through(s, mark)
 
     def next_attempt_at(self) -> datetime | None:
         """When the earliest waiting retry is due (None when nothing waits)."""

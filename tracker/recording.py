@@ -8,6 +8,7 @@ its journal entry in it.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -41,6 +42,8 @@ from tracker.triprows import (
 from tracker.views import TripView
 
 __all__ = ["Recorder"]
+
+log = logging.getLogger(__name__)
 
 
 class Recorder:
@@ -150,6 +153,13 @@ class Recorder:
             for number, track in enumerate(tracks):
                 if not track.fixes:
                     raise InvalidInputError(f"gpx.trk[{number}]", "has no track points")
+                if track.same_time_dropped:
+                    log.warning(
+                        "gpx.trk[%d]: %d point(s) with the same time as the point before "
+                        "were dropped (the first of each kept)",
+                        number,
+                        track.same_time_dropped,
+                    )
                 begins, ends = track.fixes[0].time, track.fixes[-1].time
                 columns = details(given)
                 if not columns.get("description") and track.name:

@@ -53,13 +53,15 @@ def sync(
             SyncEngine(settings, store, listener=listener) as engine,
         ):
             if dry_run:
-                _dry_run(engine.preview(), as_json)
+                _dry_run(engine.preview(push=do_push, pull=do_pull), as_json)
                 return
+            # Changes recorded while this run works are new work, not work it left undone.
+            mark = store.journal.mark()
             # Asked for by hand: changes waiting for a retry are tried now as well.
             report = engine.run(push=do_push, pull=do_pull, retry_waiting=True)
         doc = report.to_dict()
         doc["journal"] = store.journal.counts().to_dict()
-        code = _exit_code(report, store)
+        code = _exit_code(report, store, mark)
     if as_json:
         output.emit_json(doc)
     else:
@@ -68,9 +70,11 @@ def sync(
         raise typer.Exit(int(code))
 
 
-def _exit_code(report: SyncReport, store: Tracker) -> ExitCode:
+def _exit_code(report: SyncReport, store: Tracker, mark: int) -> ExitCode:
     """The highest of: each failed step's code, records needing the user (65), work left
-    for later (75)."""
+    for later (75): what the push retried, held or stopped before, or changes that were
+    already queued at ``mark`` (the run's start) and are still queued. A change recorded
+    during the run (a trip added meanwhile) is the next run's work, not a failure."""
     codes = [exit_code_for(error) for error in report.failures.values()]
     if store.conflicts.count():
         codes.append(ExitCode.DATAERR)  # held until resolved: `tracker conflicts`
@@ -80,7 +84,12 @@ def _exit_code(report: SyncReport, store: Tracker) -> ExitCode:
         counts = store.journal.counts()
         if counts.parked or report.push.parked:
             codes.append(ExitCode.DATAERR)
-        elif counts.pending or counts.in_flight or report.push.stopped:
+        elif (
+            report.push.stopped
+            or report.push.retried
+            or report.push.updates_held
+            or store.journal.unfinished_through(mark)
+        ):
             codes.append(ExitCode.TEMPFAIL)
     if report.costs is not None:
         if report.costs.quarantined:
@@ -186,6 +195,11 @@ def _dry_run(plan: dict[str, Any], as_json: bool) -> None:
     for request in plan["requests"]:
         output.line(f"{request['method']} {request['url']}  ({request['note']})")
     output.line(f"{len(plan['requests'])} request(s) would be sent; nothing was changed")
+    if any(request.get("pull") for request in plan["requests"]):
+        output.line(
+            "a dry run sends no request: a pull's later pages depend on the server's answers, "
+            "so only its first request is shown"
+        )
 
 
 def daemon(

@@ -1,7 +1,8 @@
 """Refreshing one cost: ``GET /v1/additional-costs/{id}``, stored by the pull's rules.
 
 A 404 carrying the platform's ``err_InvalidElement`` means the cost is gone: it is kept
-locally and marked not seen. Any other 404 is EndpointMissingError.
+locally and marked not seen. When no such cost is stored here either, the id is simply
+unknown: CostNotFoundError (exit 65), not a success. Any other 404 is EndpointMissingError.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def refresh_cost(
     reply = api.get(path)
     if reply.status == 404:
         if server_code(reply) == "err_InvalidElement":
-            costs.mark_gone(cost_id)
+            if not costs.mark_gone(cost_id):
+                raise CostNotFoundError(cost_id)  # unknown there and here: a wrong id
             return RefreshReport(cost_id, "gone", server_words(reply), _stored(costs, cost_id))
         raise EndpointMissingError(
             f"GET {path} answered 404 ({server_words(reply)}); check TRACKER_COSTS_URL"

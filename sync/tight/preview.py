@@ -10,7 +10,7 @@ from sync.tight.mapping import save_body
 from tracker.enums import EntryOp
 from tracker.store import Tracker
 
-__all__ = ["REDACTED", "preview_push"]
+__all__ = ["REDACTED", "preview_push", "pull_request"]
 
 REDACTED = "Bearer ***"
 
@@ -62,3 +62,10 @@ def preview_push(settings: Settings, store: Tracker, limit: int = 10_000) -> dic
             }
         )
     return {"dry_run": True, "requests": requests}
+
+
+def pull_request(
+    method: str, url: str, auth: str, note: str, *, header: str = "Authorization"
+) -> dict[str, Any]:
+    """A dry-run entry for the first request of a pull step (never sent by a dry run)."""
+    return {"method": method, "url": url, "headers": {header: auth}, "note": note, "pull": True}

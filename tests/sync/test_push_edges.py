@@ -132,14 +132,15 @@ def test_dry_run_shows_what_would_be_sent_and_changes_nothing(
     code, out, _ = _cli(capsys, "sync", "--dry-run", "--json")
     assert code == 0
     plan = json.loads(out)
-    (request,) = plan["requests"]
+    # No flag: both directions, so the pull's first request comes first (nothing is sent).
+    (request,) = [r for r in plan["requests"] if not r.get("pull")]
     assert request["method"] == "POST"
     assert request["headers"]["Authorization"] == "Bearer ***"
     assert [item["customData"][KEY] for item in request["body"]["data"]] == ids
     assert DEFAULT_TOKEN not in out
     assert sandbox.requests == []
     assert store.journal.counts() == before
-    code, out, _ = _cli(capsys, "sync", "--dry-run")
+    code, out, _ = _cli(capsys, "sync", "--push", "--dry-run")
     assert "1 request(s) would be sent" in out
     assert os.environ["TRACKER_MILEAGE_TOKEN"] not in out
 
@@ -250,7 +251,7 @@ def test_sync_by_hand_tries_waiting_changes_now_the_scheduler_waits(
     report = push(make_engine(backoff_initial=600, backoff_max=600))
     assert (report.requests, store.journal.counts().pending) == (0, 3)
     # The dry run shows what a sync by hand sends: the waiting changes.
-    code, out, _ = _cli(capsys, "sync", "--dry-run", "--json")
+    code, out, _ = _cli(capsys, "sync", "--push", "--dry-run", "--json")
     assert code == 0 and len(json.loads(out)["requests"]) == 1
     # `tracker sync` was asked for now: the waiting changes go now.
     assert _cli(capsys, "sync", "--push")[0] == 0
