@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from sync.errors import ConfigError
+from sync.safe_text import visible
 
 _PATTERNS = (
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
@@ -52,6 +53,21 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class ShowControls(logging.Filter):
+    """Writes control, bidi and invisible characters of a record's message as escapes, line
+    feeds included: a server's text can neither drive the terminal reading the log nor forge
+    a log line (``sync.safe_text``). Tracebacks keep their line breaks."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = visible(record.getMessage(), one_line=True), None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        if record.exc_text:
+            record.exc_text = visible(record.exc_text)
+        return True
+
+
 def configure(level: str, *, log_file: Path | None = None, secrets: Iterable[str] = ()) -> None:
     """Route the root logger to stderr (or a 0600 file) with redaction."""
     root = logging.getLogger()
@@ -64,6 +80,7 @@ def configure(level: str, *, log_file: Path | None = None, secrets: Iterable[str
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(FORMAT))
     handler.addFilter(RedactSecrets(secrets))
+    handler.addFilter(ShowControls())
     root.addHandler(handler)
     name = level.strip().upper()
     if name not in LEVELS:

@@ -248,7 +248,8 @@ _TAKEN_SQL = "SELECT remote_id, id FROM trip WHERE remote_id IN (SELECT value FR
 def _ids_taken(
     conn: Any, verdicts: Mapping[int, Verdict], held: Mapping[int, tuple[str, bool]]
 ) -> dict[str, set[str]]:
-    """For each trip answered Synced, the ids in its answer that another trip already has."""
+    """For each trip answered Synced, the ids in its answer that another trip already has,
+    or that the same answer gives another trip too (none of them is trusted then)."""
     wanted = {
         held[seq][0]: verdict.remote_id
         for seq, verdict in verdicts.items()
@@ -257,6 +258,8 @@ def _ids_taken(
     if not wanted:
         return {}
     owners: dict[str, set[str]] = {}
+    for trip_id, remote_id in wanted.items():
+        owners.setdefault(remote_id, set()).add(trip_id)
     for remote_id, trip_id in conn.exec_driver_sql(
         _TAKEN_SQL, (json.dumps(sorted(set(wanted.values()))),)
     ):
@@ -359,6 +362,11 @@ def resolve_doubt(
     ).first()
     if entry is None:
         return False
+    if remote_id is not None and _held_by_other(session, remote_id, entry.trip_id):
+        # Another trip has this id: adopting it would make two trips one record. The entry
+        # stays in doubt (never sent as a new create); an answer naming the id parks it.
+        add_event(session, seq, entry.trip_id, now, "reconciled", f"{remote_id} is another trip's")
+        return True
     entry.in_doubt = False
     entry.updated_at = now
     session.add(entry)
@@ -367,6 +375,13 @@ def resolve_doubt(
     detail = f"found on the server as {remote_id}" if remote_id else "proven absent"
     add_event(session, seq, entry.trip_id, now, "reconciled", detail)
     return True
+
+
+def _held_by_other(session: Session, remote_id: str, trip_id: str) -> bool:
+    other = session.exec(
+        select(Trip.id).where(col(Trip.remote_id) == remote_id, col(Trip.id) != trip_id)
+    ).first()
+    return other is not None
 
 
 def release(

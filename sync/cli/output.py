@@ -7,25 +7,23 @@ escape sequences; they are shown escaped, never sent raw to the terminal.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+from sync.safe_text import visible, visible_json
 
 
 def safe(text: object) -> str:
-    """``text`` with control characters made visible (``\\x1b``): safe for a terminal."""
-    raw = "" if text is None else str(text)
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", raw)
+    """``text`` with control, bidi and invisible characters made visible (``\\x1b``,
+    ``\\u202e``): safe for a terminal (``sync.safe_text``)."""
+    return visible(text)
 
 
 def emit_json(document: Any) -> None:
     """Print one JSON document (control characters escaped, so a terminal is safe)."""
     text = json.dumps(document, ensure_ascii=False, indent=2, default=str)
-    text = _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(visible_json(text) + "\n")
 
 
 def console(stderr: bool = False) -> Any:
@@ -56,4 +54,4 @@ def line(text: str) -> None:
 
 def error_line(text: str) -> None:
     """Print one line on stderr (escaped: messages may quote server text)."""
-    sys.stderr.write(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text) + "\n")
+    sys.stderr.write(visible(text) + "\n")

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from sync.costs.wire import MAX_RAW, AdditionalCost, ReadContext, label_of
 from sync.errors import ConfigError
+from sync.http.jsonlimits import BadItem
 from sync.settings import CostsSettings
 from tracker.costs import CostIn, QuarantineIn, link_tolerance
 from tracker.errors import InvalidInputError
@@ -87,6 +88,8 @@ def read_item(item: Any, context: ReadContext) -> CostIn | QuarantineIn:
     ``item`` is as :func:`loads_exact` parsed it; the CostIn keeps it as ``raw`` (decimals
     included: the store writes them as their exact text).
     """
+    if isinstance(item, BadItem):
+        return _reject(None, f"{item.head} ... [{item.size} bytes]", f"not readable: {item.reason}")
     if not isinstance(item, dict):
         return _reject(None, item, f"an item must be a JSON object, not {_json_type(item)}")
     try:

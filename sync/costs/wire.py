@@ -8,7 +8,6 @@ reason, never an exception. How each field is read where the platform's docs are
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,6 +25,8 @@ from pydantic import (
     StrictStr,
     ValidationInfo,
 )
+
+from sync.http.jsonlimits import loads_limited, loads_page
 
 __all__ = [
     "AdditionalCost",
@@ -58,12 +59,11 @@ _TIME = re.compile(
 
 
 def loads_exact(raw: bytes | str) -> Any:
-    """Parse JSON with non-integer numbers as Decimal; NaN and Infinity are refused."""
-
-    def refuse(name: str) -> Any:
-        raise ValueError(f"{name} is not valid JSON")
-
-    return json.loads(raw, parse_float=Decimal, parse_constant=refuse)
+    """Parse a page with non-integer numbers as Decimal, within the JSON limits (depth,
+    digits; NaN and Infinity refused: ``sync.http.jsonlimits``). An item of the page that
+    breaks a limit is a :class:`~sync.http.jsonlimits.BadItem` (quarantined on its own);
+    ValueError when the page itself cannot be read."""
+    return loads_page(raw, parse_float=Decimal)
 
 
 # ---------------------------------------------------------------- dates
@@ -175,7 +175,7 @@ def parse_labels(value: Any) -> dict[str, str]:
     parsed = value
     if isinstance(value, str):
         try:
-            parsed = json.loads(value)
+            parsed = loads_limited(value)
         except ValueError:
             raise ValueError(f"is not a JSON object of localized names: {value[:60]!r}") from None
     if not isinstance(parsed, dict):

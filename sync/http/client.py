@@ -22,6 +22,7 @@ import httpx
 
 from sync.clock import Clock
 from sync.errors import ConfigError, TransientRemoteError
+from sync.http.jsonlimits import loads_page
 from sync.settings import HttpSettings
 
 log = logging.getLogger(__name__)
@@ -152,9 +153,11 @@ def send(
 
 
 def _parse(raw: bytes) -> Any:
+    """The body as JSON within the limits (an unreadable item of a page a ``BadItem``), or
+    None: a deep, huge-number or NaN answer is "not JSON", never a crash."""
     if not raw:
         return None
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        return loads_page(raw)
+    except ValueError:
         return None

@@ -12,6 +12,7 @@ import logging
 import random
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import tenacity
@@ -25,12 +26,22 @@ from sync.http.retry import RetryPolicy, build_retrying, parse_retry_after
 from sync.settings import MileageSettings
 from sync.tight import verdicts as vd
 
-__all__ = ["QUERY_PATH", "SAVE_PATH", "TightApi", "raise_for"]
+__all__ = ["QUERY_PATH", "SAVE_PATH", "TightApi", "raise_for", "record_path"]
 
 log = logging.getLogger(__name__)
 
 SAVE_PATH = "/v6/mileage"
 QUERY_PATH = "/v6/mileage/query"
+
+
+def record_path(remote_id: str) -> str:
+    """``/v6/mileage/{id}`` for one record. The id must look like Tight's (``REMOTE_ID``:
+    ValueError otherwise) and is quoted too: a server-given id never reaches another path."""
+    if not vd.REMOTE_ID.fullmatch(remote_id):
+        raise ValueError(f"{remote_id[:40]!r} is not a Tight id")
+    return f"{SAVE_PATH}/{quote(remote_id, safe='')}"
+
+
 RETRIED_STATUSES = (429, 503)
 """Answers that say the request was not processed: safe to send again in the same run."""
 

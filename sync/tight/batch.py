@@ -21,7 +21,7 @@ from sync.http.client import NotSent, OutcomeUnknown
 from sync.http.retry import RetryPolicy, next_attempt_at
 from sync.settings import MileageSettings
 from sync.tight import verdicts as vd
-from sync.tight.api import SAVE_PATH, TightApi, raise_for
+from sync.tight.api import SAVE_PATH, TightApi, raise_for, record_path
 from sync.tight.canonical import Canon, UnreadableRecordError, canonical
 from sync.tight.mapping import save_body
 from sync.tight.reconcile import find_remote_ids
@@ -292,7 +292,12 @@ class BatchSender:
         if remote_id is None:
             return Synced(detail="never reached the server: nothing to delete")
         try:
-            reply = self._api.call("DELETE", f"{SAVE_PATH}/{remote_id}", None)
+            path = record_path(remote_id)
+        except ValueError as err:
+            # Stored before ids were checked: never sent, the user decides.
+            return Parked("INVALID_REMOTE_ID", f"{err}; not deleted on the server", "id")
+        try:
+            reply = self._api.call("DELETE", path, None)
         except (NotSent, OutcomeUnknown) as err:
             return self.schedule.one(c, Retry("TRANSPORT", str(err)))
         if reply.status == 200:

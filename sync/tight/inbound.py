@@ -111,7 +111,11 @@ def local_values(
         elif name == "customerId":
             out["customer_id"] = _ref(record, "customerId", "customer")
         elif name == "carId":
-            out["car_remote_id"] = _ref(record, "carId", "car")
+            car = _ref(record, "carId", "car")
+            if car is not None and not (isinstance(car, str) and REMOTE_ID.fullmatch(car)):
+                # Stored, then sent back as carId: only an id shaped like Tight's.
+                raise UnreadableRecordError(f"carId {str(car)[:30]!r} is not a Tight id")
+            out["car_remote_id"] = car
         elif name == "classSegmentIds":
             out["class_segment_ids"] = list(canonical(record)["classSegmentIds"])
         elif name == "distance":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from sync.settings import Settings
 from sync.tight.api import QUERY_PATH, SAVE_PATH
@@ -39,10 +40,11 @@ def preview_push(settings: Settings, store: Tracker, limit: int = 10_000) -> dic
         if c.op == EntryOp.DELETE:
             if c.remote_id is None and not c.in_doubt:
                 continue  # never pushed: nothing to send
+            where = quote(c.remote_id, safe="") if c.remote_id else "<found by reconcile>"
             requests.append(
                 {
                     "method": "DELETE",
-                    "url": f"{cfg.url}{SAVE_PATH}/{c.remote_id or '<found by reconcile>'}",
+                    "url": f"{cfg.url}{SAVE_PATH}/{where}",
                     "headers": headers,
                     "note": f"delete trip {c.trip_id}",
                     "body": None,

@@ -20,7 +20,6 @@ from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import quote
 
 from pydantic import ValidationError
 
@@ -30,7 +29,7 @@ from sync.errors import ProtocolError
 from sync.events import ConflictFound, Listener, Progress, TripPulled, notify
 from sync.http.client import NotSent, OutcomeUnknown
 from sync.settings import MileageSettings
-from sync.tight.api import QUERY_PATH, SAVE_PATH, TightApi, raise_for
+from sync.tight.api import QUERY_PATH, TightApi, raise_for, record_path
 from sync.tight.inbound import Decider
 from sync.tight.verdicts import classify_response
 from sync.tight.wire import QueryResponse
@@ -270,7 +269,11 @@ class MileagePull:
             if local is None or local.trip.remote_id is None:
                 continue
             try:
-                path = f"{SAVE_PATH}/{quote(local.trip.remote_id, safe='')}"
+                path = record_path(local.trip.remote_id)
+            except ValueError:
+                answered = False
+                continue
+            try:
                 reply = self._api.call("GET", path, None)
             except (NotSent, OutcomeUnknown) as err:
                 log.warning("could not read %s: %s", local.trip.remote_id, err)

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from sync.errors import ProtocolError
 from sync.settings import MileageSettings
+from sync.tight.verdicts import REMOTE_ID
 from sync.tight.wire import QueryResponse
 
 MAX_QUERY_PAGES = 100_000
@@ -59,7 +60,9 @@ def match_page(records: Iterable[Any], key: str, wanted: set[str]) -> tuple[dict
             continue  # someone else's record, without custom data
         remote_id = record.get("id")
         local = custom.get(key) if isinstance(custom, dict) else None
-        if not isinstance(custom, dict) or (local is not None and not isinstance(remote_id, str)):
+        # An id not shaped like Tight's is never adopted (it would go into a path).
+        usable = isinstance(remote_id, str) and REMOTE_ID.fullmatch(remote_id) is not None
+        if not isinstance(custom, dict) or (local is not None and not usable):
             unreadable += 1
             continue
         if isinstance(local, str) and local in wanted and local not in found:
@@ -94,7 +97,11 @@ def find_remote_ids(
         matched, bad = match_page(page.data, cfg.local_id_key, remaining)
         found.update(matched)
         if records is not None and matched:
-            by_id = {r["id"]: r for r in page.data if isinstance(r.get("id"), str)}
+            by_id = {
+                r["id"]: r
+                for r in page.data
+                if isinstance(r, dict) and isinstance(r.get("id"), str)
+            }
             records.update({local: by_id[remote] for local, remote in matched.items()})
         unreadable += bad
         after = page.cursor.after if page.cursor else None
