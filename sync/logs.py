@@ -75,7 +75,7 @@ def configure(level: str, *, log_file: Path | None = None, secrets: Iterable[str
         root.removeHandler(old)
     handler: logging.Handler
     if log_file is not None:
-        handler = logging.StreamHandler(open_log_file(log_file))
+        handler = _FileOfOurs(open_log_file(log_file))
     else:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(FORMAT))
@@ -89,6 +89,19 @@ def configure(level: str, *, log_file: Path | None = None, secrets: Iterable[str
     # httpx logs every request line at INFO: fine (no tokens in URLs), but keep it quieter.
     logging.getLogger("httpx").setLevel(max(root.level, logging.WARNING))
     logging.getLogger("apscheduler").setLevel(max(root.level, logging.WARNING))
+
+
+class _FileOfOurs(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler on a log file opened by :func:`open_log_file`: closing it closes the file
+    (a StreamHandler leaves its stream open, which is right for stderr only)."""
+
+    def close(self) -> None:
+        self.acquire()
+        try:
+            self.stream.close()
+        finally:
+            self.release()
+        super().close()
 
 
 def open_log_file(path: Path) -> TextIO:
