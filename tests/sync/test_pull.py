@@ -836,12 +836,12 @@ def test_refresh_one_cost(sandbox: Sandbox, server: SandboxServer, store: Tracke
     first = refresh(cfg, store, 2)
     assert (first.outcome, first.cost is not None) == ("inserted", True)
     assert refresh(cfg, store, 2).outcome == "unchanged"
-    sandbox.update_cost(2, Amount=Decimal("3.30"), LastUpdated="2030-01-01 00:00:00")
+    sandbox.update_cost(2, Amount=Decimal("3.30"), LastUpdated="2025-01-01 00:00:00")
     updated = refresh(cfg, store, 2)
     assert updated.outcome == "updated"
     assert updated.cost is not None
     assert updated.cost.amount == Decimal("3.30")
-    sandbox.update_cost(2, Amount="oops", LastUpdated="2030-01-02 00:00:00")
+    sandbox.update_cost(2, Amount="oops", LastUpdated="2025-01-02 00:00:00")
     broken = refresh(cfg, store, 2)
     assert broken.outcome == "quarantined"
     assert broken.cost is not None
