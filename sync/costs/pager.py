@@ -33,6 +33,8 @@ __all__ = [
     "Paginator",
     "Params",
     "StopReason",
+    "aligned_size",
+    "end_of_list",
     "nonneg_int",
     "same_setting",
     "walk",
@@ -45,19 +47,25 @@ _STATE_VERSION = 1
 
 
 class StopReason(StrEnum):
-    """Why a walk finished. The first four are a normal end; the last two are guarded stops."""
+    """Why a walk finished: a normal end (the list proved it ended) or an incomplete stop."""
 
     EMPTY_PAGE = "empty_page"
     HAS_NEXT_FALSE = "has_next_false"
     TOTAL_REACHED = "total_reached"
     SHORT_PAGE = "short_page"
+    """No longer produced (a short page alone is not an end); kept to read old checkpoints."""
     REPEATED_PAGE = "repeated_page"
     PAGE_CAP = "page_cap"
+    SHORT_OF_TOTAL = "short_of_total"
+    """The list ended (empty page, has-next false) before the total the server announced."""
 
     @property
     def complete(self) -> bool:
-        """True when the whole list was read (not a guarded stop)."""
-        return self not in (StopReason.REPEATED_PAGE, StopReason.PAGE_CAP)
+        """True when the whole list was read (not a guarded or short stop)."""
+        return self not in _INCOMPLETE
+
+
+_INCOMPLETE = frozenset({StopReason.REPEATED_PAGE, StopReason.PAGE_CAP, StopReason.SHORT_OF_TOTAL})
 
 
 class CheckpointMismatchError(SyncError, ValueError):
@@ -76,6 +84,8 @@ class _Progress:
     last_fingerprint: str | None = None
     stop_reason: StopReason | None = None
     seen: set[str] = field(default_factory=set)
+    total: int | None = None
+    """The total the server announced last (envelope or header), if it ever did."""
 
 
 class Paginator(ABC):
@@ -167,6 +177,12 @@ class Paginator(ABC):
                 f"the pull stopped after {self.pages_read} pages (TRACKER_COSTS_MAX_PAGES) "
                 "before the list ended; it is incomplete."
             )
+        if reason is StopReason.SHORT_OF_TOTAL:
+            return (
+                f"the server announced {self._progress.total} costs but its list ended after "
+                f"{self.items_read}: the pull is incomplete and marks nothing as not seen; "
+                "the next pull reads the list again."
+            )
         return None
 
     def advance(self, page: PageResult) -> None:
@@ -186,21 +202,21 @@ class Paginator(ABC):
         self.accepted = True
         progress.pages_read += 1
         progress.items_read += count
+        if page.total is not None:
+            progress.total = page.total
         self._step(page)
         progress.stop_reason = self._end_of_list(page)
         if progress.stop_reason is None and progress.pages_read >= self.max_pages:
             progress.stop_reason = StopReason.PAGE_CAP
 
     def _end_of_list(self, page: PageResult) -> StopReason | None:
-        if not page.items:
-            return StopReason.EMPTY_PAGE
-        if page.has_next is not None:
-            return None if page.has_next else StopReason.HAS_NEXT_FALSE
-        if page.total is not None:
-            return StopReason.TOTAL_REACHED if self.items_read >= page.total else None
-        if len(page.items) < self.page_size:
-            return StopReason.SHORT_PAGE
-        return None
+        reason = end_of_list(page, self.items_read)
+        total = self._progress.total
+        if reason is not None and total is not None and self.items_read < total:
+            # The list ended below the count the server itself announced: items were
+            # skipped or withheld, so this walk proves nothing about what is gone.
+            return StopReason.SHORT_OF_TOTAL
+        return reason
 
     def reset(self) -> None:
         """Forget all progress: the next page is the first one."""
@@ -220,6 +236,7 @@ class Paginator(ABC):
             "items_read": progress.items_read,
             "last_fingerprint": progress.last_fingerprint,
             "stop_reason": None if progress.stop_reason is None else str(progress.stop_reason),
+            "total": progress.total,
         }
 
     def restore(self, state: Mapping[str, Any]) -> None:
@@ -246,6 +263,8 @@ class Paginator(ABC):
                 raise CheckpointMismatchError("checkpoint fingerprint is not a string")
             raw_reason = state["stop_reason"]
             reason = None if raw_reason is None else StopReason(raw_reason)
+            raw_total = state.get("total")  # absent from checkpoints written before it existed
+            total = None if raw_total is None else nonneg_int(raw_total)
             self._set_position(state)
         except (AttributeError, KeyError, TypeError, ValueError) as error:
             if isinstance(error, CheckpointMismatchError):
@@ -257,12 +276,43 @@ class Paginator(ABC):
             last_fingerprint=last,
             stop_reason=reason,
             seen=set() if last is None else {last},
+            total=total,
         )
         self.accepted = False
 
     def _check_not_finished(self) -> None:
         if self.finished:
             raise RuntimeError(f"the walk is finished ({self.stop_reason}); no next page")
+
+
+def end_of_list(page: PageResult, items_read: int) -> StopReason | None:
+    """Whether ``page`` proves the list ended, by the server's own signals (docs/costs.md).
+
+    An empty page ends it; else a has-next flag decides; else a total (reached or not). A
+    short page alone proves nothing: the server may cap the page size below ours, so the
+    walk asks for the next page, and only an empty one ends it.
+    """
+    if not page.items:
+        return StopReason.EMPTY_PAGE
+    if page.has_next is not None:
+        return None if page.has_next else StopReason.HAS_NEXT_FALSE
+    if page.total is not None:
+        return StopReason.TOTAL_REACHED if items_read >= page.total else None
+    return None
+
+
+def aligned_size(items_read: int, limit: int) -> int:
+    """The largest page size <= ``limit`` that divides ``items_read``.
+
+    Page-number paging can only resume exactly after ``items_read`` items with a page size
+    that divides it: page ``items_read // size`` then starts where the walk stopped reading.
+    """
+    if items_read <= 0 or limit <= 1:
+        return max(limit, 1)
+    for size in range(min(limit, items_read), 0, -1):
+        if items_read % size == 0:
+            return size
+    return 1
 
 
 def nonneg_int(value: Any) -> int:

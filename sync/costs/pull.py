@@ -143,6 +143,14 @@ class CostsPull:
             items=pager.items_read,
             link_tolerance=self._tolerance,
         )
+        for reject in stored.refused:
+            log.warning("cost %s quarantined: %s", reject.cost_id, reject.reason)
+        if stored.repeated:
+            log.warning(
+                "cost IDs %s came more than once on one page: one copy per ID is stored (the "
+                "newest LastUpdated, the later copy on a tie); a quarantined copy stays",
+                ", ".join(stored.repeated[:20]),
+            )
         self.report.add(stored, rejects, len(page.items))
         notify(self._listener, Progress(STEP, pager.items_read, page.total, "costs"))
 

@@ -57,6 +57,9 @@ def refresh_cost(
     if read.id != cost_id:
         raise ProtocolError(f"GET {path} answered the cost with ID {read.id}")
     stored = costs.store_cost(read, link_tolerance=tolerance)
+    if stored.refused:
+        reason = stored.refused[0].reason
+        return RefreshReport(cost_id, "quarantined", reason, _stored(costs, cost_id))
     outcome = next(name for name in _OUTCOMES if getattr(stored, name))
     return RefreshReport(cost_id, outcome, None, _stored(costs, cost_id))
 

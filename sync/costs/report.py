@@ -23,6 +23,8 @@ class PullReport(StoredCounts):
     ambiguous: int = 0
     ambiguous_costs: list[dict[str, Any]] = field(default_factory=list)
     quarantine_reasons: list[dict[str, Any]] = field(default_factory=list)
+    repeated_ids: list[str] = field(default_factory=list)
+    """IDs that came more than once on one page (the first ``MAX_LISTED``)."""
     requests: int = 0
     retries: int = 0
     resumed_at: dict[str, Any] | None = None
@@ -36,7 +38,9 @@ class PullReport(StoredCounts):
     """Why the run stopped before the end of the list (stop requested, lease lost)."""
 
     def add(self, stored: StoredPage, rejects: Sequence[QuarantineIn], items: int) -> None:
-        """Count one stored page."""
+        """Count one stored page: ``items`` = inserted + updated + unchanged + stale +
+        duplicates + quarantined."""
+        rejects = [*rejects, *stored.refused]
         self.pages += 1
         self.items += items
         self.count(stored)
@@ -45,6 +49,7 @@ class PullReport(StoredCounts):
             self.ambiguous_costs.append({"cost_id": link.cost_id, "trip_ids": list(link.trip_ids)})
         for reject in rejects[: MAX_LISTED - len(self.quarantine_reasons)]:
             self.quarantine_reasons.append({"cost_id": reject.cost_id, "reason": reject.reason})
+        self.repeated_ids.extend(stored.repeated[: MAX_LISTED - len(self.repeated_ids)])
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

@@ -13,17 +13,31 @@ from sync.costs.pager import (
     CheckpointMismatchError,
     Paginator,
     Params,
+    aligned_size,
     nonneg_int,
     same_setting,
 )
 from sync.costs.pages import PageResult
 from sync.settings import CostsSettings
 
-__all__ = ["OffsetPaginator", "PageNumberPaginator", "paginator_from_settings"]
+__all__ = [
+    "OffsetPaginator",
+    "PageNumberPaginator",
+    "after_short_page",
+    "paginator_from_settings",
+]
 
 
 class PageNumberPaginator(Paginator):
-    """``?page=N&pageSize=S``: page numbers from ``first_page`` (0 or 1), one per page read."""
+    """``?page=N&pageSize=S``: page numbers from ``first_page`` (0 or 1), one per full page.
+
+    A short page may be the server capping the page size below ours, and a capping server
+    may number its pages by the size asked or by the size it gives: either way, asking page
+    ``first + N + 1`` would skip or repeat items. So after a short page the walk asks for the
+    size it received (or the largest size below it that divides the items read so far) and
+    the page number that starts exactly after the items read: no gap, whatever the server's
+    numbering.
+    """
 
     kind = "page"
 
@@ -42,6 +56,8 @@ class PageNumberPaginator(Paginator):
         self.size_param = size_param
         self.first_page = first_page
         self.page = first_page
+        self.size = page_size
+        """The size asked: ``page_size``, or less once a short page showed the server's cap."""
 
     def first_params(self) -> Params:
         """``{page_param: first_page, size_param: page_size}``."""
@@ -50,10 +66,14 @@ class PageNumberPaginator(Paginator):
     def next_params(self) -> Params:
         """``{page_param: N, size_param: page_size}`` for the next page number N."""
         self._check_not_finished()
-        return {self.page_param: self.page, self.size_param: self.page_size}
+        return {self.page_param: self.page, self.size_param: self.size}
 
     def _step(self, page: PageResult) -> None:
-        self.page += 1
+        count = len(page.items)
+        if count >= self.size:
+            self.page += 1
+        elif count:
+            self.page, self.size = after_short_page(self.first_page, self.items_read, count)
 
     def _position(self) -> dict[str, Any]:
         return {
@@ -61,6 +81,7 @@ class PageNumberPaginator(Paginator):
             "size_param": self.size_param,
             "first_page": self.first_page,
             "page": self.page,
+            "size": self.size,
         }
 
     def _set_position(self, state: Mapping[str, Any]) -> None:
@@ -70,10 +91,23 @@ class PageNumberPaginator(Paginator):
         page = nonneg_int(state["page"])
         if page < self.first_page:
             raise CheckpointMismatchError(f"checkpoint page {page} is before the first page")
-        self.page = page
+        size = nonneg_int(state.get("size", self.page_size))  # absent from older checkpoints
+        if not 1 <= size <= self.page_size:
+            raise CheckpointMismatchError(f"checkpoint size {size} is not 1..{self.page_size}")
+        self.page, self.size = page, size
 
     def _reset_position(self) -> None:
-        self.page = self.first_page
+        self.page, self.size = self.first_page, self.page_size
+
+
+def after_short_page(first_page: int, items_read: int, received: int) -> tuple[int, int]:
+    """``(page, size)`` to ask after a short page of ``received`` items, ``items_read`` in all.
+
+    The size is what the server gave (its cap, when it caps), reduced until it divides
+    ``items_read``; the page number then starts exactly after the items read.
+    """
+    size = aligned_size(items_read, received)
+    return first_page + items_read // size, size
 
 
 class OffsetPaginator(Paginator):

@@ -159,7 +159,7 @@ def test_show_an_unknown_cost_is_a_data_error() -> None:
 
 @pytest.mark.usefixtures("pulled")
 def test_refresh_one_cost(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
-    sandbox.update_cost(2, Amount=Decimal("99.90"), LastUpdated="2031-01-01 00:00:00")
+    sandbox.update_cost(2, Amount=Decimal("99.90"), LastUpdated="2025-01-01 00:00:00")
     code, out = invoke("refresh", "2")
     assert code == 0, out
     assert "cost 2: updated" in out

@@ -17,9 +17,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.costs.pager import CheckpointMismatchError, Paginator, Params, StopReason, walk
+from sync.costs.pager import (
+    CheckpointMismatchError,
+    Paginator,
+    Params,
+    StopReason,
+    aligned_size,
+    walk,
+)
 from sync.costs.pages import PageResult, decode_page, page_fingerprint
-from sync.costs.strategies import OffsetPaginator, PageNumberPaginator, paginator_from_settings
+from sync.costs.strategies import (
+    OffsetPaginator,
+    PageNumberPaginator,
+    after_short_page,
+    paginator_from_settings,
+)
 from sync.errors import ProtocolError, TransientRemoteError
 from sync.settings import CostsSettings
 
@@ -119,9 +131,10 @@ def test_every_item_is_read_exactly_once_in_order(
     if n == 0:
         expected_reason, expected_requests = StopReason.EMPTY_PAGE, 1
     elif shape == "bare":
-        # Only the short-page heuristic: a list that ends on a full page costs one empty page.
-        expected_reason = StopReason.SHORT_PAGE if rest else StopReason.EMPTY_PAGE
-        expected_requests = full_pages + 1
+        # No signal of its own: the walk ends only on an empty page, one request after the
+        # last page (a short page may be a server cap, not the end).
+        expected_reason = StopReason.EMPTY_PAGE
+        expected_requests = full_pages + (2 if rest else 1)
     elif shape == "has_next":
         expected_reason, expected_requests = StopReason.HAS_NEXT_FALSE, math.ceil(n / 100)
     else:
@@ -156,16 +169,63 @@ def test_server_capping_the_page_size_below_ours_is_read_fully_when_a_total_or_f
 
 
 @pytest.mark.parametrize("convention", CONVENTIONS)
-def test_without_total_or_flag_a_server_cap_ends_the_walk_early(convention: Convention) -> None:
-    # The documented risk: a bare array gives only the short-page signal, so page_size must be
-    # configured no larger than the server's cap.
-    server = FakeServer(costs(250), convention, "bare", cap=30)
+def test_without_total_or_flag_a_server_cap_is_followed_to_the_empty_page(
+    convention: Convention,
+) -> None:
+    # A bare array has no end signal but an empty page: a short page is a cap to follow.
+    data = costs(250)
+    server = FakeServer(data, convention, "bare", cap=30)
     pager = make_pager(convention, page_size=100)
-    assert len(read_all(pager, server)) == 30
-    assert pager.stop_reason is StopReason.SHORT_PAGE
-    # With page_size at the server's cap, the same server is read fully.
-    server = FakeServer(costs(250), convention, "bare", cap=30)
-    assert len(read_all(make_pager(convention, page_size=30), server)) == 250
+    assert read_all(pager, server) == data
+    assert (pager.stop_reason, pager.complete) == (StopReason.EMPTY_PAGE, True)
+    assert len(server.requests) == math.ceil(250 / 30) + 1
+
+
+@pytest.mark.parametrize("numbering", ["asked", "given"])
+@pytest.mark.parametrize("first", [0, 1])
+def test_a_capping_server_is_read_without_a_gap_however_it_numbers_pages(
+    numbering: str, first: int
+) -> None:
+    # A capping server may place page N at N * size asked ("asked": page 1 of 100 starts at
+    # 100 though only 50 came) or at N * size given: after learning the cap, the walk asks
+    # for the cap itself, where both agree.
+    data = costs(236)
+
+    def fetch(params: Params) -> PageResult:
+        asked = int(params["pageSize"])
+        given = min(asked, 50)
+        start = (int(params["page"]) - first) * (asked if numbering == "asked" else given)
+        return PageResult(data[start : start + given], total=len(data))
+
+    pager = make_pager("page0" if first == 0 else "page1", page_size=100)
+    assert read_all(pager, fetch) == data
+    assert pager.stop_reason is StopReason.TOTAL_REACHED
+
+
+@pytest.mark.parametrize(
+    ("items_read", "limit", "size"),
+    [(50, 50, 50), (236, 36, 4), (7, 3, 1), (100, 30, 25), (1, 100, 1), (0, 10, 10)],
+)
+def test_aligned_size_divides_what_was_read(items_read: int, limit: int, size: int) -> None:
+    assert aligned_size(items_read, limit) == size
+
+
+def test_after_a_short_page_the_next_page_starts_after_the_items_read() -> None:
+    assert after_short_page(0, 50, 50) == (1, 50)
+    assert after_short_page(1, 236, 36) == (60, 4)  # page 60 of 4, 1-based: items 236..239
+
+
+def test_a_list_ending_below_its_announced_total_is_incomplete() -> None:
+    pager = make_pager("page1", page_size=10)
+    pager.advance(PageResult([{"ID": n} for n in range(10)], total=30))
+    pager.advance(PageResult([], total=30))
+    assert pager.stop_reason is StopReason.SHORT_OF_TOTAL
+    assert not pager.complete
+    assert "announced 30" in (pager.warning() or "")
+    # The same with a has-next flag saying "no more" early.
+    pager = make_pager("offset", page_size=10)
+    pager.advance(PageResult([{"ID": n} for n in range(10)], total=30, has_next=False))
+    assert pager.stop_reason is StopReason.SHORT_OF_TOTAL
 
 
 # ---------------------------------------------------------------- guards
@@ -243,10 +303,10 @@ def test_page_cap_stops_an_endless_list(convention: Convention) -> None:
 
 
 def test_a_normal_end_on_the_cap_page_wins_over_the_cap() -> None:
-    server = FakeServer(costs(250), "page1", "bare")
+    server = FakeServer(costs(250), "page1", "total")
     pager = make_pager("page1", page_size=100, max_pages=3)
     assert len(read_all(pager, server)) == 250
-    assert pager.stop_reason is StopReason.SHORT_PAGE
+    assert pager.stop_reason is StopReason.TOTAL_REACHED
     assert pager.complete
 
 

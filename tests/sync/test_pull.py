@@ -178,7 +178,7 @@ CONVENTIONS: dict[str, tuple[dict[str, Any], dict[str, Any], str, str]] = {
 }
 SHAPES: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
     # name: (sandbox Paging, client settings, expected stop reason)
-    "bare array": ({}, {}, "short_page"),
+    "bare array": ({}, {}, "empty_page"),
     "envelope with total": (
         {"envelope": True, "items_key": "Data", "total_key": "Count"},
         {"items_key": "Data", "total_key": "Count"},
@@ -208,16 +208,20 @@ def test_every_paging_convention_and_envelope(
     sandbox.seed_costs(25, seed=1)
     report = pull(settings(server, **client_paging, **client_shape), store)
     assert stored_ids(store) == list(range(1, 26))
-    assert (report.complete, report.stop_reason, report.pages) == (True, stop_reason, 3)
+    # A bare array proves its end only by an empty page after the short one (a cap otherwise).
+    pages = 4 if shape == "bare array" else 3
+    assert (report.complete, report.stop_reason, report.pages) == (True, stop_reason, pages)
     assert report.inserted == 25
     queries = list_queries(sandbox)
-    assert len(queries) == 3
+    assert len(queries) == pages
     if convention == "offset":
-        assert [q[page_param] for q in queries] == ["0", "10", "20"]
+        assert [q[page_param] for q in queries] == ["0", "10", "20", "25"][:pages]
+        assert {q[size_param] for q in queries} == {"10"}
     else:
         first = server_paging["first_page"]
-        assert [int(q[page_param]) for q in queries] == [first, first + 1, first + 2]
-    assert {q[size_param] for q in queries} == {"10"}
+        # After the short page of 5: pages of 5, the first one starting at item 25.
+        expected = [(first, "10"), (first + 1, "10"), (first + 2, "10"), (first + 5, "5")]
+        assert [(int(q[page_param]), q[size_param]) for q in queries] == expected[:pages]
 
 
 @pytest.mark.parametrize("convention", CONVENTIONS)
@@ -248,7 +252,12 @@ def test_the_default_settings_match_the_sandbox_default(
     sandbox.seed_costs(3)
     cfg = CostsSettings(url=server.costs_url, token=DEFAULT_TOKEN)
     assert pull(cfg, store).complete
-    assert list_queries(sandbox) == [{"page": "1", "pageSize": "100"}]
+    # A bare array's short page is confirmed by the (empty) page after it, asked at the size
+    # the server gave, so that a capping server would be followed without a gap.
+    assert list_queries(sandbox) == [
+        {"page": "1", "pageSize": "100"},
+        {"page": "2", "pageSize": "3"},
+    ]
 
 
 # ---------------------------------------------------------------- guards
@@ -269,7 +278,7 @@ def test_a_server_ignoring_the_page_parameter_stops_with_a_warning(
     assert report.warning is not None
     assert "ignores the paging parameters" in report.warning
     assert report.warning in caplog.text
-    assert len(list_queries(sandbox)) == 3 + 2  # page 1, then page 1 again: stop
+    assert len(list_queries(sandbox)) == 4 + 2  # page 1, then page 1 again: stop
     assert (report.pages, report.unchanged, report.inserted) == (1, 10, 0)
     assert report.marked_not_seen == 0
     assert stored_ids(store) == list(range(1, 26))  # nothing duplicated, nothing lost
@@ -357,7 +366,8 @@ def test_items_removed_are_marked_not_seen_after_a_complete_pull_only(
     before = len(sandbox.requests)
     report = pull(cfg, store)
     assert report.resumed_at == {"page": 2, "pageSize": 10}
-    assert [q["page"] for q in list_queries(sandbox, before)] == ["2", "3"]
+    # Page 3 is short (4 items): the empty page 7 of 4 items each confirms the end.
+    assert [q["page"] for q in list_queries(sandbox, before)] == ["2", "3", "7"]
     assert (report.complete, report.marked_not_seen) == (True, 1)
     assert not store.costs.get(3).seen_in_last_pull
     assert len(stored_ids(store)) == 25  # kept, only marked
@@ -506,15 +516,16 @@ def test_the_next_page_is_fetched_while_one_is_stored(
         # Called once page k is stored: page k+1 was asked for before (the prefetch), and
         # nothing beyond it.
         k = len(asked_ahead) + 1
-        deadline = time.monotonic() + (5 if k < 3 else 0)  # page 3 (short) is the last
+        # Page 3 is short; the empty page 4 confirms the end and is the last.
+        deadline = time.monotonic() + (5 if k < 4 else 0)
         while len(list_queries(sandbox)) < k + 1 and time.monotonic() < deadline:
             time.sleep(0.005)
         asked_ahead.append(len(list_queries(sandbox)) == k + 1)
 
     report = pull(settings(server), store, on_page=on_page)
     assert report.complete
-    assert asked_ahead == [True, True, False]  # the last page has no next one
-    assert len(list_queries(sandbox)) == 3
+    assert asked_ahead == [True, True, True, False]  # the last page has no next one
+    assert len(list_queries(sandbox)) == 4
 
 
 def _page(n: int) -> PageResult:
@@ -758,7 +769,7 @@ def test_429_and_5xx_are_retried_with_backoff_and_retry_after(
     clock = ManualClock()
     report = pull(settings(server, retries=3), store, clock=clock)
     assert report.complete
-    assert (report.retries, report.requests) == (3, 4)
+    assert (report.retries, report.requests) == (3, 5)  # the page, 3 retries, the empty end
     assert clock.slept[0] == 7.0  # Retry-After honoured
     assert stored_ids(store) == [1, 2, 3, 4, 5]
 
@@ -825,12 +836,12 @@ def test_refresh_one_cost(sandbox: Sandbox, server: SandboxServer, store: Tracke
     first = refresh(cfg, store, 2)
     assert (first.outcome, first.cost is not None) == ("inserted", True)
     assert refresh(cfg, store, 2).outcome == "unchanged"
-    sandbox.update_cost(2, Amount=Decimal("3.30"), LastUpdated="2030-01-01 00:00:00")
+    sandbox.update_cost(2, Amount=Decimal("3.30"), LastUpdated="2025-01-01 00:00:00")
     updated = refresh(cfg, store, 2)
     assert updated.outcome == "updated"
     assert updated.cost is not None
     assert updated.cost.amount == Decimal("3.30")
-    sandbox.update_cost(2, Amount="oops", LastUpdated="2030-01-02 00:00:00")
+    sandbox.update_cost(2, Amount="oops", LastUpdated="2025-01-02 00:00:00")
     broken = refresh(cfg, store, 2)
     assert broken.outcome == "quarantined"
     assert broken.cost is not None

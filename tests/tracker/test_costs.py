@@ -23,6 +23,7 @@ from tracker.costs import (
     link_tolerance,
     links,
 )
+from tracker.costs.upsert import repeated_ids
 from tracker.costs.views import UNKNOWN
 from tracker.errors import (
     DatabaseBusyError,
@@ -303,9 +304,37 @@ def test_quarantine_is_kept_updated_and_resolved(store: Tracker) -> None:
     rows = store.costs.quarantine()
     assert sorted((r.cost_id, r.reason) for r in rows if r.cost_id) == [("7", "Amount: worse")]
     assert len(rows) == 2  # no duplicate rows for the same item
-    fixed = page(store, run, [cost(7)], n=3)
+    # A valid twin read in the same run does not clear it: the list holds both copies.
+    twin = page(store, run, [cost(7)], n=3)
+    assert (twin.resolved, twin.inserted) == (0, 1)
+    assert len(store.costs.quarantine()) == 2
+    store.costs.finish_run(run_id=run.run_id, complete=False, stop_reason="repeated_page")
+    # The next run reads only the valid copy: the entry leaves quarantine.
+    fixed = page(store, store.costs.begin_run(), [cost(7, amount=Decimal("2"))])
     assert fixed.resolved == 1
     assert [r.cost_id for r in store.costs.quarantine()] == [None]
+
+
+def test_a_last_updated_from_the_future_is_refused_by_the_store(store: Tracker) -> None:
+    now = store.now()
+    run = store.costs.begin_run()
+    result = page(store, run, [cost(3, last_updated=now + timedelta(days=2)), cost(4)])
+    assert (result.inserted, result.quarantined, len(result.refused)) == (1, 1, 1)
+    assert "from the future" in store.costs.quarantine()[0].reason
+    # Within the slack (clock skew) it is stored.
+    assert page(store, run, [cost(3, last_updated=now + timedelta(hours=20))], n=2).inserted == 1
+    alone = store.costs.store_cost(
+        cost(5, last_updated=now + timedelta(days=400)), link_tolerance=TOLERANCE
+    )
+    assert (alone.inserted, alone.quarantined) == (0, 1)
+
+
+def test_repeated_ids_compare_valid_ids_and_quarantine_keys_as_text() -> None:
+    assert repeated_ids([cost(1), cost(2), cost(1)], [reject("2"), reject(None), reject("9")]) == [
+        "1",
+        "2",
+    ]
+    assert repeated_ids([cost(1)], [reject(None), reject(None)]) == []
 
 
 def test_quarantine_not_read_again_is_dropped_after_a_complete_walk(store: Tracker) -> None:

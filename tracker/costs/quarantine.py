@@ -58,12 +58,20 @@ def _is_int(text: str) -> bool:
 
 _ANY_QUARANTINED_SQL = "SELECT EXISTS (SELECT 1 FROM cost_quarantine)"
 _RESOLVE_SQL = "DELETE FROM cost_quarantine WHERE cost_id IN (SELECT value FROM json_each(?))"
+# An entry read in this run is the list's own word too: a valid twin (same ID, same run) does
+# not make it vanish.
+_NOT_THIS_RUN = " AND (seen_run IS NULL OR seen_run != ?)"
 
 
-def resolve(conn: Connection, cost_ids: Sequence[int]) -> int:
+def resolve(conn: Connection, cost_ids: Sequence[int], run_id: str | None = None) -> int:
+    """Drop the quarantine entries of ``cost_ids`` (they now validate); with ``run_id``,
+    only those not read again in that run (a bad copy still on the list stays)."""
     if not cost_ids:
         return 0
     if not conn.exec_driver_sql(_ANY_QUARANTINED_SQL).scalar():
         return 0  # the usual case: nothing quarantined, no 100-key DELETE per page
     keys = json.dumps([str(i) for i in cost_ids])  # quarantine keys are text
-    return int(conn.exec_driver_sql(_RESOLVE_SQL, (keys,)).rowcount or 0)
+    if run_id is None:
+        return int(conn.exec_driver_sql(_RESOLVE_SQL, (keys,)).rowcount or 0)
+    done = conn.exec_driver_sql(_RESOLVE_SQL + _NOT_THIS_RUN, (keys, run_id))
+    return int(done.rowcount or 0)

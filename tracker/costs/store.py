@@ -14,10 +14,11 @@ from sqlalchemy import update
 
 from tracker import pullruns
 from tracker.costs import quarantine, queries
+from tracker.costs.future import split_future
 from tracker.costs.inputs import CostIn, QuarantineIn
 from tracker.costs.tables import table
 from tracker.costs.unseen import PULL_NAME, FinishedPull, mark_unseen
-from tracker.costs.upsert import StoredPage, store_costs
+from tracker.costs.upsert import StoredPage, repeated_ids, store_costs
 from tracker.costs.views import CostCounts, CostView, PullStateView, QuarantineView
 from tracker.db import Database
 from tracker.pullruns import PullStart
@@ -53,16 +54,24 @@ class CostStore:
     ) -> StoredPage:
         """Store one page and its checkpoint in one transaction.
 
+        A cost whose ``LastUpdated`` is from the future is quarantined instead
+        (``result.refused``); a quarantine entry read in this run is not cleared by a valid
+        copy of the same ID read in the same run (``result.repeated`` lists such IDs).
+
         Raises StateError when ``run_id`` is no longer the pull's current run (another process
         restarted it): nothing is written then.
         """
         now = self._db.now()
+        kept, refused = split_future(costs, now)
+        all_rejects = [*rejects, *refused]
         with self._db.write() as s:
             conn = s.connection()
             pullruns.advance(conn, name, run_id, checkpoint, pages, items)
-            result = store_costs(conn, costs, run_id, now, link_tolerance)
-            result.quarantined = quarantine.quarantine(conn, rejects, run_id, now)
-            result.resolved = quarantine.resolve(conn, [c.id for c in costs])
+            result = store_costs(conn, kept, run_id, now, link_tolerance)
+            result.quarantined = quarantine.quarantine(conn, all_rejects, run_id, now)
+            result.resolved = quarantine.resolve(conn, [c.id for c in kept], run_id=run_id)
+            result.repeated = repeated_ids(costs, rejects)
+            result.refused = refused
             return result
 
     def finish_run(
@@ -78,12 +87,18 @@ class CostStore:
     def store_cost(self, cost: CostIn, *, link_tolerance: timedelta) -> StoredPage:
         """Store one cost read outside a pull (a refresh): same upsert and link rules.
 
-        Its "seen" bookkeeping is left to the pulls; a quarantine entry for it is resolved.
+        Its "seen" bookkeeping is left to the pulls; a quarantine entry for it is resolved. A
+        ``LastUpdated`` from the future quarantines it instead (``result.refused``).
         """
         now = self._db.now()
+        kept, refused = split_future([cost], now)
         with self._db.write() as s:
             conn = s.connection()
-            result = store_costs(conn, [cost], None, now, link_tolerance)
+            if refused:
+                result = StoredPage(refused=refused)
+                result.quarantined = quarantine.quarantine(conn, refused, None, now)
+                return result
+            result = store_costs(conn, kept, None, now, link_tolerance)
             result.resolved = quarantine.resolve(conn, [cost.id])
             return result
 

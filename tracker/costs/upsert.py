@@ -20,10 +20,11 @@ from typing import Any
 from sqlalchemy import Connection
 
 from tracker.coltypes import from_utc_text, utc_text
-from tracker.costs.inputs import CostIn
+from tracker.costs.future import latest_trusted_text
+from tracker.costs.inputs import CostIn, QuarantineIn
 from tracker.costs.links import AmbiguousLink, Linker, canonical_guid
 
-__all__ = ["StoredCounts", "StoredPage", "store_costs"]
+__all__ = ["StoredCounts", "StoredPage", "repeated_ids", "store_costs"]
 
 
 @dataclass
@@ -35,6 +36,8 @@ class StoredCounts:
     unchanged: int = 0
     stale: int = 0
     """Items older (``LastUpdated``) than the stored copy: not applied."""
+    duplicates: int = 0
+    """Valid items whose ID came again on the same page: only one copy per ID is stored."""
     quarantined: int = 0
     resolved: int = 0
     """Quarantine entries removed because their item now validates."""
@@ -54,9 +57,23 @@ _COUNTS = tuple(f.name for f in fields(StoredCounts))
 @dataclass
 class StoredPage(StoredCounts):
     """What storing one page (or one refreshed cost) did, with the costs left unlinked
-    because they overlap several trips."""
+    because they overlap several trips, the IDs that came more than once on the page, and
+    the items the store itself refused (quarantined, e.g. a date from the future)."""
 
     ambiguous: list[AmbiguousLink] = field(default_factory=list)
+    repeated: list[str] = field(default_factory=list)
+    refused: list[QuarantineIn] = field(default_factory=list)
+
+
+def repeated_ids(costs: Sequence[CostIn], rejects: Sequence[QuarantineIn]) -> list[str]:
+    """IDs that occur more than once among a page's valid and quarantined items, in order
+    of first occurrence (quarantine keys and valid IDs compared as text: ``"7"`` and ``7``
+    claim the same cost)."""
+    counts: dict[str, int] = {}
+    keys = [str(c.id) for c in costs] + [r.cost_id for r in rejects if r.cost_id is not None]
+    for key in keys:
+        counts[key] = counts.get(key, 0) + 1
+    return [key for key, n in counts.items() if n > 1]
 
 
 _STORED_SQL = (
@@ -189,13 +206,19 @@ def store_costs(
     now: datetime,
     tolerance: timedelta,
 ) -> StoredPage:
-    """Upsert ``costs`` (a newer ``LastUpdated`` wins; the later copy on a tie) and link each
-    to its trip, in the caller's transaction. ``run_id``: the pull that read them (None for a
-    refresh outside a pull: its "seen" bookkeeping is left to the pulls)."""
+    """Upsert ``costs`` (a newer ``LastUpdated`` wins; the later copy on a tie; one copy per
+    ID, the others counted as duplicates) and link each to its trip, in the caller's
+    transaction. The caller refuses stamps from the future first (``tracker.costs.future``).
+    ``run_id``: the pull that read them (None for a refresh outside a pull: its "seen"
+    bookkeeping is left to the pulls)."""
     result = StoredPage()
     latest = _latest(costs)
+    result.duplicates = len(costs) - len(latest)
     if not latest:
         return result
+    # A stored stamp beyond what is trusted now (kept before that rule) is no version to
+    # keep: it would make every real update stale forever.
+    trusted = latest_trusted_text(now)
     stored = _stored(conn, list(latest))
     guids = {ident: canonical_guid(cost.trip_guid) for ident, cost in latest.items()}
     linker = Linker(conn, tolerance)
@@ -209,7 +232,7 @@ def store_costs(
         if (
             old is not None
             and old.last_updated is not None
-            and utc_text(cost.last_updated) < old.last_updated
+            and utc_text(cost.last_updated) < old.last_updated <= trusted
         ):
             result.stale += 1  # not applied: linked by what is stored
             start, end = from_utc_text(old.start_time), from_utc_text(old.end_time)
