@@ -109,7 +109,7 @@ def run(mib: float = 49.0, *, compact: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-gpx-") as tmp:
         gpx = Path(tmp) / "drive.gpx"
         points = write_gpx(gpx, mib, compact=compact)
-        size_mib = gpx.stat().st_size / 2**20
+        size_mib = round(gpx.stat().st_size / 2**20, 1)
         db = Path(tmp) / "tracker.db"
         env = child_env(TRACKER_HOME=tmp)
         measured = json_child("bench.gpx_import", "--child", str(db), str(gpx), env=env)
@@ -117,7 +117,7 @@ def run(mib: float = 49.0, *, compact: bool = False) -> dict[str, Any]:
         raise RuntimeError(f"the import stored {measured['done']} of {points} points")
     used = measured["peak_mb"] - measured["baseline_mb"]
     return {
-        "name": f"peak memory, GPX import of {size_mib:.0f} MiB ({points} points, child RSS)",
+        "name": f"peak memory, GPX import of {size_mib:g} MiB ({points} points, child RSS)",
         "n": points,
         "unit": "MB",
         "ours": round(used, 1),

@@ -451,3 +451,27 @@ def test_mangled_files_never_leak_a_parser_exception(data: st.DataObject) -> Non
 def test_random_bytes_never_leak_a_parser_exception(blob: bytes) -> None:
     with pytest.raises(InvalidInputError):
         read_gpx(blob)
+
+
+def test_fixes_are_compact_columns_that_read_as_fixes() -> None:
+    [track] = read_gpx(VALID)
+    fixes = track.fixes
+    assert len(fixes) == 4
+    assert fixes[0].accuracy == DOP_TO_METRES and fixes[1].accuracy is None  # NaN: unknown
+    assert fixes[-1] == fixes[3] == list(fixes)[3] == fixes[2:][1]
+    assert fixes == read_gpx(VALID)[0].fixes  # unknown accuracy equals itself
+    with pytest.raises(IndexError):
+        fixes[4]
+
+
+def test_a_large_file_is_read_in_chunks_with_the_errors_of_a_small_one(tmp_path: Path) -> None:
+    # Far more than one 64 KiB chunk; the bad point sits past the first chunks.
+    points = [pt(0, when=f"2024-05-14T{6 + i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z")
+              for i in range(5000)]  # fmt: skip
+    path = tmp_path / "long.gpx"
+    path.write_text(gpx(trk(points)))
+    [track] = read_gpx(path)
+    assert len(track.fixes) == 5000
+    points[4321] = pt(0, lat="91")
+    path.write_text(gpx(trk(points)))
+    assert invalid(path).field == "gpx.trk[0].trkseg[0].trkpt[4321].lat"
