@@ -51,6 +51,7 @@ class Sizes:
     walk_repeats: int
     walk_windows: str
     """A key of ``bench.mileage_walk.WINDOWS``: the read->save window cases."""
+    gpx_mib: float
 
 
 FULL = Sizes(
@@ -68,6 +69,7 @@ FULL = Sizes(
     walk_n=10_000,
     walk_repeats=3,
     walk_windows="full",
+    gpx_mib=49.0,
 )
 QUICK = Sizes(
     ingest_n=5_000,
@@ -84,6 +86,7 @@ QUICK = Sizes(
     walk_n=300,
     walk_repeats=1,
     walk_windows="quick",
+    gpx_mib=0.5,
 )
 
 
@@ -139,6 +142,12 @@ def _walk(s: Sizes) -> list[Row]:
     return mileage_walk.run(n=s.walk_n, repeats=s.walk_repeats, windows=s.walk_windows)
 
 
+def _gpx(s: Sizes) -> list[Row]:
+    from bench import gpx_import
+
+    return [gpx_import.run(mib=s.gpx_mib, compact=True)]
+
+
 BENCHMARKS: dict[str, Callable[[Sizes], list[Row]]] = {
     "ingest": _ingest,
     "push": _push,
@@ -147,6 +156,7 @@ BENCHMARKS: dict[str, Callable[[Sizes], list[Row]]] = {
     "startup": _startup,
     "drain": _drain,
     "walk": _walk,
+    "gpx": _gpx,
 }
 
 

@@ -21,7 +21,7 @@ How a recorded track becomes a distance (:func:`summarize`)
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Context, Decimal
@@ -172,41 +172,78 @@ def _plausible(a: Fix, b: Fix, max_speed_ms: float) -> bool:
     return seconds > 0.0 and jump / seconds <= max_speed_ms
 
 
-def _check_order(fixes: Sequence[Fix]) -> None:
-    for index in range(1, len(fixes)):
-        if fixes[index].time < fixes[index - 1].time:
+def _kept(fixes: Iterable[Fix], flt: TrackFilter, dropped: list[int]) -> Iterator[Fix]:
+    """Yield the fixes :func:`clean_track` keeps, in order, reading ``fixes`` once.
+
+    Holds at most the anchor's look-ahead window, so a long track never exists as a list of
+    fixes here. Adds the fixes dropped for accuracy to ``dropped[0]`` and for speed (including
+    those before the anchor) to ``dropped[1]``; raises on the first fix that goes back in time.
+    """
+    max_speed_ms = flt.max_speed_kmh / 3.6
+    window: list[Fix] = []  # accurate fixes while the anchor is not chosen
+    last: Fix | None = None  # the last kept fix
+    previous: Fix | None = None
+    for index, fix in enumerate(fixes):
+        if previous is not None and fix.time < previous.time:
             raise InvalidInputError(
                 f"waypoints[{index}].time",
-                f"{fixes[index].time.isoformat()} is before the previous fix "
-                f"({fixes[index - 1].time.isoformat()}): sort the fixes by time",
+                f"{fix.time.isoformat()} is before the previous fix "
+                f"({previous.time.isoformat()}): sort the fixes by time",
             )
+        previous = fix
+        if fix.accuracy is not None and fix.accuracy > flt.max_accuracy_m:
+            dropped[0] += 1
+        elif last is not None:
+            if _plausible(last, fix, max_speed_ms):
+                last = fix
+                yield fix
+            else:
+                dropped[1] += 1
+        else:
+            window.append(fix)
+            # A full window (the candidate and its look-ahead) decides as the whole track would.
+            while len(window) > ANCHOR_LOOKAHEAD and last is None:
+                last = _anchor(window, max_speed_ms, dropped)
+            if last is not None:
+                yield from _after_anchor(window, max_speed_ms, dropped)
+                last = window[-1] if window else last
+                window = []
+    # The end of the track: a candidate is judged on the fixes that follow it, if any.
+    while window and last is None:
+        last = _anchor(window, max_speed_ms, dropped)
+    if last is not None and window:
+        yield from _after_anchor(window, max_speed_ms, dropped)
 
 
-def _clean(fixes: Sequence[Fix], flt: TrackFilter) -> tuple[list[Fix], int, int]:
+def _anchor(window: list[Fix], max_speed_ms: float, dropped: list[int]) -> Fix | None:
+    """``window[0]`` if it agrees with one of the next fixes (or none follows); else drop it."""
+    following = window[1 : 1 + ANCHOR_LOOKAHEAD]
+    if not following or any(_plausible(window[0], nxt, max_speed_ms) for nxt in following):
+        return window[0]
+    window.pop(0)
+    dropped[1] += 1
+    return None
+
+
+def _after_anchor(window: list[Fix], max_speed_ms: float, dropped: list[int]) -> Iterator[Fix]:
+    """Yield the anchor ``window[0]`` and the window's kept fixes; leaves the last kept fix as
+    the window's only element."""
+    kept = window[0]
+    yield kept
+    for fix in window[1:]:
+        if _plausible(kept, fix, max_speed_ms):
+            kept = fix
+            yield fix
+        else:
+            dropped[1] += 1
+    window[:] = [kept]
+
+
+def _clean(fixes: Iterable[Fix], flt: TrackFilter) -> tuple[list[Fix], int, int]:
     """Return (kept fixes, dropped for accuracy, dropped for speed); see :func:`clean_track`."""
-    _check_order(fixes)
-    accurate = [f for f in fixes if f.accuracy is None or f.accuracy <= flt.max_accuracy_m]
-    dropped_accuracy = len(fixes) - len(accurate)
-    max_speed_ms = flt.max_speed_kmh / 3.6
-
-    # Anchor: the first fix that agrees with at least one of the next ANCHOR_LOOKAHEAD fixes.
-    # Checking only the next fix would let a spike in second place throw away a good first
-    # fix; checking against two survives one spike either way. A fix with no successors left
-    # is accepted as it is (nothing can contradict it).
-    start = 0
-    while start < len(accurate) - 1:
-        following = accurate[start + 1 : start + 1 + ANCHOR_LOOKAHEAD]
-        if any(_plausible(accurate[start], nxt, max_speed_ms) for nxt in following):
-            break
-        start += 1
-
-    kept: list[Fix] = []
-    if start < len(accurate):
-        kept.append(accurate[start])
-        for fix in accurate[start + 1 :]:
-            if _plausible(kept[-1], fix, max_speed_ms):
-                kept.append(fix)
-    return kept, dropped_accuracy, len(accurate) - len(kept)
+    dropped = [0, 0]
+    kept = list(_kept(fixes, flt, dropped))
+    return kept, dropped[0], dropped[1]
 
 
 def clean_track(fixes: Sequence[Fix], flt: TrackFilter) -> list[Fix]:
@@ -277,23 +314,40 @@ def summarize(fixes: Sequence[Fix], flt: TrackFilter, unit: DistanceUnit) -> Tra
     """
     if not fixes:
         raise InvalidInputError("waypoints", "the trip has no waypoints to compute a distance")
-    kept, dropped_accuracy, dropped_speed = _clean(fixes, flt)
-    if not kept:
+    # One pass over the kept fixes, none of them held: a GPX import's columns build each fix
+    # only as it is read, so a long track costs no list of fixes here.
+    dropped = [0, 0]
+    ends: list[Fix] = []  # the first kept fix, then the previous one
+    count = 0
+
+    def steps() -> Iterator[float]:
+        nonlocal count
+        for fix in _kept(fixes, flt, dropped):
+            count += 1
+            if ends:
+                yield _distance(ends[-1], fix)
+                ends[1:] = [fix]
+            else:
+                ends.append(fix)
+
+    length = math.fsum(steps())
+    if not ends:
         raise InvalidInputError(
             "waypoints",
             f"none of the {len(fixes)} waypoints is accurate enough "
             f"(all worse than {flt.max_accuracy_m:g} m): raise max_accuracy_m or enter the "
             "distance manually",
         )
+    first, last = ends[0], ends[-1]
     return TrackSummary(
-        distance=to_distance(track_length_m(kept), unit),
+        distance=to_distance(length, unit),
         unit=unit,
-        duration=kept[-1].time - kept[0].time,
-        start=kept[0],
-        end=kept[-1],
-        kept=len(kept),
-        dropped_accuracy=dropped_accuracy,
-        dropped_speed=dropped_speed,
+        duration=last.time - first.time,
+        start=first,
+        end=last,
+        kept=count,
+        dropped_accuracy=dropped[0],
+        dropped_speed=dropped[1],
     )
 
 

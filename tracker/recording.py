@@ -45,6 +45,9 @@ __all__ = ["Recorder"]
 
 log = logging.getLogger(__name__)
 
+# Waypoint rows of a GPX track built and inserted at a time.
+_IMPORT_SLICE = 10_000
+
 
 class Recorder:
     """Starts, feeds and stops live trips; imports GPX tracks (the base of
@@ -178,13 +181,22 @@ class Recorder:
                     distance_unit=self._rules.unit,
                     **columns,
                 )
-                rows = waypoint_rows(
-                    trip.id,
-                    0,
-                    ((f.time, f.lat, f.lng, f.accuracy, f.speed) for f in track.fixes),
-                    None,
-                )
-                _insert_waypoints(s, rows)
+                # In slices, so that only one slice of rows is ever held besides the compact
+                # columns (the rows of 400,000 fixes would be ~90 MB). One transaction still:
+                # a failure leaves nothing of the file.
+                after: int | None = None
+                for start in range(0, len(track.fixes), _IMPORT_SLICE):
+                    rows = waypoint_rows(
+                        trip.id,
+                        start,
+                        (
+                            (f.time, f.lat, f.lng, f.accuracy, f.speed)
+                            for f in track.fixes[start : start + _IMPORT_SLICE]
+                        ),
+                        after,
+                    )
+                    _insert_waypoints(s, rows)
+                    after = rows[-1][2]
                 self._apply_summary(trip, track.fixes)
                 s.add(trip)
                 views.append(view(s, trip))

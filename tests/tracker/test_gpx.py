@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from tracker.errors import InvalidInputError
 from tracker.geo import TrackFilter, clean_track, local_date, summarize, track_length_m
-from tracker.gpx import DOP_TO_METRES, MAX_GPX_BYTES, read_gpx
+from tracker.gpx import DOP_TO_METRES, MAX_DEPTH, MAX_GPX_BYTES, read_gpx
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "gpx"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -300,10 +300,18 @@ def test_antimeridian_and_pole_coordinates_are_valid() -> None:
     assert [f.lng for f in track.fixes] == [180.0, -180.0, 0.0]
 
 
-def test_deeply_nested_extensions_do_not_recurse() -> None:
-    deep = "<extensions>" + "<a>" * 50_000 + "</a>" * 50_000 + "</extensions>"
-    [track] = read_gpx(gpx(trk([pt(0, extra=deep)])))
-    assert track.fixes[0].speed is None
+def test_nested_extensions_are_read_up_to_the_depth_limit() -> None:
+    # gpx/trk/trkseg/trkpt/extensions are 5 levels and <speed> one: the rest is for <a>.
+    levels = MAX_DEPTH - 6
+    deep = "<extensions>" + "<a>" * levels + "<speed>3</speed>" + "</a>" * levels
+    [track] = read_gpx(gpx(trk([pt(0, extra=deep + "</extensions>")])))
+    assert track.fixes[0].speed == 3.0
+    # One level more is refused, as is a nesting bomb (no recursion, no stack of 50,000).
+    for depth in (MAX_DEPTH - 4, 50_000):  # MAX_DEPTH - 4 <a>: the last at MAX_DEPTH + 1
+        deep = "<extensions>" + "<a>" * depth + "</a>" * depth + "</extensions>"
+        err = invalid(gpx(trk([pt(0, extra=deep)])))
+        assert err.field == "gpx"
+        assert "nested deeper" in str(err)
 
 
 BILLION_LAUGHS = (
@@ -366,15 +374,22 @@ BILLION_LAUGHS = (
         (gpx(other=f"<rte>{pt(0, tag='rtept')}{pt(1, tag='rtept', when='')}</rte>"),
          "gpx.rte[0].rtept[1].time", "a plan, not a recorded trip"),
         (gpx(other="<rte><name>empty</name></rte>"), "gpx.rte[0]", "no points"),
-        # Hostile documents: entity expansion, external entities, quadratic regex input.
+        # Hostile documents: entity expansion, external entities, namespace floods.
         (BILLION_LAUGHS, "gpx", "DTD or entities"),
         ('<?xml version="1.0"?><!DOCTYPE gpx [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
          '<gpx version="1.1"><trk><name>&x;</name></trk></gpx>', "gpx", "DTD or entities"),
-        ("<gpx>" + " xmlns" * 50_000 + "</gpx>", "gpx", "namespace"),
-        ("<gpx>" + " xmlns" * 200 + " " * 10_000 + "</gpx>", "gpx", "namespace"),
-        ('<gpx xmlns:a="' + "x" * 100_000 + "></gpx>", "gpx", "namespace"),
+        ('<gpx><!DOCTYPE gpx></gpx>', "gpx", "not well-formed XML"),
+        ("<gpx><trk><name>&x;</name></trk></gpx>", "gpx", "undefined entity at line 1"),
         ("<gpx" + "".join(f' xmlns:n{i}="u{i}"' for i in range(300)) + "/>", "gpx",
          "namespace"),
+        (gpx(trk([pt(0, extra="".join(f'<x xmlns:n{i}="u"/>' for i in range(255)))])), "gpx",
+         "namespace"),  # 2 in HEAD + 255
+        ('<gpx xmlns:a="' + "x" * 10_000 + '"/>', "gpx", "namespace"),
+        # Text that only looks like declarations is text (gpxpy's regex scan needed limits).
+        ("<gpx>" + " xmlns" * 50_000 + "</gpx>", "gpx", "no <trk>"),
+        ('<gpx xmlns:a="' + "x" * 100_000 + "></gpx>", "gpx", "not a GPX document"),
+        # Syntax errors say where.
+        (HEAD + "\n<trk>\n<trkseg></trk></gpx>", "gpx", "mismatched tag at line 4, column 11"),
     ],
 )  # fmt: skip
 def test_bad_input_names_the_field(source: bytes | str, field: str, message: str) -> None:
@@ -386,8 +401,8 @@ def test_bad_input_names_the_field(source: bytes | str, field: str, message: str
 def test_hostile_documents_are_refused_fast() -> None:
     start = time.perf_counter()
     invalid(BILLION_LAUGHS)
-    invalid("<gpx>" + " xmlns" * 200_000 + "</gpx>")
-    # Unguarded, gpxpy's namespace scan takes quadratic time here (minutes).
+    invalid("<gpx" + "".join(f' xmlns:n{i}="u"' for i in range(200_000)) + "/>")
+    invalid("<gpx>" + " xmlns" * 200_000 + "</gpx>")  # once quadratic in gpxpy's scan
     assert time.perf_counter() - start < 2.0
 
 
@@ -436,3 +451,27 @@ def test_mangled_files_never_leak_a_parser_exception(data: st.DataObject) -> Non
 def test_random_bytes_never_leak_a_parser_exception(blob: bytes) -> None:
     with pytest.raises(InvalidInputError):
         read_gpx(blob)
+
+
+def test_fixes_are_compact_columns_that_read_as_fixes() -> None:
+    [track] = read_gpx(VALID)
+    fixes = track.fixes
+    assert len(fixes) == 4
+    assert fixes[0].accuracy == DOP_TO_METRES and fixes[1].accuracy is None  # NaN: unknown
+    assert fixes[-1] == fixes[3] == list(fixes)[3] == fixes[2:][1]
+    assert fixes == read_gpx(VALID)[0].fixes  # unknown accuracy equals itself
+    with pytest.raises(IndexError):
+        fixes[4]
+
+
+def test_a_large_file_is_read_in_chunks_with_the_errors_of_a_small_one(tmp_path: Path) -> None:
+    # Far more than one 64 KiB chunk; the bad point sits past the first chunks.
+    points = [pt(0, when=f"2024-05-14T{6 + i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z")
+              for i in range(5000)]  # fmt: skip
+    path = tmp_path / "long.gpx"
+    path.write_text(gpx(trk(points)))
+    [track] = read_gpx(path)
+    assert len(track.fixes) == 5000
+    points[4321] = pt(0, lat="91")
+    path.write_text(gpx(trk(points)))
+    assert invalid(path).field == "gpx.trk[0].trkseg[0].trkpt[4321].lat"
