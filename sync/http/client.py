@@ -227,7 +227,8 @@ def send(
 
 def no_answer(url: str, method: str, seconds: float) -> str:
     """The reason a person reads when a server did not answer in time."""
-    return f"no answer from {url} within {seconds:.3g} s ({method}); will retry"
+    shown = f"{seconds:.0f}" if seconds >= 1 else f"{seconds:.1f}"
+    return f"no answer from {url} within {shown} s ({method}); will retry"
 
 
 def _parse(raw: bytes) -> Any:
