@@ -18,7 +18,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -62,6 +61,7 @@ from sync.sandbox import (
 )
 from sync.settings import CostsSettings, Settings
 from tests.helpers.remote import pull as pull_step
+from tests.helpers.wait import wait_for
 from tracker.store import Tracker
 
 LIST = "/api/business-mobile/v1/additional-costs/list"
@@ -506,9 +506,8 @@ def test_the_next_page_is_fetched_while_one_is_stored(
         # Called once page k is stored: page k+1 was asked for before (the prefetch), and
         # nothing beyond it.
         k = len(asked_ahead) + 1
-        deadline = time.monotonic() + (5 if k < 3 else 0)  # page 3 (short) is the last
-        while len(list_queries(sandbox)) < k + 1 and time.monotonic() < deadline:
-            time.sleep(0.005)
+        wait = 5 if k < 3 else 0  # page 3 (short) is the last
+        wait_for(lambda: len(list_queries(sandbox)) >= k + 1, wait)
         asked_ahead.append(len(list_queries(sandbox)) == k + 1)
 
     report = pull(settings(server), store, on_page=on_page)
