@@ -33,6 +33,7 @@ from sync.errors import SyncError, TransientRemoteError
 from sync.events import Listener, StepStarted, SyncFinished, SyncStarted, notify
 from sync.http.client import build_client
 from sync.http.credentials import CredentialsProvider
+from sync.http.cutoff import CutOff
 from sync.lease import HeldLease
 from sync.report import SyncReport
 from sync.settings import Settings
@@ -92,6 +93,7 @@ class SyncEngine:
         # One budget per engine: a daemon's runs share it, as the limit is per token.
         self.budget = RequestBudget.from_settings(settings.mileage, clock=self.clock)
         self._clients: dict[str, httpx.Client] = {}
+        self._cutoff = CutOff()  # both clients' sockets: one interrupt() cuts them all
         self._tight_auth: TightAuth | None = None
         self._lock = threading.Lock()
 
@@ -289,7 +291,12 @@ class SyncEngine:
                 cfg, clock=self.clock, provider=self._credentials, budget=self.budget
             )
             self._clients["mileage"] = build_client(
-                cfg.url, cfg, transport=self._transport, auth=self._tight_auth, name="mileage"
+                cfg.url,
+                cfg,
+                transport=self._transport,
+                auth=self._tight_auth,
+                name="mileage",
+                cutoff=self._cutoff,
             )
         return self._clients["mileage"]
 
@@ -307,9 +314,24 @@ class SyncEngine:
             cfg = self.settings.costs
             auth = costs_auth(cfg, clock=self.clock, provider=self._costs_credentials)
             self._clients["costs"] = build_client(
-                cfg.url, cfg, transport=self._transport, auth=auth, name="costs"
+                cfg.url,
+                cfg,
+                transport=self._transport,
+                auth=auth,
+                name="costs",
+                cutoff=self._cutoff,
             )
         return self._clients["costs"]
+
+    def interrupt(self) -> None:
+        """Cut every request under way (thread-safe; a stopping daemon's last resort): a
+        blocked read returns at once, its outcome unknown, and no request starts until
+        :meth:`resume`. The run under way then ends with everything kept for later."""
+        self._cutoff.cut()
+
+    def resume(self) -> None:
+        """Allow requests again after :meth:`interrupt`."""
+        self._cutoff.resume()
 
     def close(self) -> None:
         """Close the HTTP clients this engine built."""

@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 PUSH, PULL, SOON = "push", "pull", "push-soon"
 
+STOP_GRACE = 2.0
+"""Seconds a stopping service lets the request in flight finish before cutting it."""
+
 
 @dataclass
 class JobState:
@@ -89,6 +92,7 @@ class SyncService:
                 return
             schedule = self.settings.schedule
             self._stop.clear()
+            self.engine.resume()
             scheduler = BackgroundScheduler(timezone="UTC")
             now = self._now()
             jobs = [(PUSH, self._run_push, schedule.push_interval)]
@@ -119,15 +123,22 @@ class SyncService:
             self._watchdog.start()
         log.info("sync service started: push every %ss", schedule.push_interval)
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop scheduling; let a running batch finish (the run stops between batches),
-        release the leases. Safe to call twice."""
+    def stop(self, timeout: float = 30.0, grace: float = STOP_GRACE) -> None:
+        """Stop scheduling; let a running batch finish (the run stops between batches), but
+        cut its requests after ``grace`` seconds, whatever the server does (a silent or
+        dripping server must not hold a SIGTERM up); release the leases. Safe to call twice."""
         self._stop.set()
         with self._lock:
             scheduler, self._scheduler = self._scheduler, None
             watchdog, self._watchdog = self._watchdog, None
         if scheduler is not None:
-            scheduler.shutdown(wait=True)
+            cutter = threading.Timer(grace, self.engine.interrupt)
+            cutter.daemon = True
+            cutter.start()
+            try:
+                scheduler.shutdown(wait=True)
+            finally:
+                cutter.cancel()
         if watchdog is not None:
             watchdog.join(timeout)
         log.info("sync service stopped")

@@ -165,6 +165,12 @@ class Settings(BaseSettings):
     synchronous: Literal["FULL", "NORMAL"] = Field("FULL", description="SQLite synchronous")
     busy_timeout: float = Field(5.0, ge=0, description="seconds to wait for the write lock")
     log_level: str = Field("WARNING", description="DEBUG, INFO, WARNING or ERROR")
+    manual_budget: float = Field(
+        30.0,
+        gt=0,
+        description="seconds a sync asked for by hand (tracker sync) may take in total; "
+        "what is left stays queued (the daemon keeps its own schedule)",
+    )
     sync_conflicts: Literal["ask", "local", "remote"] = Field(
         "ask",
         description="a trip changed here and on Tight differently: ask (hold it), or keep "

@@ -57,8 +57,11 @@ def sync(
                 return
             # Changes recorded while this run works are new work, not work it left undone.
             mark = store.journal.mark()
-            # Asked for by hand: changes waiting for a retry are tried now as well.
-            report = engine.run(push=do_push, pull=do_pull, retry_waiting=True)
+            # Asked for by hand: changes waiting for a retry are tried now as well, and a
+            # person waits at most the manual budget for an answer (what is left stays queued).
+            report = engine.run(
+                push=do_push, pull=do_pull, retry_waiting=True, budget=settings.manual_budget
+            )
         doc = report.to_dict()
         doc["journal"] = store.journal.counts().to_dict()
         code = _exit_code(report, store, mark)
@@ -76,6 +79,8 @@ def _exit_code(report: SyncReport, store: Tracker, mark: int) -> ExitCode:
     already queued at ``mark`` (the run's start) and are still queued. A change recorded
     during the run (a trip added meanwhile) is the next run's work, not a failure."""
     codes = [exit_code_for(error) for error in report.failures.values()]
+    if report.stopped:
+        codes.append(ExitCode.TEMPFAIL)  # a step was not reached: its work waits
     if store.conflicts.count():
         codes.append(ExitCode.DATAERR)  # held until resolved: `tracker conflicts`
     if report.mileage is not None and report.mileage.unreadable:
@@ -177,6 +182,10 @@ def _summary(doc: dict[str, Any], report: SyncReport) -> None:
         )
     if push and push.get("stopped"):
         output.error_line(f"stopped early: {push['stopped']}")
+    if push and push["retried"] and push.get("retry_reason"):
+        output.error_line(f"{push['retried']} change(s) kept for later: {push['retry_reason']}")
+    if report.stopped:
+        output.error_line(f"stopped early: {report.stopped}; the rest stays queued")
     if pull and pull.get("warning"):
         output.error_line(f"warning: {pull['warning']}")
     if journal["conflicts"]:

@@ -1,8 +1,13 @@
 """HTTP at the edge: one httpx.Client per remote, and a send with a *total* deadline.
 
 httpx only has per-phase timeouts: a server that drips one byte at a time keeps a request
-alive forever. ``send`` streams the body and gives up once the deadline has passed, so a
-request never outlives ``deadline`` by more than one read timeout.
+alive forever. The clients built here run on :class:`~sync.http.cutoff.CutOff` sockets, whose
+every operation ends by the deadline of the exchange under way, so ``send`` bounds the whole
+exchange, connect to last body byte (headers included), and a stopping daemon can cut them.
+With a transport of the caller's (the sandbox in process), only the body is checked.
+
+A redirect is never followed (the token must not travel): it is a configuration error that
+names the ``Location``.
 
 Transport failures are sorted by what they tell us about the server:
 ``NotSent`` (connection refused, connect timeout: the server never saw the request) and
@@ -14,14 +19,19 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import ssl
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import httpcore
 import httpx
 
 from sync.clock import Clock
 from sync.errors import ConfigError, TransientRemoteError
+from sync.http.cutoff import CutOff, within
 from sync.http.jsonlimits import loads_page
 from sync.settings import HttpSettings
 
@@ -36,6 +46,29 @@ class NotSent(TransientRemoteError):
 
 class OutcomeUnknown(TransientRemoteError):
     """The request may have been processed; we could not read the answer."""
+
+
+class Interrupted(NotSent):
+    """Not sent: the client is stopping (its connections were cut). Never retried in-run."""
+
+
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+def redirect_error(status: int, location: str | None, method: str, url: str) -> ConfigError | None:
+    """The configuration error a redirect answer means, or None for any other status.
+
+    A redirect is never followed: the token must not travel to another address, and a moved
+    API is a setting to change, not an outage to retry.
+    """
+    if status not in REDIRECTS:
+        return None
+    where = location or "(no Location header)"
+    return ConfigError(
+        f"{method} {url} answered HTTP {status}, a redirect to {where}; redirects are not "
+        "followed (the token must not travel): if the API moved, set its base URL "
+        "(TRACKER_MILEAGE_URL or TRACKER_COSTS_URL) to the new address; nothing was sent"
+    )
 
 
 @dataclass(frozen=True)
@@ -65,25 +98,51 @@ def build_client(
     transport: httpx.BaseTransport | None = None,
     auth: httpx.Auth | None = None,
     name: str = "mileage",
+    cutoff: CutOff | None = None,
 ) -> httpx.Client:
     """An httpx.Client for one remote API (``name``: ``mileage`` or ``costs``, the settings
     group). TLS verification stays on (a CA path may be given); redirects are not followed
-    (the token must not travel elsewhere)."""
+    (the token must not travel elsewhere). Without ``transport``, its sockets are
+    ``cutoff``'s (one of its own by default): deadline-bound, and cut by ``cutoff.cut()``."""
     setting = f"TRACKER_{name.upper()}_URL"
     if not base_url:
         raise ConfigError(f"no base URL configured for the {name} API: set {setting}")
     if not base_url.startswith(("http://", "https://")):
         raise ConfigError(f"{setting} {base_url!r} must start with http:// or https://")
     read = min(cfg.read_timeout, cfg.deadline)
+    if transport is None:
+        transport = _cutoff_transport(cfg.verify, cutoff or CutOff())
     return httpx.Client(
         base_url=base_url.rstrip("/"),
         timeout=httpx.Timeout(connect=cfg.connect_timeout, read=read, write=read, pool=read),
-        verify=cfg.verify if isinstance(cfg.verify, str) else True,
         transport=transport,
         auth=auth,
         follow_redirects=False,
         headers={"User-Agent": "trip-tracker", "Accept": "application/json"},
     )
+
+
+def _cutoff_transport(verify: bool | str, cutoff: CutOff) -> httpx.HTTPTransport:
+    context = _tls_context(verify)
+    transport = httpx.HTTPTransport(verify=context)
+    # httpx takes no network backend: its pool is rebuilt on ours, with httpx's defaults.
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=context,
+        max_connections=100,
+        max_keepalive_connections=20,
+        keepalive_expiry=5.0,
+        network_backend=cutoff,
+    )
+    return transport
+
+
+def _tls_context(verify: bool | str) -> ssl.SSLContext:
+    """httpx's own context (certifi's CAs), or one trusting the given CA bundle or folder."""
+    if not isinstance(verify, str):
+        return httpx.create_ssl_context()
+    if Path(verify).is_dir():
+        return ssl.create_default_context(capath=verify)
+    return ssl.create_default_context(cafile=verify)
 
 
 def send(
@@ -98,14 +157,20 @@ def send(
     headers: Mapping[str, str] | None = None,
     on_headers: Callable[[], None] | None = None,
 ) -> Reply:
-    """Send one request and read the whole answer within ``deadline`` seconds.
+    """Send one request and read the whole answer within ``deadline`` seconds, from connect
+    to the last body byte (see the module docstring).
 
     The body is ``json_body`` (encoded here) or ``content`` (JSON already encoded).
 
     ``on_headers`` runs once the response headers arrived, before the body is read (a
     crash-test hook: the server has processed the request, the client does not know yet).
+
+    Raises NotSent, OutcomeUnknown (their message says what went wrong and that the work will
+    be retried), or ConfigError (TLS, a redirect, a bad URL).
     """
     started = clock.monotonic()
+    real_start = time.monotonic()  # socket timeouts are real time, whatever ``clock`` is
+    full = f"{client.base_url}{url}" if not url.startswith(("http://", "https://")) else url
     send_headers = dict(headers or {})
     if content is not None:
         send_headers["Content-Type"] = "application/json"
@@ -114,12 +179,15 @@ def send(
         content = json.dumps(json_body, allow_nan=False, ensure_ascii=False).encode("utf-8")
         send_headers["Content-Type"] = "application/json"
     try:
-        with client.stream(
-            method,
-            url,
-            content=content,
-            headers=send_headers,
-        ) as response:
+        with (
+            within(deadline),
+            client.stream(method, url, content=content, headers=send_headers) as response,
+        ):
+            redirect = redirect_error(
+                response.status_code, response.headers.get("location"), method, full
+            )
+            if redirect is not None:
+                raise redirect
             if on_headers is not None:
                 on_headers()
             chunks: list[bytes] = []
@@ -130,9 +198,7 @@ def send(
                 if size > MAX_BODY:
                     raise OutcomeUnknown(f"{method} {url}: response larger than {MAX_BODY} bytes")
                 if clock.monotonic() - started > deadline:
-                    raise OutcomeUnknown(
-                        f"{method} {url}: no complete answer within {deadline:g} s"
-                    )
+                    raise OutcomeUnknown(no_answer(full, method, deadline))
             raw = b"".join(chunks)
             status, response_headers = response.status_code, dict(response.headers)
     except httpx.ConnectError as err:
@@ -141,15 +207,29 @@ def send(
                 f"{method} {url}: TLS verification failed ({err}); if the server uses a "
                 "private CA, give its bundle path in the VERIFY setting"
             ) from None
-        raise NotSent(f"{method} {url}: cannot connect ({type(err).__name__})") from None
+        if "stopping" in str(err):
+            raise Interrupted(f"{method} {full}: not sent, sync is stopping") from None
+        raise NotSent(f"cannot connect to {full} ({type(err).__name__}); will retry") from None
     except (httpx.ConnectTimeout, httpx.PoolTimeout) as err:
-        raise NotSent(f"{method} {url}: cannot connect ({type(err).__name__})") from None
+        raise NotSent(f"cannot connect to {full} ({type(err).__name__}); will retry") from None
     except httpx.UnsupportedProtocol as err:
         raise ConfigError(f"{method} {url}: {err}") from None
-    except (httpx.TimeoutException, httpx.TransportError) as err:
-        raise OutcomeUnknown(f"{method} {url}: {type(err).__name__}, answer lost") from None
+    except httpx.TimeoutException:
+        waited = time.monotonic() - real_start
+        limit = deadline if waited >= deadline * 0.9 else client.timeout.read or deadline
+        raise OutcomeUnknown(no_answer(full, method, limit)) from None
+    except httpx.TransportError as err:
+        raise OutcomeUnknown(
+            f"{method} {full}: {type(err).__name__}, answer lost; will retry"
+        ) from None
     log.debug("%s %s -> %s (%d bytes)", method, url, status, len(raw))
     return Reply(status=status, headers=response_headers, raw=raw)
+
+
+def no_answer(url: str, method: str, seconds: float) -> str:
+    """The reason a person reads when a server did not answer in time."""
+    shown = f"{seconds:.0f}" if seconds >= 1 else f"{seconds:.1f}"
+    return f"no answer from {url} within {shown} s ({method}); will retry"
 
 
 def _parse(raw: bytes) -> Any:

@@ -22,6 +22,7 @@ from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
 from sync.errors import AlreadyRunningError, ConfigError, TransientRemoteError
+from sync.http.client import Interrupted
 
 if TYPE_CHECKING:
     from sync.clock import Clock
@@ -326,11 +327,14 @@ def build_retrying(
     retries run out, so its ``retry_after`` can feed :func:`next_attempt_at`.
     """
     limit = None if clock is None or until is None else _Limit(clock, until)
+    # A stopping client (its connections cut) fails every try at once: retrying would only
+    # sleep through the backoff while a daemon is asked to exit.
+    never_when_stopping = tenacity.retry_if_not_exception_type(Interrupted)
     return tenacity.Retrying(
         sleep=sleep,
         stop=_PolicyStop(policy, limit),
         wait=tenacity_wait(policy, rng),
-        retry=retry if retry is not None else _default_retry(),
+        retry=(retry if retry is not None else _default_retry()) & never_when_stopping,
         before_sleep=before_sleep,
         reraise=True,
     )

@@ -274,6 +274,7 @@ class Pusher:
                 assert isinstance(verdict, Retry)
                 report.retried += 1
                 report.in_doubt += int(verdict.in_doubt)
+                report.retry_reason = verdict.message
                 state = SyncState.IN_DOUBT if verdict.in_doubt else SyncState.PENDING
                 self._tell(TripStateChanged(claim.trip_id, state, claim.remote_id))
         self._done += len(answer.verdicts)

@@ -36,6 +36,8 @@ class PushReport:
     updates_held: int = 0
     """Updates not sent because their server copies could not be read first (they wait)."""
     stopped: str | None = None
+    retry_reason: str | None = None
+    """Why the last change left for later was kept (the network's or the server's words)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

@@ -33,6 +33,7 @@ from sync.sandbox import (
 )
 from sync.settings import MileageSettings, Settings
 from tests.helpers.remote import push
+from tests.helpers.wait import all_answered
 from tests.reliability.figures import Row, Scorecard
 from tests.reliability.harness import KEY, drain, wrongly_synced
 from tests.reliability.profile import size
@@ -137,7 +138,8 @@ def test_a_transport_fault_never_crashes_nor_syncs_wrongly(
             slowest = max(slowest, time.monotonic() - started)
             wrong_during |= set(wrongly_synced(store, sandbox, ids))
             sandbox.clear_faults()
-            time.sleep(case.settle)
+            if case.settle:
+                assert all_answered(sandbox, 10 * case.settle + 10)
             drained += drain(store, engine, timeout=30)
             wrong_after |= set(wrongly_synced(store, sandbox, ids))
             not_once += [i for i in ids if sandbox.stored_count_by_custom(KEY, i) != 1]

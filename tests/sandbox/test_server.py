@@ -25,6 +25,7 @@ from sync.sandbox import (
 )
 from sync.sandbox.server import bind_loopback, check_loopback
 from tests.helpers.remote import AUTH, save_item
+from tests.helpers.wait import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -126,8 +127,8 @@ def test_stop_does_not_hang_on_a_response_in_flight() -> None:
     with serve(sandbox) as server:
         reader = threading.Thread(target=slow_reader, args=(server.url,))
         reader.start()
-        while sandbox.request_count() == 0:  # the request must be in flight before we stop
-            time.sleep(0.01)
+        # The request must be in flight before we stop.
+        assert wait_for(lambda: sandbox.request_count() > 0, 10)
         stopping = time.perf_counter()
     assert time.perf_counter() - stopping < 3.0
     assert done.wait(5)

@@ -143,6 +143,19 @@ def test_sigterm_mid_batch_exits_cleanly(
     assert all(sandbox.stored_count_by_custom(KEY, i) == 1 for i in ids)
 
 
+HOLD = 2.0
+"""Seconds the server holds a batch before answering, in the SIGKILL test."""
+
+
+def _held(sandbox: Sandbox) -> int:
+    """Batches the server received and has not answered yet."""
+    return sum(1 for r in sandbox.requests if r.path == "/v6/mileage" and r.status is None)
+
+
+def _answered(sandbox: Sandbox) -> int:
+    return sum(1 for r in sandbox.requests if r.path == "/v6/mileage" and r.status is not None)
+
+
 def test_sigkill_mid_batch_then_manual_sync_stores_each_trip_once(
     env: dict[str, str],
     sandbox: Sandbox,
@@ -150,19 +163,20 @@ def test_sigkill_mid_batch_then_manual_sync_stores_each_trip_once(
     start_daemon: Callable[[], subprocess.Popen[str]],
     home: Path,
 ) -> None:
-    ids = manual_trips(store, 250)
+    ids = manual_trips(store, 400)
     # The server stores each batch after a delay: killing the daemon meanwhile leaves the
-    # outcome unknown to the client (the hardest case).
-    sandbox.add_fault(Latency(seconds=0.7, path="/v6/mileage", times=None))
+    # outcome unknown to the client (the hardest case). The first batch is answered soon;
+    # each later one is held HOLD seconds, so the kill lands while the server holds a batch
+    # however late this test gets to look (4 batches: a window of 6 s, not 0.7 s).
+    sandbox.add_fault(Latency(seconds=0.2, path="/v6/mileage", times=1))
+    sandbox.add_fault(Latency(seconds=HOLD, path="/v6/mileage", times=None))
     daemon = start_daemon()
-    assert wait_for(lambda: sandbox.request_count("/v6/mileage") >= 2, 15)
+    assert wait_for(lambda: _answered(sandbox) >= 1 and _held(sandbox) >= 1, 30)
     daemon.kill()
     daemon.wait(timeout=10)
     sandbox.clear_faults()
     # The server finishes storing what it received (after its latency), whatever the client.
-    assert wait_for(
-        lambda: all(r.status is not None for r in sandbox.requests if r.path == "/v6/mileage"), 10
-    )
+    assert wait_for(lambda: _held(sandbox) == 0, 3 * HOLD + 10)
     assert _integrity(home / "tracker.db") == "ok"
     # The killed daemon's leases are taken over at once (it is dead on this host); its
     # claimed batch comes back in doubt and is reconciled before anything is resent.

@@ -18,7 +18,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -62,6 +61,7 @@ from sync.sandbox import (
 )
 from sync.settings import CostsSettings, Settings
 from tests.helpers.remote import pull as pull_step
+from tests.helpers.wait import wait_for
 from tracker.store import Tracker
 
 LIST = "/api/business-mobile/v1/additional-costs/list"
@@ -517,9 +517,8 @@ def test_the_next_page_is_fetched_while_one_is_stored(
         # nothing beyond it.
         k = len(asked_ahead) + 1
         # Page 3 is short; the empty page 4 confirms the end and is the last.
-        deadline = time.monotonic() + (5 if k < 4 else 0)
-        while len(list_queries(sandbox)) < k + 1 and time.monotonic() < deadline:
-            time.sleep(0.005)
+        wait = 5 if k < 4 else 0
+        wait_for(lambda: len(list_queries(sandbox)) >= k + 1, wait)
         asked_ahead.append(len(list_queries(sandbox)) == k + 1)
 
     report = pull(settings(server), store, on_page=on_page)

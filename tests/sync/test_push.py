@@ -26,6 +26,7 @@ from sync.sandbox import (
 )
 from tests.helpers.remote import KEY, EngineFactory, push
 from tests.helpers.store import manual_trips
+from tests.helpers.wait import retry_due
 from tracker.store import Tracker
 
 
@@ -207,7 +208,7 @@ def test_store_then_drop_stores_every_trip_exactly_once(
         synced += report.synced
         if store.journal.counts().pending == 0:
             break
-        time.sleep(0.05)
+        assert retry_due(store)
         report = push(engine)
     # Reconciled: found on the server and adopted, never sent again.
     assert (found, absent) == (10, 0)
@@ -260,7 +261,7 @@ def test_malformed_answers_mark_nothing_synced_wrongly_and_heal(
     engine = make_engine()
     for _ in range(3):
         push(engine)
-        time.sleep(0.05)
+        assert retry_due(store)
     stored_once(sandbox, ids)
     assert store.journal.counts().pending == 0
     for trip_id in ids:

@@ -15,6 +15,7 @@ from sync.cli import main
 from sync.sandbox import DEFAULT_TOKEN, Drip, ItemRule, Sandbox, SandboxServer, Status
 from tests.helpers.remote import KEY, EngineFactory, push
 from tests.helpers.store import manual_trips
+from tests.helpers.wait import retry_due
 from tracker.store import Tracker
 
 
@@ -156,7 +157,7 @@ def test_only_item_errors_count_toward_giving_up(
     engine = make_engine(max_attempts=2)
     for _ in range(3):
         push(engine)
-        time.sleep(0.05)
+        assert retry_due(store)
     (parked,) = store.parked.list()
     assert (parked.trip_id, parked.error_type) == (flaky, "GAVE_UP")
     assert "UNKNOWN_ERROR" in (parked.error_message or "")
@@ -166,7 +167,7 @@ def test_only_item_errors_count_toward_giving_up(
     sandbox.add_fault(Status(status=503, path="/v6/mileage", times=None))
     for _ in range(4):
         push(make_engine(max_attempts=2, retries=0))
-        time.sleep(0.05)
+        assert retry_due(store)
     assert store.trips.get(later).sync_state == "pending"
 
 
