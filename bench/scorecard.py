@@ -49,6 +49,7 @@ SECTIONS = {
     16: "Two-way sync: random SIGKILLs while pulling and pushing, another client editing (A8)",
     17: "Two-way sync: daemon and tracker sync on one file, app and another client (F5)",
     18: "Hostile and odd servers through the tracker command (H)",
+    19: "The once flaky daemon SIGKILL test, repeated in fresh processes (R)",
 }
 
 #: Rows no campaign here produces, and where they are covered instead.
