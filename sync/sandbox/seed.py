@@ -13,6 +13,7 @@ wall time; the generator treats them as UTC when it writes the ISO ``Z`` field.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import uuid
@@ -25,6 +26,10 @@ from typing import Any
 SPACE_FORMAT = "%Y-%m-%d %H:%M:%S"
 ISO_Z_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 DEFAULT_START = datetime(2024, 3, 4, 7, 30)  # noqa: DTZ001 - platform times carry no zone
+LATEST_TRIP_END = datetime(2026, 6, 1)  # noqa: DTZ001 - platform times carry no zone
+"""Made-up trips end by then (shifted back as a whole when there are many), so that no
+generated cost is dated in the future: the client quarantines a ``LastUpdated`` ahead of
+its clock (docs/costs.md)."""
 
 
 @dataclass(frozen=True)
@@ -217,7 +222,7 @@ def generate_costs(
         guids = (
             list(trip_guids) if trip_guids else [_guid(rng) for _ in range(max(1, (n + 2) // 3))]
         )
-        trips = generate_trips(guids, seed=seed, start=start)
+        trips = _in_the_past(generate_trips(guids, seed=seed, start=start))
     if not trips:
         raise ValueError("costs need at least one trip")
     users = [_guid(rng) for _ in range(2)]
@@ -228,6 +233,15 @@ def generate_costs(
         kind = rng.choices(KINDS, weights)[0]
         costs.append(_cost(rng, first_id + offset, trip, kind, rng.choice(users)))
     return costs
+
+
+def _in_the_past(trips: list[SeedTrip]) -> list[SeedTrip]:
+    """``trips`` moved back as a whole when the last would end after LATEST_TRIP_END
+    (thousands of trips a few hours apart reach past today): same spacing, same lengths."""
+    if not trips or trips[-1].end <= LATEST_TRIP_END:
+        return trips
+    back = trips[-1].end - LATEST_TRIP_END
+    return [dataclasses.replace(t, start=t.start - back, end=t.end - back) for t in trips]
 
 
 def _cost(
