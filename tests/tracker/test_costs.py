@@ -3,6 +3,7 @@ transaction, quarantine, "not seen" only after a complete walk, links to trips, 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -23,10 +24,12 @@ from tracker.costs import (
     StoredPage,
     link_tolerance,
     links,
+    walked,
 )
 from tracker.costs.store import UNCHANGED_PAGES_PER_CHECKPOINT
 from tracker.costs.upsert import repeated_ids
 from tracker.costs.views import UNKNOWN
+from tracker.db import create_db_engine, prepare_file
 from tracker.errors import (
     DatabaseBusyError,
     InvalidInputError,
@@ -34,6 +37,7 @@ from tracker.errors import (
     StateError,
     StorageFullError,
 )
+from tracker.schema import HEAD, ensure_schema
 from tracker.store import Tracker
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -653,3 +657,55 @@ def test_empty_store_counts(store: Tracker, clock: StepClock) -> None:
     counts = store.costs.counts()
     assert (counts.total, counts.quarantined, counts.pull) == (0, 0, None)
     assert store.costs.pull_status() is None
+
+
+# ---------------------------------------------------------------- upgrade (migration 0009)
+
+_OLD_TS = "2025-01-01T00:00:00.000000Z"
+
+
+def test_a_pull_interrupted_before_the_upgrade_keeps_what_it_read(
+    db_path: Path, clock: StepClock
+) -> None:
+    """A run stopped under 0008 marked what it read by ``seen_run`` only: once upgraded and
+    resumed, those costs still count as read."""
+    prepare_file(db_path)
+    engine = create_db_engine(db_path)
+    ensure_schema(engine, db_path, target="0008")
+    engine.dispose()
+    con = sqlite3.connect(db_path)
+    for ident, run in ((1, "run-a"), (2, "run-a"), (3, "run-old")):
+        con.execute(
+            "INSERT INTO cost (id, link, amount, currency, raw, seen_in_last_pull, seen_run, "
+            "first_seen_at, updated_at) VALUES (?, 'none', '1.50', 'EUR', ?, 1, ?, ?, ?)",
+            (ident, json.dumps({"ID": ident}), run, _OLD_TS, _OLD_TS),
+        )
+    con.execute(
+        "INSERT INTO pull_state (name, run_id, checkpoint, pages, items, complete, started_at) "
+        "VALUES ('costs', 'run-a', '{\"page\": 3}', 2, 2, 0, ?)",
+        (_OLD_TS,),
+    )
+    con.commit()
+    con.close()
+    with Tracker.open(db_path, timezone="UTC", clock=clock) as upgraded:
+        resumed = upgraded.costs.begin_run()
+        assert (resumed.run_id, resumed.checkpoint) == ("run-a", {"page": 3})
+        page(upgraded, resumed, [cost(4)], n=3)
+        done = upgraded.costs.finish_run(run_id="run-a", complete=True, stop_reason=None)
+        assert done.marked_not_seen == 1
+        seen = {c.id: c.seen_in_last_pull for c in upgraded.costs.list()}
+        assert seen == {1: True, 2: True, 3: False, 4: True}
+    assert stored(db_path, "SELECT version_num FROM alembic_version") == [(HEAD,)]
+    assert stored(db_path, "SELECT count(*) FROM pull_seen") == [(0,)]
+
+
+# ---------------------------------------------------------------- the IDs a walk read
+
+
+def test_ranges_compress_ids_and_find_the_ones_outside() -> None:
+    assert walked.to_ranges([5, 3, 4, 9, 3, 1]) == [(1, 1), (3, 5), (9, 9)]
+    assert walked.to_ranges([]) == []
+    assert walked.merge([(7, 9), (1, 3), (4, 5), (2, 2), (11, 11)]) == [(1, 5), (7, 9), (11, 11)]
+    ranges = walked.merge([(1, 5), (7, 9)])
+    assert list(walked.outside([0, 1, 5, 6, 7, 9, 10, 20], ranges)) == [0, 6, 10, 20]
+    assert list(walked.outside([1, 2], [])) == [1, 2]
