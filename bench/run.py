@@ -52,6 +52,8 @@ class Sizes:
     walk_windows: str
     """A key of ``bench.mileage_walk.WINDOWS``: the read->save window cases."""
     gpx_mib: float
+    rewrite_n: int
+    """Costs pulled twice by bench/costs_rewrite.py (pages written by the unchanged pull)."""
 
 
 FULL = Sizes(
@@ -70,6 +72,7 @@ FULL = Sizes(
     walk_repeats=3,
     walk_windows="full",
     gpx_mib=49.0,
+    rewrite_n=50_000,
 )
 QUICK = Sizes(
     ingest_n=5_000,
@@ -87,6 +90,7 @@ QUICK = Sizes(
     walk_repeats=1,
     walk_windows="quick",
     gpx_mib=0.5,
+    rewrite_n=2_000,
 )
 
 
@@ -148,6 +152,12 @@ def _gpx(s: Sizes) -> list[Row]:
     return [gpx_import.run(mib=s.gpx_mib, compact=True)]
 
 
+def _rewrite(s: Sizes) -> list[Row]:
+    from bench import costs_rewrite
+
+    return [costs_rewrite.run(n=s.rewrite_n)]
+
+
 BENCHMARKS: dict[str, Callable[[Sizes], list[Row]]] = {
     "ingest": _ingest,
     "push": _push,
@@ -157,6 +167,7 @@ BENCHMARKS: dict[str, Callable[[Sizes], list[Row]]] = {
     "drain": _drain,
     "walk": _walk,
     "gpx": _gpx,
+    "rewrite": _rewrite,
 }
 
 

@@ -203,9 +203,23 @@ class Cost(SQLModel, table=True):
     payment_notes: str | None = None
     raw: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     seen_in_last_pull: bool = True
-    seen_run: str | None = None  # run id of the last pull that read this cost
+    # The last pull that wrote this row (a pull that reads it unchanged writes nothing: the
+    # costs a walk read are in ``pull_seen``).
+    seen_run: str | None = None
     first_seen_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PullSeen(SQLModel, table=True):
+    """Cost IDs a pull run has read so far, as sorted ``[first, last]`` ranges (JSON): one
+    row per checkpoint, cleared when the run ends. A complete walk marks the costs outside
+    them not seen, so reading an unchanged cost writes nothing to it (docs/costs.md)."""
+
+    __tablename__ = "pull_seen"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str
+    ranges: str
 
 
 class CostQuarantine(SQLModel, table=True):

@@ -10,6 +10,7 @@ is stored. The rules are in docs/costs.md.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -24,11 +25,11 @@ from sync.costs.pages import PageResult
 from sync.costs.report import PullReport
 from sync.costs.wire import ReadContext
 from sync.deadline import Deadline
-from sync.errors import AlreadyRunningError, TransientRemoteError
+from sync.errors import AlreadyRunningError, SyncError, TransientRemoteError
 from sync.events import Listener, Progress, notify
 from sync.lease import HeldLease
 from tracker.costs import CostIn, CostStore, PullStart, QuarantineIn
-from tracker.errors import StateError
+from tracker.errors import StateError, TrackerError
 
 __all__ = ["PULL_LEASE", "STEP", "CostsPull", "Prefetch"]
 
@@ -79,17 +80,30 @@ class CostsPull:
         return self.report
 
     def _walk(self, fetch: Prefetch) -> None:
-        pager, report = self._pager, self.report
         run = self._start()
+        try:
+            self._pages(run, fetch)
+        except (TrackerError, SyncError):
+            # Pages that changed nothing wait for a checkpoint (CostStore.store_page): keep
+            # them, so the next pull resumes after the last page read. Best effort: the
+            # store (or the run) may be what failed.
+            with contextlib.suppress(TrackerError):
+                self._costs.save_progress(run_id=run.run_id)
+            raise
+
+    def _pages(self, run: PullStart, fetch: Prefetch) -> None:
+        pager, report = self._pager, self.report
         for page in walk(pager, fetch):
             if not pager.finished:
                 fetch.ahead(pager.next_params())
             self._store(run.run_id, page)
             if self._stop is not None and self._stop.is_set():
                 report.stopped = "stop requested; the next pull resumes after the last page"
+                self._costs.save_progress(run_id=run.run_id)
                 return
             if self._deadline.expired():
                 report.stopped = "the run's time budget is spent; the next pull resumes here"
+                self._costs.save_progress(run_id=run.run_id)
                 return
             if not self._lease.keep():
                 report.stopped = "lost the pull lease to another process"

@@ -506,6 +506,53 @@ def test_a_stop_request_ends_after_a_page_and_the_next_pull_resumes(
     assert stored_ids(store) == list(range(1, 26))
 
 
+def test_a_stop_in_a_pull_of_unchanged_costs_resumes_after_its_last_page(
+    sandbox: Sandbox, server: SandboxServer, store: Tracker
+) -> None:
+    """Unchanged pages write no checkpoint of their own; a stop writes it."""
+    sandbox.seed_costs(25, seed=9)
+    pull(settings(server), store)
+    stop = threading.Event()
+    pages = 0
+
+    def count() -> None:
+        nonlocal pages
+        pages += 1
+        if pages == 2:
+            stop.set()
+
+    report = pull(settings(server), store, stop=stop, on_page=count)
+    assert (report.pages, report.unchanged, report.complete) == (2, 20, False)
+    resumed = pull(settings(server), store)
+    assert resumed.resumed_at == {"page": 3, "pageSize": 10}
+    assert (resumed.unchanged, resumed.marked_not_seen, resumed.complete) == (5, 0, True)
+    assert all(c.seen_in_last_pull for c in store.costs.list())
+
+
+def test_a_failure_in_a_pull_of_unchanged_costs_resumes_after_its_last_page(
+    sandbox: Sandbox, server: SandboxServer, store: Tracker
+) -> None:
+    sandbox.seed_costs(45, seed=6)
+    cfg = settings(server, retries=1)
+    pull(cfg, store)
+    stored_pages = 0
+
+    def break_after_two() -> None:
+        nonlocal stored_pages
+        stored_pages += 1
+        if stored_pages == 2:  # every page asked from now on is broken
+            sandbox.add_fault(truncated_json(path=LIST, times=None))
+
+    with pytest.raises(ProtocolError, match="not JSON"):
+        pull(cfg, store, on_page=break_after_two)
+    sandbox.clear_faults()
+    assert stored_pages in (2, 3)  # page 3 may have been fetched ahead before the fault
+    report = pull(cfg, store)
+    assert report.resumed_at == {"page": stored_pages + 1, "pageSize": 10}
+    assert report.unchanged == 45 - 10 * stored_pages
+    assert (report.marked_not_seen, report.complete) == (0, True)
+
+
 def test_the_next_page_is_fetched_while_one_is_stored(
     sandbox: Sandbox, server: SandboxServer, store: Tracker
 ) -> None:

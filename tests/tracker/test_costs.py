@@ -3,6 +3,7 @@ transaction, quarantine, "not seen" only after a complete walk, links to trips, 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import event
 
 from tests.helpers.store import StepClock
+from tests.helpers.wal import frames_written
 from tracker.costs import (
     CostIn,
     CostNotFoundError,
@@ -22,9 +24,12 @@ from tracker.costs import (
     StoredPage,
     link_tolerance,
     links,
+    walked,
 )
+from tracker.costs.store import UNCHANGED_PAGES_PER_CHECKPOINT
 from tracker.costs.upsert import repeated_ids
 from tracker.costs.views import UNKNOWN
+from tracker.db import create_db_engine, prepare_file
 from tracker.errors import (
     DatabaseBusyError,
     InvalidInputError,
@@ -32,6 +37,7 @@ from tracker.errors import (
     StateError,
     StorageFullError,
 )
+from tracker.schema import HEAD, ensure_schema
 from tracker.store import Tracker
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -274,16 +280,84 @@ def test_items_gone_are_marked_not_seen_after_a_complete_walk_only(store: Tracke
     assert all(c.seen_in_last_pull for c in store.costs.list())
 
 
-def test_a_resumed_run_counts_pages_stored_before_the_crash(store: Tracker) -> None:
-    pull(store, [cost(1), cost(2)])
-    run = store.costs.begin_run()
-    page(store, run, [cost(1)], n=1)
+def test_a_resumed_run_counts_pages_stored_before_the_crash(
+    db_path: Path, clock: StepClock
+) -> None:
+    with Tracker.open(db_path, timezone="UTC", clock=clock) as first:
+        pull(first, [cost(1), cost(2)])
+        run = first.costs.begin_run()
+        # a page that changes something is stored with its checkpoint at once
+        page(first, run, [cost(1, amount=Decimal("2.00"))], n=1)
     # ... the process dies here; another resumes the same run and reads the rest
-    resumed = store.costs.begin_run()
-    page(store, resumed, [cost(2)], n=2)
-    done = store.costs.finish_run(run_id=resumed.run_id, complete=True, stop_reason=None)
+    with Tracker.open(db_path, timezone="UTC", clock=clock) as second:
+        resumed = second.costs.begin_run()
+        assert resumed.run_id == run.run_id
+        assert resumed.checkpoint == {"page": 2}
+        page(second, resumed, [cost(2)], n=2)
+        done = second.costs.finish_run(run_id=resumed.run_id, complete=True, stop_reason=None)
+        assert done.marked_not_seen == 0
+        assert all(c.seen_in_last_pull for c in second.costs.list())
+
+
+def test_a_pull_of_unchanged_costs_writes_next_to_nothing(store: Tracker, db_path: Path) -> None:
+    pages = [[cost(n * 100 + i) for i in range(100)] for n in range(25)]
+    with frames_written(db_path) as first:
+        pull(store, *pages)
+    before = stored(db_path, "SELECT * FROM cost ORDER BY id")
+    with frames_written(db_path) as second:
+        done = pull(store, *pages)
+    # begin, one checkpoint after 20 unchanged pages, finish: a handful of pages, where
+    # marking each cost seen rewrote the whole table (~20 pages per 100 costs)
     assert done.marked_not_seen == 0
-    assert all(c.seen_in_last_pull for c in store.costs.list())
+    assert 0 < second.count <= 12 < first.count / 20
+    assert stored(db_path, "SELECT * FROM cost ORDER BY id") == before
+    assert stored(db_path, "SELECT count(*) FROM pull_seen") == [(0,)]  # cleared at the end
+
+
+def test_unchanged_pages_are_checkpointed_every_so_often(db_path: Path, clock: StepClock) -> None:
+    every = UNCHANGED_PAGES_PER_CHECKPOINT
+    pages = [[cost(n * 10 + i) for i in range(10)] for n in range(every + 3)]
+    with Tracker.open(db_path, timezone="UTC", clock=clock) as first:
+        pull(first, *pages, [cost(999)])
+        run = first.costs.begin_run()
+        for n, items in enumerate(pages, start=1):
+            page(first, run, items, n=n)
+    # killed after every + 3 unchanged pages: the checkpoint of page `every` was written
+    with Tracker.open(db_path, timezone="UTC", clock=clock) as second:
+        resumed = second.costs.begin_run()
+        assert resumed.run_id == run.run_id
+        assert resumed.checkpoint == {"page": every + 1}
+        for n, items in enumerate(pages[every:], start=every + 1):
+            page(second, resumed, items, n=n)
+        done = second.costs.finish_run(run_id=resumed.run_id, complete=True, stop_reason=None)
+        # the IDs read before the kill count: only cost 999, on no page this time, is unseen
+        assert done.marked_not_seen == 1
+        assert [c.id for c in second.costs.list() if not c.seen_in_last_pull] == [999]
+
+
+def test_save_progress_writes_the_checkpoint_of_unchanged_pages(
+    db_path: Path, clock: StepClock
+) -> None:
+    with Tracker.open(db_path, timezone="UTC", clock=clock) as first:
+        pull(first, [cost(1)], [cost(2)], [cost(3)])
+        run = first.costs.begin_run()
+        page(first, run, [cost(1)], n=1)
+        page(first, run, [cost(2)], n=2)
+        first.costs.save_progress(run_id=run.run_id)  # a stop: the pull ends here
+    with Tracker.open(db_path, timezone="UTC", clock=clock) as second:
+        resumed = second.costs.begin_run()
+        assert resumed.checkpoint == {"page": 3}
+        page(second, resumed, [cost(3)], n=3)
+        done = second.costs.finish_run(run_id=resumed.run_id, complete=True, stop_reason=None)
+        assert done.marked_not_seen == 0
+
+
+def test_a_cost_marked_not_seen_is_seen_again_when_read_unchanged(store: Tracker) -> None:
+    pull(store, [cost(1), cost(2)])
+    pull(store, [cost(1)])
+    assert not store.costs.get(2).seen_in_last_pull
+    assert pull(store, [cost(1), cost(2)]).marked_not_seen == 0
+    assert store.costs.get(2).seen_in_last_pull
 
 
 def test_mark_gone(store: Tracker) -> None:
@@ -583,3 +657,55 @@ def test_empty_store_counts(store: Tracker, clock: StepClock) -> None:
     counts = store.costs.counts()
     assert (counts.total, counts.quarantined, counts.pull) == (0, 0, None)
     assert store.costs.pull_status() is None
+
+
+# ---------------------------------------------------------------- upgrade (migration 0009)
+
+_OLD_TS = "2025-01-01T00:00:00.000000Z"
+
+
+def test_a_pull_interrupted_before_the_upgrade_keeps_what_it_read(
+    db_path: Path, clock: StepClock
+) -> None:
+    """A run stopped under 0008 marked what it read by ``seen_run`` only: once upgraded and
+    resumed, those costs still count as read."""
+    prepare_file(db_path)
+    engine = create_db_engine(db_path)
+    ensure_schema(engine, db_path, target="0008")
+    engine.dispose()
+    con = sqlite3.connect(db_path)
+    for ident, run in ((1, "run-a"), (2, "run-a"), (3, "run-old")):
+        con.execute(
+            "INSERT INTO cost (id, link, amount, currency, raw, seen_in_last_pull, seen_run, "
+            "first_seen_at, updated_at) VALUES (?, 'none', '1.50', 'EUR', ?, 1, ?, ?, ?)",
+            (ident, json.dumps({"ID": ident}), run, _OLD_TS, _OLD_TS),
+        )
+    con.execute(
+        "INSERT INTO pull_state (name, run_id, checkpoint, pages, items, complete, started_at) "
+        "VALUES ('costs', 'run-a', '{\"page\": 3}', 2, 2, 0, ?)",
+        (_OLD_TS,),
+    )
+    con.commit()
+    con.close()
+    with Tracker.open(db_path, timezone="UTC", clock=clock) as upgraded:
+        resumed = upgraded.costs.begin_run()
+        assert (resumed.run_id, resumed.checkpoint) == ("run-a", {"page": 3})
+        page(upgraded, resumed, [cost(4)], n=3)
+        done = upgraded.costs.finish_run(run_id="run-a", complete=True, stop_reason=None)
+        assert done.marked_not_seen == 1
+        seen = {c.id: c.seen_in_last_pull for c in upgraded.costs.list()}
+        assert seen == {1: True, 2: True, 3: False, 4: True}
+    assert stored(db_path, "SELECT version_num FROM alembic_version") == [(HEAD,)]
+    assert stored(db_path, "SELECT count(*) FROM pull_seen") == [(0,)]
+
+
+# ---------------------------------------------------------------- the IDs a walk read
+
+
+def test_ranges_compress_ids_and_find_the_ones_outside() -> None:
+    assert walked.to_ranges([5, 3, 4, 9, 3, 1]) == [(1, 1), (3, 5), (9, 9)]
+    assert walked.to_ranges([]) == []
+    assert walked.merge([(7, 9), (1, 3), (4, 5), (2, 2), (11, 11)]) == [(1, 5), (7, 9), (11, 11)]
+    ranges = walked.merge([(1, 5), (7, 9)])
+    assert list(walked.outside([0, 1, 5, 6, 7, 9, 10, 20], ranges)) == [0, 6, 10, 20]
+    assert list(walked.outside([1, 2], [])) == [1, 2]

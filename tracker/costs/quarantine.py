@@ -14,7 +14,7 @@ from tracker.costs.inputs import INT64, QuarantineIn
 from tracker.costs.tables import table
 from tracker.tables import Cost, CostQuarantine
 
-__all__ = ["quarantine", "resolve"]
+__all__ = ["quarantine", "read_ids", "resolve"]
 
 
 def quarantine(
@@ -40,15 +40,23 @@ def quarantine(
 
 
 def _keep_seen(conn: Connection, rejects: Sequence[QuarantineIn], run_id: str | None) -> None:
-    """A stored cost whose new version is quarantined is still in the list: not "gone"."""
+    """A stored cost whose new version is quarantined is still in the list: not "gone" (the
+    run records its ID as read, ``read_ids``; one marked not seen before is seen again)."""
     if run_id is None:
         return
-    ids = [int(r.cost_id) for r in rejects if r.cost_id is not None and _is_int(r.cost_id)]
+    ids = read_ids(rejects)
     if ids:
         costs = table(Cost)
         conn.execute(
-            update(costs).where(costs.c.id.in_(ids)).values(seen_in_last_pull=True, seen_run=run_id)
+            update(costs)
+            .where(costs.c.id.in_(ids), costs.c.seen_in_last_pull.is_(False))
+            .values(seen_in_last_pull=True, seen_run=run_id)
         )
+
+
+def read_ids(rejects: Sequence[QuarantineIn]) -> list[int]:
+    """The cost IDs quarantined items claim (``"7"`` claims cost 7): read by the walk."""
+    return [int(r.cost_id) for r in rejects if r.cost_id is not None and _is_int(r.cost_id)]
 
 
 def _is_int(text: str) -> bool:

@@ -1,19 +1,24 @@
 """The cost store: the narrow interface the costs pull writes to (``store.costs``).
 
-Each method is one transaction. A page is stored together with the pull's checkpoint, so a
-pull killed anywhere resumes exactly after the last stored page (docs/costs.md).
+Each method is one transaction. A page that changes something is stored together with the
+pull's checkpoint and the IDs read since the last one, so a pull killed anywhere resumes
+after the last stored page. A page that changes nothing writes nothing: its checkpoint and
+IDs wait in memory for the next page that writes, or for at most
+:data:`UNCHANGED_PAGES_PER_CHECKPOINT` pages, so a killed pull reads at most that many
+unchanged pages again (docs/costs.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Connection, update
 
 from tracker import pullruns
-from tracker.costs import quarantine, queries
+from tracker.costs import quarantine, queries, walked
 from tracker.costs.future import split_future
 from tracker.costs.inputs import CostIn, QuarantineIn
 from tracker.costs.tables import table
@@ -24,7 +29,31 @@ from tracker.db import Database
 from tracker.pullruns import PullStart
 from tracker.tables import Cost
 
-__all__ = ["CostStore"]
+__all__ = ["UNCHANGED_PAGES_PER_CHECKPOINT", "CostStore"]
+
+UNCHANGED_PAGES_PER_CHECKPOINT = 20
+"""Pages that change nothing read before their checkpoint is written anyway: one small write
+per 20 pages (2000 costs at 100 a page), and a killed pull reads at most that many again."""
+
+_CHANGES_SQL = "SELECT total_changes()"
+
+
+@dataclass
+class _Pending:
+    """Pages of run ``run_id`` read since its last written checkpoint (they changed nothing)."""
+
+    run_id: str
+    name: str
+    ids: list[int] = field(default_factory=list)
+    pages: int = 0
+    checkpoint: tuple[dict[str, Any], int, int] | None = None
+    """The latest page's checkpoint, pages and items, not yet written."""
+
+    def write(self, conn: Connection) -> None:
+        """Write the checkpoint and the IDs read (StateError when the run was superseded)."""
+        if self.checkpoint is not None:
+            pullruns.advance(conn, self.name, self.run_id, *self.checkpoint)
+        walked.record(conn, self.run_id, self.ids)
 
 
 class CostStore:
@@ -32,13 +61,18 @@ class CostStore:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._pending: _Pending | None = None
 
     # ------------------------------------------------------------------ the pull's run
     def begin_run(self, *, name: str = PULL_NAME, fresh: bool = False) -> PullStart:
         """Resume the interrupted run of pull ``name`` if there is one, else start a new run
         (``fresh``: discard any checkpoint, e.g. one written under other paging settings)."""
+        self._pending = None
         with self._db.write() as s:
-            return pullruns.begin(s, name, self._db.now(), fresh=fresh)
+            start = pullruns.begin(s, name, self._db.now(), fresh=fresh)
+            if not start.resumed:
+                walked.clear(s.connection(), start.run_id, others=True)
+            return start
 
     def store_page(
         self,
@@ -52,36 +86,71 @@ class CostStore:
         link_tolerance: timedelta,
         name: str = PULL_NAME,
     ) -> StoredPage:
-        """Store one page and its checkpoint in one transaction.
+        """Store one page and, if it changed anything (or after
+        :data:`UNCHANGED_PAGES_PER_CHECKPOINT` pages that did not), its checkpoint and the IDs
+        read since the last checkpoint, in one transaction.
 
         A cost whose ``LastUpdated`` is from the future is quarantined instead
         (``result.refused``); a quarantine entry read in this run is not cleared by a valid
         copy of the same ID read in the same run (``result.repeated`` lists such IDs).
 
         Raises StateError when ``run_id`` is no longer the pull's current run (another process
-        restarted it): nothing is written then.
+        restarted it) and the page writes: nothing is written then.
         """
         now = self._db.now()
         kept, refused = split_future(costs, now)
         all_rejects = [*rejects, *refused]
+        pending = self._pending_for(run_id, name)
         with self._db.write() as s:
             conn = s.connection()
-            pullruns.advance(conn, name, run_id, checkpoint, pages, items)
+            before = conn.exec_driver_sql(_CHANGES_SQL).scalar()
             result = store_costs(conn, kept, run_id, now, link_tolerance)
             result.quarantined = quarantine.quarantine(conn, all_rejects, run_id, now)
             result.resolved = quarantine.resolve(conn, [c.id for c in kept], run_id=run_id)
             result.repeated = repeated_ids(costs, rejects)
             result.refused = refused
-            return result
+            changed = conn.exec_driver_sql(_CHANGES_SQL).scalar() != before
+            ids = [*(c.id for c in kept), *quarantine.read_ids(all_rejects)]
+            due = _Pending(
+                run_id, name, [*pending.ids, *ids], pending.pages + 1, (checkpoint, pages, items)
+            )
+            if changed or due.pages >= UNCHANGED_PAGES_PER_CHECKPOINT:
+                due.write(conn)
+                due = _Pending(run_id, name)
+        self._pending = due  # only once the transaction is committed
+        return result
+
+    def save_progress(self, *, run_id: str, name: str = PULL_NAME) -> None:
+        """Write the checkpoint and IDs of the pages read since the last written checkpoint
+        (a pull stopping early calls this, so the next one resumes after its last page).
+
+        Raises StateError when ``run_id`` is no longer the pull's current run."""
+        pending = self._pending
+        if pending is None or pending.run_id != run_id or pending.checkpoint is None:
+            return
+        with self._db.write() as s:
+            pending.write(s.connection())
+        self._pending = _Pending(run_id, name)
+
+    def _pending_for(self, run_id: str, name: str) -> _Pending:
+        pending = self._pending
+        if pending is None or pending.run_id != run_id or pending.name != name:
+            return _Pending(run_id, name)
+        return pending
 
     def finish_run(
         self, *, run_id: str, complete: bool, stop_reason: str | None, name: str = PULL_NAME
     ) -> FinishedPull:
         """Close run ``run_id``; only a complete walk marks unread costs as not seen."""
+        pending = self._pending_for(run_id, name)
         with self._db.write() as s:
             now = self._db.now()
             pullruns.finish(s, name, run_id, now, complete=complete, stop_reason=stop_reason)
-            return mark_unseen(s.connection(), run_id) if complete else FinishedPull()
+            conn = s.connection()
+            done = mark_unseen(conn, run_id, pending.ids) if complete else FinishedPull()
+            walked.clear(conn, run_id)
+        self._pending = None
+        return done
 
     # ------------------------------------------------------------------ single items
     def store_cost(self, cost: CostIn, *, link_tolerance: timedelta) -> StoredPage:

@@ -1,19 +1,31 @@
 """Costs a complete walk did not read: marked not seen (never deleted), and quarantine entries
-not read again dropped. Only a complete walk may do this (docs/costs.md)."""
+not read again dropped. Only a complete walk may do this (docs/costs.md).
+
+The costs a run read are not marked on the costs themselves (that rewrote every cost on every
+pull): they are the ranges the run recorded (``tracker.costs.walked``), and "not seen" is the
+difference, computed once at the end of the walk.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, update
+from sqlalchemy import Connection, delete
 
+from tracker.costs import walked
 from tracker.costs.tables import table
-from tracker.tables import Cost, CostQuarantine
+from tracker.tables import CostQuarantine
 
 __all__ = ["PULL_NAME", "FinishedPull", "mark_unseen"]
 
 PULL_NAME = "costs"
 """The ``pull_state`` row of the additional-costs pull."""
+
+_SEEN_IDS_SQL = "SELECT id FROM cost WHERE seen_in_last_pull = 1 ORDER BY id"
+_MARK_SQL = "UPDATE cost SET seen_in_last_pull = 0 WHERE id IN (SELECT value FROM json_each(?))"
+_CHUNK = 10_000  # ids per UPDATE: one JSON text of ~100 KB
 
 
 @dataclass(frozen=True)
@@ -24,18 +36,18 @@ class FinishedPull:
     quarantine_cleared: int = 0
 
 
-def mark_unseen(conn: Connection, run_id: str) -> FinishedPull:
-    """Mark what run ``run_id`` did not read, in the caller's transaction."""
-    costs, quarantine = table(Cost), table(CostQuarantine)
-    not_this_run = (costs.c.seen_run.is_(None)) | (costs.c.seen_run != run_id)
-    marked = conn.execute(
-        update(costs)
-        .where(costs.c.seen_in_last_pull.is_(True), not_this_run)
-        .values(seen_in_last_pull=False)
-    ).rowcount
+def mark_unseen(conn: Connection, run_id: str, also_read: Iterable[int] = ()) -> FinishedPull:
+    """Mark what run ``run_id`` did not read (what it recorded, plus ``also_read``: IDs read
+    since its last checkpoint), in the caller's transaction."""
+    ranges = walked.merge([*walked.read(conn, run_id), *walked.to_ranges(also_read)])
+    seen = (ident for (ident,) in conn.exec_driver_sql(_SEEN_IDS_SQL))
+    unread = list(walked.outside(seen, ranges))
+    for at in range(0, len(unread), _CHUNK):
+        conn.exec_driver_sql(_MARK_SQL, (json.dumps(unread[at : at + _CHUNK]),))
+    quarantine = table(CostQuarantine)
     cleared = conn.execute(
         delete(quarantine).where(
             (quarantine.c.seen_run.is_(None)) | (quarantine.c.seen_run != run_id)
         )
     ).rowcount
-    return FinishedPull(marked_not_seen=marked, quarantine_cleared=cleared)
+    return FinishedPull(marked_not_seen=len(unread), quarantine_cleared=cleared)

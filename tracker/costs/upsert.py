@@ -77,8 +77,8 @@ def repeated_ids(costs: Sequence[CostIn], rejects: Sequence[QuarantineIn]) -> li
 
 
 _STORED_SQL = (
-    "SELECT id, last_updated, raw, currency, trip_guid, start_time, end_time FROM cost "
-    "WHERE id IN (SELECT value FROM json_each(?))"
+    "SELECT id, last_updated, raw, currency, trip_guid, start_time, end_time, trip_id, link, "
+    "seen_in_last_pull FROM cost WHERE id IN (SELECT value FROM json_each(?))"
 )
 # A cost's content columns, in the order of _content(); then the link and bookkeeping.
 _INSERT_SQL = """
@@ -112,6 +112,9 @@ class _Stored:
     trip_guid: str | None
     start_time: str | None
     end_time: str | None
+    trip_id: str | None
+    link: str
+    seen_in_last_pull: bool
 
 
 def _exact(value: Any) -> str:
@@ -182,7 +185,8 @@ def _stored(conn: Connection, ids: list[int]) -> dict[int, _Stored]:
 
 @dataclass
 class _Writes:
-    """The rows of one page, by statement (each one executemany)."""
+    """The rows of one page, by statement (each one executemany). A cost read unchanged, with
+    the same link, and already seen is in none: it costs no write (docs/costs.md)."""
 
     inserts: list[tuple[Any, ...]] = field(default_factory=list)
     updates: list[tuple[Any, ...]] = field(default_factory=list)
@@ -197,6 +201,12 @@ class _Writes:
         ):
             if rows:
                 conn.exec_driver_sql(sql, rows)
+
+
+def _needs_touch(old: _Stored, link: tuple[str | None, str], *, marked_seen: bool) -> bool:
+    """Whether a cost kept as stored (unchanged or stale) still needs a write: its link
+    changed, or a pull read it again after it was marked not seen."""
+    return (old.trip_id, old.link) != tuple(link) or (marked_seen and not old.seen_in_last_pull)
 
 
 def store_costs(
@@ -259,7 +269,7 @@ def store_costs(
             writes.inserts.append((*content, *link, run_id, stamp, stamp, ident))
         elif action == "update":
             writes.updates.append((*content, *link, stamp, *seen, ident))
-        else:
+        elif _needs_touch(stored[ident], link, marked_seen=run_id is not None):
             writes.touches.append((*link, *seen, ident))
     writes.run(conn, run_id)
     kinds = linker.kinds()
