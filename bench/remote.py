@@ -16,7 +16,6 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 from bench.children import REPO, child_env
@@ -74,25 +73,12 @@ def sandbox_process(costs: int = 0, seed: int = 7) -> Iterator[Remote]:
             child.wait(timeout=60)
 
 
-def seed_start(costs: int, now: datetime | None = None) -> datetime:
-    """Where seeded trips start so that every seeded cost lies in the past.
-
-    The seed spaces trips (one per three costs) at most ~27 hours apart from the start, and a
-    cost's ``LastUpdated`` follows its trip by at most ~43 days: 50k costs from the seed's
-    default start (2024) would reach 2050, and the pull quarantines a ``LastUpdated`` from
-    the future. A time-limited bench must not depend on the day it runs.
-    """
-    now = now or datetime.now(UTC).replace(tzinfo=None)
-    span = timedelta(hours=27) * (costs // 3 + 1) + timedelta(days=45)
-    return max(datetime(1971, 1, 1), now - span)  # the platform's times carry no zone
-
-
 def _fresh(costs: int, seed: int) -> Any:
     from sync.sandbox import Sandbox
 
     sandbox = Sandbox(rate_limit=None)
     if costs:
-        sandbox.seed_costs(costs, seed=seed, start=seed_start(costs))
+        sandbox.seed_costs(costs, seed=seed)
     return sandbox
 
 
