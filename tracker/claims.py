@@ -33,6 +33,7 @@ __all__ = [
     "record_answers",
     "release",
     "release_expired",
+    "remember_sent",
     "resolve_doubt",
 ]
 
@@ -157,8 +158,11 @@ _SYNCED_SQL = (
 # A missing id or record keeps the stored one (COALESCE), never becomes NULL.
 _TRIP_SYNCED_SQL = (
     "UPDATE trip SET synced_at = ?, remote_id = COALESCE(?, remote_id), "
-    "remote_record = COALESCE(?, remote_record) WHERE id = ?"
+    "remote_record = COALESCE(?, remote_record), sent_record = NULL WHERE id = ?"
 )
+# A rejected save was not applied: nothing of ours to recognise on the server.
+_TRIP_REJECTED_SQL = "UPDATE trip SET sent_record = NULL WHERE id = ? AND sent_record IS NOT NULL"
+_SENT_SQL = "UPDATE trip SET sent_record = ? WHERE id = ?"
 # Earlier parked entries of the same trip are superseded: the latest state went through.
 _SUPERSEDE_SQL = (
     "UPDATE journal SET state = 'synced', synced_at = ?, updated_at = ? "
@@ -295,6 +299,7 @@ def record_answers(
     supersede: list[tuple[Any, ...]] = []
     parked: list[tuple[Any, ...]] = []
     retries: list[tuple[Any, ...]] = []
+    rejected: list[tuple[Any, ...]] = []
     events: list[EventRow] = []
     applied: list[int] = []
     for seq, verdict in verdicts.items():
@@ -319,6 +324,7 @@ def record_answers(
             events.append((seq, trip_id, at, "synced", verdict.detail or verdict.remote_id))
         elif isinstance(verdict, Parked):
             parked.append((verdict.error_type, verdict.message, verdict.param, at, seq))
+            rejected.append((trip_id,))
             where = f" (param {verdict.param})" if verdict.param else ""
             detail = f"{verdict.error_type}: {verdict.message}{where}"
             events.append((seq, trip_id, at, "parked", detail))
@@ -339,12 +345,21 @@ def record_answers(
         (_TRIP_SYNCED_SQL, trips),
         (_SUPERSEDE_SQL, supersede),
         (_PARKED_SQL, parked),
+        (_TRIP_REJECTED_SQL, rejected),
         (_RETRY_SQL, retries),
     ):
         if params:
             conn.exec_driver_sql(sql, params)
     add_events(conn, events)
     return applied
+
+
+def remember_sent(session: Session, sent: Mapping[str, str]) -> None:
+    """Keep, by trip id, the JSON of the save about to be sent (see ``Trip.sent_record``)."""
+    if sent:
+        session.connection().exec_driver_sql(
+            _SENT_SQL, [(text, trip) for trip, text in sent.items()]
+        )
 
 
 def resolve_doubt(

@@ -39,6 +39,8 @@ class LocalTrip:
     change: str | None
     in_doubt: bool
     car_remote_id: str | None = None
+    sent: dict[str, Any] | None = None
+    """What an update of the trip sent whose answer was never recorded (None: nothing)."""
 
     @property
     def changed_here(self) -> bool:

@@ -127,7 +127,8 @@ def _load(s: Session, trip_ids: list[str]) -> dict[str, LocalTrip]:
     extra = {
         row[0]: row[1:]
         for row in conn.exec_driver_sql(
-            "SELECT t.id, t.lifecycle, t.status, t.remote_record, c.remote_id FROM trip AS t "
+            "SELECT t.id, t.lifecycle, t.status, t.remote_record, c.remote_id, t.sent_record "
+            "FROM trip AS t "
             "LEFT JOIN car AS c ON c.id = t.car_id "
             "WHERE t.id IN (SELECT value FROM json_each(?))",
             (_json(trip_ids),),
@@ -143,7 +144,7 @@ def _load(s: Session, trip_ids: list[str]) -> dict[str, LocalTrip]:
         changes.setdefault(trip_id, (state, bool(doubt)))
     out: dict[str, LocalTrip] = {}
     for trip_id, trip in trips.items():
-        lifecycle, status, record, car_remote = extra[trip_id]
+        lifecycle, status, record, car_remote, sent = extra[trip_id]
         change, doubt = changes.get(trip_id, (None, False))
         out[trip_id] = LocalTrip(
             trip=trip,
@@ -153,6 +154,7 @@ def _load(s: Session, trip_ids: list[str]) -> dict[str, LocalTrip]:
             change=change,
             in_doubt=doubt,
             car_remote_id=car_remote,
+            sent=_loads(sent),
         )
     return out
 

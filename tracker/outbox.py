@@ -183,6 +183,7 @@ class Outbox:
         hold: LeaseHold | None = None,
         retry_waiting: bool = False,
         updates: claims.Updates = True,
+        sending: Callable[[list[Claimed], dict[str, OutboxTrip]], Mapping[str, str]] | None = None,
         before_commit: Callable[[], None] | None = None,
     ) -> Step:
         """The pusher's step, in one transaction and so one durable commit per batch:
@@ -190,7 +191,10 @@ class Outbox:
         server's id or None when proven absent; then ``answers``, seq -> verdict), renew
         ``hold``, claim up to ``claim`` due entries for ``lease_for`` (``retry_waiting``:
         those waiting for a retry too; ``updates``: changes of trips the server has, too, or
-        only those of the trips named) and read their trips.
+        only those of the trips named) and read their trips. ``sending`` is given the batch
+        claimed and returns, by trip id, the JSON of what will be sent for it: kept with the
+        trip (``sent_record``) until its answer is recorded, in this same transaction, so a
+        save whose answer is lost is still known as ours.
 
         When ``hold`` was lost the answers are still recorded and nothing is claimed
         (``lease_lost``). ``before_commit`` runs just before the commit when an answer was
@@ -220,6 +224,8 @@ class Outbox:
                     step.trips = read_outbox_trips(
                         s.connection(), [c.trip_id for c in step.claimed]
                     )
+                    if sending is not None and step.claimed:
+                        claims.remember_sent(s, sending(step.claimed, step.trips))
             if before_commit is not None and (answers or resolved):
                 s.flush()
                 before_commit()

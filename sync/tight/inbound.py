@@ -299,7 +299,12 @@ class Decider:
                 return [Keep(local.trip.id)]
             return [self._take(local, record, differ)]
         # The base is read only for a merge (a walk of unchanged trips never needs it).
-        return self._settle(local, record, merge(_base(local.base), mine, server))
+        base = _base(local.base)
+        if local.sent is not None and _base(local.sent) == server:
+            # The server holds what our last update sent, whose answer never came back (the
+            # process died first): our own write, not someone else's edit.
+            base = server
+        return self._settle(local, record, merge(base, mine, server))
 
     def _settle(self, local: LocalTrip, record: dict[str, Any], result: Merge) -> list[Decision]:
         """What a merge of a changed trip decides: the server's one-sided changes are taken,

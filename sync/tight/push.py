@@ -8,6 +8,7 @@ sent, so a crash leaves at most one batch whose answer is unknown. The decisions
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -21,11 +22,11 @@ from sync.deadline import Deadline
 from sync.errors import AuthError, ConfigError, EndpointMissingError, TransientRemoteError
 from sync.events import Listener, Progress, TripParked, TripStateChanged, notify
 from sync.lease import HeldLease
-from sync.tight.batch import Answer, Batch, BatchSender, doubtful
+from sync.tight.batch import Answer, Batch, BatchSender, Plan, doubtful
 from sync.tight.fresh import FreshReads
 from sync.tight.report import ParkedItem, PushReport
 from tracker.enums import EntryOp, SyncState
-from tracker.outbox import Outbox
+from tracker.outbox import Claimed, Outbox, OutboxTrip
 from tracker.outcomes import Parked, Retry, Synced
 
 __all__ = ["STEP", "Hook", "Pusher"]
@@ -131,6 +132,7 @@ class Pusher:
             if not self._wait_for_budget(stop):
                 return Batch()
         fresh = self._updates if isinstance(self._updates, FreshReads) else None
+        planned: list[Plan] = []
         while True:
             step = self._outbox.step(
                 self._owner,
@@ -139,6 +141,7 @@ class Pusher:
                 hold=self._lease.hold,
                 retry_waiting=self._retry_waiting,
                 updates=fresh.allowed if fresh is not None else self._updates is True,
+                sending=lambda claimed, trips: self._plan(claimed, trips, planned),
             )
             if step.lease_lost:
                 self.report.stopped = "lost the push lease to another process"
@@ -158,11 +161,25 @@ class Pusher:
             return Batch()
         self._hook("after_claim")
         batch = Batch(step.claimed, step.trips)
-        if not any(doubtful(c) for c in step.claimed):
-            # Build the bodies now, while the previous request is out: the sender thread
-            # then only sends. In-doubt creates wait for their reconciliation.
-            batch.plan = self._sender.plan(batch)
+        batch.plan = planned[-1] if planned else None
         return batch
+
+    def _plan(
+        self, claimed: list[Claimed], trips: dict[str, OutboxTrip], planned: list[Plan]
+    ) -> dict[str, str]:
+        """Build the batch's bodies inside its claim, while the previous request is out (the
+        sender thread then only sends), and return the updates' bodies for the store to keep
+        until their answers are recorded. A batch with in-doubt creates is built after their
+        reconciliation, by the sender."""
+        if any(doubtful(c) for c in claimed):
+            return {}
+        plan = self._sender.plan(Batch(claimed, trips))
+        planned.append(plan)
+        return {
+            item.claim.trip_id: json.dumps(item.body)
+            for item in plan.items
+            if item.remote_id is not None
+        }
 
     def _wait_for_budget(self, stop: threading.Event | None) -> bool:
         """Wait for the rate budget *before* claiming, renewing the push lease meanwhile: a

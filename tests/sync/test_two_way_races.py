@@ -93,3 +93,55 @@ def test_an_update_queued_after_the_run_read_the_copies_waits_for_the_next_run(
         "BUSINESS",
     )
     assert store.trips.get(trip.id).notes == "by the accountant"
+
+
+def test_an_update_whose_answer_was_lost_is_our_own_write_not_a_conflict(
+    store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
+) -> None:
+    # Campaign A1: an update reached the server, the process died before recording the
+    # answer, the trip was edited again; the next run saw the first update on the server as
+    # an edit made there and held the trip in a conflict with its own earlier state.
+    trip = store.trips.add({"date": "2026-03-02", "distance": "12.5", "notes": "first"})
+    push(make_engine())
+    store.trips.edit(trip.id, {"notes": "second"})
+
+    def hook(point: str) -> None:
+        if point == "after_response":
+            raise KeyboardInterrupt  # stored on the server, not recorded here
+
+    with pytest.raises(KeyboardInterrupt):
+        push(make_engine(hook=hook))
+    (record,) = sandbox.records_with_custom(KEY, trip.id)
+    assert record["notes"] == "second"
+    store.trips.edit(trip.id, {"notes": "third"})
+    make_engine().run(push=True, pull=True)
+    assert store.conflicts.count() == 0
+    (record,) = sandbox.records_with_custom(KEY, trip.id)
+    assert record["notes"] == "third"
+    assert store.journal.counts().pending == 0
+
+
+def test_a_server_edit_after_a_lost_answer_is_still_someone_elses(
+    store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
+) -> None:
+    # What we sent is recognised only while the server holds exactly that: an edit made
+    # there after our lost save is someone else's, and the same field changed here too is a
+    # conflict, never overwritten.
+    trip = store.trips.add({"date": "2026-03-02", "distance": "12.5", "notes": "first"})
+    push(make_engine())
+    store.trips.edit(trip.id, {"notes": "second"})
+
+    def hook(point: str) -> None:
+        if point == "after_response":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        push(make_engine(hook=hook))
+    (record,) = sandbox.records_with_custom(KEY, trip.id)
+    sandbox.edit_record(record["id"], {"notes": "theirs"})
+    store.trips.edit(trip.id, {"notes": "third"})
+    make_engine().run(push=True, pull=True)
+    (record,) = sandbox.records_with_custom(KEY, trip.id)
+    assert record["notes"] == "theirs"
+    (conflict,) = store.conflicts.list()
+    assert [f.name for f in conflict.fields] == ["notes"]
