@@ -52,6 +52,8 @@ class Sizes:
     walk_windows: str
     """A key of ``bench.mileage_walk.WINDOWS``: the read->save window cases."""
     gpx_mib: float
+    big_store_n: int
+    """Trips in the big store of bench/big_store.py (issue 15: ten years is ~100k)."""
 
 
 FULL = Sizes(
@@ -70,6 +72,7 @@ FULL = Sizes(
     walk_repeats=3,
     walk_windows="full",
     gpx_mib=49.0,
+    big_store_n=100_000,
 )
 QUICK = Sizes(
     ingest_n=5_000,
@@ -87,6 +90,7 @@ QUICK = Sizes(
     walk_repeats=1,
     walk_windows="quick",
     gpx_mib=0.5,
+    big_store_n=5_000,
 )
 
 
@@ -148,6 +152,12 @@ def _gpx(s: Sizes) -> list[Row]:
     return [gpx_import.run(mib=s.gpx_mib, compact=True)]
 
 
+def _big_store(s: Sizes) -> list[Row]:
+    from bench import big_store
+
+    return big_store.run(n=s.big_store_n, repeats=3 if s.big_store_n >= 100_000 else 1)
+
+
 BENCHMARKS: dict[str, Callable[[Sizes], list[Row]]] = {
     "ingest": _ingest,
     "push": _push,
@@ -157,6 +167,7 @@ BENCHMARKS: dict[str, Callable[[Sizes], list[Row]]] = {
     "drain": _drain,
     "walk": _walk,
     "gpx": _gpx,
+    "big_store": _big_store,
 }
 
 
