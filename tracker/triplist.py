@@ -43,7 +43,9 @@ MAX_PAGE = 1000
 # The sort key, as stored: dates are ISO text and instants fixed-width UTC text, so text
 # order is time order; '' puts a missing value last in a descending list. The filters are
 # bound, never spliced: ``:deleted`` (1 keeps tombstones), ``:state`` (NULL: any),
-# ``:k0, :k1, :k2`` (NULL: from the start). The CASE is the rule of ``sync_state``.
+# ``:k0, :k1, :k2`` (NULL: from the start). The CASE is the rule of ``sync_state``; its
+# lookups go by trip (INDEXED BY): left to itself the planner took the state index and
+# read every pending entry for every trip (minutes on 100k trips, measured).
 _FILTER = """
 FROM trip AS t
 WHERE (:deleted OR t.lifecycle = 'active')
@@ -52,13 +54,13 @@ WHERE (:deleted OR t.lifecycle = 'active')
   AND (:state IS NULL OR :state = CASE
     WHEN t.status = 'recording' THEN 'recording'
     WHEN EXISTS (SELECT 1 FROM conflict AS c WHERE c.trip_id = t.id) THEN 'conflict'
-    WHEN EXISTS (SELECT 1 FROM journal AS j WHERE j.trip_id = t.id
+    WHEN EXISTS (SELECT 1 FROM journal AS j INDEXED BY ix_journal_trip_seq WHERE j.trip_id = t.id
                  AND j.state = 'in_flight' AND NOT j.in_doubt) THEN 'in_flight'
-    WHEN EXISTS (SELECT 1 FROM journal AS j WHERE j.trip_id = t.id
+    WHEN EXISTS (SELECT 1 FROM journal AS j INDEXED BY ix_journal_trip_seq WHERE j.trip_id = t.id
                  AND j.state IN ('pending', 'in_flight') AND j.in_doubt) THEN 'in_doubt'
-    WHEN EXISTS (SELECT 1 FROM journal AS j WHERE j.trip_id = t.id
+    WHEN EXISTS (SELECT 1 FROM journal AS j INDEXED BY ix_journal_trip_seq WHERE j.trip_id = t.id
                  AND j.state = 'pending') THEN 'pending'
-    WHEN EXISTS (SELECT 1 FROM journal AS j WHERE j.trip_id = t.id
+    WHEN EXISTS (SELECT 1 FROM journal AS j INDEXED BY ix_journal_trip_seq WHERE j.trip_id = t.id
                  AND j.state = 'parked') THEN 'parked'
     WHEN t.remote_id IS NULL AND t.lifecycle = 'deleted' THEN 'local'
     WHEN t.remote_id IS NULL THEN 'dropped'

@@ -123,3 +123,19 @@ def test_a_bad_cursor_or_state_is_a_data_error_not_a_traceback(
     assert "pending" in err  # names the states it knows
     with pytest.raises(ValueError, match="limit"):
         store.trips.page(limit=0)
+
+
+def test_the_sync_state_filter_looks_entries_up_by_trip_not_by_state(store: Tracker) -> None:
+    # By state, SQLite read every pending entry for every trip: minutes on 100k trips.
+    from tracker.triplist import PAGE_SQL, page_params
+
+    manual_trips(store, 3)
+    params = page_params(include_deleted=False, sync_state=SyncState.PENDING, after=None, limit=50)
+    with store.db.read() as s:
+        plan = [
+            row[3]
+            for row in s.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {PAGE_SQL}", params)
+        ]
+    lookups = [step for step in plan if "SEARCH j " in step]
+    assert len(lookups) == 4, plan
+    assert all("ix_journal_trip_seq (trip_id=?)" in step for step in lookups), plan
