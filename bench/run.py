@@ -54,6 +54,8 @@ class Sizes:
     gpx_mib: float
     rewrite_n: int
     """Costs pulled twice by bench/costs_rewrite.py (pages written by the unchanged pull)."""
+    big_store_n: int
+    """Trips in the big store of bench/big_store.py (issue 15: ten years is ~100k)."""
 
 
 FULL = Sizes(
@@ -73,6 +75,7 @@ FULL = Sizes(
     walk_windows="full",
     gpx_mib=49.0,
     rewrite_n=50_000,
+    big_store_n=100_000,
 )
 QUICK = Sizes(
     ingest_n=5_000,
@@ -91,6 +94,7 @@ QUICK = Sizes(
     walk_windows="quick",
     gpx_mib=0.5,
     rewrite_n=2_000,
+    big_store_n=5_000,
 )
 
 
@@ -158,6 +162,12 @@ def _rewrite(s: Sizes) -> list[Row]:
     return [costs_rewrite.run(n=s.rewrite_n)]
 
 
+def _big_store(s: Sizes) -> list[Row]:
+    from bench import big_store
+
+    return big_store.run(n=s.big_store_n, repeats=3 if s.big_store_n >= 100_000 else 1)
+
+
 BENCHMARKS: dict[str, Callable[[Sizes], list[Row]]] = {
     "ingest": _ingest,
     "push": _push,
@@ -168,6 +178,7 @@ BENCHMARKS: dict[str, Callable[[Sizes], list[Row]]] = {
     "walk": _walk,
     "gpx": _gpx,
     "rewrite": _rewrite,
+    "big_store": _big_store,
 }
 
 

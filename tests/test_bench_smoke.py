@@ -105,3 +105,18 @@ def test_the_write_audit_sees_a_write(tmp_path: Path) -> None:
     assert audit.written["trip"] == 1
     assert audit.data_rows >= 2  # the trip and its journal entry
     assert "trip" in audit.changed
+
+
+def test_the_big_store_rows_measure_each_command_and_a_list_is_one_page(
+    quick: tuple[dict[str, Any], Path],
+) -> None:
+    rows = {
+        row["name"].split("`")[1]: row for row in quick[0]["rows"] if row["bench"] == "big_store"
+    }
+
+    assert len(rows) == 5, rows
+    for row in rows.values():
+        assert row["peak_rss_mb"] > 0 and row["baseline_rss_mb"] > 0, row
+        assert row["trips"] == 5_000
+    # One page of 50 trips in JSON (about 1 KB each), not the whole store (~5 MB).
+    assert 0 < rows["tracker trip list --json"]["output_bytes"] < 200_000

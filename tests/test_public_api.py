@@ -53,6 +53,7 @@ TRACKER_API = [
     "TrackerError",
     "TripDetails",
     "TripEdit",
+    "TripPage",
     "TripSource",
     "TripStart",
     "TripStatus",

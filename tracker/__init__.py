@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from tracker.outbox import Outbox
     from tracker.parked import ParkedChanges
     from tracker.store import Tracker
+    from tracker.triplist import TripPage
     from tracker.trips import Trips
     from tracker.views import CarView, EntryView, EventView, PlaceView, TripView, WaypointView
 
@@ -98,6 +99,7 @@ _EXPORTS = {
     "TripEdit": "tracker.inputs",
     "TripSource": "tracker.enums",
     "TripStart": "tracker.inputs",
+    "TripPage": "tracker.triplist",
     "TripStatus": "tracker.enums",
     "TripView": "tracker.views",
     "Trips": "tracker.trips",
@@ -144,6 +146,7 @@ __all__ = [
     "TrackerError",
     "TripDetails",
     "TripEdit",
+    "TripPage",
     "TripSource",
     "TripStart",
     "TripStatus",

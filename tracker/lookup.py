@@ -17,7 +17,12 @@ def find_trip(s: Session, trip_id: str) -> Trip:
     """The trip with this id, or with this unique prefix (4+ characters), in ``s``."""
     trip = s.get(Trip, trip_id)
     if trip is None and len(trip_id) >= MIN_PREFIX and "%" not in trip_id and "_" not in trip_id:
-        matches = s.exec(select(Trip).where(col(Trip.id).startswith(trip_id)).limit(2)).all()
+        # A range on the primary key, not LIKE (which scans every trip): ids are ASCII.
+        matches = s.exec(
+            select(Trip)
+            .where(col(Trip.id) >= trip_id, col(Trip.id) < trip_id + "\U0010ffff")
+            .limit(2)
+        ).all()
         trip = matches[0] if len(matches) == 1 else None
     if trip is None:
         raise NotFoundError("trip", trip_id)

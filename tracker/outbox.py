@@ -23,10 +23,11 @@ from typing import Any
 
 from tracker import claims, leases
 from tracker.claims import Claimed
-from tracker.coltypes import from_utc_text
+from tracker.coltypes import from_utc_text, utc_text
 from tracker.db import Database
 from tracker.leases import LeaseHold
 from tracker.outcomes import Verdict
+from tracker.pushcount import END_OF_TIME, PUSH_COUNT_SQL, PushCount
 
 __all__ = ["Claimed", "Outbox", "OutboxPlace", "OutboxTrip", "Step", "read_outbox_trips"]
 
@@ -239,6 +240,20 @@ class Outbox:
                 s, "dry-run", limit, timedelta(0), self._db.now(), retry_waiting=retry_waiting
             )
         return [dataclasses.replace(c, attempts=c.attempts - 1) for c in taken]
+
+    def push_count(self, batch_size: int, *, retry_waiting: bool = False) -> PushCount:
+        """What the next push would send, counted in SQL (see :mod:`tracker.pushcount`):
+        like :meth:`peek`, expired claims are released first in a rolled-back transaction."""
+        with self._db.rolled_back() as s:
+            now = self._db.now()
+            claims.release_expired(s, now)
+            due = END_OF_TIME if retry_waiting else utc_text(now)
+            row = (
+                s.connection()
+                .exec_driver_sql(PUSH_COUNT_SQL, {"size": batch_size, "due": due})
+                .one()
+            )
+        return PushCount(*(int(v) for v in row))
 
     def due_count(self, *, retry_waiting: bool = False, updates: claims.Updates = True) -> int:
         """How many entries are due now (the options as for :meth:`step`)."""

@@ -13,12 +13,22 @@ from sqlmodel import col, func, select
 
 from tracker import journal
 from tracker.enums import EntryOp, Lifecycle, SyncState, TripSource, TripStatus
-from tracker.errors import StateError
+from tracker.errors import InvalidInputError, StateError
 from tracker.geo import local_date
 from tracker.inputs import ManualTripIn, TripEdit, parse
 from tracker.lookup import find_trip
 from tracker.recording import Recorder
 from tracker.tables import Trip, Waypoint
+from tracker.triplist import (
+    COUNT_SQL,
+    DEFAULT_PAGE,
+    MAX_PAGE,
+    PAGE_SQL,
+    TripPage,
+    decode_cursor,
+    encode_cursor,
+    page_params,
+)
 from tracker.triprows import (
     check_car,
     details,
@@ -154,6 +164,46 @@ class Trips(Recorder):
             trip = find_trip(s, trip_id)
             return int(s.exec(select(func.count()).where(Waypoint.trip_id == trip.id)).one())
 
+    def page(
+        self,
+        *,
+        limit: int = DEFAULT_PAGE,
+        after: str | None = None,
+        include_deleted: bool = False,
+        sync_state: SyncState | str | None = None,
+    ) -> TripPage:
+        """One page of trips, newest date first (then latest start, then id), paged in SQL.
+
+        ``after``: the ``next`` cursor of the previous page (None: the first page).
+        ``limit``: trips per page, 1 to :data:`~tracker.triplist.MAX_PAGE`.
+        ``sync_state`` keeps the trips in that state; ``include_deleted`` adds tombstones.
+        Costs one page and one count, whatever the size of the store::
+
+            page = store.trips.page(limit=20)
+            while page.next:
+                page = store.trips.page(limit=20, after=page.next)
+        """
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidInputError("limit", f"must be between 1 and {MAX_PAGE}, not {limit}")
+        wanted = None if sync_state is None else parse_state(sync_state)
+        key = None if after is None else decode_cursor(after)
+        params = page_params(
+            include_deleted=include_deleted, sync_state=wanted, after=key, limit=limit
+        )
+        with self._db.read() as s:
+            conn = s.connection()
+            rows = conn.exec_driver_sql(PAGE_SQL, params).all()
+            ids = [r[0] for r in rows]
+            found = {t.id: t for t in trip_rows(s, ids)}
+            states = journal.open_states(s, ids)
+            trips = [TripView.from_row(found[i], state_of(found[i], states)) for i in ids]
+            if not rows:
+                return TripPage(trips, None, 0)
+            last = (rows[-1][1], rows[-1][2], rows[-1][0])
+            after_last = {**params, "k0": last[0], "k1": last[1], "k2": last[2]}
+            more = int(conn.exec_driver_sql(COUNT_SQL, after_last).scalar_one())
+        return TripPage(trips, encode_cursor(last) if more else None, more)
+
     def list(
         self,
         *,
@@ -161,16 +211,26 @@ class Trips(Recorder):
         limit: int | None = None,
         sync_state: SyncState | str | None = None,
     ) -> list[TripView]:
-        """Trips, newest start first; ``sync_state`` keeps the trips in that state."""
-        wanted = None if sync_state is None else SyncState(sync_state)
-        with self._db.read() as s:
-            query = select(Trip).order_by(
-                col(Trip.start_time).desc(), col(Trip.date).desc(), col(Trip.created_at).desc()
+        """Trips in list order (see :meth:`page`); ``limit=None``: all of them, read page by
+        page. For a store of any size prefer :meth:`page`."""
+        out: list[TripView] = []
+        after: str | None = None
+        while limit is None or len(out) < limit:
+            size = MAX_PAGE if limit is None else min(MAX_PAGE, limit - len(out))
+            page = self.page(
+                limit=size, after=after, include_deleted=include_deleted, sync_state=sync_state
             )
-            if not include_deleted:
-                query = query.where(Trip.lifecycle == Lifecycle.ACTIVE)
-            states = journal.open_states(s)
-            views = [TripView.from_row(t, state_of(t, states)) for t in s.exec(query).all()]
-        if wanted is not None:
-            views = [v for v in views if v.sync_state == wanted]
-        return views[:limit] if limit is not None else views
+            out.extend(page.trips)
+            if page.next is None:
+                break
+            after = page.next
+        return out
+
+
+def parse_state(value: SyncState | str) -> SyncState:
+    """A sync state by name; InvalidInputError naming the known ones otherwise."""
+    try:
+        return SyncState(value)
+    except ValueError:
+        known = ", ".join(s.value for s in SyncState)
+        raise InvalidInputError("state", f"unknown sync state {value!r}; one of {known}") from None

@@ -26,6 +26,21 @@ def emit_json(document: Any) -> None:
     sys.stdout.write(visible_json(text) + "\n")
 
 
+def emit_json_list(key: str, items: Iterable[Any], tail: dict[str, Any]) -> None:
+    """Print ``{key: [items...], **tail}`` one item at a time: a list of any length is
+    never held in memory whole (``tracker trip list --all --json``)."""
+    sys.stdout.write(f"{{\n  {json.dumps(key)}: [")
+    sep = "\n    "
+    for item in items:
+        text = json.dumps(item, ensure_ascii=False, default=str)
+        sys.stdout.write(sep + visible_json(text))
+        sep = ",\n    "
+    sys.stdout.write("\n  ]")
+    for name, value in tail.items():
+        sys.stdout.write(f",\n  {json.dumps(name)}: {json.dumps(value, default=str)}")
+    sys.stdout.write("\n}\n")
+
+
 def console(stderr: bool = False) -> Any:
     """A Rich console (stderr for diagnostics and progress)."""
     from rich.console import Console

@@ -203,7 +203,19 @@ def _dry_run(plan: dict[str, Any], as_json: bool) -> None:
         return
     for request in plan["requests"]:
         output.line(f"{request['method']} {request['url']}  ({request['note']})")
-    output.line(f"{len(plan['requests'])} request(s) would be sent; nothing was changed")
+    push = plan.get("push")
+    hidden = plan.get("not_shown", 0)
+    if push and hidden:
+        output.line(
+            f"... and {hidden} more request(s) not shown; in all the push sends "
+            f"{push['saves']} save POST(s), {push['deletes_sent']} DELETE(s) and "
+            f"{push['reconciles']} reconcile query(ies) for {push['creates']} create(s), "
+            f"{push['updates']} update(s) and {push['deletes']} delete(s) "
+            f"in {push['batches']} batch(es)"
+        )
+    total = len(plan["requests"]) + hidden
+    due = f" for {push['entries']} change(s) due" if push else ""
+    output.line(f"{total} request(s) would be sent{due}; nothing was changed")
     if any(request.get("pull") for request in plan["requests"]):
         output.line(
             "a dry run sends no request: a pull's later pages depend on the server's answers, "

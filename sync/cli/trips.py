@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -12,6 +13,7 @@ import typer
 from sync.cli import output
 from sync.cli.context import load_settings, open_store
 from tracker.errors import InvalidInputError
+from tracker.triplist import DEFAULT_PAGE, MAX_PAGE
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -231,24 +233,78 @@ def import_(
 
 @app.command("list")
 def list_(
-    include_deleted: Annotated[
-        bool, typer.Option("--all", help="Include deleted trips (tombstones).")
+    every: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Every trip, deleted ones (tombstones) too, page after page (no limit)."
+        ),
+    ] = False,
+    deleted: Annotated[
+        bool, typer.Option("--deleted", help="Include deleted trips (tombstones).")
     ] = False,
     state: Annotated[
         str | None, typer.Option("--state", help="Only trips in this sync state.")
     ] = None,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N trips.")] = None,
+    limit: Annotated[
+        int,
+        typer.Option("--limit", min=1, max=MAX_PAGE, help="Trips per page (default 50)."),
+    ] = DEFAULT_PAGE,
+    after: Annotated[
+        str | None,
+        typer.Option("--after", help="Start after this cursor (the `next` of a --json page)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List trips, newest first."""
+    """List trips, newest first, one page (--limit, default 50) or --all."""
     store, _ = _store()
     with store:
-        views = store.trips.list(include_deleted=include_deleted, sync_state=state, limit=limit)
+        if every:
+            # "All" is everything: every page, and the tombstones of deleted trips too.
+            _list_all(store, limit, after, True, state, as_json)
+            return
+        page = store.trips.page(limit=limit, after=after, include_deleted=deleted, sync_state=state)
     if as_json:
-        output.emit_json([v.to_json() for v in views])
+        output.emit_json(page.to_json())
         return
+    _trip_table(page.trips, f"{len(page.trips)} trip{'s' if len(page.trips) != 1 else ''}")
+    if page.more:
+        output.line(f"{page.more} more: use --all or --limit (next page: --after {page.next})")
+
+
+def _list_all(
+    store: Tracker, size: int, after: str | None, deleted: bool, state: str | None, as_json: bool
+) -> None:
+    """Every page, printed as it is read: memory stays one page whatever the store's size."""
+
+    def pages() -> Iterator[list[TripView]]:
+        cursor = after
+        while True:
+            page = store.trips.page(
+                limit=max(size, _ALL_PAGE), after=cursor, include_deleted=deleted, sync_state=state
+            )
+            yield page.trips
+            if page.next is None:
+                return
+            cursor = page.next
+
+    if as_json:
+        items = (view.to_json() for trips in pages() for view in trips)
+        output.emit_json_list("trips", items, {"more": 0, "next": None})
+        return
+    total = 0
+    for trips in pages():
+        if trips or not total:
+            _trip_table(trips, "" if total else "trips")
+        total += len(trips)
+    output.line(f"{total} trip{'s' if total != 1 else ''}")
+
+
+_ALL_PAGE = 1000  # --all reads this many per query
+
+
+def _trip_table(views: list[TripView], title: str) -> None:
     output.table(
-        f"{len(views)} trip{'s' if len(views) != 1 else ''}",
+        title,
         ["id", "date", "distance", "class", "sync", "description"],
         (
             (

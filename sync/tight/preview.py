@@ -5,23 +5,55 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from sync.settings import Settings
+from sync.settings import MileageSettings, Settings
 from sync.tight.api import QUERY_PATH, SAVE_PATH
 from sync.tight.mapping import save_body
+from tracker.claims import Claimed
 from tracker.enums import EntryOp
 from tracker.store import Tracker
 
-__all__ = ["REDACTED", "preview_push", "pull_request"]
+__all__ = ["REDACTED", "SHOWN_BATCHES", "preview_push", "pull_request"]
 
 REDACTED = "Bearer ***"
 
 
-def preview_push(settings: Settings, store: Tracker, limit: int = 10_000) -> dict[str, Any]:
-    """The requests ``tracker sync`` would make, batch by batch (reconcile queries are
-    announced); like it, changes waiting for a retry are included."""
+SHOWN_BATCHES = 3
+"""Claimed batches whose requests a dry run shows in full; the rest are counted."""
+
+
+def preview_push(
+    settings: Settings, store: Tracker, shown_batches: int = SHOWN_BATCHES
+) -> dict[str, Any]:
+    """What ``tracker sync`` would send; like it, changes waiting for a retry are included.
+
+    ``requests``: the requests of the first ``shown_batches`` claimed batches in full
+    (reconcile queries announced). ``push``: the whole push counted in SQL
+    (:class:`~tracker.pushcount.PushCount`: entries due, batches, ``requests``), however
+    large the backlog; ``not_shown``: how many of its requests ``requests`` leaves out.
+    """
     cfg = settings.mileage
-    due = store.outbox.peek(limit, retry_waiting=True)
+    count = store.outbox.push_count(cfg.batch_size, retry_waiting=True)
+    due = store.outbox.peek(cfg.batch_size * shown_batches, retry_waiting=True)
     trips = store.outbox.trips([c.trip_id for c in due])
+    requests = _requests(cfg, due, trips)
+    return {
+        "dry_run": True,
+        "requests": requests,
+        "push": count.to_json(),
+        "not_shown": count.requests - len(requests),
+    }
+
+
+def _requests(cfg: MileageSettings, due: list[Claimed], trips: dict[str, Any]) -> list[Any]:
+    """The requests of the claimed batches in ``due``, batch by batch, as a push sends them
+    (``sync.tight.batch``): reconcile, deletes, then one save POST."""
+    requests: list[dict[str, Any]] = []
+    for start in range(0, len(due), cfg.batch_size):
+        requests += _batch(cfg, due[start : start + cfg.batch_size], trips)
+    return requests
+
+
+def _batch(cfg: MileageSettings, due: list[Claimed], trips: dict[str, Any]) -> list[Any]:
     requests: list[dict[str, Any]] = []
     headers = {"Authorization": REDACTED, "Content-Type": "application/json"}
     doubtful = [c for c in due if c.in_doubt and c.remote_id is None]
@@ -52,18 +84,17 @@ def preview_push(settings: Settings, store: Tracker, limit: int = 10_000) -> dic
             )
             continue
         saves.append(save_body(trips[c.trip_id], cfg, base=trips[c.trip_id].base))
-    for start in range(0, len(saves), cfg.batch_size):
-        batch = saves[start : start + cfg.batch_size]
+    if saves:
         requests.append(
             {
                 "method": "POST",
                 "url": cfg.url + SAVE_PATH,
                 "headers": headers,
-                "note": f"save {len(batch)} trip(s)",
-                "body": {"data": batch},
+                "note": f"save {len(saves)} trip(s)",
+                "body": {"data": saves},
             }
         )
-    return {"dry_run": True, "requests": requests}
+    return requests
 
 
 def pull_request(

@@ -73,7 +73,7 @@ def test_add_list_show_edit_delete(capsys: pytest.CaptureFixture[str]) -> None:
     assert {"id", "remote_id", "sync_state"} <= added.keys()
     assert (added["distance"], added["unit"], added["remote_id"]) == ("12.5", "mile", None)
     listed = run_json(capsys, "trip", "list")
-    assert [t["id"] for t in listed] == [added["id"]]
+    assert [t["id"] for t in listed["trips"]] == [added["id"]]
     shown = run_json(capsys, "trip", "show", added["id"][:8])
     assert shown["id"] == added["id"]
     assert [h["event"] for h in shown["history"]] == ["queued save"]
@@ -81,8 +81,8 @@ def test_add_list_show_edit_delete(capsys: pytest.CaptureFixture[str]) -> None:
     assert (edited["classification"], edited["description"]) == ("business", "fair")
     deleted = run_json(capsys, "trip", "delete", added["id"])
     assert deleted["lifecycle"] == "deleted"
-    assert run_json(capsys, "trip", "list") == []
-    assert len(run_json(capsys, "trip", "list", "--all")) == 1
+    assert run_json(capsys, "trip", "list") == {"trips": [], "more": 0, "next": None}
+    assert len(run_json(capsys, "trip", "list", "--deleted")["trips"]) == 1
     code, out, _ = run(capsys, "trip", "list")
     assert code == 0
     assert "0 trips" in out

@@ -98,11 +98,15 @@ def test_server_delete_shows_as_a_tombstone(
     assert run(capsys, "sync")[0] == 0
     _, out, _ = run(capsys, "trip", "list")
     assert trip_id[:8] not in out
-    _, out, _ = run(capsys, "trip", "list", "--all")
+    _, out, _ = run(capsys, "trip", "list", "--deleted")
     assert trip_id[:8] in out
     assert "deleted on" in out
+    _, out, _ = run(capsys, "trip", "list", "--deleted", "--json")
+    assert [(t["id"], t["deleted_by"]) for t in json.loads(out)["trips"]] == [(trip_id, "server")]
+    _, out, _ = run(capsys, "trip", "list", "--all")  # everything: tombstones too
+    assert trip_id[:8] in out and "deleted on" in out
     _, out, _ = run(capsys, "trip", "list", "--all", "--json")
-    assert [(t["id"], t["deleted_by"]) for t in json.loads(out)] == [(trip_id, "server")]
+    assert [(t["id"], t["deleted_by"]) for t in json.loads(out)["trips"]] == [(trip_id, "server")]
     assert run(capsys, "sync")[0] == 0
     assert sandbox.records == {}  # never re-created
 

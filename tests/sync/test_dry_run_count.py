@@ -1,0 +1,100 @@
+"""``tracker sync --dry-run`` counts the whole push exactly (issue 15): the number of
+requests it announces is the number the real push then sends, for a backlog larger than
+what it shows in full."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sync.sandbox import DEFAULT_TOKEN, Sandbox, SandboxServer
+from tests.helpers.cli import run, run_json
+from tests.helpers.store import manual_trips
+from tracker.store import Tracker
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, server: SandboxServer, home: Path) -> Path:
+    monkeypatch.setenv("TRACKER_HOME", str(home))
+    monkeypatch.setenv("TRACKER_MILEAGE_URL", server.tight_url)
+    monkeypatch.setenv("TRACKER_MILEAGE_TOKEN", DEFAULT_TOKEN)
+    monkeypatch.setenv("TRACKER_MILEAGE_BATCH_SIZE", "100")
+    return home
+
+
+def _sent(sandbox: Sandbox) -> int:
+    return len(sandbox.requests)
+
+
+def test_250_creates_at_batch_100_are_3_requests_and_the_push_sends_3(
+    capsys: pytest.CaptureFixture[str], cli_env: Path, store: Tracker, sandbox: Sandbox
+) -> None:
+    manual_trips(store, 250)
+    plan = run_json(capsys, "sync", "--push", "--dry-run")
+    assert plan["push"]["requests"] == 3
+    assert (plan["push"]["entries"], plan["push"]["batches"]) == (250, 3)
+    assert (plan["push"]["creates"], plan["push"]["saves"]) == (250, 3)
+    # Shown in full: every request here (3 batches); nothing left out, nothing sent.
+    assert [len(r["body"]["data"]) for r in plan["requests"]] == [100, 100, 50]
+    assert plan["not_shown"] == 0
+    assert _sent(sandbox) == 0
+    code, out, _ = run(capsys, "sync", "--push", "--dry-run")
+    assert code == 0
+    assert "3 request(s) would be sent for 250 change(s) due" in out
+    assert run(capsys, "sync", "--push")[0] == 0
+    assert _sent(sandbox) == 3
+    assert store.journal.counts().synced == 250
+
+
+def test_deletes_cost_one_request_each_and_the_count_matches_the_push(
+    capsys: pytest.CaptureFixture[str], cli_env: Path, store: Tracker, sandbox: Sandbox
+) -> None:
+    pushed = manual_trips(store, 7)
+    assert run(capsys, "sync", "--push")[0] == 0
+    before = _sent(sandbox)
+    for trip_id in pushed[:5]:
+        store.trips.delete(trip_id)  # on the server: one DELETE each
+    local = manual_trips(store, 1)
+    store.trips.delete(local[0])  # never pushed: costs nothing
+    manual_trips(store, 120)  # 120 creates: after the deletes, in 2 batches
+    plan = run_json(capsys, "sync", "--push", "--dry-run")
+    push = plan["push"]
+    # Batches of 100 in journal order: [6 deletes + 94 creates], [26 creates]; the delete
+    # of the trip never pushed is due but sends nothing.
+    assert (push["deletes"], push["deletes_sent"], push["saves"]) == (6, 5, 2)
+    assert push["requests"] == 7
+    assert _sent(sandbox) == before
+    assert run(capsys, "sync", "--push")[0] == 0
+    assert _sent(sandbox) - before == 7
+    assert store.journal.counts().pending == 0
+
+
+def test_the_library_counts_in_sql_what_a_claim_would_take(store: Tracker) -> None:
+    ids = manual_trips(store, 12)
+    count = store.outbox.push_count(5)
+    assert (count.entries, count.batches, count.requests) == (12, 3, 3)
+    # A recording trip is not pushed before it stops; a held retry counts only by hand.
+    store.trips.start({})
+    assert store.outbox.push_count(5).entries == 12
+    store.trips.delete(ids[0])  # queued behind its create: due once the create is sent
+    assert store.outbox.push_count(100).requests == 1
+    assert store.outbox.push_count(100, retry_waiting=True).entries == 12
+
+
+def test_a_dry_run_over_the_shown_batches_says_how_many_are_left_out(
+    capsys: pytest.CaptureFixture[str],
+    cli_env: Path,
+    store: Tracker,
+    sandbox: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    manual_trips(store, 9)
+    monkeypatch.setenv("TRACKER_MILEAGE_BATCH_SIZE", "2")
+    code, out, _ = run(capsys, "sync", "--push", "--dry-run")
+    assert code == 0
+    assert out.count("POST ") == 3  # the first 3 batches in full
+    assert "... and 2 more request(s) not shown" in out
+    assert "5 request(s) would be sent for 9 change(s) due" in out
+    assert run(capsys, "sync", "--push")[0] == 0
+    assert _sent(sandbox) == 5

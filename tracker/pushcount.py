@@ -1,0 +1,71 @@
+"""How many requests the next push would send, counted in SQL (dry runs).
+
+A push claims due entries in ``seq`` order, ``batch_size`` at a time (``tracker.claims``),
+and sends per claimed batch: one reconcile query when it holds in-doubt creates, one
+``DELETE`` per delete the server may have (a Tight id, or in doubt), and one save ``POST``
+when it holds any save. The count below groups the due entries the same way, so a backlog
+of any size is counted exactly without reading it into memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+__all__ = ["END_OF_TIME", "PUSH_COUNT_SQL", "PushCount"]
+
+END_OF_TIME = "9999-12-31T23:59:59.999999Z"
+"""After every stored instant: with it every waiting retry counts as due (a sync by hand)."""
+
+# journal_due (migration 0007) is what a claim may take; its remote_id is the trip's.
+PUSH_COUNT_SQL = """
+WITH due AS (
+    SELECT d.op, d.remote_id, j.in_doubt,
+           (row_number() OVER (ORDER BY d.seq) - 1) / :size AS batch
+    FROM journal_due AS d JOIN journal AS j ON j.seq = d.seq
+    WHERE d.next_attempt_at IS NULL OR d.next_attempt_at <= :due
+), batches AS (
+    SELECT count(*) AS entries,
+           sum(op = 'save' AND remote_id IS NULL) AS creates,
+           sum(op = 'save' AND remote_id IS NOT NULL) AS updates,
+           sum(op = 'delete') AS deletes,
+           sum(op = 'delete' AND (remote_id IS NOT NULL OR in_doubt)) AS delete_requests,
+           max(op = 'save') AS save_request,
+           max(in_doubt AND remote_id IS NULL) AS reconcile
+    FROM due GROUP BY batch
+)
+SELECT count(*), coalesce(sum(entries), 0), coalesce(sum(creates), 0),
+       coalesce(sum(updates), 0), coalesce(sum(deletes), 0),
+       coalesce(sum(save_request), 0), coalesce(sum(delete_requests), 0),
+       coalesce(sum(reconcile), 0)
+FROM batches
+"""
+
+
+@dataclass(frozen=True)
+class PushCount:
+    """The next push in numbers: entries due, batches, and the requests per kind.
+
+    ``requests`` = ``saves`` (one POST per batch holding a save) + ``deletes_sent`` (one
+    DELETE each; deletes of trips never pushed cost nothing) + ``reconciles`` (one query per
+    batch holding in-doubt creates; a server with many trips in their dates may need more
+    pages, and an in-doubt delete not found there is not sent).
+    """
+
+    batches: int
+    entries: int
+    creates: int
+    updates: int
+    deletes: int
+    saves: int
+    deletes_sent: int
+    reconciles: int
+
+    @property
+    def requests(self) -> int:
+        """Every request of the push (token requests aside)."""
+        return self.saves + self.deletes_sent + self.reconciles
+
+    def to_json(self) -> dict[str, Any]:
+        """The counts, with ``requests``."""
+        return {**asdict(self), "requests": self.requests}
