@@ -15,13 +15,12 @@ import threading
 from contextlib import ExitStack
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 
 from sync.budget import RequestBudget
 from sync.clock import Clock, SystemClock
-from sync.costs.api import LIST_PATH, CostsApi
+from sync.costs.api import CostsApi
 from sync.costs.auth import costs_auth
 from sync.costs.mapping import link_tolerance_of, read_context
 from sync.costs.pull import PULL_LEASE, CostsPull
@@ -35,14 +34,14 @@ from sync.http.client import build_client
 from sync.http.credentials import CredentialsProvider
 from sync.http.cutoff import CutOff
 from sync.lease import HeldLease
+from sync.preview import preview_run
 from sync.report import SyncReport
 from sync.settings import Settings
-from sync.tight.api import QUERY_PATH, TightApi
+from sync.tight.api import TightApi
 from sync.tight.auth import TightAuth
 from sync.tight.batch import BatchSender, Schedule
 from sync.tight.fresh import FreshReads
 from sync.tight.inbound import Decider
-from sync.tight.preview import REDACTED, preview_push, pull_request
 from sync.tight.pull import MileagePull, MileagePullReport, window_start
 from sync.tight.push import Hook, Pusher
 from sync.tight.report import PushReport
@@ -245,41 +244,9 @@ class SyncEngine:
         without asking the server, so its entries are the first request of each pull step,
         marked ``"pull": true``; the pages after it depend on the answers.
         """
-        steps = self._steps(push, pull)
-        plan: dict[str, Any] = (
-            preview_push(self.settings, self.store)
-            if "push" in steps
-            else {"dry_run": True, "requests": []}
+        return preview_run(
+            self.settings, self.store, self._steps(push, pull), self.clock.wall().date()
         )
-        firsts: list[dict[str, Any]] = []
-        if "costs" in steps:
-            cfg = self.settings.costs
-            params = urlencode(paginator_from_settings(cfg).first_params())
-            firsts.append(
-                pull_request(
-                    "GET",
-                    f"{cfg.url}{LIST_PATH}?{params}",
-                    f"{cfg.auth_scheme} ***".strip() if cfg.auth_scheme else "***",
-                    "first page of the costs pull; the next pages follow the answers"
-                    if cfg.url
-                    else "no costs pull: TRACKER_COSTS_URL is not set",
-                    header=cfg.auth_header,
-                )
-            )
-        if "mileage" in steps:
-            cfg_m = self.settings.mileage
-            since = window_start(cfg_m.pull_since, self.clock.wall().date())
-            firsts.append(
-                pull_request(
-                    "POST",
-                    cfg_m.url + QUERY_PATH,
-                    REDACTED,
-                    f"first page of Tight's trips since {since or 'the start'}; the next "
-                    "pages follow the answers, merged into the local trips",
-                )
-            )
-        plan["requests"] = firsts + plan["requests"]  # a run pulls before it pushes
-        return plan
 
     # ------------------------------------------------------------------ clients
     @property

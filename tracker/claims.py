@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from tracker.coltypes import utc_text
 from tracker.enums import EntryOp, EntryState
+from tracker.idowners import ids_taken
 from tracker.journal import EventRow, add_event, add_events
 from tracker.outcomes import Parked, Synced, Verdict
 from tracker.tables import JournalEntry, Trip
@@ -246,35 +247,6 @@ def claim(
     return claimed
 
 
-_TAKEN_SQL = "SELECT remote_id, id FROM trip WHERE remote_id IN (SELECT value FROM json_each(?))"
-
-
-def _ids_taken(
-    conn: Any, verdicts: Mapping[int, Verdict], held: Mapping[int, tuple[str, bool]]
-) -> dict[str, set[str]]:
-    """For each trip answered Synced, the ids in its answer that another trip already has,
-    or that the same answer gives another trip too (none of them is trusted then)."""
-    wanted = {
-        held[seq][0]: verdict.remote_id
-        for seq, verdict in verdicts.items()
-        if seq in held and isinstance(verdict, Synced) and verdict.remote_id is not None
-    }
-    if not wanted:
-        return {}
-    owners: dict[str, set[str]] = {}
-    for trip_id, remote_id in wanted.items():
-        owners.setdefault(remote_id, set()).add(trip_id)
-    for remote_id, trip_id in conn.exec_driver_sql(
-        _TAKEN_SQL, (json.dumps(sorted(set(wanted.values()))),)
-    ):
-        owners.setdefault(remote_id, set()).add(trip_id)
-    return {
-        trip_id: {remote_id}
-        for trip_id, remote_id in wanted.items()
-        if owners.get(remote_id, set()) - {trip_id}
-    }
-
-
 def record_answers(
     session: Session, owner: str, verdicts: Mapping[int, Verdict], now: datetime
 ) -> list[int]:
@@ -292,7 +264,14 @@ def record_answers(
             _HELD_SQL, (json.dumps(list(verdicts)), owner)
         ).all()
     }
-    taken = _ids_taken(conn, verdicts, held)
+    taken = ids_taken(
+        conn,
+        {
+            held[seq][0]: verdict.remote_id
+            for seq, verdict in verdicts.items()
+            if seq in held and isinstance(verdict, Synced) and verdict.remote_id is not None
+        },
+    )
     at = utc_text(now)
     synced: list[tuple[Any, ...]] = []
     trips: list[tuple[Any, ...]] = []
