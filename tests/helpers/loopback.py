@@ -8,9 +8,11 @@ plays (a cap, a drip, a redirect...) and serves it with :func:`serve`: a real se
 from __future__ import annotations
 
 import http.server
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 
 class QuietServer(http.server.ThreadingHTTPServer):
@@ -41,6 +43,15 @@ class Quiet(http.server.BaseHTTPRequestHandler):
     """A handler base that keeps the test output clean and speaks HTTP/1.1."""
 
     protocol_version = "HTTP/1.1"
+
+    def send_json(self, status: int, body: Any = None, *, raw: bytes | None = None) -> None:
+        """Answer ``status`` with ``body`` as JSON (or ``raw`` bytes as they are)."""
+        data = raw if raw is not None else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def log_message(self, format: str, *args: object) -> None:
         """No access log on stderr."""

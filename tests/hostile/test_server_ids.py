@@ -37,12 +37,7 @@ class Assigns(Quiet):
         return body
 
     def _answer(self, status: int, document: Any) -> None:
-        body = json.dumps(document).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.send_json(status, document)
 
     def do_POST(self) -> None:
         body = self._note()

@@ -60,12 +60,7 @@ class Server(Quiet):
     seen: ClassVar[list[tuple[str, str]]] = []
 
     def reply(self, status: int, body: Any, raw: bytes | None = None) -> None:
-        data = raw if raw is not None else json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_json(status, body, raw=raw)
 
     def note(self) -> bytes:
         type(self).seen.append((self.command, self.path))

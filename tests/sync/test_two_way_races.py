@@ -4,6 +4,8 @@ did not merge it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from sync.engine import SyncEngine
@@ -12,6 +14,7 @@ from sync.sandbox import Sandbox, SandboxServer
 from sync.settings import Settings
 from tests.helpers.remote import KEY, EngineFactory, fast_mileage, push
 from tracker.store import Tracker
+from tracker.views import TripView
 
 EDIT = {"mileageStatus": "BUSINESS", "notes": "by the accountant"}
 
@@ -95,12 +98,11 @@ def test_an_update_queued_after_the_run_read_the_copies_waits_for_the_next_run(
     assert store.trips.get(trip.id).notes == "by the accountant"
 
 
-def test_an_update_whose_answer_was_lost_is_our_own_write_not_a_conflict(
+def _lost_update_answer(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
-) -> None:
-    # Campaign A1: an update reached the server, the process died before recording the
-    # answer, the trip was edited again; the next run saw the first update on the server as
-    # an edit made there and held the trip in a conflict with its own earlier state.
+) -> tuple[TripView, dict[str, Any]]:
+    """A synced trip whose next update (notes "second") the server stored while the answer
+    was lost (the process stopped before recording it); returns the trip and its record."""
     trip = store.trips.add({"date": "2026-03-02", "distance": "12.5", "notes": "first"})
     push(make_engine())
     store.trips.edit(trip.id, {"notes": "second"})
@@ -112,6 +114,16 @@ def test_an_update_whose_answer_was_lost_is_our_own_write_not_a_conflict(
     with pytest.raises(KeyboardInterrupt):
         push(make_engine(hook=hook))
     (record,) = sandbox.records_with_custom(KEY, trip.id)
+    return trip, record
+
+
+def test_an_update_whose_answer_was_lost_is_our_own_write_not_a_conflict(
+    store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
+) -> None:
+    # Campaign A1: an update reached the server, the process died before recording the
+    # answer, the trip was edited again; the next run saw the first update on the server as
+    # an edit made there and held the trip in a conflict with its own earlier state.
+    trip, record = _lost_update_answer(store, sandbox, make_engine)
     assert record["notes"] == "second"
     store.trips.edit(trip.id, {"notes": "third"})
     make_engine().run(push=True, pull=True)
@@ -127,17 +139,7 @@ def test_a_server_edit_after_a_lost_answer_is_still_someone_elses(
     # What we sent is recognised only while the server holds exactly that: an edit made
     # there after our lost save is someone else's, and the same field changed here too is a
     # conflict, never overwritten.
-    trip = store.trips.add({"date": "2026-03-02", "distance": "12.5", "notes": "first"})
-    push(make_engine())
-    store.trips.edit(trip.id, {"notes": "second"})
-
-    def hook(point: str) -> None:
-        if point == "after_response":
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        push(make_engine(hook=hook))
-    (record,) = sandbox.records_with_custom(KEY, trip.id)
+    trip, record = _lost_update_answer(store, sandbox, make_engine)
     sandbox.edit_record(record["id"], {"notes": "theirs"})
     store.trips.edit(trip.id, {"notes": "third"})
     make_engine().run(push=True, pull=True)
