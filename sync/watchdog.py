@@ -30,13 +30,14 @@ class DataVersion:
     connection commits a change to the file."""
 
     def __init__(self, path: Path) -> None:
-        self._con: sqlite3.Connection | None
+        self._con: sqlite3.Connection | None = None
+        self._last = 0
         try:
             self._con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
             self._last = self._read()
         except sqlite3.Error:
+            self.close()  # a connection that cannot read is closed, not left to the GC
             self._con = None
-            self._last = 0
 
     def _read(self) -> int:
         assert self._con is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,7 @@ def costs_env(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
 
 
 def stored(db: Path) -> tuple[list[int], list[str]]:
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         ids = [row[0] for row in conn.execute("SELECT id FROM cost ORDER BY id")]
         reasons = [row[0] for row in conn.execute("SELECT reason FROM cost_quarantine")]
     return ids, reasons
@@ -133,7 +134,7 @@ def test_a_push_answer_nested_100k_deep_leaves_the_trip_queued(
         code, _, err = run(capsys, "sync", "--push")
     assert code == 75, err
     assert "Traceback" not in err
-    with sqlite3.connect(Settings().db_path) as conn:
+    with closing(sqlite3.connect(Settings().db_path)) as conn:
         states = [row[0] for row in conn.execute("SELECT state FROM journal")]
         remote = [row[0] for row in conn.execute("SELECT remote_id FROM trip")]
     assert states and "synced" not in [s.lower() for s in states]

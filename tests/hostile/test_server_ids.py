@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from contextlib import closing
 from typing import Any, ClassVar
 
 import pytest
@@ -71,7 +72,7 @@ def setup(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
 
 
 def remote_ids() -> list[str | None]:
-    with sqlite3.connect(Settings().db_path) as conn:
+    with closing(sqlite3.connect(Settings().db_path)) as conn:
         return [row[0] for row in conn.execute("SELECT remote_id FROM trip ORDER BY id")]
 
 

@@ -26,6 +26,7 @@ import sqlite3
 import subprocess
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -288,7 +289,7 @@ def _tracker(env: dict[str, str], *argv: str, bound: float) -> tuple[int | None,
 
 def _costs(home: Path) -> tuple[int, int]:
     """(costs stored, costs marked not seen) in the scenario's database."""
-    with sqlite3.connect(home / "tracker.db") as conn:
+    with closing(sqlite3.connect(home / "tracker.db")) as conn:
         stored = conn.execute("SELECT count(*) FROM cost").fetchone()[0]
         unseen = conn.execute("SELECT count(*) FROM cost WHERE seen_in_last_pull = 0").fetchone()
     return int(stored), int(unseen[0])
