@@ -5,7 +5,7 @@ side's merge (``sync.tight.inbound``) hands to the inbox (``tracker.inbox``). Pl
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from tracker.inputs import RemoteTripIn
@@ -21,6 +21,7 @@ __all__ = [
     "Hold",
     "Keep",
     "LocalTrip",
+    "PageCounts",
     "Recreate",
     "RunStep",
     "TakeServer",
@@ -124,8 +125,8 @@ Decision = Keep | TakeServer | Adopt | CreateLocal | DeleteLocal | Recreate | Ho
 
 
 @dataclass
-class Applied:
-    """What applying one page did."""
+class PageCounts:
+    """What applying pulled records did (a page's, or summed over a pull)."""
 
     unchanged: int = 0
     updated: int = 0
@@ -135,19 +136,28 @@ class Applied:
     recreated: int = 0
     conflicts: list[str] = field(default_factory=list)
     """Trips whose change is now held in a conflict."""
+
+    def count(self, other: PageCounts) -> None:
+        """Add ``other``'s counts (and conflicts) to these."""
+        for name in _COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+_COUNTS = tuple(f.name for f in fields(PageCounts))
+
+
+@dataclass
+class Applied(PageCounts):
+    """What applying one page did."""
+
     changed: list[str] = field(default_factory=list)
     """Trips whose fields the server changed (for events)."""
 
-    def count(self, other: Applied) -> None:
-        """Add another page's counts to these."""
-        self.unchanged += other.unchanged
-        self.updated += other.updated
-        self.created += other.created
-        self.adopted += other.adopted
-        self.deleted += other.deleted
-        self.recreated += other.recreated
-        self.conflicts += other.conflicts
-        self.changed += other.changed
+    def count(self, other: PageCounts) -> None:
+        """Add another page's counts (and the trips it changed) to these."""
+        super().count(other)
+        if isinstance(other, Applied):
+            self.changed += other.changed
 
 
 Decide = Callable[[Mapping[str, LocalTrip], Mapping[str, LocalTrip]], list[Decision]]

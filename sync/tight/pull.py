@@ -33,7 +33,7 @@ from sync.tight.api import QUERY_PATH, TightApi, raise_for, record_path
 from sync.tight.inbound import Decider
 from sync.tight.verdicts import classify_response
 from sync.tight.wire import QueryResponse
-from tracker.decisions import Applied, Decision, LocalTrip, RunStep
+from tracker.decisions import Applied, Decision, LocalTrip, PageCounts, RunStep
 from tracker.errors import StateError
 from tracker.store import Tracker
 
@@ -63,18 +63,12 @@ def window_start(setting: str, today: date) -> date | None:
 
 
 @dataclass
-class MileagePullReport:
-    """What one mileage pull did (a walk, and the reads before a push)."""
+class MileagePullReport(PageCounts):
+    """What one mileage pull did (a walk, and the reads before a push): the applied pages'
+    counts summed (``count``), and the walk's own figures."""
 
     pages: int = 0
     records: int = 0
-    unchanged: int = 0
-    updated: int = 0
-    created: int = 0
-    adopted: int = 0
-    deleted: int = 0
-    recreated: int = 0
-    conflicts: list[str] = field(default_factory=list)
     unreadable: list[dict[str, Any]] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     requests: int = 0
@@ -82,16 +76,6 @@ class MileagePullReport:
     complete: bool = False
     resumed: bool = False
     stopped: str | None = None
-
-    def count(self, applied: Applied) -> None:
-        """Add one applied page."""
-        self.unchanged += applied.unchanged
-        self.updated += applied.updated
-        self.created += applied.created
-        self.adopted += applied.adopted
-        self.deleted += applied.deleted
-        self.recreated += applied.recreated
-        self.conflicts += applied.conflicts
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
