@@ -3,6 +3,7 @@ is in the file, what the sandbox stored, what was sent twice)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -87,6 +88,17 @@ class Zygote:
         """Start a child running ``job``; returns its PID."""
         self._send({"op": "fork", "job": job, "args": args, "out": str(out), "err": str(err)})
         return int(self._reply(30.0)["pid"])
+
+    def kill_after(
+        self, job: str, args: dict[str, Any], out: Path, err: Path, seconds: float
+    ) -> Ended:
+        """Start a child running ``job``, SIGKILL it after ``seconds`` (unless it ended on its
+        own first) and reap it."""
+        pid = self.fork(job, args, out, err)
+        time.sleep(seconds)  # the kill's moment is the campaign's random choice
+        with contextlib.suppress(ProcessLookupError):  # it may have died on its own
+            os.kill(pid, signal.SIGKILL)
+        return self.wait(pid)
 
     def wait(self, pid: int, timeout: float = 60.0) -> Ended:
         """Reap the child; SIGKILL it first if it is still running after ``timeout``."""

@@ -282,16 +282,7 @@ def test_daemon_and_cli_syncing_two_way_together_lose_no_edit(
             "records_at_end": len(records),
             "campaign_seconds": round(campaign_s, 1),
             "seed": SEED,
-            "examples": {
-                "lost_local": verdicts.lost_local[:5],
-                "lost_server": verdicts.lost_server[:5],
-                "in_window": verdicts.in_window[:5],
-                "deletes_lost": verdicts.deletes_lost[:5],
-                "recreated": verdicts.recreated[:5],
-                "recreated_unknown": verdicts.recreated_unknown[:5],
-                "duplicates": verdicts.duplicates[:5],
-                "diverged": verdicts.diverged[:5],
-            },
+            "examples": verdicts.examples(),
         },
         notes="daemon: push every 1 s, walk every 2 s, sync soon 0.5 s after a commit "
         "elsewhere; the app writes every 50 ms, the other client acts every 30 ms; "

@@ -22,10 +22,7 @@ sandbox's records and history (``tests/reliability/twoway.py``):
 
 from __future__ import annotations
 
-import contextlib
-import os
 import random
-import signal
 import time
 from collections import Counter
 from pathlib import Path
@@ -115,11 +112,7 @@ def test_random_sigkills_while_pulling_and_pushing_lose_no_edit(
                 out, err = tmp_path / f"c{child}.out", tmp_path / f"c{child}.err"
                 outs.append(out)
                 args = {**base, "seed": rng.getrandbits(32), "child": child}
-                pid = zygote.fork("p1", args, out, err)
-                time.sleep(rng.uniform(0.02, MAX_LIFE))
-                with contextlib.suppress(ProcessLookupError):  # it may have died on its own
-                    os.kill(pid, signal.SIGKILL)
-                ended = zygote.wait(pid)
+                ended = zygote.kill_after("p1", args, out, err, rng.uniform(0.02, MAX_LIFE))
                 said = err.read_text() if err.exists() else ""
                 if ended.killed and "Traceback" not in said:  # a logged warning is fine
                     kills += 1
@@ -193,15 +186,7 @@ def test_random_sigkills_while_pulling_and_pushing_lose_no_edit(
             "history_events": len(history),
             "campaign_seconds": round(campaign_s, 1),
             "seed": SEED,
-            "examples": {
-                "lost_local": verdicts.lost_local[:5],
-                "lost_server": verdicts.lost_server[:5],
-                "in_window": verdicts.in_window[:5],
-                "deletes_lost": verdicts.deletes_lost[:5],
-                "recreated": verdicts.recreated[:5],
-                "duplicates": verdicts.duplicates[:5],
-                "diverged": verdicts.diverged[:5],
-            },
+            "examples": verdicts.examples(),
         },
         notes=f"kill delay uniform 0.02-{MAX_LIFE} s after fork; a sync every {SYNC_EVERY} writes "
         f"(3 in 4 pull + push, else push alone); the other client acts every 20 ms; batch "

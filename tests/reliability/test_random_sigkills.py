@@ -11,10 +11,7 @@ server, and re-deliveries stay within kills x batch.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import random
-import signal
 import time
 from collections import Counter
 from pathlib import Path
@@ -84,11 +81,7 @@ def test_random_sigkills_while_recording_and_pushing_lose_nothing(
             out, err = tmp_path / f"c{child}.out", tmp_path / f"c{child}.err"
             outs.append(out)
             args = {**base, "seed": rng.getrandbits(32), "child": child}
-            pid = zygote.fork("a1", args, out, err)
-            time.sleep(rng.uniform(0.02, MAX_LIFE))
-            with contextlib.suppress(ProcessLookupError):  # it may have died on its own
-                os.kill(pid, signal.SIGKILL)
-            ended = zygote.wait(pid)
+            ended = zygote.kill_after("a1", args, out, err, rng.uniform(0.02, MAX_LIFE))
             if ended.killed and not (err.exists() and err.read_text()):
                 kills += 1
                 phases[_phase(read_lines([out]))] += 1

@@ -439,6 +439,19 @@ class Verdicts:
             "conflicts": dict(self.conflicts),
         }
 
+    def examples(self, n: int = 5) -> dict[str, list[str]]:
+        """The first ``n`` of each kind of case, for the scorecard's raw figures."""
+        return {
+            "lost_local": self.lost_local[:n],
+            "lost_server": self.lost_server[:n],
+            "in_window": self.in_window[:n],
+            "deletes_lost": self.deletes_lost[:n],
+            "recreated": self.recreated[:n],
+            "recreated_unknown": self.recreated_unknown[:n],
+            "duplicates": self.duplicates[:n],
+            "diverged": self.diverged[:n],
+        }
+
 
 def _wire(row: LocalRow, name: str) -> Any:
     if name == "mileageStatus":
