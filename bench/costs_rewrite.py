@@ -47,7 +47,8 @@ def counting_frames(db: Path) -> Iterator[FrameCount]:
     """Count the WAL frames written to ``db`` by other connections during the block."""
     count = FrameCount()
     wal = Path(f"{db}-wal")
-    with sqlite3.connect(db, isolation_level=None) as pin:
+    pin = sqlite3.connect(db, isolation_level=None)
+    try:
         page_size = pin.execute("PRAGMA page_size").fetchone()[0]
         pin.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         # One frame, so that the snapshot read below lives in the WAL (a reader of the main
@@ -62,7 +63,8 @@ def counting_frames(db: Path) -> Iterator[FrameCount]:
             count.frames = _frames(wal, page_size) - before
         finally:
             pin.execute("COMMIT")
-    pin.close()
+    finally:
+        pin.close()
 
 
 def _frames(wal: Path, page_size: int) -> int:

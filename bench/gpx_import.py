@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.children import child_env, json_child
+from bench.memory import memory_row
 
 TARGET_MB = 150
 
@@ -115,21 +116,8 @@ def run(mib: float = 49.0, *, compact: bool = False) -> dict[str, Any]:
         measured = json_child("bench.gpx_import", "--child", str(db), str(gpx), env=env)
     if measured["done"] != points:
         raise RuntimeError(f"the import stored {measured['done']} of {points} points")
-    used = measured["peak_mb"] - measured["baseline_mb"]
-    return {
-        "name": f"peak memory, GPX import of {size_mib:g} MiB ({points} points, child RSS)",
-        "n": points,
-        "unit": "MB",
-        "ours": round(used, 1),
-        "baseline": round(measured["baseline_mb"], 1),
-        "ratio": round(used / TARGET_MB, 2),
-        "target": f"< {TARGET_MB} MB above baseline (ratio = used / target)",
-        "met": used < TARGET_MB,
-        "peak_rss_mb": round(measured["peak_mb"], 1),
-        "seconds": round(measured["seconds"], 1),
-        "file_mib": round(size_mib, 1),
-        "peak_from_baseline": measured["peak_reset"],
-    }
+    name = f"peak memory, GPX import of {size_mib:g} MiB ({points} points, child RSS)"
+    return {**memory_row(name, points, measured, TARGET_MB), "file_mib": size_mib}
 
 
 if __name__ == "__main__":

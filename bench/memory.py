@@ -143,7 +143,8 @@ def _measure(job: str, db: Path, url: str, size: int) -> dict[str, Any]:
     return json_child("bench.memory", "--child", job, str(db), url, str(size), env=env)
 
 
-def _row(name: str, n: int, measured: dict[str, Any], target_mb: int) -> dict[str, Any]:
+def memory_row(name: str, n: int, measured: dict[str, Any], target_mb: int) -> dict[str, Any]:
+    """A benchmark row for a child's peak RSS above its after-imports baseline."""
     used = measured["peak_mb"] - measured["baseline_mb"]
     return {
         "name": name,
@@ -173,7 +174,9 @@ def run_push(n: int = 100_000, batch: int = 100) -> dict[str, Any]:
             measured = _measure("push", db, server.tight_url, batch)
     if measured["done"] != n or measured["left"]:
         raise RuntimeError(f"push child synced {measured['done']} of {n}")
-    return _row(f"peak memory, push of {n} pending trips (child RSS)", n, measured, PUSH_TARGET_MB)
+    return memory_row(
+        f"peak memory, push of {n} pending trips (child RSS)", n, measured, PUSH_TARGET_MB
+    )
 
 
 def run_pull(n: int = 50_000, page_size: int = 100) -> dict[str, Any]:
@@ -188,7 +191,7 @@ def run_pull(n: int = 50_000, page_size: int = 100) -> dict[str, Any]:
             measured = _measure("pull", db, server.costs_url, page_size)
     if measured["done"] != n or measured["left"]:
         raise RuntimeError(f"pull child stored {measured['done']} of {n}")
-    return _row(f"peak memory, pull of {n} costs (child RSS)", n, measured, PULL_TARGET_MB)
+    return memory_row(f"peak memory, pull of {n} costs (child RSS)", n, measured, PULL_TARGET_MB)
 
 
 def run(push_n: int = 100_000, pull_n: int = 50_000) -> list[dict[str, Any]]:

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from bench.costs_rewrite import counting_frames
 from tests.helpers.store import StepClock
-from tests.helpers.wal import frames_written
 from tracker.costs import (
     CostIn,
     CostNotFoundError,
@@ -301,15 +301,15 @@ def test_a_resumed_run_counts_pages_stored_before_the_crash(
 
 def test_a_pull_of_unchanged_costs_writes_next_to_nothing(store: Tracker, db_path: Path) -> None:
     pages = [[cost(n * 100 + i) for i in range(100)] for n in range(25)]
-    with frames_written(db_path) as first:
+    with counting_frames(db_path) as first:
         pull(store, *pages)
     before = stored(db_path, "SELECT * FROM cost ORDER BY id")
-    with frames_written(db_path) as second:
+    with counting_frames(db_path) as second:
         done = pull(store, *pages)
     # begin, one checkpoint after 20 unchanged pages, finish: a handful of pages, where
     # marking each cost seen rewrote the whole table (~20 pages per 100 costs)
     assert done.marked_not_seen == 0
-    assert 0 < second.count <= 12 < first.count / 20
+    assert 0 < second.frames <= 12 < first.frames / 20
     assert stored(db_path, "SELECT * FROM cost ORDER BY id") == before
     assert stored(db_path, "SELECT count(*) FROM pull_seen") == [(0,)]  # cleared at the end
 
