@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from tracker.coltypes import DecimalText, UTCDateTime
@@ -43,6 +43,14 @@ class Trip(SQLModel, table=True):
     __table_args__ = (
         Index("ix_trip_start_time", "start_time"),
         Index("ix_trip_remote_id", "remote_id"),
+        # The list order (tracker/triplist.py), so a page never sorts the store (0011).
+        Index(
+            "ix_trip_list_order",
+            text("coalesce(date, '')"),
+            text("coalesce(start_time, '')"),
+            "id",
+            "lifecycle",
+        ),
     )
 
     id: str = Field(primary_key=True, max_length=36)

@@ -28,6 +28,7 @@ __all__ = [
     "COUNT_SQL",
     "DEFAULT_PAGE",
     "MAX_PAGE",
+    "MORE_CAP",
     "PAGE_SQL",
     "TripPage",
     "decode_cursor",
@@ -73,8 +74,12 @@ PAGE_SQL = (
     "LIMIT :limit"
 )
 """One page: rows of (id, date key, start key), in list order."""
-COUNT_SQL = "SELECT count(*)" + _FILTER
-"""How many trips of the list come after a key (``:k0, :k1, :k2``)."""
+MORE_CAP = 10_000
+"""A page counts the trips after it up to this many ("10000+ more"): an exact count of a
+decade's trips would read them all for every page."""
+COUNT_SQL = "SELECT count(*) FROM (SELECT 1" + _FILTER + "LIMIT :cap)"
+"""How many trips of the list come after a key (``:k0, :k1, :k2``), up to ``:cap``
+(the parameters of :data:`PAGE_SQL` plus ``cap``)."""
 
 
 @dataclass(frozen=True)
@@ -83,16 +88,24 @@ class TripPage:
 
     ``trips``: at most the page's limit, in list order. ``next``: the cursor to pass as
     ``after`` for the next page (None on the last page). ``more``: how many trips of the
-    same list come after this page.
+    same list come after this page, counted up to :data:`MORE_CAP`; ``more_exact`` is False
+    when there are more than that (``more`` is then the cap).
     """
 
     trips: list[TripView]
     next: str | None
     more: int
+    more_exact: bool = True
 
     def to_json(self) -> dict[str, Any]:
-        """``{"trips": [...], "more": N, "next": cursor or null}`` (the CLI's ``--json``)."""
-        return {"trips": [t.to_json() for t in self.trips], "more": self.more, "next": self.next}
+        """``{"trips": [...], "more": N, "more_exact": bool, "next": cursor or null}`` (the
+        CLI's ``--json``)."""
+        return {
+            "trips": [t.to_json() for t in self.trips],
+            "more": self.more,
+            "more_exact": self.more_exact,
+            "next": self.next,
+        }
 
 
 def encode_cursor(key: tuple[str, str, str]) -> str:

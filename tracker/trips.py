@@ -21,6 +21,7 @@ from tracker.recording import Recorder
 from tracker.tables import Trip, Waypoint
 from tracker.triplist import (
     COUNT_SQL,
+    MORE_CAP,
     DEFAULT_PAGE,
     MAX_PAGE,
     PAGE_SQL,
@@ -171,13 +172,16 @@ class Trips(Recorder):
         after: str | None = None,
         include_deleted: bool = False,
         sync_state: SyncState | str | None = None,
+        count_up_to: int = MORE_CAP,
     ) -> TripPage:
         """One page of trips, newest date first (then latest start, then id), paged in SQL.
 
         ``after``: the ``next`` cursor of the previous page (None: the first page).
         ``limit``: trips per page, 1 to :data:`~tracker.triplist.MAX_PAGE`.
         ``sync_state`` keeps the trips in that state; ``include_deleted`` adds tombstones.
-        Costs one page and one count, whatever the size of the store::
+        ``count_up_to``: the trips after the page are counted up to this many (``more``;
+        ``more_exact`` False beyond). Costs one page and that count, whatever the size of
+        the store::
 
             page = store.trips.page(limit=20)
             while page.next:
@@ -185,6 +189,8 @@ class Trips(Recorder):
         """
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidInputError("limit", f"must be between 1 and {MAX_PAGE}, not {limit}")
+        if count_up_to < 0:
+            raise InvalidInputError("count_up_to", f"must be 0 or more, not {count_up_to}")
         wanted = None if sync_state is None else parse_state(sync_state)
         key = None if after is None else decode_cursor(after)
         params = page_params(
@@ -201,8 +207,10 @@ class Trips(Recorder):
                 return TripPage(trips, None, 0)
             last = (rows[-1][1], rows[-1][2], rows[-1][0])
             after_last = {**params, "k0": last[0], "k1": last[1], "k2": last[2]}
-            more = int(conn.exec_driver_sql(COUNT_SQL, after_last).scalar_one())
-        return TripPage(trips, encode_cursor(last) if more else None, more)
+            counted = {**after_last, "cap": count_up_to + 1}
+            more = int(conn.exec_driver_sql(COUNT_SQL, counted).scalar_one())
+        cursor = encode_cursor(last) if more else None
+        return TripPage(trips, cursor, min(more, count_up_to), more <= count_up_to)
 
     def list(
         self,

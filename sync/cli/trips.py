@@ -268,7 +268,8 @@ def list_(
         return
     _trip_table(page.trips, f"{len(page.trips)} trip{'s' if len(page.trips) != 1 else ''}")
     if page.more:
-        output.line(f"{page.more} more: use --all or --limit (next page: --after {page.next})")
+        more = f"{page.more}{'' if page.more_exact else '+'}"
+        output.line(f"{more} more: use --all or --limit (next page: --after {page.next})")
 
 
 def _list_all(
@@ -289,7 +290,7 @@ def _list_all(
 
     if as_json:
         items = (view.to_json() for trips in pages() for view in trips)
-        output.emit_json_list("trips", items, {"more": 0, "next": None})
+        output.emit_json_list("trips", items, {"more": 0, "more_exact": True, "next": None})
         return
     total = 0
     for trips in pages():

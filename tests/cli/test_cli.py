@@ -81,7 +81,12 @@ def test_add_list_show_edit_delete(capsys: pytest.CaptureFixture[str]) -> None:
     assert (edited["classification"], edited["description"]) == ("business", "fair")
     deleted = run_json(capsys, "trip", "delete", added["id"])
     assert deleted["lifecycle"] == "deleted"
-    assert run_json(capsys, "trip", "list") == {"trips": [], "more": 0, "next": None}
+    assert run_json(capsys, "trip", "list") == {
+        "trips": [],
+        "more": 0,
+        "more_exact": True,
+        "next": None,
+    }
     assert len(run_json(capsys, "trip", "list", "--deleted")["trips"]) == 1
     code, out, _ = run(capsys, "trip", "list")
     assert code == 0

@@ -15,7 +15,7 @@ from tests.helpers.store import claim, manual_trips, record
 from tracker.enums import SyncState
 from tracker.outcomes import Parked, Synced
 from tracker.store import Tracker
-from tracker.triplist import DEFAULT_PAGE
+from tracker.triplist import DEFAULT_PAGE, PAGE_SQL, page_params
 
 
 @pytest.fixture
@@ -139,3 +139,22 @@ def test_the_sync_state_filter_looks_entries_up_by_trip_not_by_state(store: Trac
     lookups = [step for step in plan if "SEARCH j " in step]
     assert len(lookups) == 4, plan
     assert all("ix_journal_trip_seq (trip_id=?)" in step for step in lookups), plan
+
+
+def test_the_count_after_a_page_stops_at_its_cap(store: Tracker) -> None:
+    _add(store, 12)
+    page = store.trips.page(limit=3, count_up_to=5)
+    assert (len(page.trips), page.more, page.more_exact) == (3, 5, False)
+    assert page.next is not None
+    exact = store.trips.page(limit=3, count_up_to=9)
+    assert (exact.more, exact.more_exact) == (9, True)
+    assert store.trips.page(limit=3).to_json()["more_exact"] is True
+
+
+def test_a_page_walks_the_list_order_index_and_sorts_nothing(store: Tracker) -> None:
+    _add(store, 3)
+    params = page_params(include_deleted=False, sync_state=None, after=None, limit=50)
+    with store.db.engine.connect() as conn:
+        plan = [r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + PAGE_SQL, params)]
+    assert any("USING INDEX ix_trip_list_order" in step for step in plan), plan
+    assert not any("TEMP B-TREE" in step for step in plan), plan
