@@ -13,30 +13,36 @@ Each part owns one idea and each of its methods is one transaction:
 - ``leases`` (:class:`~tracker.leases.Leases`): who may push or pull right now.
 
 Thread-safe: every method takes a pooled connection of its own for its transaction, so
-several threads (an app's UI thread and the background sync) may share one Tracker.
+several threads (an app's UI thread and the background sync) may share one Tracker. A part is
+made (and its module imported) when first used: ``tracker trip list`` never loads the pull's
+code. Parts hold nothing but the database, so two threads making one at once is harmless.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from tracker.cars import Cars
-from tracker.conflicts import Conflicts
-from tracker.costs import CostStore
 from tracker.db import Clock, Database, DbOptions, Synchronous, create_db_engine, prepare_file
 from tracker.enums import DistanceUnit
 from tracker.errors import InvalidInputError
 from tracker.geo import TrackFilter
-from tracker.inbox import Inbox
-from tracker.journal import Journal
-from tracker.leases import Leases
-from tracker.outbox import Outbox
-from tracker.parked import ParkedChanges
 from tracker.schema import ensure_schema
 from tracker.triprows import TripRules
-from tracker.trips import Trips
+
+if TYPE_CHECKING:
+    from tracker.cars import Cars
+    from tracker.conflicts import Conflicts
+    from tracker.costs import CostStore
+    from tracker.inbox import Inbox
+    from tracker.journal import Journal
+    from tracker.leases import Leases
+    from tracker.outbox import Outbox
+    from tracker.parked import ParkedChanges
+    from tracker.trips import Trips
 
 __all__ = ["Tracker", "system_timezone"]
 
@@ -64,15 +70,69 @@ class Tracker:
     def __init__(self, db: Database, rules: TripRules) -> None:
         self.db = db
         self.rules = rules
-        self.trips = Trips(db, rules)
-        self.cars = Cars(db)
-        self.journal = Journal(db)
-        self.parked = ParkedChanges(db)
-        self.conflicts = Conflicts(db)
-        self.outbox = Outbox(db)
-        self.inbox = Inbox(db)
-        self.costs = CostStore(db)
-        self.leases = Leases(db)
+
+    @cached_property
+    def trips(self) -> Trips:
+        """Record, enter, import, edit, delete and read trips."""
+        from tracker.trips import Trips
+
+        return Trips(self.db, self.rules)
+
+    @cached_property
+    def cars(self) -> Cars:
+        """Cars trips can be attached to."""
+        from tracker.cars import Cars
+
+        return Cars(self.db)
+
+    @cached_property
+    def journal(self) -> Journal:
+        """What is queued, and a trip's history."""
+        from tracker.journal import Journal
+
+        return Journal(self.db)
+
+    @cached_property
+    def parked(self) -> ParkedChanges:
+        """Changes the server rejected."""
+        from tracker.parked import ParkedChanges
+
+        return ParkedChanges(self.db)
+
+    @cached_property
+    def conflicts(self) -> Conflicts:
+        """Changes held because the trip changed on both sides."""
+        from tracker.conflicts import Conflicts
+
+        return Conflicts(self.db)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        """What the pusher claims and records."""
+        from tracker.outbox import Outbox
+
+        return Outbox(self.db)
+
+    @cached_property
+    def inbox(self) -> Inbox:
+        """What the mileage pull writes."""
+        from tracker.inbox import Inbox
+
+        return Inbox(self.db)
+
+    @cached_property
+    def costs(self) -> CostStore:
+        """What the costs pull writes."""
+        from tracker.costs import CostStore
+
+        return CostStore(self.db)
+
+    @cached_property
+    def leases(self) -> Leases:
+        """Who may push or pull right now."""
+        from tracker.leases import Leases
+
+        return Leases(self.db)
 
     @classmethod
     def open(

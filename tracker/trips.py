@@ -21,9 +21,9 @@ from tracker.recording import Recorder
 from tracker.tables import Trip, Waypoint
 from tracker.triplist import (
     COUNT_SQL,
-    MORE_CAP,
     DEFAULT_PAGE,
     MAX_PAGE,
+    MORE_CAP,
     PAGE_SQL,
     TripPage,
     decode_cursor,

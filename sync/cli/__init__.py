@@ -13,7 +13,29 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``tracker`` console script."""
+    """Entry point of the ``tracker`` console script: runs the command in ``argv`` (default:
+    the process's arguments) and exits with its code.
+
+    Called as the console script (no ``argv``), the process ends without the interpreter's
+    slow shutdown once the command is done (:mod:`sync.cli.shutdown`); called with ``argv``
+    it raises ``SystemExit`` like any click program.
+    """
+    try:
+        _run(argv)
+    except SystemExit as done:
+        if argv is not None:
+            raise
+        from sync.cli.shutdown import exit_process
+
+        code = done.code
+        if not isinstance(code, int):
+            if code is not None:
+                sys.stderr.write(f"{code}\n")
+            code = 0 if code is None else 1
+        exit_process(code)
+
+
+def _run(argv: list[str] | None) -> None:
     from sync.cli.exitcodes import ExitCode, exit_code_for
     from sync.cli.extras import CLI, missing_hint
     from sync.cli.output import error_line

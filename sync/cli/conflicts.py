@@ -10,7 +10,7 @@ import typer
 from sync.cli import output
 from sync.cli.context import load_settings, open_store
 
-app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, add_completion=False)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 TripId = Annotated[str, typer.Argument(help="Trip id (or a unique prefix).")]
 

@@ -17,7 +17,7 @@ from sync.cli.context import load_settings, open_store
 if TYPE_CHECKING:
     from tracker.costs import CostView, QuarantineView
 
-app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, add_completion=False)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 CostId = Annotated[int, typer.Argument(help="The platform's cost ID.")]

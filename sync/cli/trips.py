@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from tracker.store import Tracker
     from tracker.views import TripView
 
-app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, add_completion=False)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 TripId = Annotated[str, typer.Argument(help="Trip id (or a unique prefix of 4+ characters).")]

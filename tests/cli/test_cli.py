@@ -13,6 +13,8 @@ import pytest
 
 from sync.cli.exitcodes import ExitCode, exit_code_for
 from tests.helpers.cli import run, run_json
+from tests.helpers.store import manual_trips
+from tracker.store import Tracker
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "gpx"
 
@@ -266,3 +268,32 @@ def test_console_script_runs_end_to_end(tmp_path: Path) -> None:
     assert bad.returncode == 65
     assert bad.stderr.startswith("error: no trip")
     assert "Traceback" not in bad.stderr
+
+
+def test_the_console_script_ends_quickly_with_its_output_and_code_intact(tmp_path: Path) -> None:
+    # Run as the console script runs (main() without argv): the process ends with os._exit
+    # once the command is done, so nothing may be left unwritten in a pipe, and the code kept.
+    home = tmp_path / "home"
+    with Tracker.open(home / "tracker.db", timezone="UTC") as store:
+        manual_trips(store, 120, description="x" * 400)  # ~100 KB of JSON: over a pipe's buffer
+    env = {**os.environ, "TRACKER_HOME": str(home)}
+    command = [sys.executable, "-m", "sync.cli"]
+    listed = subprocess.run(
+        [*command, "trip", "list", "--all", "--json"],
+        capture_output=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert len(listed.stdout) > 100_000
+    assert len(json.loads(listed.stdout)["trips"]) == 120
+    missing = subprocess.run(
+        [*command, "trip", "show", "nope"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert (missing.returncode, missing.stderr.splitlines()[0][:13]) == (65, "error: no tri")
