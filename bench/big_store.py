@@ -5,7 +5,9 @@ change (``bench.push.make_pending_db``: a few trips through the real API, the re
 with sqlite3), then times, as fresh subprocesses of the installed ``tracker``:
 
 - ``trip list`` (the default page), ``trip list --json``, ``trip show <id>``, ``status``,
-  ``sync --dry-run --push`` (the whole backlog counted, the first batches shown),
+  ``sync --dry-run --push`` (the whole backlog counted, the first batches shown), ``trip add``,
+
+on that store and on an empty one (``n=0``),
 
 against the baseline ``python -c "import sqlmodel, httpx, apscheduler"`` in the same run
 (target: ratio <= 1.0x), with each command's peak RSS (target: <= 100 MB). Each command's
@@ -63,13 +65,13 @@ def _measure(argv: list[str], env: dict[str, str], out: Path) -> tuple[float, fl
     return elapsed, kib / 1024, out.stat().st_size
 
 
-def _some_trip(db: Path) -> str:
+def _some_trip(db: Path) -> str | None:
     con = sqlite3.connect(db)
     try:
-        (trip_id,) = con.execute("SELECT id FROM trip ORDER BY rowid DESC LIMIT 1").fetchone()
+        row = con.execute("SELECT id FROM trip ORDER BY rowid DESC LIMIT 1").fetchone()
     finally:
         con.close()
-    return str(trip_id)
+    return None if row is None else str(row[0])
 
 
 def run(n: int = 100_000, repeats: int = 3) -> list[dict[str, Any]]:
@@ -82,7 +84,15 @@ def run(n: int = 100_000, repeats: int = 3) -> list[dict[str, Any]]:
         home.mkdir(mode=0o700)
         db = home / "tracker.db"
         built = time.perf_counter()
-        make_pending_db(db, n)
+        if n:
+            make_pending_db(db, n)
+        else:  # an empty store, as the first command leaves it
+            subprocess.run(
+                [*tracker, "status"],
+                env=child_env(TRACKER_HOME=str(home)),
+                stdout=subprocess.DEVNULL,
+                check=True,
+            )
         build_s = time.perf_counter() - built
         env = child_env(
             TRACKER_HOME=str(home),
@@ -93,10 +103,12 @@ def run(n: int = 100_000, repeats: int = 3) -> list[dict[str, Any]]:
         commands = {
             "trip list": [*tracker, "trip", "list"],
             "trip list --json": [*tracker, "trip", "list", "--json"],
-            f"trip show {trip_id[:8]}": [*tracker, "trip", "show", trip_id[:8]],
             "status": [*tracker, "status"],
             "sync --dry-run --push": [*tracker, "sync", "--dry-run", "--push"],
+            "trip add": [*tracker, "trip", "add", "--date", "2026-11-27", "--distance", "12.5"],
         }
+        if trip_id is not None:
+            commands[f"trip show {trip_id[:8]}"] = [*tracker, "trip", "show", trip_id[:8]]
         baseline_argv = [sys.executable, "-c", HEAVY_IMPORT]
         out = Path(tmp) / "out"
         _measure(baseline_argv, env, out)  # warm the file cache
@@ -141,5 +153,6 @@ def run(n: int = 100_000, repeats: int = 3) -> list[dict[str, Any]]:
 if __name__ == "__main__":
     import json
 
-    for row in run(n=int(sys.argv[1]) if len(sys.argv) > 1 else 100_000):
-        print(json.dumps(row))
+    for size in [int(a) for a in sys.argv[1:]] or [0, 100_000]:
+        for row in run(n=size):
+            print(json.dumps(row))

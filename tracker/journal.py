@@ -17,10 +17,12 @@ from typing import Any
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
+from tracker.coltypes import from_utc_text
 from tracker.db import Database
 from tracker.enums import OPEN_STATES, EntryOp, EntryState
 from tracker.lookup import find_trip
 from tracker.tables import Conflict, JournalEntry, JournalEvent
+from tracker.tally import read_tally
 from tracker.views import EntryView, EventView
 
 #: Version of the trip payload contract the entries were queued under.
@@ -146,42 +148,34 @@ def set_parked_state(
 # ----------------------------------------------------------------------------- reads
 def counts(session: Session) -> JournalCounts:
     """Entries per state. A change held in a conflict counts as a conflict, not as pending:
-    no sync sends it until the user resolves it."""
-    held = select(Conflict.trip_id)
-    per_state: dict[str, int] = {
-        state: int(n)
-        for state, n in session.exec(
-            select(JournalEntry.state, func.count())
-            .where(
-                or_(
-                    col(JournalEntry.state) != EntryState.PENDING,
-                    col(JournalEntry.trip_id).not_in(held),
-                )
-            )
-            .group_by(col(JournalEntry.state))
-        ).all()
-    }
-    in_doubt = session.exec(
-        select(func.count()).where(
-            col(JournalEntry.in_doubt).is_(True),
-            col(JournalEntry.state).in_([EntryState.PENDING, EntryState.IN_FLIGHT]),
-        )
-    ).one()
-    oldest = session.exec(
-        select(func.min(JournalEntry.created_at)).where(
-            JournalEntry.state == EntryState.PENDING, col(JournalEntry.trip_id).not_in(held)
-        )
-    ).one()
+    no sync sends it until the user resolves it. Reads the counts the triggers keep
+    (``tracker.tally``) and the few conflicts: no work grows with the journal."""
+    conn = session.connection()
+    kept = read_tally(conn)
+    held = int(conn.exec_driver_sql(_HELD_PENDING_SQL).scalar_one())
+    oldest = conn.exec_driver_sql(_OLDEST_PENDING_SQL).scalar()
     return JournalCounts(
-        pending=per_state.get(EntryState.PENDING, 0),
-        in_flight=per_state.get(EntryState.IN_FLIGHT, 0),
-        synced=per_state.get(EntryState.SYNCED, 0),
-        parked=per_state.get(EntryState.PARKED, 0),
-        dropped=per_state.get(EntryState.DROPPED, 0),
-        in_doubt=int(in_doubt),
-        oldest_pending_at=oldest,
-        conflicts=int(session.exec(select(func.count()).select_from(Conflict)).one()),
+        pending=kept["journal:pending"] - held,
+        in_flight=kept["journal:in_flight"],
+        synced=kept["journal:synced"],
+        parked=kept["journal:parked"],
+        dropped=kept["journal:dropped"],
+        in_doubt=kept["journal:in_doubt"],
+        oldest_pending_at=from_utc_text(oldest),
+        conflicts=int(conn.exec_driver_sql("SELECT count(*) FROM conflict").scalar_one()),
     )
+
+
+# Pending entries of trips held in a conflict (a few: one per conflict at most, in practice).
+_HELD_PENDING_SQL = (
+    "SELECT count(*) FROM conflict AS c JOIN journal AS j ON j.trip_id = c.trip_id "
+    "WHERE j.state = 'pending'"
+)
+# The first queued change not held: a walk of the (state, seq) index from its start.
+_OLDEST_PENDING_SQL = (
+    "SELECT created_at FROM journal WHERE state = 'pending' "
+    "AND trip_id NOT IN (SELECT trip_id FROM conflict) ORDER BY seq LIMIT 1"
+)
 
 
 def last_seq(session: Session) -> int:

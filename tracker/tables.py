@@ -140,6 +140,16 @@ class JournalEntry(SQLModel, table=True):
     synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class Tally(SQLModel, table=True):
+    """Counts kept by triggers in the same transaction as each change (migration 0012):
+    ``journal:<state>``, ``journal:in_doubt``, ``trip:active`` (see ``tracker.tally``)."""
+
+    __tablename__ = "tally"
+
+    key: str = Field(primary_key=True)
+    n: int
+
+
 class JournalEvent(SQLModel, table=True):
     """What happened to an entry, in order: the trip's sync history."""
 

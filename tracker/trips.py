@@ -19,6 +19,7 @@ from tracker.inputs import ManualTripIn, TripEdit, parse
 from tracker.lookup import find_trip
 from tracker.recording import Recorder
 from tracker.tables import Trip, Waypoint
+from tracker.tally import read_tally
 from tracker.triplist import (
     COUNT_SQL,
     DEFAULT_PAGE,
@@ -128,10 +129,9 @@ class Trips(Recorder):
     def count(self, *, include_deleted: bool = False) -> int:
         """How many trips there are (active ones unless ``include_deleted``)."""
         with self._db.read() as s:
-            query = select(func.count()).select_from(Trip)
-            if not include_deleted:
-                query = query.where(Trip.lifecycle == Lifecycle.ACTIVE)
-            return int(s.exec(query).one())
+            if not include_deleted:  # kept by triggers (tracker.tally): no scan of the store
+                return read_tally(s.connection())["trip:active"]
+            return int(s.exec(select(func.count()).select_from(Trip)).one())
 
     def by_id(self, trip_ids: Sequence[str]) -> dict[str, TripView]:
         """Several trips at once (deleted ones included), keyed by id."""

@@ -1,0 +1,36 @@
+"""After every test: the counts the triggers keep (``tracker.tally``) equal a recount of
+every store the test left in its folder, whatever code paths it took (push, pull, import,
+gc, raw SQL, migrations). A drift fails the test that caused it."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from pathlib import Path
+
+from tracker.tally import RECOUNT_SQL, TALLY_SQL, as_counts
+
+__all__ = ["tally_drifts"]
+
+
+def tally_drifts(folder: Path) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
+    """Every store under ``folder`` whose kept counts differ from a recount:
+    path -> (kept, recounted). Files that are not stores with a tally (or are damaged on
+    purpose) are left alone."""
+    drifts = {}
+    for path in sorted(folder.rglob("*.db")):
+        try:
+            uri = f"file:{path}?mode=ro"
+            with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5)) as con:
+                has = con.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tally'"
+                ).fetchone()
+                if not has:
+                    continue
+                kept = as_counts(con.execute(TALLY_SQL).fetchall())
+                counted = as_counts(con.execute(RECOUNT_SQL).fetchall())
+        except sqlite3.DatabaseError:
+            continue  # not a database, or one a test damaged on purpose
+        if kept != counted:
+            drifts[str(path)] = (kept, counted)
+    return drifts

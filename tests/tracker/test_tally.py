@@ -1,0 +1,80 @@
+"""Counts kept by triggers (tracker.tally, migration 0012): equal to a recount after every
+kind of change, and read without scanning the store."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import event
+
+from tests.helpers.store import claim, manual_trips, record
+from tests.helpers.tally import tally_drifts
+from tracker.outcomes import Parked, Synced
+from tracker.store import Tracker
+from tracker.tally import read_tally, recount
+
+
+def _counts(store: Tracker) -> tuple[dict[str, int], dict[str, int]]:
+    with store.db.engine.connect() as conn:
+        return read_tally(conn), recount(conn)
+
+
+def test_the_kept_counts_follow_every_kind_of_change(store: Tracker) -> None:
+    ids = manual_trips(store, 8)
+    store.trips.start({})  # a recording trip
+    first = claim(store, "pusher", 4, timedelta(minutes=5))  # in flight
+    record(store, "pusher", {first[0].seq: Parked("INVALID_VALUE", "no")})
+    record(store, "pusher", {first[1].seq: Synced(remote_id="mlg_1")})
+    store.outbox.release("pusher", [first[2].seq], in_doubt=True)  # in doubt, pending again
+    store.trips.delete(ids[7])  # a tombstone
+    store.trips.edit(ids[5], {"distance": "9"})
+    store.parked.drop(first[0].seq)
+    kept, counted = _counts(store)
+    assert kept == counted
+    assert kept["trip:active"] == 8  # 9 trips, one deleted
+    assert kept["journal:in_doubt"] == 1
+    assert (kept["journal:synced"], kept["journal:dropped"]) == (1, 1)
+    counts = store.journal.counts()
+    assert (counts.in_flight, counts.in_doubt, counts.parked) == (1, 1, 0)
+    assert store.trips.count() == 8
+
+
+def test_a_drifted_count_is_found(store: Tracker) -> None:
+    manual_trips(store, 2)
+    with contextlib.closing(sqlite3.connect(store.path)) as con:
+        con.execute("UPDATE tally SET n = n + 1 WHERE key = 'journal:pending'")
+        con.commit()
+    drifts = tally_drifts(store.path.parent)
+    assert list(drifts) == [str(store.path)]
+    kept, counted = drifts[str(store.path)]
+    assert (kept["journal:pending"], counted["journal:pending"]) == (3, 2)
+    with contextlib.closing(sqlite3.connect(store.path)) as con:  # the test leaves it true
+        con.execute("UPDATE tally SET n = n - 1 WHERE key = 'journal:pending'")
+        con.commit()
+
+
+def test_status_counts_scan_neither_the_journal_nor_the_trips(store: Tracker) -> None:
+    manual_trips(store, 30)
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(store.db.engine, "before_cursor_execute", seen)
+    try:
+        store.journal.counts()
+        store.trips.count()
+    finally:
+        event.remove(store.db.engine, "before_cursor_execute", seen)
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert reads
+    with store.db.engine.connect() as conn:
+        for statement in reads:
+            plan = [r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement)]
+            assert not any(step.startswith(("SCAN journal", "SCAN trip")) for step in plan), (
+                statement,
+                plan,
+            )

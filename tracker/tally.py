@@ -1,0 +1,55 @@
+"""Counts a status needs, read in O(1): kept by triggers, recounted on demand.
+
+The triggers of migration 0012 move a count in ``tally`` in the same transaction as the row
+that changes it, so no code path (push, pull, import, gc, a migration) can forget one. A
+recount (:func:`recount`) reads the whole store: the tests compare the two after every kind
+of change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+__all__ = ["RECOUNT_SQL", "TALLY_KEYS", "TALLY_SQL", "as_counts", "read_tally", "recount"]
+
+TALLY_KEYS = (
+    "journal:pending",
+    "journal:in_flight",
+    "journal:synced",
+    "journal:parked",
+    "journal:dropped",
+    "journal:in_doubt",
+    "trip:active",
+)
+
+TALLY_SQL = "SELECT key, n FROM tally"
+"""The kept counts: rows of (key, n)."""
+RECOUNT_SQL = """
+SELECT 'journal:' || state, count(*) FROM journal GROUP BY state
+UNION ALL
+SELECT 'journal:in_doubt', count(*) FROM journal
+WHERE state IN ('pending', 'in_flight') AND in_doubt
+UNION ALL
+SELECT 'trip:active', count(*) FROM trip WHERE lifecycle = 'active'
+"""
+"""The same counts from the rows themselves: rows of (key, n)."""
+
+
+def as_counts(rows: Iterable[Sequence[Any]]) -> dict[str, int]:
+    """Rows of (key, n) as a count for every key of :data:`TALLY_KEYS` (0 when absent)."""
+    found = {str(key): int(n) for key, n in rows}
+    return {key: found.get(key, 0) for key in TALLY_KEYS}
+
+
+def read_tally(conn: Connection) -> dict[str, int]:
+    """Every kept count (a few rows, whatever the store's size)."""
+    return as_counts(conn.exec_driver_sql(TALLY_SQL).all())
+
+
+def recount(conn: Connection) -> dict[str, int]:
+    """The same counts computed from the rows themselves (reads the whole store)."""
+    return as_counts(conn.exec_driver_sql(RECOUNT_SQL).all())
