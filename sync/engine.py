@@ -37,14 +37,16 @@ from sync.lease import HeldLease
 from sync.preview import preview_run
 from sync.report import SyncReport
 from sync.settings import Settings
+from sync.steps import run_steps
 from sync.tight.api import TightApi
 from sync.tight.auth import TightAuth
 from sync.tight.batch import BatchSender, Schedule
 from sync.tight.fresh import FreshReads
 from sync.tight.inbound import Decider
-from sync.tight.pull import MileagePull, MileagePullReport, window_start
+from sync.tight.pull import MileagePull, MileagePullReport
 from sync.tight.push import Hook, Pusher
 from sync.tight.report import PushReport
+from sync.tight.window import window_start
 from tracker.errors import StorageError, TrackerError
 from tracker.leases import LeaseInfo
 from tracker.store import Tracker
@@ -125,7 +127,7 @@ class SyncEngine:
         with self._lock:
             # Before the first write: a damaged file is never pushed from or pulled into.
             self.store.check_integrity()
-            steps = self._steps(push, pull)
+            steps = run_steps(self.settings, push, pull)
             report = SyncReport(steps=steps)
             notify(self.listener, SyncStarted(steps))
             try:
@@ -133,19 +135,6 @@ class SyncEngine:
             finally:
                 notify(self.listener, SyncFinished(report))
             return report
-
-    def _steps(self, push: bool, pull: bool | None) -> tuple[str, ...]:
-        costs = bool(self.settings.costs.url)
-        mileage = self.settings.mileage.two_way and bool(self.settings.mileage.url)
-        if pull is None:
-            pull_costs, pull_mileage = costs, mileage and not push
-        elif pull:
-            # Every configured remote; with none, the costs step says what to set.
-            pull_costs, pull_mileage = costs or not mileage, mileage
-        else:
-            pull_costs = pull_mileage = False
-        wanted = (("costs", pull_costs), ("mileage", pull_mileage), ("push", push))
-        return tuple(step for step, on in wanted if on)
 
     def _run_steps(
         self,
@@ -245,7 +234,10 @@ class SyncEngine:
         marked ``"pull": true``; the pages after it depend on the answers.
         """
         return preview_run(
-            self.settings, self.store, self._steps(push, pull), self.clock.wall().date()
+            self.settings,
+            self.store,
+            run_steps(self.settings, push, pull),
+            self.clock.wall().date(),
         )
 
     # ------------------------------------------------------------------ clients

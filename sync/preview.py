@@ -12,12 +12,12 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from sync.costs.api import LIST_PATH
 from sync.costs.strategies import paginator_from_settings
+from sync.costs.wire import LIST_PATH
 from sync.settings import Settings
-from sync.tight.api import QUERY_PATH
 from sync.tight.preview import REDACTED, preview_push, pull_request
-from sync.tight.pull import window_start
+from sync.tight.window import window_start
+from sync.tight.wire import QUERY_PATH
 from tracker.store import Tracker
 
 __all__ = ["preview_run"]

@@ -40,21 +40,27 @@ def sync(
     missing."""
     if ctx.invoked_subcommand is not None:
         return
-    from sync.engine import SyncEngine
-
     settings = load_settings()
     # Neither flag: both directions (each remote that is configured).
     do_push = push or not pull
     do_pull = pull or not push
     with open_store(settings) as store:
         store.check_integrity()  # a damaged file is neither pushed from nor pulled into
+        if dry_run:
+            # Sends nothing, so it loads no HTTP stack: what SyncEngine.preview does.
+            from sync.clock import SystemClock
+            from sync.preview import preview_run
+            from sync.steps import run_steps
+
+            steps = run_steps(settings, do_push, do_pull)
+            _dry_run(preview_run(settings, store, steps, SystemClock().wall().date()), as_json)
+            return
+        from sync.engine import SyncEngine
+
         with (
             _progress(as_json) as listener,
             SyncEngine(settings, store, listener=listener) as engine,
         ):
-            if dry_run:
-                _dry_run(engine.preview(push=do_push, pull=do_pull), as_json)
-                return
             # Changes recorded while this run works are new work, not work it left undone.
             mark = store.journal.mark()
             # Asked for by hand: changes waiting for a retry are tried now as well, and a

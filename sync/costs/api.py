@@ -20,7 +20,7 @@ import tenacity
 
 from sync.clock import Clock
 from sync.costs.pages import PageResult, decode_page
-from sync.costs.wire import loads_exact
+from sync.costs.wire import ITEM_PATH, LIST_PATH, loads_exact
 from sync.deadline import Deadline
 from sync.errors import (
     AuthError,
@@ -38,8 +38,6 @@ __all__ = ["ITEM_PATH", "LIST_PATH", "CostsApi", "exact_body", "refuse_other_4xx
 
 log = logging.getLogger(__name__)
 
-LIST_PATH = "/v1/additional-costs/list"
-ITEM_PATH = "/v1/additional-costs/{cost_id}"
 Params = dict[str, str | int]
 T = TypeVar("T")
 

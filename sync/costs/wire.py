@@ -29,6 +29,8 @@ from pydantic import (
 from sync.http.jsonlimits import loads_limited, loads_page
 
 __all__ = [
+    "ITEM_PATH",
+    "LIST_PATH",
     "AdditionalCost",
     "Labels",
     "ReadContext",
@@ -39,6 +41,11 @@ __all__ = [
     "parse_platform_time",
     "pick_label",
 ]
+
+LIST_PATH = "/v1/additional-costs/list"
+"""The paged list of costs (GET)."""
+ITEM_PATH = "/v1/additional-costs/{cost_id}"
+"""One cost (GET), for a refresh by id."""
 
 MAX_AMOUNT = Decimal(10) ** 15
 MAX_PLACES = 8

@@ -25,13 +25,11 @@ from sync.http.client import NotSent, Reply, send
 from sync.http.retry import RetryPolicy, build_retrying, parse_retry_after
 from sync.settings import MileageSettings
 from sync.tight import verdicts as vd
+from sync.tight.wire import QUERY_PATH, SAVE_PATH
 
 __all__ = ["QUERY_PATH", "SAVE_PATH", "TightApi", "raise_for", "record_path"]
 
 log = logging.getLogger(__name__)
-
-SAVE_PATH = "/v6/mileage"
-QUERY_PATH = "/v6/mileage/query"
 
 
 def record_path(remote_id: str) -> str:

@@ -6,8 +6,8 @@ from typing import Any
 from urllib.parse import quote
 
 from sync.settings import MileageSettings, Settings
-from sync.tight.api import QUERY_PATH, SAVE_PATH
 from sync.tight.mapping import save_body
+from sync.tight.wire import QUERY_PATH, SAVE_PATH
 from tracker.claims import Claimed
 from tracker.enums import EntryOp
 from tracker.store import Tracker

@@ -40,7 +40,7 @@ from tracker.store import Tracker
 PendingUpdate = tuple[str, str, date | None]
 """An update waiting to be pushed: (trip id, Tight id, trip date)."""
 
-__all__ = ["PULL_NAME", "STEP", "MileagePull", "MileagePullReport", "window_start"]
+__all__ = ["PULL_NAME", "STEP", "MileagePull", "MileagePullReport"]
 
 log = logging.getLogger(__name__)
 
@@ -48,18 +48,6 @@ STEP = "mileage"
 PULL_NAME = "mileage"
 MAX_PAGES = 100_000
 MAX_LISTED = 50
-
-
-def window_start(setting: str, today: date) -> date | None:
-    """The oldest trip date a full walk covers: ``previous-year`` (1 January of last year, the
-    default: the open tax years), ``this-year``, ``all`` (None) or a date."""
-    if setting == "all":
-        return None
-    if setting == "this-year":
-        return date(today.year, 1, 1)
-    if setting == "previous-year":
-        return date(today.year - 1, 1, 1)
-    return date.fromisoformat(setting)
 
 
 @dataclass

@@ -10,6 +10,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+SAVE_PATH = "/v6/mileage"
+"""Where saves are POSTed (per-item results)."""
+QUERY_PATH = "/v6/mileage/query"
+"""Where records are queried (the pull, reconciliation)."""
+
 
 class _Wire(BaseModel):
     # ser_json_inf_nan="constants": a NaN must stay NaN (and then fail to encode, parking the

@@ -297,3 +297,42 @@ def test_the_console_script_ends_quickly_with_its_output_and_code_intact(tmp_pat
         check=False,
     )
     assert (missing.returncode, missing.stderr.splitlines()[0][:13]) == (65, "error: no tri")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["trip", "add", "--date", "2026-03-01", "--distance", "4"],
+        ["trip", "list"],
+        ["trip", "list", "--json"],
+        ["status"],
+        ["sync", "--dry-run"],
+        ["costs", "list"],
+    ],
+    ids=" ".join,
+)
+def test_commands_that_send_nothing_load_no_http_stack(tmp_path: Path, argv: list[str]) -> None:
+    probe = (
+        "import sys\n"
+        "from sync.cli import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit as done:\n"
+        "    print('CODE', done.code)\n"
+        "heavy = [m for m in ('httpx', 'apscheduler', 'tenacity', 'starlette')"
+        " if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    env = {
+        **os.environ,
+        "TRACKER_HOME": str(tmp_path / "home"),
+        "TRACKER_MILEAGE_URL": "http://127.0.0.1:9",  # configured, never asked
+        "TRACKER_MILEAGE_TOKEN": "t",
+        "TRACKER_COSTS_URL": "http://127.0.0.1:9",
+        "TRACKER_COSTS_TOKEN": "t",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert "CODE 0" in result.stdout, result.stderr
+    assert "HEAVY []" in result.stdout, result.stdout
