@@ -1,4 +1,6 @@
-"""Rendering: one JSON document on stdout with ``--json``; Rich tables otherwise.
+"""Rendering: one JSON document on stdout with ``--json``; tables otherwise: Rich boxes on
+a terminal, plain aligned columns in a pipe or a file (what ``grep``, ``cut`` and ``awk``
+read, and without loading Rich: a page of ``trip list`` in a pipe costs no rendering time).
 
 Text that came from outside (trip notes, server messages, cost labels) may hold terminal
 escape sequences; they are shown escaped, never sent raw to the terminal.
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -49,7 +52,10 @@ def console(stderr: bool = False) -> Any:
 
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-    """Print a table of safe-escaped cells on stdout."""
+    """Print a table of safe-escaped cells on stdout (plain columns when not a terminal)."""
+    if not sys.stdout.isatty():
+        sys.stdout.write(plain_table(title, columns, rows))
+        return
     from rich.table import Table
     from rich.text import Text
 
@@ -62,8 +68,28 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) 
     console().print(grid)
 
 
+def plain_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """The table as text: the title, a header, then one line per row, columns two spaces
+    apart and padded to the widest cell (wide characters count double). Cells are escaped
+    on one line, so a row is always one line."""
+    grid = [list(columns)] + [[visible(cell, one_line=True) for cell in row] for row in rows]
+    widths = [max(_width(r[i]) for r in grid) for i in range(len(columns))]
+    lines = [title] if title else []
+    for cells in grid:
+        padded = [c + " " * (w - _width(c)) for c, w in zip(cells, widths, strict=True)]
+        lines.append("  ".join(padded).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def line(text: str) -> None:
     """Print one line on stdout (control characters escaped, no markup)."""
+    if not sys.stdout.isatty():
+        sys.stdout.write(safe(text) + "\n")
+        return
     console().print(safe(text), markup=False)
 
 
