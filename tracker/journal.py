@@ -167,8 +167,10 @@ def counts(session: Session) -> JournalCounts:
 
 
 # Pending entries of trips held in a conflict (a few: one per conflict at most, in practice).
+# CROSS JOIN: SQLite keeps this order, conflicts first (left to itself it read every pending
+# entry and probed the conflicts with each: 26 ms at 100k entries).
 _HELD_PENDING_SQL = (
-    "SELECT count(*) FROM conflict AS c JOIN journal AS j ON j.trip_id = c.trip_id "
+    "SELECT count(*) FROM conflict AS c CROSS JOIN journal AS j ON j.trip_id = c.trip_id "
     "WHERE j.state = 'pending'"
 )
 # The first queued change not held: a walk of the (state, seq) index from its start.

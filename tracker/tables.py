@@ -119,6 +119,8 @@ class JournalEntry(SQLModel, table=True):
         Index("ix_journal_state_next", "state", "next_attempt_at"),
         Index("ix_journal_trip_seq", "trip_id", "seq"),
         Index("ix_journal_state_seq", "state", "seq"),
+        # The latest error (status) without sorting the journal (0012).
+        Index("ix_journal_error", "updated_at", sqlite_where=text("error_type IS NOT NULL")),
         {"sqlite_autoincrement": True},
     )
 

@@ -24,6 +24,11 @@ TALLY_KEYS = (
     "journal:dropped",
     "journal:in_doubt",
     "trip:active",
+    "cost:trip_guid",
+    "cost:time",
+    "cost:ambiguous",
+    "cost:none",
+    "cost:unseen",
 )
 
 TALLY_SQL = "SELECT key, n FROM tally"
@@ -35,6 +40,10 @@ SELECT 'journal:in_doubt', count(*) FROM journal
 WHERE state IN ('pending', 'in_flight') AND in_doubt
 UNION ALL
 SELECT 'trip:active', count(*) FROM trip WHERE lifecycle = 'active'
+UNION ALL
+SELECT 'cost:' || link, count(*) FROM cost GROUP BY link
+UNION ALL
+SELECT 'cost:unseen', count(*) FROM cost WHERE NOT seen_in_last_pull
 """
 """The same counts from the rows themselves: rows of (key, n)."""
 

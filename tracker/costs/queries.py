@@ -10,6 +10,7 @@ from tracker.costs.views import CostCounts, CostView, PullStateView, QuarantineV
 from tracker.errors import NotFoundError
 from tracker.lookup import find_trip
 from tracker.tables import Cost, CostQuarantine, PullState
+from tracker.tally import read_tally
 
 __all__ = [
     "CostNotFoundError",
@@ -70,13 +71,9 @@ def pull_status(s: Session, *, name: str = PULL_NAME) -> PullStateView | None:
 def cost_counts(s: Session, *, name: str = PULL_NAME) -> CostCounts:
     """Counts for ``tracker status``."""
     conn = s.connection()
-    by_link = {
-        str(link): int(n)
-        for link, n in conn.execute(text("SELECT link, count(*) FROM cost GROUP BY link"))
-    }
-    not_seen = conn.execute(
-        text("SELECT count(*) FROM cost WHERE seen_in_last_pull = 0")
-    ).scalar_one()
+    kept = read_tally(conn)  # kept by triggers: no scan of the costs (tracker.tally)
+    by_link = {key.removeprefix("cost:"): n for key, n in kept.items() if key.startswith("cost:")}
+    not_seen = by_link.pop("unseen")
     quarantined = conn.execute(text("SELECT count(*) FROM cost_quarantine")).scalar_one()
     row = s.get(PullState, name)
     return CostCounts(

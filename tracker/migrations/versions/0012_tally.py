@@ -7,7 +7,11 @@ moves them, whatever code makes it (the push, the pull, an import, a gc, or a mi
 they cannot drift. ``tracker.tally`` reads them, and can recount them to prove it.
 
 Keys: ``journal:<state>`` (entries in that state), ``journal:in_doubt`` (in-doubt entries
-still pending or in flight), ``trip:active`` (trips not deleted).
+still pending or in flight), ``trip:active`` (trips not deleted), ``cost:<link>`` (costs per
+link kind) and ``cost:unseen`` (costs the last complete pull did not see).
+
+Also a partial index on the journal's errors: status shows the latest error, which was a sort
+of the whole journal (14 ms at 100k entries) and is now the first entry of a small index.
 
 Revision ID: 0012
 Revises: 0011
@@ -56,6 +60,25 @@ _TRIGGERS = {
         AFTER DELETE ON trip WHEN OLD.lifecycle = 'active' BEGIN
             UPDATE tally SET n = n - 1 WHERE key = 'trip:active';
         END""",
+    "tally_cost_insert": """
+        AFTER INSERT ON cost BEGIN
+            UPDATE tally SET n = n + 1 WHERE key = 'cost:' || NEW.link;
+            UPDATE tally SET n = n + 1 WHERE key = 'cost:unseen' AND NOT NEW.seen_in_last_pull;
+        END""",
+    "tally_cost_delete": """
+        AFTER DELETE ON cost BEGIN
+            UPDATE tally SET n = n - 1 WHERE key = 'cost:' || OLD.link;
+            UPDATE tally SET n = n - 1 WHERE key = 'cost:unseen' AND NOT OLD.seen_in_last_pull;
+        END""",
+    "tally_cost_update": """
+        AFTER UPDATE OF link, seen_in_last_pull ON cost
+        WHEN OLD.link IS NOT NEW.link OR OLD.seen_in_last_pull IS NOT NEW.seen_in_last_pull
+        BEGIN
+            UPDATE tally SET n = n - 1 WHERE key = 'cost:' || OLD.link;
+            UPDATE tally SET n = n + 1 WHERE key = 'cost:' || NEW.link;
+            UPDATE tally SET n = n - (NOT OLD.seen_in_last_pull) + (NOT NEW.seen_in_last_pull)
+            WHERE key = 'cost:unseen';
+        END""",
     "tally_trip_update": """
         AFTER UPDATE OF lifecycle ON trip WHEN OLD.lifecycle IS NOT NEW.lifecycle BEGIN
             UPDATE tally SET n = n + (NEW.lifecycle = 'active') - (OLD.lifecycle = 'active')
@@ -74,7 +97,7 @@ def upgrade() -> None:
     )
     op.execute(
         "UPDATE tally SET n = (SELECT count(*) FROM journal WHERE state = substr(tally.key, 9)) "
-        "WHERE key != 'journal:in_doubt'"
+        "WHERE key LIKE 'journal:%' AND key != 'journal:in_doubt'"
     )
     op.execute(
         "UPDATE tally SET n = (SELECT count(*) FROM journal "
@@ -84,11 +107,25 @@ def upgrade() -> None:
         "INSERT INTO tally (key, n) SELECT 'trip:active', count(*) FROM trip "
         "WHERE lifecycle = 'active'"
     )
+    op.execute(
+        "INSERT INTO tally (key, n) VALUES ('cost:trip_guid', 0), ('cost:time', 0), "
+        "('cost:ambiguous', 0), ('cost:none', 0), ('cost:unseen', 0)"
+    )
+    op.execute(
+        "UPDATE tally SET n = (SELECT count(*) FROM cost WHERE link = substr(tally.key, 6)) "
+        "WHERE key LIKE 'cost:%' AND key != 'cost:unseen'"
+    )
+    op.execute(
+        "UPDATE tally SET n = (SELECT count(*) FROM cost WHERE NOT seen_in_last_pull) "
+        "WHERE key = 'cost:unseen'"
+    )
+    op.execute("CREATE INDEX ix_journal_error ON journal (updated_at) WHERE error_type IS NOT NULL")
     for name, body in _TRIGGERS.items():
         op.execute(f"CREATE TRIGGER {name} {body}")
 
 
 def downgrade() -> None:
+    op.drop_index("ix_journal_error", table_name="journal")
     for name in _TRIGGERS:
         op.execute(f"DROP TRIGGER {name}")
     op.drop_table("tally")
