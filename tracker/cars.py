@@ -9,8 +9,8 @@ from typing import Any
 from sqlmodel import col, select
 
 from tracker.db import Database
-from tracker.errors import NotFoundError
 from tracker.inputs import CarIn, parse
+from tracker.lookup import find_car
 from tracker.tables import Car
 from tracker.views import CarView
 
@@ -41,7 +41,4 @@ class Cars:
     def get(self, car_id: str) -> CarView:
         """One car."""
         with self._db.read() as s:
-            car = s.get(Car, car_id)
-            if car is None:
-                raise NotFoundError("car", car_id)
-            return CarView.from_row(car)
+            return CarView.from_row(find_car(s, car_id))

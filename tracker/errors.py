@@ -6,6 +6,8 @@ The tree is split by what the caller should do next::
     TrackerError
     ├── InvalidInputError (ValueError)   fix the input; nothing was written
     ├── NotFoundError (LookupError)      check the id; nothing was written
+    │   ├── IdTooShortError              type more of the id
+    │   └── AmbiguousIdError             type more of the id: it names several records
     ├── StateError                       the record is not in a state that allows this
     └── StorageError                     the database file itself is the problem
         ├── DatabaseBusyError            another process holds the write lock: try again
@@ -44,6 +46,33 @@ class NotFoundError(TrackerError, LookupError):
         self.kind = kind
         self.ident = ident
         super().__init__(f"no {kind} with id {ident!r}: check the id with `tracker {kind} list`")
+
+
+class IdTooShortError(NotFoundError):
+    """A prefix too short to stand for an id (so few characters match too much)."""
+
+    def __init__(self, kind: str, ident: str, minimum: int) -> None:
+        self.kind = kind
+        self.ident = ident
+        self.minimum = minimum
+        LookupError.__init__(
+            self,
+            f"{kind} id {ident!r} is too short: give at least {minimum} characters of it "
+            f"(`tracker {kind} list` shows them)",
+        )
+
+
+class AmbiguousIdError(NotFoundError):
+    """A prefix that starts several ids; ``candidates`` lists some of them."""
+
+    def __init__(self, kind: str, ident: str, candidates: list[str], *, more: bool = False) -> None:
+        self.kind = kind
+        self.ident = ident
+        self.candidates = candidates
+        shown = ", ".join(candidates) + (" and more" if more else "")
+        LookupError.__init__(
+            self, f"{kind} id {ident!r} is ambiguous: it starts {shown}; give more characters"
+        )
 
 
 class StateError(TrackerError):

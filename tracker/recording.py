@@ -28,7 +28,6 @@ from tracker.inputs import TripDetails, TripStart, WaypointIn, WaypointRow, pars
 from tracker.tables import Trip, Waypoint
 from tracker.triprows import (
     TripRules,
-    check_car,
     details,
     exact,
     from_micros,
@@ -36,6 +35,7 @@ from tracker.triprows import (
     live_trip,
     millis,
     place_columns,
+    resolve_car,
     touch,
     view,
 )
@@ -63,7 +63,7 @@ class Recorder:
         now = self._db.now()
         begins = start.start_time or now
         with self._db.write() as s:
-            check_car(s, start.car_id)
+            start = start.model_copy(update={"car_id": resolve_car(s, start.car_id)})
             trip = insert_trip(
                 s,
                 self._rules,
@@ -152,7 +152,7 @@ class Recorder:
         now = self._db.now()
         views: list[TripView] = []
         with self._db.write() as s:
-            check_car(s, given.car_id)
+            given = given.model_copy(update={"car_id": resolve_car(s, given.car_id)})
             for number, track in enumerate(tracks):
                 if not track.fixes:
                     raise InvalidInputError(f"gpx.trk[{number}]", "has no track points")

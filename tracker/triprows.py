@@ -19,11 +19,11 @@ from sqlmodel import Session
 
 from tracker import journal
 from tracker.enums import Classification, DistanceUnit, EntryOp, Lifecycle, SyncState, TripStatus
-from tracker.errors import InvalidInputError, StateError
+from tracker.errors import InvalidInputError, NotFoundError, StateError
 from tracker.geo import TrackFilter
 from tracker.inputs import Place, TripDetails
-from tracker.lookup import find_trip
-from tracker.tables import Car, Trip
+from tracker.lookup import find_car, find_trip
+from tracker.tables import Trip
 from tracker.views import TripView
 
 
@@ -62,10 +62,15 @@ def live_trip(s: Session, trip_id: str) -> Trip:
     return trip
 
 
-def check_car(s: Session, car_id: str | None) -> None:
-    """Refuse a car id that names no car."""
-    if car_id is not None and s.get(Car, car_id) is None:
-        raise InvalidInputError("car_id", f"no car with id {car_id!r}")
+def resolve_car(s: Session, car_id: str | None) -> str | None:
+    """The whole id of the car ``car_id`` names (an id or a unique prefix); refuses one that
+    names no car (InvalidInputError, with the reason of the lookup)."""
+    if car_id is None:
+        return None
+    try:
+        return find_car(s, car_id).id
+    except NotFoundError as err:
+        raise InvalidInputError("car_id", str(err)) from err
 
 
 def view(s: Session, trip: Trip) -> TripView:

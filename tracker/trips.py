@@ -32,12 +32,12 @@ from tracker.triplist import (
     page_params,
 )
 from tracker.triprows import (
-    check_car,
     details,
     from_micros,
     insert_trip,
     millis,
     place_columns,
+    resolve_car,
     touch,
     trip_rows,
     view,
@@ -60,7 +60,7 @@ class Trips(Recorder):
         given = parse(ManualTripIn, data)
         now = self._db.now()
         with self._db.write() as s:
-            check_car(s, given.car_id)
+            given = given.model_copy(update={"car_id": resolve_car(s, given.car_id)})
             start = given.start_time
             day = given.date
             if day is None:
@@ -95,7 +95,7 @@ class Trips(Recorder):
                 raise StateError(f"trip {trip.id} was deleted{where}; it can no longer be edited")
             fields = edit.model_fields_set
             if "car_id" in fields:
-                check_car(s, edit.car_id)
+                edit = edit.model_copy(update={"car_id": resolve_car(s, edit.car_id)})
             for name in fields:
                 setattr(trip, "distance_unit" if name == "unit" else name, getattr(edit, name))
             touch(trip, now)

@@ -336,3 +336,14 @@ def test_commands_that_send_nothing_load_no_http_stack(tmp_path: Path, argv: lis
     )
     assert "CODE 0" in result.stdout, result.stderr
     assert "HEAVY []" in result.stdout, result.stdout
+
+
+def test_a_short_or_unknown_trip_id_is_answered_in_words(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    run_json(capsys, "trip", "add", "--date", "2026-03-01", "--distance", "2")
+    code, _, err = run(capsys, "trip", "show", "ab")
+    assert code == 65
+    assert err.startswith("error: trip id 'ab' is too short: give at least 4 characters")
+    code, _, err = run(capsys, "trip", "show", "zzzz")
+    assert (code, err.startswith("error: no trip with id 'zzzz'")) == (65, True)

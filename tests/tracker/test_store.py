@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.store import StepClock
-from tracker.errors import InvalidInputError, NotFoundError, StateError
+from tracker.errors import (
+    AmbiguousIdError,
+    IdTooShortError,
+    InvalidInputError,
+    NotFoundError,
+    StateError,
+)
 from tracker.geo import TrackFilter
 from tracker.store import Tracker
 
@@ -125,6 +131,27 @@ def test_unknown_ids_and_prefixes(store: Tracker) -> None:
         store.trips.get("ffffffff-not-there")
     with pytest.raises(InvalidInputError, match="car_id"):
         store.trips.edit(trip.id, {"car_id": "nope"})
+
+
+def test_a_prefix_too_short_or_starting_several_ids_gets_its_own_answer(store: Tracker) -> None:
+    with store.db.write() as s:  # ids chosen to share prefixes (the API makes random ones)
+        for suffix in ("1111", "2222", "3333"):
+            s.connection().exec_driver_sql(
+                "INSERT INTO car (id, name, created_at, updated_at) VALUES "
+                f"('abcd0000-{suffix}', 'car {suffix}', '2026-01-01T00:00:00Z', "
+                "'2026-01-01T00:00:00Z')"
+            )
+    with pytest.raises(IdTooShortError, match="at least 4 characters"):
+        store.cars.get("abc")
+    with pytest.raises(AmbiguousIdError) as ambiguous:
+        store.cars.get("abcd0000")
+    assert ambiguous.value.candidates == [f"abcd0000-{n}" for n in ("1111", "2222", "3333")]
+    assert "give more characters" in str(ambiguous.value)
+    assert store.cars.get("abcd0000-2").id == "abcd0000-2222"
+    trip = store.trips.add({"date": "2026-03-01", "distance": "1", "car_id": "abcd0000-3"})
+    assert trip.car_id == "abcd0000-3333"  # a prefix is stored as the whole id
+    with pytest.raises(InvalidInputError, match="ambiguous"):
+        store.trips.edit(trip.id, {"car_id": "abcd"})
 
 
 def test_points_only_go_to_recording_trips(store: Tracker, clock: StepClock) -> None:
