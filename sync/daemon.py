@@ -32,7 +32,12 @@ def run_daemon(engine: SyncEngine, *, log_file: Path | None = None) -> int:
     """Run until a signal arrives; returns the exit code (0)."""
     settings = engine.settings
     store = engine.store
-    logs.configure(settings.log_level, log_file=log_file, secrets=logs.settings_secrets(settings))
+    logs.configure(
+        settings.log_level,
+        log_file=log_file,
+        secrets=logs.settings_secrets(settings),
+        log_format=settings.log_format,
+    )
     ttl = timedelta(seconds=settings.schedule.lease_seconds)
     lease = HeldLease(
         store.leases,
@@ -46,14 +51,16 @@ def run_daemon(engine: SyncEngine, *, log_file: Path | None = None) -> int:
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
-        log.info("received %s: stopping after the batch in flight", signal.Signals(signum).name)
+        log.info(
+            "stopping after the batch in flight", extra={"signal": signal.Signals(signum).name}
+        )
         stop.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     service = SyncService(engine)
     try:
         service.start()
-        log.info("daemon %s running on %s", lease.owner, store.path)
+        log.info("daemon running", extra={"owner": lease.owner, "db": str(store.path)})
         while not stop.wait(max(0.5, ttl.total_seconds() / 3)):
             if not lease.keep():
                 log.error("lost the daemon lease to another process; stopping")

@@ -73,7 +73,7 @@ class HeldLease:
         held = self._leases.info(name)
         if held.owner is None or not dead_here(held.owner):
             return None
-        log.info("the previous %s holder (%s) died; taking over", name, held.owner)
+        log.info("previous holder died; taking over", extra={"lease": name, "previous": held.owner})
         self._leases.release(name, held.owner, held.fence)
         if on_takeover is not None:
             on_takeover(held.owner)

@@ -1,8 +1,9 @@
-"""Logging for the CLI and the daemon: structured lines, secrets redacted.
+"""Logging for the CLI and the daemon: structured lines (``sync.logfmt``), secrets redacted.
 
-Library modules only call ``logging.getLogger(__name__)``; this module is used by the
-entry points. Every handler gets a filter that redacts bearer tokens, Authorization
-headers, and the configured secrets themselves, wherever they appear in a message.
+Library modules only call ``logging.getLogger(__name__)``, with what varies in ``extra``
+fields; this module is used by the entry points. Every handler gets a filter that redacts
+bearer tokens, Authorization headers, and the configured secrets themselves, wherever they
+appear in a message or a field.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from sync.errors import ConfigError
+from sync.logfmt import FORMATS, JsonLinesFormatter, LogfmtFormatter, fields_of
 from sync.safe_text import visible
 
 _PATTERNS = (
@@ -26,7 +28,6 @@ _PATTERNS = (
     re.compile(r"(?i)((?:client_secret|access_token|token)['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}&]+"),
 )
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s"
 
 
 class RedactSecrets(logging.Filter):
@@ -47,6 +48,9 @@ class RedactSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         record.msg, record.args = self.redact(message), None
+        for name, value in fields_of(record).items():
+            if isinstance(value, str):
+                setattr(record, name, self.redact(value))
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
@@ -68,8 +72,17 @@ class ShowControls(logging.Filter):
         return True
 
 
-def configure(level: str, *, log_file: Path | None = None, secrets: Iterable[str] = ()) -> None:
-    """Route the root logger to stderr (or a 0600 file) with redaction."""
+def configure(
+    level: str,
+    *,
+    log_file: Path | None = None,
+    secrets: Iterable[str] = (),
+    log_format: str = "logfmt",
+) -> None:
+    """Route the root logger to stderr (or a 0600 file) with redaction, one event per line
+    in ``log_format`` (``logfmt`` or ``json``)."""
+    if log_format not in FORMATS:
+        raise ConfigError(f"unknown log format {log_format!r}: use one of {', '.join(FORMATS)}")
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -78,7 +91,7 @@ def configure(level: str, *, log_file: Path | None = None, secrets: Iterable[str
         handler = _FileOfOurs(open_log_file(log_file))
     else:
         handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(LogfmtFormatter() if log_format == "logfmt" else JsonLinesFormatter())
     handler.addFilter(RedactSecrets(secrets))
     handler.addFilter(ShowControls())
     root.addHandler(handler)

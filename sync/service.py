@@ -121,7 +121,7 @@ class SyncService:
                 on_change=self._changed_elsewhere,
             )
             self._watchdog.start()
-        log.info("sync service started: push every %ss", schedule.push_interval)
+        log.info("sync service started", extra={"push_every_s": schedule.push_interval})
 
     def stop(self, timeout: float = 30.0, grace: float = STOP_GRACE) -> None:
         """Stop scheduling; let a running batch finish (the run stops between batches), but
@@ -180,12 +180,12 @@ class SyncService:
         try:
             report = self.engine.run(push=push, pull=pull, stop=self._stop)
         except Exception as err:  # a bug or a damaged file must not kill the scheduler thread
-            log.exception("%s run failed unexpectedly", job_id)
+            log.exception("run failed unexpectedly", extra={"job": job_id})
             self._failed(job_id, state, err)
             return False
         error = next(iter(report.failures.values()), None)
         if isinstance(error, AlreadyRunningError):
-            log.info("%s skipped: another process is running it", job_id)
+            log.info("run skipped: another process is running it", extra={"job": job_id})
             return False
         if error is not None:
             self._failed(job_id, state, error)
@@ -195,13 +195,9 @@ class SyncService:
         state.last_report = report.to_dict()
         pushed = report.push
         if pushed is not None and (pushed.synced or pushed.parked or pushed.deleted):
-            log.info(
-                "push done: synced=%d deleted=%d parked=%d retry_later=%d",
-                pushed.synced,
-                pushed.deleted,
-                len(pushed.parked),
-                pushed.retried,
-            )
+            done = {"synced": pushed.synced, "deleted": pushed.deleted}
+            done |= {"parked": len(pushed.parked), "retry_later": pushed.retried}
+            log.info("push done", extra=done)
         return True
 
     def _failed(self, job_id: str, state: JobState, err: BaseException) -> None:
@@ -257,7 +253,7 @@ class SyncService:
     def _clock_jumped(self, drift: float) -> None:
         """Reschedule every job from the new wall clock (APScheduler would stall)."""
         self.state.clock_jumps += 1
-        log.warning("wall clock jumped by %+.0f s; rescheduling sync jobs", drift)
+        log.warning("wall clock jumped; rescheduling sync jobs", extra={"jump_s": round(drift)})
         scheduler = self._scheduler
         if scheduler is None:
             return

@@ -165,6 +165,9 @@ class Settings(BaseSettings):
     synchronous: Literal["FULL", "NORMAL"] = Field("FULL", description="SQLite synchronous")
     busy_timeout: float = Field(5.0, ge=0, description="seconds to wait for the write lock")
     log_level: str = Field("WARNING", description="DEBUG, INFO, WARNING or ERROR")
+    log_format: Literal["logfmt", "json"] = Field(
+        "logfmt", description="log lines as logfmt key=value pairs or as JSON objects"
+    )
     manual_budget: float = Field(
         30.0,
         gt=0,

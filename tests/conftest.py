@@ -3,6 +3,7 @@ bundled sandbox, on loopback, for the tests that ask for it (``sandbox``, ``serv
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,3 +35,17 @@ def sandbox() -> Sandbox:
 def server(sandbox: Sandbox) -> Iterator[SandboxServer]:
     with serve(sandbox) as running:
         yield running
+
+
+@pytest.fixture
+def root_logging() -> Iterator[None]:
+    """The root logger as it was, after a test that configures logging (sync.logs)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)

@@ -54,7 +54,10 @@ def _run(argv: list[str] | None) -> None:
     app = build_app()
     try:
         # Library warnings (a quarantined cost, a retry) reach stderr as redacted log lines.
-        logs.configure(os.environ.get("TRACKER_LOG_LEVEL", "WARNING"))
+        logs.configure(
+            os.environ.get("TRACKER_LOG_LEVEL", "WARNING"),
+            log_format=os.environ.get("TRACKER_LOG_FORMAT", "logfmt"),
+        )
         app(args=argv, prog_name="tracker", standalone_mode=True)
     except (TrackerError, SyncError) as err:
         error_line(f"error: {err}")

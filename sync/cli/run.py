@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -229,9 +230,22 @@ def _dry_run(plan: dict[str, Any], as_json: bool) -> None:
         )
 
 
+class LogFormat(StrEnum):
+    """How the daemon writes its log lines."""
+
+    LOGFMT = "logfmt"
+    JSON = "json"
+
+
 def daemon(
     log_file: Annotated[
         Path | None, typer.Option("--log-file", help="Append logs to this file (mode 0600).")
+    ] = None,
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option(
+            "--log-format", help="logfmt key=value pairs or JSON lines (TRACKER_LOG_FORMAT)."
+        ),
     ] = None,
 ) -> None:
     """Run the sync service in the foreground until SIGTERM/SIGINT (exit 0)."""
@@ -239,6 +253,8 @@ def daemon(
     from sync.engine import SyncEngine
 
     settings = load_settings()
+    if log_format is not None:
+        settings = settings.model_copy(update={"log_format": log_format.value})
     with open_store(settings) as store, SyncEngine(settings, store) as engine:
         store.check_integrity()
         code = run_daemon(engine, log_file=log_file)
