@@ -8,6 +8,7 @@ import typer
 
 from sync.cli import output
 from sync.cli.context import load_settings, open_store
+from tracker.enums import DistanceUnit
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, add_completion=False)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -15,12 +16,14 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document."
 
 @app.command("add")
 def add(
-    name: Annotated[str, typer.Argument(help="A name you will recognise.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A name you will recognise.")],
     make: Annotated[str | None, typer.Option(help="Maker.")] = None,
     model: Annotated[str | None, typer.Option(help="Model.")] = None,
     year: Annotated[int | None, typer.Option(help="Model year.")] = None,
     odometer: Annotated[str | None, typer.Option(help="Odometer reading (decimal).")] = None,
-    unit: Annotated[str | None, typer.Option("--unit", help="km or mile.")] = None,
+    unit: Annotated[
+        DistanceUnit | None, typer.Option("--unit", help="Unit of the odometer reading.")
+    ] = None,
     remote_id: Annotated[str | None, typer.Option(help="Tight car id (car_...).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -31,7 +34,7 @@ def add(
         "model": model,
         "year": year,
         "odometer": odometer,
-        "odometer_unit": unit,
+        "odometer_unit": unit and unit.value,
         "remote_id": remote_id,
     }
     with open_store(load_settings()) as store:

@@ -12,7 +12,7 @@ from sync.cli.context import load_settings, open_store
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, add_completion=False)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-TripId = Annotated[str, typer.Argument(help="Trip id (or a unique prefix).")]
+TripId = Annotated[str, typer.Argument(metavar="TRIP", help="Trip id (or a unique prefix).")]
 
 
 def _value(value: Any) -> str:

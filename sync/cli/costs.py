@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, add_completion=False)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-CostId = Annotated[int, typer.Argument(help="The platform's cost ID.")]
+CostId = Annotated[int, typer.Argument(metavar="COST", help="The platform's cost ID.")]
 RAW_PREVIEW = 80
 
 
@@ -37,7 +37,10 @@ def _trip(view: CostView) -> str:
 @app.command("list")
 def list_(
     trip: Annotated[
-        str | None, typer.Option("--trip", help="Only costs linked to this trip (id or prefix).")
+        str | None,
+        typer.Option(
+            "--trip", metavar="TRIP", help="Only costs linked to this trip (id or prefix)."
+        ),
     ] = None,
     quarantined: Annotated[
         bool,

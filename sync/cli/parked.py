@@ -11,7 +11,12 @@ from sync.cli.context import load_settings, open_store
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, add_completion=False)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-Seq = Annotated[int, typer.Argument(help="The parked change's number (see `tracker parked list`).")]
+Seq = Annotated[
+    int,
+    typer.Argument(
+        metavar="NUMBER", help="The parked change's number (see `tracker parked list`)."
+    ),
+]
 
 
 @app.command("list")

@@ -239,7 +239,8 @@ class LogFormat(StrEnum):
 
 def daemon(
     log_file: Annotated[
-        Path | None, typer.Option("--log-file", help="Append logs to this file (mode 0600).")
+        Path | None,
+        typer.Option("--log-file", metavar="FILE", help="Append logs to this file (mode 0600)."),
     ] = None,
     log_format: Annotated[
         LogFormat | None,
@@ -263,7 +264,7 @@ def daemon(
 
 @app.command("explain")
 def explain(
-    trip_id: Annotated[str, typer.Argument(help="Trip id (or a unique prefix).")],
+    trip_id: Annotated[str, typer.Argument(metavar="TRIP", help="Trip id (or a unique prefix).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """A trip's journal and attempt history, in words."""

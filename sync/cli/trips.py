@@ -12,6 +12,8 @@ import typer
 
 from sync.cli import output
 from sync.cli.context import load_settings, open_store
+from tracker.enums import Classification as Kind
+from tracker.enums import DistanceUnit, SyncState
 from tracker.errors import InvalidInputError
 from tracker.triplist import DEFAULT_PAGE, MAX_PAGE
 
@@ -24,17 +26,30 @@ if TYPE_CHECKING:
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, add_completion=False)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-TripId = Annotated[str, typer.Argument(help="Trip id (or a unique prefix of 4+ characters).")]
-Classification = Annotated[
-    str | None,
-    typer.Option("--classification", "-c", help="business, personal or unclassified."),
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print only the id (one per line): for scripts.")
 ]
-Description = Annotated[str | None, typer.Option("--description", "-d", help="What it was for.")]
-Notes = Annotated[str | None, typer.Option("--notes", help="Free notes.")]
-Car = Annotated[str | None, typer.Option("--car", help="Car id (see `tracker car list`).")]
-Customer = Annotated[str | None, typer.Option("--customer", help="Tight customer id (cus_...).")]
+TripId = Annotated[
+    str, typer.Argument(metavar="TRIP", help="Trip id (or a unique prefix of 4+ characters).")
+]
+# Choices are Enums: the parser refuses other values (exit 2) and help lists them.
+Classification = Annotated[
+    Kind | None, typer.Option("--classification", "-c", help="What the trip was for.")
+]
+Description = Annotated[
+    str | None, typer.Option("--description", "-d", metavar="TEXT", help="What it was for.")
+]
+Notes = Annotated[str | None, typer.Option("--notes", metavar="TEXT", help="Free notes.")]
+Car = Annotated[
+    str | None,
+    typer.Option("--car", metavar="CAR", help="Car id or a unique prefix (`tracker car list`)."),
+]
+Customer = Annotated[
+    str | None, typer.Option("--customer", metavar="ID", help="Tight customer id (cus_...).")
+]
 Segment = Annotated[
-    list[str] | None, typer.Option("--segment", help="Class segment id; repeat for several.")
+    list[str] | None,
+    typer.Option("--segment", metavar="ID", help="Class segment id; repeat for several."),
 ]
 
 
@@ -50,7 +65,7 @@ def _when(text: str | None, field: str, zone: ZoneInfo) -> datetime | None:
 
 
 def _details(
-    classification: str | None,
+    classification: Kind | None,
     description: str | None,
     notes: str | None,
     car: str | None,
@@ -58,7 +73,7 @@ def _details(
     segment: list[str] | None,
 ) -> dict[str, Any]:
     given = {
-        "classification": classification,
+        "classification": None if classification is None else classification.value,
         "description": description,
         "notes": notes,
         "car_id": car,
@@ -68,9 +83,12 @@ def _details(
     return {k: v for k, v in given.items() if v is not None}
 
 
-def _print_trip(view: TripView, as_json: bool, verb: str = "") -> None:
+def _print_trip(view: TripView, as_json: bool, verb: str = "", quiet: bool = False) -> None:
     if as_json:
         output.emit_json(view.to_json())
+        return
+    if quiet:
+        output.line(view.id)
         return
     prefix = f"{verb} " if verb else ""
     output.line(
@@ -86,9 +104,15 @@ def _store() -> tuple[Tracker, Any]:
 
 @app.command("start")
 def start(
-    at: Annotated[str | None, typer.Option("--at", help="Start time (ISO-8601); now.")] = None,
-    lat: Annotated[float | None, typer.Option("--lat", help="Start latitude.")] = None,
-    lng: Annotated[float | None, typer.Option("--lng", help="Start longitude.")] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", metavar="TIME", help="Start time (ISO-8601); now.")
+    ] = None,
+    lat: Annotated[
+        float | None, typer.Option("--lat", metavar="DEGREES", help="Start latitude.")
+    ] = None,
+    lng: Annotated[
+        float | None, typer.Option("--lng", metavar="DEGREES", help="Start longitude.")
+    ] = None,
     classification: Classification = None,
     description: Description = None,
     notes: Notes = None,
@@ -96,15 +120,17 @@ def start(
     customer: Customer = None,
     segment: Segment = None,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
-    """Start recording a live trip; prints its id."""
+    """Start recording a live trip; prints it (its id alone with -q: ID=$(tracker trip start
+    -q))."""
     store, _ = _store()
     with store:
         data = _details(classification, description, notes, car, customer, segment)
         data["start_time"] = _when(at, "at", store.rules.timezone)
         if lat is not None or lng is not None:
             data["start"] = {"lat": lat, "lng": lng}
-        _print_trip(store.trips.start(data), as_json, "started")
+        _print_trip(store.trips.start(data), as_json, "started", quiet)
 
 
 @app.command("point")
@@ -112,12 +138,18 @@ def point(
     trip_id: TripId,
     lat: Annotated[float | None, typer.Argument(help="Latitude.")] = None,
     lng: Annotated[float | None, typer.Argument(help="Longitude.")] = None,
-    at: Annotated[str | None, typer.Option("--at", help="Fix time (ISO-8601); now.")] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", metavar="TIME", help="Fix time (ISO-8601); now.")
+    ] = None,
     accuracy: Annotated[float | None, typer.Option(help="Accuracy radius, m.")] = None,
     speed: Annotated[float | None, typer.Option(help="Speed, m/s.")] = None,
     csv_file: Annotated[
         Path | None,
-        typer.Option("--csv", help="Append many fixes: CSV with time,lat,lng[,accuracy,speed]."),
+        typer.Option(
+            "--csv",
+            metavar="FILE",
+            help="Append many fixes: CSV with time,lat,lng[,accuracy,speed].",
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -168,7 +200,9 @@ def _read_csv(path: Path, zone: ZoneInfo) -> list[tuple[Any, ...]]:
 @app.command("stop")
 def stop(
     trip_id: TripId,
-    at: Annotated[str | None, typer.Option("--at", help="End time (ISO-8601); now.")] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", metavar="TIME", help="End time (ISO-8601); now.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Stop a recording: computes distance and duration, queues the trip for sync."""
@@ -180,11 +214,19 @@ def stop(
 
 @app.command("add")
 def add(
-    distance: Annotated[str, typer.Option("--distance", help="Distance (exact decimal).")],
-    date: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD.")] = None,
-    unit: Annotated[str, typer.Option("--unit", help="km or mile.")] = "km",
-    start_time: Annotated[str | None, typer.Option("--start-time", help="ISO-8601.")] = None,
-    end_time: Annotated[str | None, typer.Option("--end-time", help="ISO-8601.")] = None,
+    distance: Annotated[
+        str, typer.Option("--distance", metavar="NUMBER", help="Distance (exact decimal).")
+    ],
+    date: Annotated[str | None, typer.Option("--date", metavar="DATE", help="YYYY-MM-DD.")] = None,
+    unit: Annotated[DistanceUnit, typer.Option("--unit", help="Unit of --distance.")] = (
+        DistanceUnit.KM
+    ),
+    start_time: Annotated[
+        str | None, typer.Option("--start-time", metavar="TIME", help="ISO-8601.")
+    ] = None,
+    end_time: Annotated[
+        str | None, typer.Option("--end-time", metavar="TIME", help="ISO-8601.")
+    ] = None,
     classification: Classification = None,
     description: Description = None,
     notes: Notes = None,
@@ -192,6 +234,7 @@ def add(
     customer: Customer = None,
     segment: Segment = None,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Record a finished trip by hand (a date and a distance at least)."""
     store, _ = _store()
@@ -199,14 +242,13 @@ def add(
         data = _details(classification, description, notes, car, customer, segment)
         data.update(
             distance=distance,
-            unit=unit,
+            unit=unit.value,
             date=date,
             start_time=_when(start_time, "start_time", store.rules.timezone),
             end_time=_when(end_time, "end_time", store.rules.timezone),
         )
-        _print_trip(
-            store.trips.add({k: v for k, v in data.items() if v is not None}), as_json, "added"
-        )
+        added = store.trips.add({k: v for k, v in data.items() if v is not None})
+        _print_trip(added, as_json, "added", quiet)
 
 
 @app.command("import")
@@ -217,6 +259,7 @@ def import_(
     car: Car = None,
     customer: Customer = None,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Import a GPX track file as finished trips."""
     store, _ = _store()
@@ -228,7 +271,7 @@ def import_(
             output.emit_json([v.to_json() for v in views])
         else:
             for view in views:
-                _print_trip(view, False, "imported")
+                _print_trip(view, False, "imported", quiet)
 
 
 @app.command("list")
@@ -243,15 +286,21 @@ def list_(
         bool, typer.Option("--deleted", help="Include deleted trips (tombstones).")
     ] = False,
     state: Annotated[
-        str | None, typer.Option("--state", help="Only trips in this sync state.")
+        SyncState | None, typer.Option("--state", help="Only trips in this sync state.")
     ] = None,
     limit: Annotated[
         int,
-        typer.Option("--limit", min=1, max=MAX_PAGE, help="Trips per page (default 50)."),
+        typer.Option(
+            "--limit", metavar="N", min=1, max=MAX_PAGE, help="Trips per page (default 50)."
+        ),
     ] = DEFAULT_PAGE,
     after: Annotated[
         str | None,
-        typer.Option("--after", help="Start after this cursor (the `next` of a --json page)."),
+        typer.Option(
+            "--after",
+            metavar="CURSOR",
+            help="Start after this cursor (the `next` of a --json page).",
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -273,7 +322,12 @@ def list_(
 
 
 def _list_all(
-    store: Tracker, size: int, after: str | None, deleted: bool, state: str | None, as_json: bool
+    store: Tracker,
+    size: int,
+    after: str | None,
+    deleted: bool,
+    state: SyncState | None,
+    as_json: bool,
 ) -> None:
     """Every page, printed as it is read: memory stays one page whatever the store's size."""
 
@@ -382,15 +436,21 @@ def edit(
     car: Car = None,
     customer: Customer = None,
     segment: Segment = None,
-    date: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD.")] = None,
-    distance: Annotated[str | None, typer.Option("--distance", help="Exact decimal.")] = None,
-    unit: Annotated[str | None, typer.Option("--unit", help="km or mile.")] = None,
+    date: Annotated[str | None, typer.Option("--date", metavar="DATE", help="YYYY-MM-DD.")] = None,
+    distance: Annotated[
+        str | None, typer.Option("--distance", metavar="NUMBER", help="Exact decimal.")
+    ] = None,
+    unit: Annotated[DistanceUnit | None, typer.Option("--unit", help="Unit of --distance.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Change a trip (reclassify, describe, attach car or customer). Re-queues it for sync."""
     changes = _details(classification, description, notes, car, customer, segment)
     changes.update(
-        {k: v for k, v in {"date": date, "distance": distance, "unit": unit}.items() if v}
+        {
+            k: v
+            for k, v in {"date": date, "distance": distance, "unit": unit and unit.value}.items()
+            if v
+        }
     )
     store, _ = _store()
     with store:

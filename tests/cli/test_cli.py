@@ -137,9 +137,10 @@ def test_cars(capsys: pytest.CaptureFixture[str]) -> None:
         (["trip", "add", "--distance", "3"], 65, "give a date"),
         (
             ["trip", "add", "--distance", "3", "--date", "2026-03-01", "-c", "x"],
-            65,
-            "invalid classification",
+            2,  # a choice the parser refuses: a usage error, listing the choices
+            "'x' is not one of 'business', 'personal', 'unclassified'",
         ),
+        (["trip", "add", "--distance", "3", "--unit", "furlong"], 2, "'km', 'mile'"),
         (["trip", "show", "no-such-trip"], 65, "no trip with id"),
         (["trip", "stop", "no-such-trip"], 65, "no trip with id"),
         (["trip", "start", "--at", "yesterday"], 65, "not an ISO-8601 time"),
@@ -347,3 +348,12 @@ def test_a_short_or_unknown_trip_id_is_answered_in_words(
     assert err.startswith("error: trip id 'ab' is too short: give at least 4 characters")
     code, _, err = run(capsys, "trip", "show", "zzzz")
     assert (code, err.startswith("error: no trip with id 'zzzz'")) == (65, True)
+
+
+def test_quiet_prints_the_new_trip_id_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "trip", "start", "-q", "-c", "business")
+    assert code == 0
+    trip_id = out.strip()
+    assert run_json(capsys, "trip", "show", trip_id)["status"] == "recording"
+    code, out, _ = run(capsys, "trip", "add", "-q", "--date", "2026-03-01", "--distance", "2")
+    assert code == 0 and len(out.strip()) == 36 and "\n" not in out.strip()
