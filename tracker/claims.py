@@ -11,19 +11,21 @@ transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from tracker.coltypes import utc_text
 from tracker.enums import EntryOp, EntryState
+from tracker.giveback import expire_claims, release, release_expired
 from tracker.idowners import ids_taken
 from tracker.journal import EventRow, add_event, add_events
 from tracker.outcomes import Parked, Synced, Verdict
+from tracker.retention import failure_event
 from tracker.tables import JournalEntry, Trip
 
 __all__ = [
@@ -50,56 +52,6 @@ class Claimed:
     in_doubt: bool
     remote_id: str | None
     lease_expires_at: datetime
-
-
-_RELEASE_EXPIRED_SQL = """
-UPDATE journal
-SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = :now,
-    in_doubt = CASE
-        WHEN in_doubt = 1 THEN 1
-        WHEN op = 'save' AND (SELECT remote_id FROM trip WHERE trip.id = journal.trip_id) IS NULL
-        THEN 2
-        ELSE 0 END
-WHERE state = 'in_flight' AND lease_expires_at <= :now
-RETURNING seq, trip_id, in_doubt
-"""
-
-
-def expire_claims(session: Session, owner: str, now: datetime) -> int:
-    """End the claims of ``owner`` now (its process is known dead); the next claim returns
-    them to pending, creates among them in doubt."""
-    result = session.connection().exec_driver_sql(
-        "UPDATE journal SET lease_expires_at = ? WHERE state = 'in_flight' AND lease_owner = ?",
-        (utc_text(now), owner),
-    )
-    return int(result.rowcount or 0)
-
-
-def release_expired(session: Session, now: datetime) -> int:
-    """Return in-flight entries whose lease expired to pending. Returns how many.
-
-    The request may have reached the server: a create (no remote id yet) becomes in doubt,
-    to be reconciled before it is sent again."""
-    conn = session.connection()
-    at = utc_text(now)
-    rows = conn.exec_driver_sql(_RELEASE_EXPIRED_SQL, {"now": at}).all()
-    if not rows:
-        return 0
-    # 2 marks "newly in doubt" for the event text; stored as a plain true.
-    fresh = [seq for seq, _trip, doubt in rows if doubt == 2]
-    if fresh:
-        conn.exec_driver_sql(
-            "UPDATE journal SET in_doubt = 1 WHERE seq IN (SELECT value FROM json_each(?))",
-            (json.dumps(fresh),),
-        )
-    add_events(
-        conn,
-        [
-            (seq, trip, at, "lease expired", "in doubt: reconcile first" if doubt else None)
-            for seq, trip, doubt in rows
-        ],
-    )
-    return len(rows)
 
 
 # The push hot path (claim, apply) runs per batch over backlogs of 100k entries: plain SQL
@@ -148,8 +100,8 @@ def _updates_params(updates: Updates) -> dict[str, Any]:
 _END_OF_TIME = "9999-12-31T23:59:59.999999Z"  # after every stored instant (utc_text form)
 _REMOTE_IDS_SQL = "SELECT id, remote_id FROM trip WHERE id IN (SELECT value FROM json_each(:ids))"
 _HELD_SQL = (
-    "SELECT seq, trip_id, in_doubt FROM journal WHERE seq IN (SELECT value FROM json_each(?)) "
-    "AND state = 'in_flight' AND lease_owner = ?"
+    "SELECT seq, trip_id, in_doubt, first_failed_at IS NULL FROM journal "
+    "WHERE seq IN (SELECT value FROM json_each(?)) AND state = 'in_flight' AND lease_owner = ?"
 )
 _SYNCED_SQL = (
     "UPDATE journal SET state = 'synced', in_doubt = 0, synced_at = ?, updated_at = ?, "
@@ -176,7 +128,8 @@ _PARKED_SQL = (
 _RETRY_SQL = (
     "UPDATE journal SET state = 'pending', next_attempt_at = ?, in_doubt = ?, error_type = ?, "
     "error_message = ?, error_param = NULL, lease_owner = NULL, lease_expires_at = NULL, "
-    "updated_at = ? WHERE seq = ?"
+    "updated_at = ?, first_failed_at = COALESCE(first_failed_at, ?), last_failed_at = ? "
+    "WHERE seq = ?"
 )
 
 
@@ -243,7 +196,7 @@ def claim(
         )
         for seq, trip_id, op, attempts, in_doubt in rows
     ]
-    add_events(conn, [(c.seq, c.trip_id, at, "claimed", f"attempt {c.attempts}") for c in claimed])
+    # No history row per claim: the attempt count is on the entry (docs/sync-guarantees.md).
     return claimed
 
 
@@ -259,8 +212,8 @@ def record_answers(
         return []
     conn = session.connection()
     held = {
-        seq: (trip_id, bool(in_doubt))
-        for seq, trip_id, in_doubt in conn.exec_driver_sql(
+        seq: (trip_id, bool(in_doubt), bool(first))
+        for seq, trip_id, in_doubt, first in conn.exec_driver_sql(
             _HELD_SQL, (json.dumps(list(verdicts)), owner)
         ).all()
     }
@@ -285,7 +238,7 @@ def record_answers(
         entry = held.get(seq)
         if entry is None:
             continue
-        trip_id, was_in_doubt = entry
+        trip_id, was_in_doubt, first_failure = entry
         applied.append(seq)
         if isinstance(verdict, Synced) and verdict.remote_id in taken.get(trip_id, ()):
             # The server answered with the id of another local trip: trusting it would make
@@ -311,14 +264,13 @@ def record_answers(
             if verdict.at is None:
                 raise ValueError(f"the retry of entry {seq} has no time: schedule it first")
             doubt = was_in_doubt or verdict.in_doubt
-            retries.append(
-                (utc_text(verdict.at), int(doubt), verdict.error_type, verdict.message, at, seq)
-            )
-            note = "; in doubt" if verdict.in_doubt else ""
-            detail = (
-                f"{verdict.error_type}: {verdict.message}; next at {verdict.at.isoformat()}{note}"
-            )
-            events.append((seq, trip_id, at, "retry", detail))
+            when = utc_text(verdict.at)
+            retries.append((when, int(doubt), verdict.error_type, verdict.message, at, at, at, seq))
+            if failure_event(first_failure, newly_in_doubt=doubt and not was_in_doubt):
+                note = "; in doubt" if verdict.in_doubt else ""
+                next_at = verdict.at.isoformat()
+                detail = f"{verdict.error_type}: {verdict.message}; next at {next_at}{note}"
+                events.append((seq, trip_id, at, "retry", detail))
     for sql, params in (
         (_SYNCED_SQL, synced),
         (_TRIP_SYNCED_SQL, trips),
@@ -376,52 +328,3 @@ def _held_by_other(session: Session, remote_id: str, trip_id: str) -> bool:
         select(Trip.id).where(col(Trip.remote_id) == remote_id, col(Trip.id) != trip_id)
     ).first()
     return other is not None
-
-
-def release(
-    session: Session, owner: str, seqs: Iterable[int], now: datetime, *, in_doubt: bool
-) -> int:
-    """Give entries back (shutdown, auth failure): the claim's attempt is refunded, since
-    no answer about these entries was received."""
-    seqs = list(seqs)
-    if not seqs:
-        return 0
-    values: dict[str, Any] = {
-        "state": EntryState.PENDING,
-        "lease_owner": None,
-        "lease_expires_at": None,
-        "updated_at": now,
-        "attempts": func.max(col(JournalEntry.attempts) - 1, 0),
-    }
-    if in_doubt:
-        # Only a create (no remote id yet) can be duplicated by a resend.
-        no_remote = (
-            select(Trip.remote_id).where(col(Trip.id) == JournalEntry.trip_id).scalar_subquery()
-        )
-        values["in_doubt"] = case(
-            (
-                (col(JournalEntry.op) == EntryOp.SAVE) & no_remote.is_(None),
-                True,
-            ),
-            else_=col(JournalEntry.in_doubt),
-        )
-    # A count taken before/after keeps this portable across SQLAlchemy result types.
-    result = session.exec(
-        update(JournalEntry)
-        .where(
-            col(JournalEntry.seq).in_(seqs),
-            col(JournalEntry.state) == EntryState.IN_FLIGHT,
-            col(JournalEntry.lease_owner) == owner,
-        )
-        .values(**values)
-    )
-    count = int(getattr(result, "rowcount", 0) or 0)
-    at = utc_text(now)
-    given = session.exec(
-        select(JournalEntry.seq, JournalEntry.trip_id).where(col(JournalEntry.seq).in_(seqs))
-    ).all()
-    add_events(
-        session.connection(),
-        [(seq, trip_id, at, "released", None) for seq, trip_id in given if seq is not None],
-    )
-    return count

@@ -194,8 +194,7 @@ def _resolve_deleted(
 
 def _requeue(s: Session, entry: JournalEntry, now: datetime) -> None:
     entry.state = EntryState.PENDING
-    entry.attempts = 0
-    entry.next_attempt_at = None
+    journal.restart_streak(entry)
     entry.in_doubt = False
     entry.updated_at = now
     s.add(entry)

@@ -366,12 +366,11 @@ def _open_entries(s: Session, trip_id: str) -> list[JournalEntry]:
 
 
 def _say(s: Session, trip_id: str, now: datetime, event: str, words: Iterable[str]) -> None:
-    """A history event on the trip's latest entry."""
+    """A history event on the trip's latest entry (none: every entry was compacted)."""
     latest = s.exec(
         select(JournalEntry.seq)
         .where(JournalEntry.trip_id == trip_id)
         .order_by(col(JournalEntry.seq).desc())
         .limit(1)
     ).first()
-    if latest is not None:
-        journal.add_event(s, latest, trip_id, now, event, "; ".join(words) or None)
+    journal.add_event(s, latest, trip_id, now, event, "; ".join(words) or None)

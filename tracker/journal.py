@@ -82,8 +82,7 @@ def record_change(session: Session, trip_id: str, op: EntryOp, now: datetime) ->
         entry.updated_at = now
         if requeued:
             entry.state = EntryState.PENDING
-            entry.attempts = 0
-            entry.next_attempt_at = None
+            restart_streak(entry)
             entry.error_type = entry.error_message = entry.error_param = None
         session.add(entry)
         session.flush()
@@ -107,14 +106,22 @@ def record_change(session: Session, trip_id: str, op: EntryOp, now: datetime) ->
     return entry.seq
 
 
+def restart_streak(entry: JournalEntry) -> None:
+    """Requeued by the user (an edit, a retry, a resolved conflict): attempts from zero."""
+    entry.attempts = 0
+    entry.next_attempt_at = None
+    entry.first_failed_at = entry.last_failed_at = None
+
+
 def add_event(
-    session: Session, seq: int, trip_id: str, at: datetime, event: str, detail: str | None
+    session: Session, seq: int | None, trip_id: str, at: datetime, event: str, detail: str | None
 ) -> None:
-    """One history event of entry ``seq``, in the caller's transaction."""
+    """One history event of trip ``trip_id`` about its entry ``seq`` (None: the trip has no
+    entry left), in the caller's transaction."""
     session.add(JournalEvent(entry_seq=seq, trip_id=trip_id, at=at, event=event, detail=detail))
 
 
-EventRow = tuple[int, str, str, str, str | None]
+EventRow = tuple[int | None, str, str, str, str | None]
 """An event row for :func:`add_events`: seq, trip id, instant (stored text), event, detail."""
 _EVENT_SQL = (
     "INSERT INTO journal_event (entry_seq, trip_id, at, event, detail) VALUES (?, ?, ?, ?, ?)"
@@ -137,8 +144,7 @@ def set_parked_state(
     entry.state = state
     entry.updated_at = now
     if state == EntryState.PENDING:
-        entry.attempts = 0
-        entry.next_attempt_at = None
+        restart_streak(entry)
     session.add(entry)
     session.flush()
     add_event(session, seq, entry.trip_id, now, event, None)
@@ -266,12 +272,8 @@ def events_for(session: Session, trip_id: str) -> list[JournalEvent]:
     return list(
         session.exec(
             select(JournalEvent)
-            # Through the trip's entries: events are indexed by entry (cheap appends).
-            .where(
-                col(JournalEvent.entry_seq).in_(
-                    select(JournalEntry.seq).where(JournalEntry.trip_id == trip_id)
-                )
-            )
+            # By trip: the entries an event concerns may have been compacted (tracker gc).
+            .where(JournalEvent.trip_id == trip_id)
             .order_by(col(JournalEvent.id))
         ).all()
     )

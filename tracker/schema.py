@@ -27,6 +27,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0010",
     "0011",
     "0012",
+    "0013",
 )
 HEAD = KNOWN_REVISIONS[-1]
 

@@ -20,7 +20,7 @@ code. Parts hold nothing but the database, so two threads making one at once is 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from tracker.leases import Leases
     from tracker.outbox import Outbox
     from tracker.parked import ParkedChanges
+    from tracker.retention import GcReport
     from tracker.trips import Trips
 
 __all__ = ["Tracker", "system_timezone"]
@@ -182,6 +183,18 @@ class Tracker:
     def check_integrity(self) -> None:
         """Raise CorruptDatabaseError when the file is damaged (see ``Database``)."""
         self.db.check_integrity()
+
+    def gc(self, retention: timedelta, *, dry_run: bool = False, vacuum: bool = False) -> GcReport:
+        """Compact the journal: remove synced entries older than ``retention`` and their
+        attempt-level history (the trip's audit events stay; see ``tracker.retention``).
+        ``dry_run``: count what would go, change nothing. ``vacuum``: then shrink the file.
+
+        Compaction is one short transaction, safe beside a running sync. VACUUM rewrites
+        the whole file under the write lock: run it while no sync runs (``tracker gc`` and
+        the daemon take the sync leases first, see ``sync.gc``)."""
+        from tracker.gc import collect
+
+        return collect(self.db, retention, dry_run=dry_run, shrink=vacuum)
 
     def close(self) -> None:
         """Release every connection."""

@@ -140,6 +140,10 @@ class JournalEntry(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The current failure streak (with ``attempts`` and the last error): a failed attempt
+    # updates these instead of adding a history row (migration 0013).
+    first_failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Tally(SQLModel, table=True):
@@ -153,13 +157,21 @@ class Tally(SQLModel, table=True):
 
 
 class JournalEvent(SQLModel, table=True):
-    """What happened to an entry, in order: the trip's sync history."""
+    """What happened to a trip's changes, in order: the trip's sync history.
+
+    Read by trip: ``entry_seq`` names the change (journal entry) it concerns, and stays when
+    ``tracker gc`` removes a synced entry past retention (no foreign key; None for an event
+    about a trip with no entry left). Ids are never reused (migration 0013).
+    """
 
     __tablename__ = "journal_event"
-    __table_args__ = (Index("ix_journal_event_entry", "entry_seq", "id"),)
+    __table_args__ = (
+        Index("ix_journal_event_trip", "trip_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    entry_seq: int = Field(foreign_key="journal.seq")
+    entry_seq: int | None = None
     trip_id: str
     at: datetime = Field(sa_type=UTCDateTime)
     event: str

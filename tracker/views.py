@@ -144,6 +144,10 @@ class EntryView(_View):
     created_at: datetime
     updated_at: datetime
     synced_at: datetime | None
+    first_failed_at: datetime | None = None
+    """When the current failure streak began (None: not failing)."""
+    last_failed_at: datetime | None = None
+    """The streak's latest failure: ``attempts`` and the error fields say what it was."""
 
     @classmethod
     def from_row(cls, entry: JournalEntry) -> EntryView:
@@ -154,7 +158,8 @@ class EntryView(_View):
 class EventView(_View):
     """One step of a trip's sync history."""
 
-    entry_seq: int
+    entry_seq: int | None
+    """The change (journal entry) it concerns; None: the trip had no entry left."""
     at: datetime
     event: str
     detail: str | None

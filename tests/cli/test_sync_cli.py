@@ -64,7 +64,7 @@ def test_explain_tells_the_story(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = run(capsys, "sync", "explain", trip_id, "--json")
     story = json.loads(out)
     assert story["sync_state"] == "parked"
-    assert [e["event"] for e in story["history"]] == ["queued save", "claimed", "parked"]
+    assert [e["event"] for e in story["history"]] == ["queued save", "parked"]
 
 
 def test_status_reports_last_error_and_no_daemon(capsys: pytest.CaptureFixture[str]) -> None:
