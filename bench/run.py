@@ -56,6 +56,9 @@ class Sizes:
     """Costs pulled twice by bench/costs_rewrite.py (pages written by the unchanged pull)."""
     big_store_n: int
     """Trips in the big store of bench/big_store.py (issue 15: ten years is ~100k)."""
+    offline_n: int
+    offline_cycles: int
+    """Pending trips and offline sync runs of bench/offline.py (issue 15: 10k, 1,000)."""
 
 
 FULL = Sizes(
@@ -76,6 +79,8 @@ FULL = Sizes(
     gpx_mib=49.0,
     rewrite_n=50_000,
     big_store_n=100_000,
+    offline_n=10_000,
+    offline_cycles=1000,
 )
 QUICK = Sizes(
     ingest_n=5_000,
@@ -95,6 +100,8 @@ QUICK = Sizes(
     gpx_mib=0.5,
     rewrite_n=2_000,
     big_store_n=5_000,
+    offline_n=300,
+    offline_cycles=30,
 )
 
 
@@ -169,6 +176,12 @@ def _big_store(s: Sizes) -> list[Row]:
     return [*big_store.run(n=0, repeats=repeats), *big_store.run(n=s.big_store_n, repeats=repeats)]
 
 
+def _offline(s: Sizes) -> list[Row]:
+    from bench import offline
+
+    return [offline.run(n=s.offline_n, cycles=s.offline_cycles)]
+
+
 BENCHMARKS: dict[str, Callable[[Sizes], list[Row]]] = {
     "ingest": _ingest,
     "push": _push,
@@ -180,6 +193,7 @@ BENCHMARKS: dict[str, Callable[[Sizes], list[Row]]] = {
     "gpx": _gpx,
     "rewrite": _rewrite,
     "big_store": _big_store,
+    "offline": _offline,
 }
 
 

@@ -4,8 +4,9 @@ Embedded in an app (``service.start()`` / ``service.stop()``; no blocking, no si
 handling) or run by the daemon. Jobs: push every ``push_interval`` seconds (each push reads
 Tight's copies of the trips it updates first) and pull (costs, and what changed on Tight)
 every ``pull_interval`` (interval triggers with jitter, coalesced, one instance each), plus a
-debounced "sync soon" one-off push after local changes. A watchdog (``sync.watchdog``)
-reschedules on wall-clock jumps and notices other processes' commits.
+debounced "sync soon" one-off push after local changes, and the journal's gc every
+``gc_interval`` (daily; ``sync.gc``: under the sync leases, so never beside a run). A
+watchdog (``sync.watchdog``) reschedules on wall-clock jumps and notices other processes' commits.
 
 Offline is normal: a failed run pushes the job's next run back with jittered exponential
 backoff (capped), never gives up, and never spins.
@@ -22,14 +23,15 @@ from typing import Any
 
 from sync.engine import SyncEngine
 from sync.errors import AlreadyRunningError, AuthError
+from sync.gc import collect_garbage
 from sync.http.retry import RetryPolicy, next_attempt_at
 from sync.watchdog import Watchdog
 
-__all__ = ["PULL", "PUSH", "SOON", "JobState", "ServiceState", "SyncService"]
+__all__ = ["GC", "PULL", "PUSH", "SOON", "JobState", "ServiceState", "SyncService"]
 
 log = logging.getLogger(__name__)
 
-PUSH, PULL, SOON = "push", "pull", "push-soon"
+PUSH, PULL, SOON, GC = "push", "pull", "push-soon", "gc"
 
 STOP_GRACE = 2.0
 """Seconds a stopping service lets the request in flight finish before cutting it."""
@@ -52,6 +54,7 @@ class ServiceState:
 
     push: JobState = field(default_factory=JobState)
     pull: JobState = field(default_factory=JobState)
+    gc: JobState = field(default_factory=JobState)
     clock_jumps: int = 0
 
 
@@ -110,6 +113,17 @@ class SyncService:
                     misfire_grace_time=max(1, int(interval)),
                     replace_existing=True,
                 )
+            scheduler.add_job(
+                self._run_gc,
+                IntervalTrigger(seconds=schedule.gc_interval, jitter=schedule.jitter or None),
+                id=GC,
+                # After the first push (gc and a run exclude each other: see sync.gc).
+                next_run_time=now + timedelta(seconds=schedule.push_interval),
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=max(1, int(schedule.gc_interval)),
+                replace_existing=True,
+            )
             scheduler.start()
             self._scheduler = scheduler
             self._watchdog = Watchdog(
@@ -200,6 +214,30 @@ class SyncService:
             log.info("push done", extra=done)
         return True
 
+    def _run_gc(self) -> None:
+        """Compact the journal (no VACUUM: freed pages are reused by later writes). A sync
+        under way defers it by a push interval; any other failure waits for the next day."""
+        state = self.state.gc
+        state.runs += 1
+        state.last_run_at = self._now()
+        try:
+            report = collect_garbage(self.engine.store, self.settings, self.clock)
+        except AlreadyRunningError:
+            log.info("gc deferred: a sync is running")
+            self._reschedule(
+                GC, self._now() + timedelta(seconds=self.settings.schedule.push_interval)
+            )
+            return
+        except Exception as err:  # a damaged or full disk must not kill the scheduler thread
+            log.warning("gc failed: %s; next try at the next gc interval", err)
+            state.failures += 1
+            state.last_error = str(err)
+            return
+        state.failures = 0
+        state.last_error = None
+        state.last_report = report.to_dict()
+        log.info("gc: %d entries and %d history rows removed", report.entries, report.events)
+
     def _failed(self, job_id: str, state: JobState, err: BaseException) -> None:
         """Push the job's next run back with backoff: offline costs one attempt per slot."""
         state.failures += 1
@@ -259,7 +297,11 @@ class SyncService:
             return
         now = self._now()
         schedule = self.settings.schedule
-        for job_id, interval in ((PUSH, schedule.push_interval), (PULL, schedule.pull_interval)):
+        for job_id, interval in (
+            (PUSH, schedule.push_interval),
+            (PULL, schedule.pull_interval),
+            (GC, schedule.gc_interval),
+        ):
             job = scheduler.get_job(job_id)
             if job is None:
                 continue

@@ -144,6 +144,20 @@ class ScheduleSettings(BaseModel):
     jitter: float = Field(5.0, ge=0, description="random seconds added to each run")
     soon_delay: float = Field(3.0, ge=0, description="debounce of the sync-soon trigger")
     lease_seconds: float = Field(120.0, gt=0, description="sync lease lifetime, renewed")
+    gc_interval: float = Field(
+        86400.0, gt=0, description="seconds between the daemon's journal gc runs (daily)"
+    )
+
+
+class JournalSettings(BaseModel):
+    """How long the change journal keeps what is done (``tracker gc``, the daemon's gc)."""
+
+    retention_days: float = Field(
+        30.0,
+        ge=0,
+        description="days a synced journal entry is kept before gc compacts it (the trip's "
+        "history stays)",
+    )
 
 
 class Settings(BaseSettings):
@@ -183,6 +197,7 @@ class Settings(BaseSettings):
     mileage: MileageSettings = Field(default_factory=MileageSettings)
     costs: CostsSettings = Field(default_factory=CostsSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    journal: JournalSettings = Field(default_factory=JournalSettings)
 
     @property
     def db_path(self) -> Path:

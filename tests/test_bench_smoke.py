@@ -120,3 +120,14 @@ def test_the_big_store_rows_measure_each_command_and_a_list_is_one_page(
         assert row["trips"] == 5_000
     # One page of 50 trips in JSON (about 1 KB each), not the whole store (~5 MB).
     assert 0 < rows["tracker trip list --json"]["output_bytes"] < 200_000
+
+
+def test_offline_runs_after_the_first_add_no_history_rows(
+    quick: tuple[dict[str, Any], Path],
+) -> None:
+    (row,) = [row for row in quick[0]["rows"] if row["bench"] == "offline"]
+
+    assert row["ours"] == 0 and row["baseline"] > 0  # not one row per failed attempt
+    assert row["rows_added_by_first_run"] > 0  # the first failure of a streak is recorded
+    assert row["bytes_after_gc_vacuum"] <= row["bytes_after_first_run"]
+    assert row["met"] is True

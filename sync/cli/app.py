@@ -32,6 +32,7 @@ COMMANDS: dict[str, _Entry] = {
         "conflicts", "app", "Trips changed here and on Tight differently: list, show, resolve."
     ),
     "sync": _Entry("run", "app", "Push local changes and pull costs now."),
+    "gc": _Entry("gc", "gc", "Compact the change journal (--dry-run, --vacuum)."),
     "daemon": _Entry("run", "daemon", "Run background sync in the foreground until SIGTERM."),
     "sandbox": _Entry("sandbox", "app", "Run the bundled sandbox server (both remote APIs)."),
     "demo": _Entry(

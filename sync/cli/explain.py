@@ -44,7 +44,8 @@ def sentences(trip: TripView, entries: list[EntryView], events: list[EventView])
     for event in events:
         when = event.at.strftime("%Y-%m-%d %H:%M:%S UTC")
         detail = f" ({event.detail})" if event.detail else ""
-        lines.append(f"{when}: change #{event.entry_seq} {_event_words(event.event)}{detail}.")
+        change = "the trip" if event.entry_seq is None else f"change #{event.entry_seq}"
+        lines.append(f"{when}: {change} {_event_words(event.event)}{detail}.")
     for entry in entries:
         if entry.state == "parked":
             where = f" on {entry.error_param}" if entry.error_param else ""
@@ -53,6 +54,14 @@ def sentences(trip: TripView, entries: list[EntryView], events: list[EventView])
                 f"{entry.error_message}"
             )
         elif entry.state == "pending" and entry.next_attempt_at is not None:
+            if entry.first_failed_at is not None and entry.last_failed_at is not None:
+                # One history row per failure streak: the count and the last error are here.
+                lines.append(
+                    f"Change #{entry.seq} has failed since "
+                    f"{entry.first_failed_at:%Y-%m-%d %H:%M:%S} UTC ({entry.attempts} attempts; "
+                    f"the last at {entry.last_failed_at:%Y-%m-%d %H:%M:%S} UTC: "
+                    f"{entry.error_type}: {entry.error_message})."
+                )
             lines.append(
                 f"Change #{entry.seq} will be tried again after "
                 f"{entry.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC (attempt {entry.attempts + 1})."

@@ -421,7 +421,7 @@ def show(trip_id: TripId, as_json: JsonOpt = False) -> None:
         "sync history",
         ["entry", "at", "event", "detail"],
         (
-            (e.entry_seq, e.at.isoformat(timespec="seconds"), e.event, e.detail or "")
+            (e.entry_seq or "-", e.at.isoformat(timespec="seconds"), e.event, e.detail or "")
             for e in events
         ),
     )

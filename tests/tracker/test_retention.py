@@ -11,9 +11,9 @@ import pytest
 
 from tests.helpers.store import StepClock, claim, manual_trips, record
 from tests.tracker.snapshot import fingerprint
+from tracker.db import create_db_engine, prepare_file
 from tracker.outcomes import Parked, Retry, Synced
 from tracker.retention import GcReport, cutoff, failure_event
-from tracker.db import create_db_engine, prepare_file
 from tracker.schema import ensure_schema
 from tracker.store import Tracker
 
