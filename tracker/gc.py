@@ -16,21 +16,27 @@ from sqlmodel import Session
 
 from tracker.coltypes import utc_text
 from tracker.db import Database, translate_errors
-from tracker.retention import ATTEMPT_EVENTS, GcReport, cutoff
+from tracker.retention import GcReport, cutoff
 
 __all__ = ["collect", "file_bytes", "vacuum"]
 
 # Synced entries past retention; never an entry a conflict holds (those are open anyway).
-_PAST = (
-    "SELECT seq FROM journal WHERE state = 'synced' AND synced_at <= :cutoff "
-    "AND seq NOT IN (SELECT entry_seq FROM conflict)"
-)
-_ATTEMPTS = ", ".join(f"'{event}'" for event in sorted(ATTEMPT_EVENTS))
-# One pass over the history each (the IN list is built once): a daily job, not a hot path.
-_EVENTS_SQL = f"DELETE FROM journal_event WHERE event IN ({_ATTEMPTS}) AND entry_seq IN ({_PAST})"  # noqa: S608 - constant text
+# Spelled out in each statement (plain text, no SQL built from strings). The attempt-level
+# events are ``tracker.retention.ATTEMPT_EVENTS`` (a test keeps the two in step). One pass
+# over the history each (the IN list is built once): a daily job, not a hot path.
+_EVENTS_SQL = """
+DELETE FROM journal_event
+WHERE event IN ('claimed', 'lease expired', 'released', 'retry')
+  AND entry_seq IN (
+      SELECT seq FROM journal WHERE state = 'synced' AND synced_at <= :cutoff
+      AND seq NOT IN (SELECT entry_seq FROM conflict))
+"""
 # ``claimed`` is no longer written: the attempt count is on the entry.
 _CLAIMED_SQL = "DELETE FROM journal_event WHERE event = 'claimed' AND at <= :cutoff"
-_ENTRIES_SQL = f"DELETE FROM journal WHERE seq IN ({_PAST})"  # noqa: S608 - constant text
+_ENTRIES_SQL = """
+DELETE FROM journal
+WHERE state = 'synced' AND synced_at <= :cutoff AND seq NOT IN (SELECT entry_seq FROM conflict)
+"""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from tracker.errors import InvalidInputError
+
 __all__ = ["ATTEMPT_EVENTS", "GcReport", "cutoff", "failure_event"]
 
 ATTEMPT_EVENTS = frozenset({"claimed", "retry", "released", "lease expired"})
@@ -32,7 +34,7 @@ def failure_event(first_of_streak: bool, *, newly_in_doubt: bool) -> bool:
 def cutoff(now: datetime, retention: timedelta) -> datetime:
     """Entries synced at or before this instant are past retention."""
     if retention < timedelta(0):
-        raise ValueError("the retention cannot be negative")
+        raise InvalidInputError("retention", "cannot be negative; 0 keeps no synced entry")
     return now - retention
 
 

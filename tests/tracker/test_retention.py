@@ -13,7 +13,7 @@ from tests.helpers.store import StepClock, claim, manual_trips, record
 from tests.tracker.snapshot import fingerprint
 from tracker.db import create_db_engine, prepare_file
 from tracker.outcomes import Parked, Retry, Synced
-from tracker.retention import GcReport, cutoff, failure_event
+from tracker.retention import ATTEMPT_EVENTS, GcReport, cutoff, failure_event
 from tracker.schema import ensure_schema
 from tracker.store import Tracker
 
@@ -297,3 +297,10 @@ def test_upgrading_keeps_every_event_and_its_id(db_path: Path, clock: StepClock)
             "VALUES (1, 't1', '2025-01-02T00:00:00.000000Z', 'x')"
         )
         assert con.execute("SELECT max(id) FROM journal_event").fetchone() == (10,)
+
+
+def test_gc_deletes_the_attempt_level_events_the_rules_name() -> None:
+    from tracker import gc
+
+    listed = gc._EVENTS_SQL.split("IN (", 1)[1].split(")", 1)[0]
+    assert {name.strip(" '") for name in listed.split(",")} == ATTEMPT_EVENTS

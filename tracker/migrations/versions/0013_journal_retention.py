@@ -31,6 +31,12 @@ _COPY = (
     "INSERT INTO journal_event_new (id, entry_seq, trip_id, at, event, detail) "
     "SELECT id, entry_seq, trip_id, at, event, detail FROM journal_event"
 )
+# Downgrade: events whose entry was compacted cannot point at it again.
+_COPY_KEPT = (
+    "INSERT INTO journal_event_new (id, entry_seq, trip_id, at, event, detail) "
+    "SELECT id, entry_seq, trip_id, at, event, detail FROM journal_event "
+    "WHERE entry_seq IN (SELECT seq FROM journal)"
+)
 
 
 def _event_table(name: str, *, keyed_by_entry: bool) -> None:
@@ -51,10 +57,10 @@ def _event_table(name: str, *, keyed_by_entry: bool) -> None:
     )
 
 
-def _swap(keyed_by_entry: bool, where: str = "") -> None:
+def _swap(keyed_by_entry: bool, copy: str = _COPY) -> None:
     # SQLite cannot drop a foreign key in place: a copy with the same rows and ids.
     _event_table("journal_event_new", keyed_by_entry=keyed_by_entry)
-    op.execute(_COPY + where)
+    op.execute(copy)
     op.drop_table("journal_event")
     op.rename_table("journal_event_new", "journal_event")
 
@@ -68,8 +74,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Events whose entry was compacted cannot point at it again: they do not go back.
-    _swap(keyed_by_entry=True, where=" WHERE entry_seq IN (SELECT seq FROM journal)")
+    _swap(keyed_by_entry=True, copy=_COPY_KEPT)
     op.create_index("ix_journal_event_entry", "journal_event", ["entry_seq", "id"])
     with op.batch_alter_table("journal") as batch:
         batch.drop_column("last_failed_at")
