@@ -105,7 +105,7 @@ def build_app() -> typer.Typer:
         help="Offline-first trip and mileage tracker. Records locally; syncs when it can.",
         no_args_is_help=True,
         pretty_exceptions_enable=False,
-        add_completion=False,
+        add_completion=True,
         rich_markup_mode=None,
     )
 

@@ -7,12 +7,17 @@ from typing import Annotated, Any, Literal, cast
 
 import typer
 
-from sync.cli import output
+from sync.cli import complete, output
 from sync.cli.context import load_settings, open_store
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, add_completion=False)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-TripId = Annotated[str, typer.Argument(metavar="TRIP", help="Trip id (or a unique prefix).")]
+TripId = Annotated[
+    str,
+    typer.Argument(
+        metavar="TRIP", help="Trip id (or a unique prefix).", autocompletion=complete.trip_ids
+    ),
+]
 
 
 def _value(value: Any) -> str:

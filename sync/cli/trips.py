@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sync.cli import output
+from sync.cli import complete, output
 from sync.cli.context import load_settings, open_store
 from tracker.enums import Classification as Kind
 from tracker.enums import DistanceUnit, SyncState
@@ -30,7 +30,12 @@ QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="Print only the id (one per line): for scripts.")
 ]
 TripId = Annotated[
-    str, typer.Argument(metavar="TRIP", help="Trip id (or a unique prefix of 4+ characters).")
+    str,
+    typer.Argument(
+        metavar="TRIP",
+        help="Trip id (or a unique prefix of 4+ characters).",
+        autocompletion=complete.trip_ids,
+    ),
 ]
 # Choices are Enums: the parser refuses other values (exit 2) and help lists them.
 Classification = Annotated[
@@ -42,7 +47,12 @@ Description = Annotated[
 Notes = Annotated[str | None, typer.Option("--notes", metavar="TEXT", help="Free notes.")]
 Car = Annotated[
     str | None,
-    typer.Option("--car", metavar="CAR", help="Car id or a unique prefix (`tracker car list`)."),
+    typer.Option(
+        "--car",
+        metavar="CAR",
+        help="Car id or a unique prefix (`tracker car list`).",
+        autocompletion=complete.car_ids,
+    ),
 ]
 Customer = Annotated[
     str | None, typer.Option("--customer", metavar="ID", help="Tight customer id (cus_...).")
