@@ -142,42 +142,13 @@ def _progress(quiet: bool) -> Iterator[Listener]:
 
 
 def _summary(doc: dict[str, Any], report: SyncReport) -> None:
-    rows: list[tuple[str, object]] = []
+    from sync.cli.summary import summary_lines
+
+    for text in summary_lines(doc):
+        output.line(text)
     push = doc.get("push")
-    if push:
-        rows += [
-            ("pushed", push["synced"]),
-            ("deleted on server", push["deleted"]),
-            ("parked (need you)", len(push["parked"])),
-            ("retry later", push["retried"]),
-            ("in doubt", push["in_doubt"]),
-            ("reconciled: found", push["reconciled_found"]),
-            ("reconciled: absent, resent", push["reconciled_absent"]),
-            ("requests", push["requests"]),
-        ]
-    mileage = doc.get("mileage")
-    if mileage:
-        rows += [
-            ("from Tight: records read", mileage["records"]),
-            ("from Tight: trips updated", mileage["updated"]),
-            ("from Tight: trips created", mileage["created"]),
-            ("from Tight: trips deleted", mileage["deleted"]),
-            ("from Tight: conflicts", len(mileage["conflicts"])),
-        ]
     pull = doc.get("costs")
-    if pull:
-        rows += [
-            (f"pull: {k.replace('_', ' ')}", v)
-            for k, v in pull.items()
-            if isinstance(v, int) and not isinstance(v, bool)
-        ]
     journal = doc["journal"]
-    rows += [
-        ("still pending", journal["pending"]),
-        ("parked in total", journal["parked"]),
-        ("conflicts in total", journal["conflicts"]),
-    ]
-    output.table("sync", ["what", "count"], rows)
     if push and push["parked"]:
         output.table(
             "parked by the server",
@@ -200,8 +171,8 @@ def _summary(doc: dict[str, Any], report: SyncReport) -> None:
             f"{journal['conflicts']} trip(s) changed here and on Tight differently: "
             "`tracker conflicts list`, then `tracker conflicts resolve TRIP --take local|remote`"
         )
-    for error in report.failures.values():
-        output.error_line(f"error: {error}")
+    for step, error in report.failures.items():
+        output.error_line(f"error ({step}): {error}")
 
 
 def _dry_run(plan: dict[str, Any], as_json: bool) -> None:

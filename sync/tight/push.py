@@ -275,7 +275,9 @@ class Pusher:
                 continue
             claim = answer.claims[seq]
             if isinstance(verdict, Synced):
-                if claim.op == EntryOp.DELETE:
+                if claim.op == EntryOp.DELETE and claim.remote_id is None and not claim.in_doubt:
+                    report.deleted_locally += 1  # never reached Tight: nothing was sent
+                elif claim.op == EntryOp.DELETE:
                     report.deleted += 1
                 else:
                     report.synced += 1

@@ -27,6 +27,9 @@ class PushReport:
     requests: int = 0
     synced: int = 0
     deleted: int = 0
+    """Deletes Tight has done (the trip was there, or might have been)."""
+    deleted_locally: int = 0
+    """Deletes of trips that never reached Tight: recorded with no request sent."""
     parked: list[ParkedItem] = field(default_factory=list)
     retried: int = 0
     in_doubt: int = 0

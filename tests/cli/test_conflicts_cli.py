@@ -57,7 +57,7 @@ def test_conflict_from_the_command_line(
 
     code, out, err = run(capsys, "sync")
     assert code == 65
-    assert "conflicts in total" in out
+    assert "queue: 1 in conflict: `tracker conflicts list`" in out
     assert "tracker conflicts list" in err
     _, out, _ = run(capsys, "status", "--json")
     assert json.loads(out)["journal"]["conflicts"] == 1

@@ -1,0 +1,81 @@
+"""The few lines ``tracker sync`` ends with: what each step did, what needs the user and the
+command that shows more. Pure: built from the run's JSON document, tested directly.
+
+A part that is zero is left out; a step that did not run prints nothing. What needs the user
+(parked changes, conflicts, quarantined costs) is said with the command to run next.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["summary_lines"]
+
+
+def _parts(*counted: tuple[int, str]) -> list[str]:
+    return [f"{n} {label}" for n, label in counted if n]
+
+
+def _push(push: dict[str, Any]) -> str:
+    parts = _parts(
+        (push["synced"], "saved on Tight"),
+        (push["deleted"], "deleted on Tight"),
+        (push.get("deleted_locally", 0), "deleted before they reached Tight (nothing to send)"),
+        (push["retried"], "kept for later"),
+        (push["in_doubt"], "in doubt (looked up before any resend)"),
+        (len(push["parked"]), "parked: `tracker parked list`"),
+    )
+    said = "; ".join(parts) if parts else "nothing was due"
+    requests = push["requests"]
+    if requests:
+        said += f" ({requests} request{'s' if requests != 1 else ''})"
+    return f"push: {said}"
+
+
+def _mileage(mileage: dict[str, Any]) -> str:
+    parts = _parts(
+        (mileage["updated"], "updated here"),
+        (mileage["created"], "created here"),
+        (mileage["deleted"], "deleted here"),
+        (len(mileage["conflicts"]), "in conflict: `tracker conflicts list`"),
+        (len(mileage.get("unreadable", [])), "unreadable, kept out: `tracker sync --json`"),
+    )
+    read = mileage["records"]
+    return f"from Tight: {read} record{'s' if read != 1 else ''} read" + (
+        "; " + "; ".join(parts) if parts else ", nothing new"
+    )
+
+
+def _costs(costs: dict[str, Any]) -> str:
+    parts = _parts(
+        (costs["inserted"], "new"),
+        (costs["updated"], "updated"),
+        (costs["marked_not_seen"], "no longer listed"),
+        (costs["quarantined"], "quarantined: `tracker costs list --quarantined`"),
+        (costs["ambiguous"], "linked to no single trip: `tracker costs list`"),
+    )
+    read = costs["items"]
+    done = "" if costs["complete"] else " (incomplete: the next sync resumes)"
+    return f"costs: {read} read{done}" + ("; " + "; ".join(parts) if parts else ", nothing new")
+
+
+_NAMES = {"costs": "costs", "mileage": "from Tight", "push": "push"}
+
+
+def summary_lines(doc: dict[str, Any]) -> list[str]:
+    """The summary of a sync run's document (``SyncReport.to_dict()`` plus ``journal``)."""
+    lines = []
+    failed = doc.get("failures") or {}
+    for step, say in (("costs", _costs), ("mileage", _mileage), ("push", _push)):
+        if step in failed:  # its counts would only say "nothing": say why instead
+            lines.append(f"{_NAMES[step]}: not done: {failed[step]['message']}")
+        elif doc.get(step):
+            lines.append(say(doc[step]))
+    journal = doc["journal"]
+    waiting = _parts(
+        (journal["pending"], "pending"),
+        (journal["parked"], "parked: `tracker parked list`"),
+        (journal["conflicts"], "in conflict: `tracker conflicts list`"),
+    )
+    lines.append("queue: " + ("; ".join(waiting) if waiting else "empty, all synced"))
+    return lines
