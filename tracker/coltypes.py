@@ -23,6 +23,13 @@ def utc_text(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
+def decimal_text(value: Decimal) -> str:
+    """The stored form of a Decimal: its canonical fixed-point text (``12.50`` stays so)."""
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise ValueError("only finite Decimal values are stored")
+    return format(value, "f")
+
+
 def from_utc_text(text: str | None) -> datetime | None:
     """The aware instant of a stored ``utc_text`` value (None stays None)."""
     # fromisoformat (3.11+ reads the Z) is ~10x faster than strptime on this hot path.
@@ -49,11 +56,7 @@ class DecimalText(TypeDecorator[Decimal]):
     cache_ok = True
 
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> str | None:
-        if value is None:
-            return None
-        if not isinstance(value, Decimal) or not value.is_finite():
-            raise ValueError("only finite Decimal values are stored")
-        return format(value, "f")
+        return None if value is None else decimal_text(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         return None if value is None else Decimal(value)

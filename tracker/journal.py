@@ -134,6 +134,35 @@ def add_events(conn: Any, rows: list[EventRow]) -> None:
         conn.exec_driver_sql(_EVENT_SQL, rows)
 
 
+EntryRow = tuple[int, str, str]
+"""A new pending save entry for :func:`add_pending`: seq, trip id, instant (stored text)."""
+_ENTRY_SQL = (
+    "INSERT INTO journal (seq, trip_id, op, state, attempts, in_doubt, payload_version, "
+    "created_at, updated_at) VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?)"
+)
+_NEXT_SEQ_SQL = (
+    "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'journal'), 0), "
+    "coalesce((SELECT max(seq) FROM journal), 0)) + 1"
+)
+
+
+def next_seq(conn: Any) -> int:
+    """The ``seq`` the next entry gets (AUTOINCREMENT: never one used before), read inside
+    the caller's write transaction, so that nobody else takes it meanwhile."""
+    return int(conn.exec_driver_sql(_NEXT_SEQ_SQL).scalar_one())
+
+
+def add_pending(conn: Any, rows: list[EntryRow]) -> None:
+    """The first entry of many new trips at once (a pending save each, and its "queued
+    save" event), as :func:`record_change` writes it for one new trip; seqs from
+    :func:`next_seq`, in row order."""
+    if rows:
+        conn.exec_driver_sql(_ENTRY_SQL, [(seq, trip, at, at) for seq, trip, at in rows])
+        add_events(
+            conn, [(seq, trip, at, f"queued {EntryOp.SAVE}", None) for seq, trip, at in rows]
+        )
+
+
 def set_parked_state(
     session: Session, seq: int, state: EntryState, now: datetime, event: str
 ) -> JournalEntry | None:

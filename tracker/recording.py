@@ -41,7 +41,7 @@ from tracker.triprows import (
 )
 from tracker.views import TripView
 
-__all__ = ["Recorder"]
+__all__ = ["Recorder", "store_track"]
 
 log = logging.getLogger(__name__)
 
@@ -226,6 +226,17 @@ def _waypoint_insert_sql() -> str:
 
     table = Waypoint.__table__  # type: ignore[attr-defined]
     return str(insert(table).compile(dialect=sqlite.dialect()))
+
+
+def store_track(
+    s: Session, trip_id: str, points: Iterable[WaypointIn | Mapping[str, Any] | Sequence[Any]]
+) -> int:
+    """A new trip's fixes (as :meth:`Recorder.add_points` takes them), checked and inserted
+    in the caller's transaction, numbered from 0; how many. InvalidInputError names the fix."""
+    rows = waypoint_rows(trip_id, 0, points, None)
+    if rows:
+        _insert_waypoints(s, rows)
+    return len(rows)
 
 
 def _insert_waypoints(s: Session, rows: list[WaypointRow]) -> None:

@@ -28,6 +28,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0011",
     "0012",
     "0013",
+    "0014",
 )
 HEAD = KNOWN_REVISIONS[-1]
 

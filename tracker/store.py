@@ -20,10 +20,11 @@ code. Parts hold nothing but the database, so two threads making one at once is 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from tracker.db import Clock, Database, DbOptions, Synchronous, create_db_engine, prepare_file
@@ -34,10 +35,13 @@ from tracker.schema import ensure_schema
 from tracker.triprows import TripRules
 
 if TYPE_CHECKING:
+    from tracker.bulk import Progress
+    from tracker.bulkrows import BulkReport, RowError, TripRow
     from tracker.cars import Cars
     from tracker.conflicts import Conflicts
     from tracker.costs import CostStore
     from tracker.inbox import Inbox
+    from tracker.inputs import ManualTripIn
     from tracker.journal import Journal
     from tracker.leases import Leases
     from tracker.outbox import Outbox
@@ -170,6 +174,46 @@ class Tracker:
             raise
         db = Database(path, engine) if clock is None else Database(path, engine, clock)
         return cls(db, rules)
+
+    def add_trips(
+        self,
+        rows: Iterable[ManualTripIn | Mapping[str, Any] | TripRow | RowError],
+        *,
+        chunk_size: int | None = None,
+        on_progress: Progress | None = None,
+        skip_invalid: bool = False,
+        dry_run: bool = False,
+    ) -> BulkReport:
+        """Add many finished trips, ``chunk_size`` (1 to 10,000; None: 1,000) per transaction.
+
+        Each row is validated exactly as :meth:`~tracker.trips.Trips.add` validates one
+        trip and stored as it stores it, with its pending journal entry. A
+        :class:`~tracker.bulkrows.TripRow` adds a row number for the report, an import key
+        (a row whose key is already in the store is skipped) and waypoints; a
+        :class:`~tracker.bulkrows.RowError` stands for a row its reader could not read.
+        Each chunk is one transaction: a crash leaves whole chunks only.
+
+        Invalid rows: with ``skip_invalid`` they are left out and reported, the others
+        added; without it the first invalid row stops the import, and its chunk and every
+        row after it are not written (earlier chunks are: give rows import keys to resume).
+        ``dry_run`` checks every row and writes nothing. ``rows`` is read once, a chunk at
+        a time (any length, constant memory); ``on_progress`` gets the counts after each
+        chunk. Returns the counts and the rejected rows::
+
+            report = store.add_trips(rows, skip_invalid=True)
+            print(report.added, report.skipped, report.errors)
+        """
+        from tracker import bulk
+
+        return bulk.add_trips(
+            self.db,
+            self.rules,
+            rows,
+            chunk_size=bulk.DEFAULT_CHUNK if chunk_size is None else chunk_size,
+            on_progress=on_progress,
+            skip_invalid=skip_invalid,
+            dry_run=dry_run,
+        )
 
     @property
     def path(self) -> Path:

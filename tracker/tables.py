@@ -106,6 +106,17 @@ class Waypoint(SQLModel, table=True):
     speed: float | None = None
 
 
+class TripImport(SQLModel, table=True):
+    """The import key of a trip added in bulk (``Tracker.add_trips``): a row given the same
+    key again is skipped, so importing a file twice (or again after a crash) adds nothing."""
+
+    __tablename__ = "trip_import"
+    __table_args__ = (Index("ix_trip_import_trip", "trip_id"), {"sqlite_with_rowid": False})
+
+    key: str = Field(primary_key=True)
+    trip_id: str = Field(foreign_key="trip.id")
+
+
 class JournalEntry(SQLModel, table=True):
     """A change not yet known to the server (the outbox).
 

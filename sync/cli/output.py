@@ -51,6 +51,18 @@ def console(stderr: bool = False) -> Any:
     return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
+def interactive(as_json: bool) -> bool:
+    """Whether to draw progress: a terminal on stderr, and no ``--json`` document."""
+    return not as_json and sys.stderr.isatty()
+
+
+def progress_bar() -> Any:
+    """A Rich progress bar on stderr, gone when done (``transient``): a pipe gets nothing."""
+    from rich.progress import Progress
+
+    return Progress(transient=True, console=console(stderr=True))
+
+
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
     """Print a table of safe-escaped cells on stdout (plain columns when not a terminal)."""
     if not sys.stdout.isatty():

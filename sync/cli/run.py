@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -119,10 +118,8 @@ def _progress(quiet: bool) -> Iterator[Listener]:
     if quiet:
         yield lambda _event: None
         return
-    if sys.stderr.isatty():
-        from rich.progress import Progress as Bar
-
-        with Bar(transient=True, console=output.console(stderr=True)) as bar:
+    if output.interactive(False):
+        with output.progress_bar() as bar:
             tasks: dict[str, Any] = {}
 
             def tick(event: SyncEvent) -> None:

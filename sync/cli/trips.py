@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sync.cli import complete, output
+from sync.cli import complete, output, trip_import
 from sync.cli.context import load_settings, open_store
 from tracker.enums import Classification as Kind
 from tracker.enums import DistanceUnit, SyncState
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from tracker.views import TripView
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, add_completion=False)
+app.command("import")(trip_import.import_)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 QuietOpt = Annotated[
@@ -93,7 +94,8 @@ def _details(
     return {k: v for k, v in given.items() if v is not None}
 
 
-def _print_trip(view: TripView, as_json: bool, verb: str = "", quiet: bool = False) -> None:
+def print_trip(view: TripView, as_json: bool, verb: str = "", quiet: bool = False) -> None:
+    """One trip: its JSON document, its id alone (``quiet``), or one line (``verb`` first)."""
     if as_json:
         output.emit_json(view.to_json())
         return
@@ -140,7 +142,7 @@ def start(
         data["start_time"] = _when(at, "at", store.rules.timezone)
         if lat is not None or lng is not None:
             data["start"] = {"lat": lat, "lng": lng}
-        _print_trip(store.trips.start(data), as_json, "started", quiet)
+        print_trip(store.trips.start(data), as_json, "started", quiet)
 
 
 @app.command("point")
@@ -219,7 +221,7 @@ def stop(
     store, _ = _store()
     with store:
         view = store.trips.stop(trip_id, end_time=_when(at, "at", store.rules.timezone))
-        _print_trip(view, as_json, "stopped")
+        print_trip(view, as_json, "stopped")
 
 
 @app.command("add")
@@ -258,30 +260,7 @@ def add(
             end_time=_when(end_time, "end_time", store.rules.timezone),
         )
         added = store.trips.add({k: v for k, v in data.items() if v is not None})
-        _print_trip(added, as_json, "added", quiet)
-
-
-@app.command("import")
-def import_(
-    gpx_file: Annotated[Path, typer.Argument(help="A GPX file; each track becomes a trip.")],
-    classification: Classification = None,
-    description: Description = None,
-    car: Car = None,
-    customer: Customer = None,
-    as_json: JsonOpt = False,
-    quiet: QuietOpt = False,
-) -> None:
-    """Import a GPX track file as finished trips."""
-    store, _ = _store()
-    with store:
-        views = store.trips.import_gpx(
-            gpx_file, _details(classification, description, None, car, customer, None)
-        )
-        if as_json:
-            output.emit_json([v.to_json() for v in views])
-        else:
-            for view in views:
-                _print_trip(view, False, "imported", quiet)
+        print_trip(added, as_json, "added", quiet)
 
 
 @app.command("list")
@@ -464,7 +443,7 @@ def edit(
     )
     store, _ = _store()
     with store:
-        _print_trip(store.trips.edit(trip_id, changes), as_json, "edited")
+        print_trip(store.trips.edit(trip_id, changes), as_json, "edited")
 
 
 @app.command("delete")
@@ -472,4 +451,4 @@ def delete(trip_id: TripId, as_json: JsonOpt = False) -> None:
     """Delete a trip (kept as a tombstone until the server knows)."""
     store, _ = _store()
     with store:
-        _print_trip(store.trips.delete(trip_id), as_json, "deleted")
+        print_trip(store.trips.delete(trip_id), as_json, "deleted")
