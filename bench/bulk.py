@@ -111,7 +111,7 @@ def _csv_rate(folder: Path, data: list[dict[str, Any]]) -> tuple[float, float]:
             out.write(",".join(item[k] for k in names) + "\n")
     with Tracker.open(folder / "csv.db", timezone=ZONE) as store:
         start = time.perf_counter()
-        report = import_csv(store, src)
+        report = import_csv(store, src).report
         elapsed = time.perf_counter() - start
     assert report.added == len(data), report
     return elapsed, len(data) / elapsed

@@ -59,6 +59,8 @@ class Sizes:
     offline_n: int
     offline_cycles: int
     """Pending trips and offline sync runs of bench/offline.py (issue 15: 10k, 1,000)."""
+    bulk_n: int
+    """Trips added by bench/bulk.py (add_trips vs raw executemany, and the CSV import)."""
 
 
 FULL = Sizes(
@@ -81,6 +83,7 @@ FULL = Sizes(
     big_store_n=100_000,
     offline_n=10_000,
     offline_cycles=1000,
+    bulk_n=100_000,
 )
 QUICK = Sizes(
     ingest_n=5_000,
@@ -102,6 +105,7 @@ QUICK = Sizes(
     big_store_n=5_000,
     offline_n=300,
     offline_cycles=30,
+    bulk_n=2_000,
 )
 
 
@@ -182,6 +186,12 @@ def _offline(s: Sizes) -> list[Row]:
     return [offline.run(n=s.offline_n, cycles=s.offline_cycles)]
 
 
+def _bulk(s: Sizes) -> list[Row]:
+    from bench import bulk
+
+    return bulk.run(n=s.bulk_n, repeats=3 if s.bulk_n >= 10_000 else 1)
+
+
 BENCHMARKS: dict[str, Callable[[Sizes], list[Row]]] = {
     "ingest": _ingest,
     "push": _push,
@@ -194,6 +204,7 @@ BENCHMARKS: dict[str, Callable[[Sizes], list[Row]]] = {
     "rewrite": _rewrite,
     "big_store": _big_store,
     "offline": _offline,
+    "bulk": _bulk,
 }
 
 

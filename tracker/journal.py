@@ -157,10 +157,12 @@ def add_pending(conn: Any, rows: list[EntryRow]) -> None:
     save" event), as :func:`record_change` writes it for one new trip; seqs from
     :func:`next_seq`, in row order."""
     if rows:
-        conn.exec_driver_sql(_ENTRY_SQL, [(seq, trip, at, at) for seq, trip, at in rows])
-        add_events(
-            conn, [(seq, trip, at, f"queued {EntryOp.SAVE}", None) for seq, trip, at in rows]
+        save, pending = EntryOp.SAVE.value, EntryState.PENDING.value
+        conn.exec_driver_sql(
+            _ENTRY_SQL,
+            [(seq, trip, save, pending, PAYLOAD_VERSION, at, at) for seq, trip, at in rows],
         )
+        add_events(conn, [(seq, trip, at, f"queued {save}", None) for seq, trip, at in rows])
 
 
 def set_parked_state(
