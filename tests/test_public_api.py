@@ -16,6 +16,7 @@ import tracker
 
 TRACKER_API = [
     "Address",
+    "BulkReport",
     "CarIn",
     "CarView",
     "Cars",
@@ -42,6 +43,7 @@ TRACKER_API = [
     "PlaceView",
     "QuarantineView",
     "ReadOnlyStorageError",
+    "RowError",
     "SchemaTooNewError",
     "StateError",
     "StorageError",
@@ -54,6 +56,7 @@ TRACKER_API = [
     "TripDetails",
     "TripEdit",
     "TripPage",
+    "TripRow",
     "TripSource",
     "TripStart",
     "TripStatus",

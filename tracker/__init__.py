@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from tracker.exports import lazy_exports
 
 if TYPE_CHECKING:
+    from tracker.bulkrows import BulkReport, RowError, TripRow
     from tracker.cars import Cars
     from tracker.costs import CostStore, CostView, QuarantineView
     from tracker.enums import (
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "Address": "tracker.inputs",
+    "BulkReport": "tracker.bulkrows",
     "CarIn": "tracker.inputs",
     "CarView": "tracker.views",
     "Cars": "tracker.cars",
@@ -86,6 +88,7 @@ _EXPORTS = {
     "PlaceView": "tracker.views",
     "QuarantineView": "tracker.costs",
     "ReadOnlyStorageError": "tracker.errors",
+    "RowError": "tracker.bulkrows",
     "SchemaTooNewError": "tracker.errors",
     "StateError": "tracker.errors",
     "StorageError": "tracker.errors",
@@ -100,6 +103,7 @@ _EXPORTS = {
     "TripSource": "tracker.enums",
     "TripStart": "tracker.inputs",
     "TripPage": "tracker.triplist",
+    "TripRow": "tracker.bulkrows",
     "TripStatus": "tracker.enums",
     "TripView": "tracker.views",
     "Trips": "tracker.trips",
@@ -109,6 +113,7 @@ _EXPORTS = {
 
 __all__ = [
     "Address",
+    "BulkReport",
     "CarIn",
     "CarView",
     "Cars",
@@ -135,6 +140,7 @@ __all__ = [
     "PlaceView",
     "QuarantineView",
     "ReadOnlyStorageError",
+    "RowError",
     "SchemaTooNewError",
     "StateError",
     "StorageError",
@@ -147,6 +153,7 @@ __all__ = [
     "TripDetails",
     "TripEdit",
     "TripPage",
+    "TripRow",
     "TripSource",
     "TripStart",
     "TripStatus",

@@ -7,6 +7,11 @@ row is read); each row becomes the data of one manual trip (``ManualTripIn``) or
 cell cannot be read, a :class:`~tracker.bulkrows.RowError` naming its column. Rows are
 numbered as a spreadsheet shows them: the header is row 1. Reading is streamed (the csv
 module, one row at a time): memory does not grow with the file.
+
+No other app's export is read by name: no column list of MileIQ, Everlance, Driversnote or
+TripLog CSV exports was found documented (MileIQ's reports are XLS, their columns not
+listed: https://support.mileiq.com/hc/en-us/articles/115000885843-How-to-run-a-Tiered-Report-CAN);
+``--map`` names such a file's columns.
 """
 
 from __future__ import annotations

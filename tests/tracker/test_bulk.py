@@ -41,7 +41,7 @@ OWN = {"id", "created_at", "updated_at"}
 def _rows(path: Path, table: str, order: str) -> list[dict[str, Any]]:
     with contextlib.closing(sqlite3.connect(path)) as con:
         con.row_factory = sqlite3.Row
-        return [dict(r) for r in con.execute(f"SELECT * FROM {table} ORDER BY {order}")]  # noqa: S608
+        return [dict(r) for r in con.execute(f"SELECT * FROM {table} ORDER BY {order}")]
 
 
 def test_a_bulk_trip_is_stored_exactly_as_one_added_alone(store: Tracker, db_path: Path) -> None:
