@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from itertools import islice
 from typing import Any
 
@@ -36,7 +37,7 @@ from tracker.errors import InvalidInputError
 from tracker.inputs import waypoint_rows
 from tracker.recording import store_track
 from tracker.tables import Car, Trip, TripImport
-from tracker.triprows import TripRules
+from tracker.triprows import TripRules, resolve_car
 
 DEFAULT_CHUNK = 1000
 MAX_CHUNK = 10_000  # the chunk's cars and keys are looked up with one IN (...) each
@@ -133,7 +134,8 @@ def _check_chunk(db: Database, rows: list[Checked], tally: Tally) -> None:
     with db.read() as s:
         conn = s.connection()
         fresh, skipped = _fresh(conn, rows)
-        bad = {id(r): e for r, e in _unknown_cars(conn, fresh)}
+        fresh, unknown = _with_cars(s, fresh)
+        bad = {id(r): e for r, e in unknown}
         for row in fresh:
             error = bad.get(id(row)) or _track_error(row)
             if error is None:
@@ -146,7 +148,8 @@ def _check_chunk(db: Database, rows: list[Checked], tally: Tally) -> None:
 def _insert(s: Session, rules: TripRules, now: str, rows: list[Checked]) -> tuple[int, int]:
     conn = s.connection()
     fresh, skipped = _fresh(conn, rows)
-    for row, error in _unknown_cars(conn, fresh):
+    fresh, unknown = _with_cars(s, fresh)
+    for row, error in unknown:
         raise _Rejected(row, error)
     zone = rules.timezone
     seq = journal.next_seq(conn)
@@ -184,17 +187,36 @@ def _fresh(conn: Any, rows: list[Checked]) -> tuple[list[Checked], int]:
     return fresh, len(rows) - len(fresh)
 
 
-def _unknown_cars(conn: Any, rows: list[Checked]) -> list[tuple[Checked, RowError]]:
-    """Rows naming a car that is not in the store (the message of ``trips.add``)."""
-    cars = {r.given.car_id for r in rows if r.given.car_id is not None}
-    if not cars:
-        return []
-    known = set(conn.execute(select(Car.id).where(col(Car.id).in_(cars))).scalars())
-    return [
-        (r, RowError(r.number, "car_id", f"no car with id {r.given.car_id!r}"))
-        for r in rows
-        if r.given.car_id is not None and r.given.car_id not in known
-    ]
+def _with_cars(
+    s: Session, rows: list[Checked]
+) -> tuple[list[Checked], list[tuple[Checked, RowError]]]:
+    """The rows with each car named by its whole id (a unique prefix is accepted, as by
+    ``trips.add``), and the rows naming no car (with the reason of the lookup)."""
+    refs = {r.given.car_id for r in rows if r.given.car_id is not None}
+    if not refs:
+        return rows, []
+    conn = s.connection()
+    whole: dict[str, str | RowError] = {
+        c: c for c in conn.execute(select(Car.id).where(col(Car.id).in_(refs))).scalars()
+    }
+    for ref in refs - whole.keys():  # a prefix, or no car: looked up as trips.add does
+        try:
+            whole[ref] = resolve_car(s, ref) or ref
+        except InvalidInputError as err:
+            whole[ref] = RowError(0, err.field, err.reason)
+    out: list[Checked] = []
+    bad: list[tuple[Checked, RowError]] = []
+    for row in rows:
+        car = row.given.car_id
+        found = None if car is None else whole[car]
+        if isinstance(found, RowError):
+            bad.append((row, replace(found, row=row.number)))
+            out.append(row)
+        elif found is not None and found != car:
+            out.append(replace(row, given=row.given.model_copy(update={"car_id": found})))
+        else:
+            out.append(row)
+    return out, bad
 
 
 def _track_error(row: Checked) -> RowError | None:
