@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_
@@ -53,7 +53,9 @@ class JournalCounts:
             "in_doubt": self.in_doubt,
             "conflicts": self.conflicts,
             "oldest_pending_at": (
-                self.oldest_pending_at.isoformat() if self.oldest_pending_at else None
+                self.oldest_pending_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+                if self.oldest_pending_at
+                else None
             ),
         }
 

@@ -6,7 +6,7 @@ Labels, notes and location names come from a server: every cell goes through
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -22,10 +22,6 @@ app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, add_completion=Fa
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 CostId = Annotated[int, typer.Argument(metavar="COST", help="The platform's cost ID.")]
 RAW_PREVIEW = 80
-
-
-def _when(value: datetime | None) -> str:
-    return "-" if value is None else value.isoformat(timespec="seconds")
 
 
 def _trip(view: CostView) -> str:
@@ -50,8 +46,9 @@ def list_(
 ) -> None:
     """List pulled costs, latest first (or the quarantined items)."""
     with open_store(load_settings()) as store:
+        zone = store.rules.timezone
         if quarantined:
-            _print_quarantine(store.costs.quarantine(), as_json)
+            _print_quarantine(store.costs.quarantine(), as_json, zone)
             return
         views = store.costs.list(trip_id=trip)
     if as_json:
@@ -63,7 +60,7 @@ def list_(
         (
             (
                 v.id,
-                _when(v.start_time),
+                output.local_time(v.start_time, zone),
                 v.label or "-",
                 f"{v.amount} {v.currency}",
                 _trip(v),
@@ -75,7 +72,7 @@ def list_(
     )
 
 
-def _print_quarantine(rows: list[QuarantineView], as_json: bool) -> None:
+def _print_quarantine(rows: list[QuarantineView], as_json: bool, zone: tzinfo) -> None:
     if as_json:
         output.emit_json([r.to_json() for r in rows])
         return
@@ -85,7 +82,7 @@ def _print_quarantine(rows: list[QuarantineView], as_json: bool) -> None:
         (
             (
                 r.cost_id or "-",
-                _when(r.last_seen_at),
+                output.local_time(r.last_seen_at, zone),
                 r.reason,
                 r.raw if len(r.raw) <= RAW_PREVIEW else r.raw[:RAW_PREVIEW] + "...",
             )
@@ -99,14 +96,14 @@ def show(cost_id: CostId, as_json: JsonOpt = False) -> None:
     """Show one cost with every field and the item as received."""
     with open_store(load_settings()) as store:
         view = store.costs.get(cost_id)
-    _print_cost(view, as_json)
+    _print_cost(view, as_json, store.rules.timezone)
 
 
-def _print_cost(view: CostView, as_json: bool) -> None:
+def _print_cost(view: CostView, as_json: bool, zone: tzinfo) -> None:
     if as_json:
         output.emit_json(view.to_json())
         return
-    output.table("cost", ["field", "value"], _rows(view))
+    output.table("cost", ["field", "value"], _rows(view, zone))
     if view.labels:
         output.table("labels", ["language", "label"], sorted(view.labels.items()))
     output.table(
@@ -114,7 +111,7 @@ def _print_cost(view: CostView, as_json: bool) -> None:
     )
 
 
-def _rows(view: CostView) -> list[tuple[str, object]]:
+def _rows(view: CostView, zone: tzinfo) -> list[tuple[str, object]]:
     def named(value: int | None, name: str | None) -> str:
         return "-" if value is None else f"{value} ({name})"
 
@@ -124,23 +121,23 @@ def _rows(view: CostView) -> list[tuple[str, object]]:
         ("label", view.label or "-"),
         ("type id", "-" if view.type_id is None else view.type_id),
         ("cost type", named(view.cost_type, view.cost_type_name)),
-        ("start", _when(view.start_time)),
-        ("end", _when(view.end_time)),
+        ("start", output.local_time(view.start_time, zone)),
+        ("end", output.local_time(view.end_time, zone)),
         ("from", view.start_location or "-"),
         ("to", view.end_location or "-"),
         ("trip guid", view.trip_guid or "-"),
         ("trip", view.trip_id or "-"),
         ("link", view.link),
         ("notes", view.notes or ""),
-        ("last updated", _when(view.last_updated)),
+        ("last updated", output.local_time(view.last_updated, zone)),
         ("payment id", "-" if view.payment_id is None else view.payment_id),
         ("payment status", named(view.payment_status, view.payment_status_name)),
-        ("payment attempt", _when(view.payment_attempt)),
+        ("payment attempt", output.local_time(view.payment_attempt, zone)),
         ("payment user", view.payment_user or "-"),
         ("payment notes", view.payment_notes or ""),
         ("seen in last pull", "yes" if view.seen_in_last_pull else "no"),
-        ("first seen", _when(view.first_seen_at)),
-        ("updated", _when(view.updated_at)),
+        ("first seen", output.local_time(view.first_seen_at, zone)),
+        ("updated", output.local_time(view.updated_at, zone)),
     ]
 
 
@@ -162,4 +159,4 @@ def refresh(cost_id: CostId, as_json: JsonOpt = False) -> None:
     detail = f": {result.reason}" if result.reason else ""
     output.line(f"cost {cost_id}: {result.outcome}{detail}")
     if result.cost is not None and result.outcome != "quarantined":
-        _print_cost(result.cost, False)
+        _print_cost(result.cost, False, store.rules.timezone)

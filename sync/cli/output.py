@@ -12,6 +12,7 @@ import json
 import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sync.safe_text import visible, visible_json
@@ -61,6 +62,34 @@ def progress_bar() -> Any:
     from rich.progress import Progress
 
     return Progress(transient=True, console=console(stderr=True))
+
+
+def instant(value: datetime | None) -> str | None:
+    """An instant for JSON: ISO-8601 in UTC with ``Z`` (as every view's ``--json`` prints)."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def local_time(value: datetime | None, zone: tzinfo) -> str:
+    """An instant for people: to the second, in the configured zone, with its abbreviation
+    (``2026-11-28 09:20:01 CET``); ``-`` for none."""
+    if value is None:
+        return "-"
+    shown = value.astimezone(zone)
+    return f"{shown:%Y-%m-%d %H:%M:%S} {shown.tzname() or shown.strftime('%z')}"
+
+
+def duration(millis: int | None) -> str:
+    """A duration for people: ``1 h 02 min``, ``31 min 25 s``, ``12 s``; ``-`` for none."""
+    if millis is None:
+        return "-"
+    seconds = round(millis / 1000)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:

@@ -58,7 +58,7 @@ def show(seq: Seq, as_json: JsonOpt = False) -> None:
             ("param", entry.error_param or ""),
             ("message", entry.error_message),
             ("attempts", entry.attempts),
-            ("since", entry.updated_at.isoformat(timespec="seconds")),
+            ("since", output.local_time(entry.updated_at, store.rules.timezone)),
         ],
     )
 

@@ -34,13 +34,13 @@ def status(
         "conflicts": counts.conflicts,
         "journal": counts.to_dict(),
         "oldest_pending_age_seconds": (now - oldest).total_seconds() if oldest else None,
-        "next_attempt_at": next_retry.isoformat() if next_retry else None,
+        "next_attempt_at": output.instant(next_retry),
         "last_error": {
             "mileage": (
                 {
                     "type": last.error_type,
                     "message": last.error_message,
-                    "at": last.updated_at.isoformat(),
+                    "at": output.instant(last.updated_at),
                 }
                 if last
                 else None
@@ -62,6 +62,7 @@ def status(
         ["what", "value"],
         [
             ("database", doc["database"]),
+            ("file mode", doc["database_mode"]),
             ("trips", trips),
             ("pending", counts.pending),
             ("in flight", counts.in_flight),
@@ -71,7 +72,7 @@ def status(
             ("synced", counts.synced),
             ("dropped", counts.dropped),
             ("oldest pending", f"{age:.0f} s ago" if age is not None else "-"),
-            ("next retry", doc["next_attempt_at"] or "-"),
+            ("next retry", output.local_time(next_retry, store.rules.timezone)),
             (
                 "last error (mileage)",
                 f"{last.error_type}: {last.error_message}" if last else "-",

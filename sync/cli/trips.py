@@ -379,6 +379,7 @@ def show(trip_id: TripId, as_json: JsonOpt = False) -> None:
     store, _ = _store()
     with store:
         view = store.trips.get(trip_id)
+        zone = store.rules.timezone
         entries, events = store.journal.history(view.id)
         count = store.trips.waypoint_count(view.id)
     if as_json:
@@ -394,10 +395,10 @@ def show(trip_id: TripId, as_json: JsonOpt = False) -> None:
         ("sync state", view.sync_state),
         ("status", f"{view.status} / {view.lifecycle}"),
         ("date", view.date),
-        ("start", view.start_time or "-"),
-        ("end", view.end_time or "-"),
+        ("start", output.local_time(view.start_time, zone)),
+        ("end", output.local_time(view.end_time, zone)),
         ("distance", f"{view.distance} {view.unit}"),
-        ("duration ms", view.duration_ms or "-"),
+        ("duration", output.duration(view.duration_ms)),
         ("classification", view.classification),
         ("description", view.description or ""),
         ("notes", view.notes or ""),
@@ -410,7 +411,7 @@ def show(trip_id: TripId, as_json: JsonOpt = False) -> None:
         "sync history",
         ["entry", "at", "event", "detail"],
         (
-            (e.entry_seq or "-", e.at.isoformat(timespec="seconds"), e.event, e.detail or "")
+            (e.entry_seq or "-", output.local_time(e.at, zone), e.event, e.detail or "")
             for e in events
         ),
     )

@@ -357,3 +357,19 @@ def test_quiet_prints_the_new_trip_id_alone(capsys: pytest.CaptureFixture[str]) 
     assert run_json(capsys, "trip", "show", trip_id)["status"] == "recording"
     code, out, _ = run(capsys, "trip", "add", "-q", "--date", "2026-03-01", "--distance", "2")
     assert code == 0 and len(out.strip()) == 36 and "\n" not in out.strip()
+
+
+def test_times_are_in_the_configured_zone_in_tables_and_utc_in_json(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACKER_TIMEZONE", "Europe/Berlin")
+    code, out, _ = run(capsys, "trip", "start", "-q", "--at", "2026-03-01T08:00")
+    trip_id = out.strip()
+    run(capsys, "trip", "stop", trip_id, "--at", "2026-03-01T08:31:25")
+    code, out, _ = run(capsys, "trip", "show", trip_id)
+    assert code == 0
+    assert "2026-03-01 08:00:00 CET" in out and "31 min 25 s" in out
+    shown = run_json(capsys, "trip", "show", trip_id)
+    assert shown["start_time"] == "2026-03-01T07:00:00Z"
+    status = run_json(capsys, "status")
+    assert status["journal"]["oldest_pending_at"].endswith("Z")
