@@ -56,6 +56,8 @@ class Sizes:
     """Costs pulled twice by bench/costs_rewrite.py (pages written by the unchanged pull)."""
     big_store_n: int
     """Trips in the big store of bench/big_store.py (issue 15: ten years is ~100k)."""
+    big_store_fixes: int
+    """GPS fixes per trip of the big store (issue 15: 100 each, 10M in all)."""
     offline_n: int
     offline_cycles: int
     """Pending trips and offline sync runs of bench/offline.py (issue 15: 10k, 1,000)."""
@@ -81,6 +83,7 @@ FULL = Sizes(
     gpx_mib=49.0,
     rewrite_n=50_000,
     big_store_n=100_000,
+    big_store_fixes=100,
     offline_n=10_000,
     offline_cycles=1000,
     bulk_n=100_000,
@@ -103,6 +106,7 @@ QUICK = Sizes(
     gpx_mib=0.5,
     rewrite_n=2_000,
     big_store_n=5_000,
+    big_store_fixes=10,
     offline_n=300,
     offline_cycles=30,
     bulk_n=2_000,
@@ -177,7 +181,10 @@ def _big_store(s: Sizes) -> list[Row]:
     from bench import big_store
 
     repeats = 3 if s.big_store_n >= 100_000 else 1
-    return [*big_store.run(n=0, repeats=repeats), *big_store.run(n=s.big_store_n, repeats=repeats)]
+    return [
+        *big_store.run(n=0, repeats=repeats),
+        *big_store.run(n=s.big_store_n, fixes=s.big_store_fixes, repeats=repeats),
+    ]
 
 
 def _offline(s: Sizes) -> list[Row]:
