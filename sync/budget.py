@@ -10,30 +10,40 @@ any fixed-window counter the server might use (fixed windows are particular slid
 is satisfied too. It is also exact: request L+1 is granted at the very instant request 1 leaves
 the window, not later.
 
-What it cannot see, and how to cover it:
+:class:`RequestBudget` keeps its window in memory, on the monotonic clock: stepping the wall
+clock (NTP, the user; DST has no effect anyway) changes nothing, and at most ``limit``
+timestamps are kept. It cannot see requests made with the same token by another process, or
+by this one before a restart within the window.
 
-- Requests made by another process with the same token, or by this process before a restart
-  within the window: the server counts them, the budget does not. A 429 then tells us;
-  :meth:`RequestBudget.penalize` pauses every user of the budget.
-- Network latency: grants are spaced on our clock, arrivals on the server's. If 429s show up
-  at the window boundary, configure a slightly longer window (e.g. 301 s).
+:class:`SharedBudget`, what the engine uses, adds the window kept in the store
+(``tracker.grants``): every process on the file with the same URL and identity (the daemon,
+``tracker sync``, an app) takes its grants from one window, so together they stay under the
+limit. Each grant is one small write transaction. It reads the wall clock, the one clock
+the processes share; a step back is taken conservatively, and a step forward cannot make a
+process exceed the limit on its own, since it also keeps its monotonic window
+(``tracker.grants`` explains both). A 429's pause is shared too.
 
-Only the monotonic clock is read, so stepping the wall clock (NTP, the user, DST has no effect
-anyway) changes nothing. Memory is bounded: at most ``limit`` timestamps are kept.
+Network latency: grants are spaced on our clock, arrivals on the server's. If 429s show up
+at the window boundary, configure a slightly longer window (e.g. 301 s).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 from collections import deque
 from typing import TYPE_CHECKING
 
+from tracker.grants import Window
+from tracker.ratewindow import slot_wait
+
 if TYPE_CHECKING:
     from sync.clock import Clock
     from sync.settings import MileageSettings
+    from tracker.grants import RequestGrants
 
-__all__ = ["RequestBudget"]
+__all__ = ["RequestBudget", "SharedBudget", "budget_key"]
 
 
 class RequestBudget:
@@ -67,10 +77,15 @@ class RequestBudget:
         return cls(settings.rate_limit, settings.rate_window, clock=clock)
 
     def _wait_locked(self, now: float) -> float:
-        wait = self._paused_until - now
-        if len(self._sent) >= self.limit:
-            wait = max(wait, self._sent[0] + self.window - now)
-        return max(0.0, wait)
+        full = len(self._sent) >= self.limit
+        return slot_wait(self._sent[0] if full else None, self._paused_until, now, self.window)
+
+    def _take_locked(self, now: float) -> float:
+        """Take a slot if one is free at ``now`` (0.0 returned), else the seconds to wait."""
+        wait = self._wait_locked(now)
+        if wait <= 0:
+            self._sent.append(now)
+        return wait
 
     def wait_time(self) -> float:
         """Seconds until a request may be sent (0 when one may be sent now)."""
@@ -80,11 +95,7 @@ class RequestBudget:
     def try_acquire(self) -> bool:
         """Take one request slot if one is free now; never blocks."""
         with self._lock:
-            now = self._clock.monotonic()
-            if self._wait_locked(now) > 0:
-                return False
-            self._sent.append(now)
-            return True
+            return self._take_locked(self._clock.monotonic()) <= 0
 
     def acquire(self, max_wait: float | None = None) -> bool:
         """Block (on the clock's ``sleep``) until a request may be sent, then take the slot.
@@ -97,9 +108,8 @@ class RequestBudget:
         while True:
             with self._lock:
                 now = self._clock.monotonic()
-                wait = self._wait_locked(now)
+                wait = self._take_locked(now)
                 if wait <= 0:
-                    self._sent.append(now)
                     return True
             if deadline is not None and now + wait > deadline:
                 return False
@@ -132,3 +142,68 @@ class RequestBudget:
         with self._lock:
             start = self._clock.monotonic() - self.window
             return sum(1 for sent in self._sent if sent > start)
+
+
+def budget_key(settings: MileageSettings) -> str:
+    """The shared window's name for these settings: one per Tight URL and identity (the
+    static token, or the client id and user id). A hash: no secret is written to the file."""
+    cfg = settings
+    token = cfg.token.get_secret_value() if cfg.token is not None else ""
+    identity = "\0".join((cfg.url, token, cfg.client_id or "", cfg.user_id or ""))
+    return "tight:" + hashlib.sha256(identity.encode()).hexdigest()[:16]
+
+
+class SharedBudget(RequestBudget):
+    """A :class:`RequestBudget` whose window is also kept in the store, shared by every
+    process on the file: a request goes when both this process's window (monotonic) and the
+    shared one (wall clock, ``tracker.grants``) have room; a 429's pause holds them all.
+
+    Thread-safe like its base; the shared check and grant are one write transaction.
+    """
+
+    def __init__(
+        self,
+        grants: RequestGrants,
+        key: str,
+        limit: int = 1000,
+        window: float = 300.0,
+        *,
+        clock: Clock,
+    ) -> None:
+        super().__init__(limit, window, clock=clock)
+        self._grants = grants
+        self._shape = Window(key, self.limit, self.window)
+
+    @classmethod
+    def for_store(
+        cls, settings: MileageSettings, grants: RequestGrants, *, clock: Clock
+    ) -> SharedBudget:
+        """The shared budget of the Tight identity in ``settings`` on one store."""
+        return cls(
+            grants, budget_key(settings), settings.rate_limit, settings.rate_window, clock=clock
+        )
+
+    def _wall(self) -> float:
+        return self._clock.wall().timestamp()
+
+    def _wait_locked(self, now: float) -> float:
+        local = super()._wait_locked(now)
+        return max(local, self._grants.wait(self._shape, self._wall))
+
+    def _take_locked(self, now: float) -> float:
+        local = super()._wait_locked(now)
+        if local > 0:
+            return local
+        wait = self._grants.take(self._shape, self._wall)
+        if wait <= 0:
+            self._sent.append(now)
+        return wait
+
+    def penalize(self, seconds: float) -> None:
+        """Pause this process and every other one on the file for ``seconds`` from now."""
+        super().penalize(seconds)
+        self._grants.pause(self._shape.key, seconds, self._wall)
+
+    def in_window(self) -> int:
+        """How many requests (of every process on the file) lie within the last window."""
+        return self._grants.in_window(self._shape, self._wall)

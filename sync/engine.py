@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from sync.budget import RequestBudget
+from sync.budget import SharedBudget
 from sync.clock import Clock, SystemClock
 from sync.costs.api import CostsApi
 from sync.costs.auth import costs_auth
@@ -91,8 +91,9 @@ class SyncEngine:
         self._costs_credentials = costs_credentials
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self.hook: Hook = hook or (lambda _point: None)
-        # One budget per engine: a daemon's runs share it, as the limit is per token.
-        self.budget = RequestBudget.from_settings(settings.mileage, clock=self.clock)
+        # One window per Tight identity in the store: the daemon's runs, `tracker sync` and
+        # an app on the same file share it, as the server's limit is per token.
+        self.budget = SharedBudget.for_store(settings.mileage, store.grants, clock=self.clock)
         self._clients: dict[str, httpx.Client] = {}
         self._cutoff = CutOff()  # both clients' sockets: one interrupt() cuts them all
         self._tight_auth: TightAuth | None = None

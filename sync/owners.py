@@ -12,6 +12,8 @@ import os
 import socket
 import uuid
 
+from tracker.sessions import gone
+
 
 def new_owner() -> str:
     """A unique name for this process's runs (host, pid, random)."""
@@ -22,15 +24,4 @@ def dead_here(owner: str) -> bool:
     """True when ``owner`` names a process on this host that no longer exists."""
     host, _, rest = owner.partition(":")
     pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return False  # this process: alive by definition (another thread's run)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False  # alive, owned by another user
-    return False
+    return pid_text.isdigit() and gone(host, int(pid_text))

@@ -4,9 +4,12 @@ Embedded in an app (``service.start()`` / ``service.stop()``; no blocking, no si
 handling) or run by the daemon. Jobs: push every ``push_interval`` seconds (each push reads
 Tight's copies of the trips it updates first) and pull (costs, and what changed on Tight)
 every ``pull_interval`` (interval triggers with jitter, coalesced, one instance each), plus a
-debounced "sync soon" one-off push after local changes, and the journal's gc every
-``gc_interval`` (daily; ``sync.gc``: under the sync leases, so never beside a run). A
-watchdog (``sync.watchdog``) reschedules on wall-clock jumps and notices other processes' commits.
+debounced "sync soon" one-off push after local changes, the journal's gc every
+``gc_interval`` (daily; ``sync.gc``: under the sync leases, so never beside a run), and
+the full integrity check of the file every ``integrity_interval`` (on a thread of the
+lowest CPU priority, in a read snapshot: it never holds a push up; a damaged file then
+makes every run refuse). A watchdog (``sync.watchdog``) reschedules on wall-clock jumps
+and notices other processes' commits.
 
 Offline is normal: a failed run pushes the job's next run back with jittered exponential
 backoff (capped), never gives up, and never spins.
@@ -14,9 +17,13 @@ backoff (capped), never gives up, and never spins.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import random
+import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,12 +33,13 @@ from sync.errors import AlreadyRunningError, AuthError
 from sync.gc import collect_garbage
 from sync.http.retry import RetryPolicy, next_attempt_at
 from sync.watchdog import Watchdog
+from tracker.errors import TrackerError
 
-__all__ = ["GC", "PULL", "PUSH", "SOON", "JobState", "ServiceState", "SyncService"]
+__all__ = ["CHECK", "GC", "PULL", "PUSH", "SOON", "JobState", "ServiceState", "SyncService"]
 
 log = logging.getLogger(__name__)
 
-PUSH, PULL, SOON, GC = "push", "pull", "push-soon", "gc"
+PUSH, PULL, SOON, GC, CHECK = "push", "pull", "push-soon", "gc", "integrity"
 
 STOP_GRACE = 2.0
 """Seconds a stopping service lets the request in flight finish before cutting it."""
@@ -55,6 +63,7 @@ class ServiceState:
     push: JobState = field(default_factory=JobState)
     pull: JobState = field(default_factory=JobState)
     gc: JobState = field(default_factory=JobState)
+    check: JobState = field(default_factory=JobState)
     clock_jumps: int = 0
 
 
@@ -124,6 +133,18 @@ class SyncService:
                 misfire_grace_time=max(1, int(schedule.gc_interval)),
                 replace_existing=True,
             )
+            if schedule.integrity_interval > 0:
+                every = schedule.integrity_interval
+                scheduler.add_job(
+                    self._run_check,
+                    IntervalTrigger(seconds=every),
+                    id=CHECK,
+                    next_run_time=now + timedelta(seconds=every),  # the open checked if due
+                    coalesce=True,
+                    max_instances=1,
+                    misfire_grace_time=max(1, int(every)),
+                    replace_existing=True,
+                )
             scheduler.start()
             self._scheduler = scheduler
             self._watchdog = Watchdog(
@@ -237,6 +258,22 @@ class SyncService:
         state.last_error = None
         state.last_report = report.to_dict()
         log.info("gc: %d entries and %d history rows removed", report.entries, report.events)
+    def _run_check(self) -> None:
+        """The periodic full integrity check. A damaged file is remembered by the store:
+        every run then refuses (CorruptDatabaseError) until a full check passes."""
+        state = self.state.check
+        state.runs += 1
+        state.last_run_at = self._now()
+        try:
+            at_low_priority(self.engine.store.verify_integrity)
+        except TrackerError as err:
+            state.failures += 1
+            state.last_error = str(err)
+            log.error("integrity check failed: %s", err)
+            return
+        state.failures = 0
+        state.last_error = None
+        log.info("integrity check passed")
 
     def _failed(self, job_id: str, state: JobState, err: BaseException) -> None:
         """Push the job's next run back with backoff: offline costs one attempt per slot."""
@@ -313,3 +350,26 @@ class SyncService:
 
     def _now(self) -> datetime:
         return self.clock.wall()
+
+
+def at_low_priority(work: Callable[[], None]) -> None:
+    """Run ``work`` on a new thread of the lowest CPU priority and wait for it; its error is
+    raised here. On Linux the priority is the thread's own (elsewhere it would be the whole
+    process's, so it is left as it is)."""
+    errors: list[BaseException] = []
+
+    def body() -> None:
+        if sys.platform == "linux":
+            # Not allowed here (a sandbox, a container): run at the normal priority.
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        try:
+            work()
+        except BaseException as err:
+            errors.append(err)
+
+    thread = threading.Thread(target=body, name="tracker-integrity", daemon=True)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]

@@ -144,6 +144,12 @@ class ScheduleSettings(BaseModel):
     jitter: float = Field(5.0, ge=0, description="random seconds added to each run")
     soon_delay: float = Field(3.0, ge=0, description="debounce of the sync-soon trigger")
     lease_seconds: float = Field(120.0, gt=0, description="sync lease lifetime, renewed")
+    integrity_interval: float = Field(
+        86400.0,
+        ge=0,
+        description="seconds between full integrity checks of the file by the daemon (or an "
+        "app's service), at low priority; 0: never",
+    )
     gc_interval: float = Field(
         86400.0, gt=0, description="seconds between the daemon's journal gc runs (daily)"
     )

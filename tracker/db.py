@@ -303,6 +303,8 @@ class Database:
 
     Every part of the store (trips, cars, the journal, the outbox, leases, costs) works
     through one of these. Thread-safe: each transaction takes its own pooled connection.
+    SQLite's own corruption errors, met by any transaction, become CorruptDatabaseError and
+    mark the file as damaged until a full check passes (:meth:`check_integrity`).
     """
 
     def __init__(self, path: Path, engine: Engine, clock: Clock = utcnow) -> None:
@@ -310,24 +312,33 @@ class Database:
         self.engine = engine
         self._reader = engine.execution_options(sqlite_begin="DEFERRED")
         self._now = clock
-        self._integrity_checked = False
+        self._damaged = False
+
+    @contextlib.contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            with translate_errors(self.path):
+                yield
+        except CorruptDatabaseError:
+            self._damaged = True  # refuse to sync until a full check passes
+            raise
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction (BEGIN IMMEDIATE); commits on success, rolls back on error."""
-        with translate_errors(self.path), Session(self.engine) as session, session.begin():
+        with self._translated(), Session(self.engine) as session, session.begin():
             yield session
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
         """A read transaction (deferred BEGIN): a consistent snapshot that blocks no writer."""
-        with translate_errors(self.path), Session(self._reader) as session, session.begin():
+        with self._translated(), Session(self._reader) as session, session.begin():
             yield session
 
     @contextlib.contextmanager
     def rolled_back(self) -> Iterator[Session]:
         """A write transaction that is always rolled back (a dry run of a real write)."""
-        with translate_errors(self.path), Session(self.engine) as session:
+        with self._translated(), Session(self.engine) as session:
             session.begin()
             try:
                 yield session
@@ -338,22 +349,35 @@ class Database:
         """The store's clock (UTC)."""
         return self._now()
 
+    @property
+    def damage_seen(self) -> bool:
+        """True when SQLite reported damage (or a full check failed) and no full check has
+        passed since."""
+        return self._damaged
+
     def check_integrity(self) -> None:
-        """``PRAGMA quick_check``: raise CorruptDatabaseError (and write nothing) when the file
-        is damaged. Sync runs this before touching a file, so a damaged database is neither
-        pushed from nor pulled into. Checked once per opened store (it reads the whole file)."""
-        if self._integrity_checked:
-            return
+        """The guard before a sync, O(1): raise CorruptDatabaseError (writing nothing) when
+        damage was seen and a full check (:meth:`verify_integrity`) does not pass now;
+        otherwise return at once without reading the file. The full check at open after an
+        unclean close or a migration is ``Tracker.open``'s (``tracker.sessions``)."""
+        if self._damaged:
+            self.verify_integrity()
+
+    def verify_integrity(self) -> None:
+        """The full check, ``PRAGMA quick_check`` (it reads the whole file, in a read
+        snapshot that blocks no writer): raise CorruptDatabaseError when the file is
+        damaged; a check that passes clears the damage seen before."""
         with self.read() as s:
             problems = [row[0] for row in s.connection().exec_driver_sql("PRAGMA quick_check")]
         if problems != ["ok"]:
+            self._damaged = True
             raise CorruptDatabaseError(
                 f"database {self.path} is damaged ({problems[0]}); it was left untouched and "
                 f"nothing was synced: keep a copy and recover it with "
                 f"`sqlite3 {self.path} .recover`",
                 path=str(self.path),
             )
-        self._integrity_checked = True
+        self._damaged = False
 
     def close(self) -> None:
         """Release every connection."""

@@ -29,6 +29,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0012",
     "0013",
     "0014",
+    "0015",
 )
 HEAD = KNOWN_REVISIONS[-1]
 
@@ -46,8 +47,9 @@ def read_revision(conn: Connection) -> str | None:
     return None if row is None else str(row[0])
 
 
-def ensure_schema(engine: Engine, path: Path, *, target: str = HEAD) -> None:
-    """Create or upgrade the schema of ``path`` to ``target`` (default: head).
+def ensure_schema(engine: Engine, path: Path, *, target: str = HEAD) -> bool:
+    """Create or upgrade the schema of ``path`` to ``target`` (default: head); True when an
+    existing file was migrated (its integrity is then checked before use).
 
     Raises SchemaTooNewError for a file from a newer trip-tracker, StorageUnavailableError
     for a SQLite file that is not ours, and typed StorageErrors for SQLite failures.
@@ -57,16 +59,17 @@ def ensure_schema(engine: Engine, path: Path, *, target: str = HEAD) -> None:
         revision = read_revision(conn)
         _check_ownership(conn, revision, path)
     if revision == target:
-        return
+        return False
     _check_known(revision, path)
     with translate_errors(path), engine.begin() as conn:
         # Re-read under the write lock: another process may have upgraded meanwhile.
         revision = read_revision(conn)
         if revision == target:
-            return
+            return False
         _check_known(revision, path)
         conn.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
         _run_alembic(conn, target)
+    return revision is not None
 
 
 def _check_ownership(conn: Connection, revision: str | None, path: Path) -> None:

@@ -10,7 +10,9 @@ Each part owns one idea and each of its methods is one transaction:
 - ``outbox`` (:class:`~tracker.outbox.Outbox`): what the pusher claims and records;
 - ``inbox`` (:class:`~tracker.inbox.Inbox`): what the mileage pull writes;
 - ``costs`` (:class:`~tracker.costs.CostStore`): what the costs pull writes;
-- ``leases`` (:class:`~tracker.leases.Leases`): who may push or pull right now.
+- ``leases`` (:class:`~tracker.leases.Leases`): who may push or pull right now;
+- ``grants`` (:class:`~tracker.grants.RequestGrants`): the request budget all processes share;
+- ``sessions`` (:class:`~tracker.sessions.Sessions`): who has the file open.
 
 Thread-safe: every method takes a pooled connection of its own for its transaction, so
 several threads (an app's UI thread and the background sync) may share one Tracker. A part is
@@ -29,12 +31,14 @@ from zoneinfo import ZoneInfo
 
 from tracker.db import Clock, Database, DbOptions, Synchronous, create_db_engine, prepare_file
 from tracker.enums import DistanceUnit
-from tracker.errors import InvalidInputError
+from tracker.errors import InvalidInputError, StorageError
 from tracker.geo import TrackFilter
 from tracker.schema import ensure_schema
+from tracker.sessions import Sessions
 from tracker.triprows import TripRules
 
 if TYPE_CHECKING:
+    from tracker.grants import RequestGrants
     from tracker.bulk import Progress
     from tracker.bulkrows import BulkReport, RowError, TripRow
     from tracker.cars import Cars
@@ -75,6 +79,7 @@ class Tracker:
     def __init__(self, db: Database, rules: TripRules) -> None:
         self.db = db
         self.rules = rules
+        self._session: str | None = None
 
     @cached_property
     def trips(self) -> Trips:
@@ -139,6 +144,18 @@ class Tracker:
 
         return Leases(self.db)
 
+    @cached_property
+    def grants(self) -> RequestGrants:
+        """The request budget every process on the file shares."""
+        from tracker.grants import RequestGrants
+
+        return RequestGrants(self.db)
+
+    @cached_property
+    def sessions(self) -> Sessions:
+        """Who has the file open (an unclean close is found by the next open)."""
+        return Sessions(self.db)
+
     @classmethod
     def open(
         cls,
@@ -156,6 +173,11 @@ class Tracker:
         ``timezone`` gives trip dates (default: the system zone); ``unit`` and
         ``track_filter`` how recorded tracks are measured; ``synchronous`` and
         ``busy_timeout`` how SQLite commits and waits; ``clock`` the store's wall clock.
+
+        A file that another process did not close cleanly, or that was just migrated, is
+        checked in full first (``PRAGMA quick_check``): CorruptDatabaseError, and nothing
+        written, when it is damaged. Otherwise opening reads nothing but the schema version
+        and the open sessions.
         """
         path = Path(path)
         rules = TripRules(
@@ -168,12 +190,14 @@ class Tracker:
             path, DbOptions(synchronous=synchronous, busy_timeout=busy_timeout)
         )
         try:
-            ensure_schema(engine, path)
+            migrated = ensure_schema(engine, path)
+            db = Database(path, engine) if clock is None else Database(path, engine, clock)
+            store = cls(db, rules)
+            store._session = store.sessions.enter(check=db.verify_integrity, must_check=migrated)
         except BaseException:
             engine.dispose()
             raise
-        db = Database(path, engine) if clock is None else Database(path, engine, clock)
-        return cls(db, rules)
+        return store
 
     def add_trips(
         self,
@@ -225,7 +249,8 @@ class Tracker:
         return self.db.now()
 
     def check_integrity(self) -> None:
-        """Raise CorruptDatabaseError when the file is damaged (see ``Database``)."""
+        """The guard before every sync, O(1): raise CorruptDatabaseError when SQLite has
+        reported damage and a full check does not pass now (``Database.check_integrity``)."""
         self.db.check_integrity()
 
     def gc(self, retention: timedelta, *, dry_run: bool = False, vacuum: bool = False) -> GcReport:
@@ -240,9 +265,24 @@ class Tracker:
 
         return collect(self.db, retention, dry_run=dry_run, shrink=vacuum)
 
+    def verify_integrity(self) -> None:
+        """The full check now (``PRAGMA quick_check``, reads the whole file): raise
+        CorruptDatabaseError when the file is damaged (``tracker status --check``, and the
+        daemon's periodic check)."""
+        self.db.verify_integrity()
+
     def close(self) -> None:
-        """Release every connection."""
-        self.db.close()
+        """Release every connection. The session is ended (a clean close) unless damage was
+        seen: then it stays, as a crash's would, so the next open checks the file in full
+        and nothing is written into a damaged file."""
+        session, self._session = self._session, None
+        try:
+            if session is not None and not self.db.damage_seen:
+                self.sessions.leave(session)
+        except StorageError:
+            pass  # left behind: the next open checks the file in full, nothing is lost
+        finally:
+            self.db.close()
 
     def __enter__(self) -> Tracker:
         return self

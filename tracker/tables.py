@@ -297,3 +297,37 @@ class PullState(SQLModel, table=True):
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_complete_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RequestGrant(SQLModel, table=True):
+    """One request a budget granted, at ``at`` (wall clock, seconds since the epoch): the
+    grants of the last rate window, shared by every process on the file (``tracker.grants``)."""
+
+    __tablename__ = "request_grant"
+    __table_args__ = (Index("ix_request_grant_key_at", "key", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    at: float
+
+
+class RequestBudgetRow(SQLModel, table=True):
+    """A budget's shared 429 pause and the latest wall time any process used (its horizon)."""
+
+    __tablename__ = "request_budget"
+
+    key: str = Field(primary_key=True)
+    paused_until: float
+    horizon: float
+
+
+class StoreSession(SQLModel, table=True):
+    """A process that has the file open (written at open, deleted at a clean close)."""
+
+    __tablename__ = "store_session"
+
+    id: str = Field(primary_key=True)
+    host: str
+    pid: int
+    tag: str
+    started_at: datetime = Field(sa_type=UTCDateTime)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 import typer
@@ -12,12 +13,21 @@ from sync.cli.context import load_settings, open_store
 
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Also run the full integrity check (reads the whole file); exit 74 "
+            "when it is damaged.",
+        ),
+    ] = False,
 ) -> None:
     """Journal counts per state, oldest pending change, database facts."""
     from tracker.db import file_mode
 
     settings = load_settings()
     with open_store(settings) as store:
+        checked = _check(store) if check else None
         counts = store.journal.counts()
         now = store.now()
         trips = store.trips.count()
@@ -53,6 +63,8 @@ def status(
         "sync_running": pusher.held(now),
         "costs": costs,
     }
+    if checked is not None:
+        doc["integrity"] = {"check": "quick_check", "result": "ok", "seconds": checked}
     if as_json:
         output.emit_json(doc)
         return
@@ -79,5 +91,17 @@ def status(
             ),
             ("daemon", f"running ({daemon.owner})" if doc["daemon"]["running"] else "not running"),
             ("sync running now", "yes" if doc["sync_running"] else "no"),
+            *(
+                [("integrity", f"ok (PRAGMA quick_check, {checked * 1000:.0f} ms)")]
+                if checked is not None
+                else []
+            ),
         ],
     )
+
+
+def _check(store: Any) -> float:
+    """The full integrity check; its duration in seconds (CorruptDatabaseError: exit 74)."""
+    started = time.perf_counter()
+    store.verify_integrity()
+    return round(time.perf_counter() - started, 3)

@@ -40,6 +40,15 @@ Hook = Callable[[str], None]
 (answers written, transaction not committed)."""
 
 
+def budget_spent(clock: Clock, waiting: float) -> str:
+    """Why a run stopped before the rate budget had a slot: when it frees, in UTC."""
+    free = clock.wall() + timedelta(seconds=waiting)
+    return (
+        f"request budget spent until {free:%H:%M:%S} UTC (shared by every process syncing "
+        "this file); kept queued"
+    )
+
+
 class Pusher:
     """Pushes the journal of one store through one :class:`BatchSender`."""
 
@@ -189,7 +198,7 @@ class Pusher:
             if self._should_stop(stop):
                 return False
             if waiting > self._deadline.remaining():
-                self.report.stopped = "the run's time budget is spent (rate limit)"
+                self.report.stopped = budget_spent(self._clock, waiting)
                 return False
             self._clock.sleep(min(waiting, 1.0))
             if not self._lease.keep():
