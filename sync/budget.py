@@ -33,6 +33,7 @@ import hashlib
 import math
 import threading
 from collections import deque
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from tracker.grants import Window
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from sync.settings import MileageSettings
     from tracker.grants import RequestGrants
 
-__all__ = ["RequestBudget", "SharedBudget", "budget_key"]
+__all__ = ["RequestBudget", "SharedBudget", "budget_key", "spent_until"]
 
 
 class RequestBudget:
@@ -207,3 +208,13 @@ class SharedBudget(RequestBudget):
     def in_window(self) -> int:
         """How many requests (of every process on the file) lie within the last window."""
         return self._grants.in_window(self._shape, self._wall)
+
+
+def spent_until(clock: Clock, waiting: float) -> str:
+    """Why a request was not sent: the budget is spent for ``waiting`` more seconds (the
+    time it frees is given in UTC); the work stays queued."""
+    free = clock.wall() + timedelta(seconds=waiting)
+    return (
+        f"request budget spent until {free:%H:%M:%S} UTC (shared by every process syncing "
+        "this file); kept queued"
+    )

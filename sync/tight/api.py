@@ -17,7 +17,7 @@ from urllib.parse import quote
 import httpx
 import tenacity
 
-from sync.budget import RequestBudget
+from sync.budget import RequestBudget, spent_until
 from sync.clock import Clock
 from sync.deadline import Deadline
 from sync.errors import AuthError, EndpointMissingError, ProtocolError
@@ -109,7 +109,8 @@ class TightApi:
     def request(self, method: str, path: str, body: Any) -> Reply:
         """One request under the rate budget and the run's time budget."""
         if not self._budget.acquire(max_wait=self._deadline.remaining()):
-            raise NotSent(f"{method} {path}: not sent, the run's time budget is spent")
+            waiting = self._budget.wait_time()
+            raise NotSent(f"{method} {path}: not sent, {spent_until(self._clock, waiting)}")
         time_left = self._deadline.cap(self._cfg.deadline)
         if time_left <= 0:
             raise NotSent(f"{method} {path}: not sent, the run's time budget is spent")

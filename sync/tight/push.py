@@ -16,7 +16,7 @@ from concurrent.futures import Future, wait
 from datetime import timedelta
 
 from sync.ahead import Ahead
-from sync.budget import RequestBudget
+from sync.budget import RequestBudget, spent_until
 from sync.clock import Clock
 from sync.deadline import Deadline
 from sync.errors import AuthError, ConfigError, EndpointMissingError, TransientRemoteError
@@ -38,15 +38,6 @@ Hook = Callable[[str], None]
 """Called at named points of a push (crash tests kill the process there): ``after_claim``,
 ``after_send`` (answer's headers in, body unread), ``after_response``, ``before_commit``
 (answers written, transaction not committed)."""
-
-
-def budget_spent(clock: Clock, waiting: float) -> str:
-    """Why a run stopped before the rate budget had a slot: when it frees, in UTC."""
-    free = clock.wall() + timedelta(seconds=waiting)
-    return (
-        f"request budget spent until {free:%H:%M:%S} UTC (shared by every process syncing "
-        "this file); kept queued"
-    )
 
 
 class Pusher:
@@ -198,7 +189,7 @@ class Pusher:
             if self._should_stop(stop):
                 return False
             if waiting > self._deadline.remaining():
-                self.report.stopped = budget_spent(self._clock, waiting)
+                self.report.stopped = spent_until(self._clock, waiting)
                 return False
             self._clock.sleep(min(waiting, 1.0))
             if not self._lease.keep():
