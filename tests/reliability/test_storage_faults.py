@@ -30,8 +30,8 @@ from sqlalchemy import event
 
 from sync.cli.exitcodes import exit_code_for
 from sync.sandbox import DEFAULT_TOKEN, Sandbox, SandboxServer, serve
-from tests.reliability.figures import Row, Scorecard, ratio
 from tests.helpers.filefaults import damage_page, killed_holding
+from tests.reliability.figures import Row, Scorecard, ratio
 from tests.reliability.harness import EXE, clean_env, integrity
 from tests.tracker.snapshot import fingerprint
 from tracker.errors import StorageFullError
