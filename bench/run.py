@@ -63,6 +63,9 @@ class Sizes:
     """Pending trips and offline sync runs of bench/offline.py (issue 15: 10k, 1,000)."""
     bulk_n: int
     """Trips added by bench/bulk.py (add_trips vs raw executemany, and the CSV import)."""
+    shared_n: int
+    shared_limit: int
+    """bench/shared_budget.py: trips each of two processes pushes, and the rate limit."""
 
 
 FULL = Sizes(
@@ -87,6 +90,8 @@ FULL = Sizes(
     offline_n=10_000,
     offline_cycles=1000,
     bulk_n=100_000,
+    shared_n=1500,
+    shared_limit=1000,
 )
 QUICK = Sizes(
     ingest_n=5_000,
@@ -110,6 +115,8 @@ QUICK = Sizes(
     offline_n=300,
     offline_cycles=30,
     bulk_n=2_000,
+    shared_n=30,
+    shared_limit=20,
 )
 
 
@@ -199,6 +206,18 @@ def _bulk(s: Sizes) -> list[Row]:
     return bulk.run(n=s.bulk_n, repeats=3 if s.bulk_n >= 10_000 else 1)
 
 
+def _idle_sync(s: Sizes) -> list[Row]:
+    from bench import idle_sync
+
+    return [idle_sync.run(n=s.big_store_n, repeats=3 if s.big_store_n >= 100_000 else 1)]
+
+
+def _shared_budget(s: Sizes) -> list[Row]:
+    from bench import shared_budget
+
+    return [shared_budget.run(n=s.shared_n, limit=s.shared_limit)]
+
+
 BENCHMARKS: dict[str, Callable[[Sizes], list[Row]]] = {
     "ingest": _ingest,
     "push": _push,
@@ -212,6 +231,8 @@ BENCHMARKS: dict[str, Callable[[Sizes], list[Row]]] = {
     "big_store": _big_store,
     "offline": _offline,
     "bulk": _bulk,
+    "shared_budget": _shared_budget,
+    "idle_sync": _idle_sync,
 }
 
 
