@@ -324,10 +324,28 @@ class Database:
             raise
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[Session]:
-        """A write transaction (BEGIN IMMEDIATE); commits on success, rolls back on error."""
-        with self._translated(), Session(self.engine) as session, session.begin():
-            yield session
+    def write(self, *, durable: bool = True) -> Iterator[Session]:
+        """A write transaction (BEGIN IMMEDIATE); commits on success, rolls back on error.
+
+        ``durable=False``: the commit does not wait for the disk (``synchronous=NORMAL`` for
+        this transaction only); it survives the process being killed, not a power cut, and
+        the next durable commit makes it durable. For records whose loss costs nothing
+        stored (the request budget's grants): ~0.02 ms instead of a ~2 ms fsync.
+        """
+        if durable:
+            with self._translated(), Session(self.engine) as session, session.begin():
+                yield session
+            return
+        with self._translated(), self.engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            (level,) = raw.execute("PRAGMA synchronous").fetchone()
+            raw.execute("PRAGMA synchronous = NORMAL")  # outside a transaction: allowed
+            try:
+                with Session(bind=conn) as session, session.begin():
+                    yield session
+            finally:
+                raw.execute(f"PRAGMA synchronous = {int(level)}")
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:

@@ -99,3 +99,13 @@ def test_grants_out_of_the_window_are_pruned(pair: tuple[Tracker, Tracker], db_p
     with contextlib.closing(sqlite3.connect(db_path)) as con:
         (rows,) = con.execute("SELECT count(*) FROM request_grant").fetchone()
     assert rows <= W.limit
+
+
+def test_a_grant_commits_without_waiting_for_the_disk_and_restores_the_setting(
+    pair: tuple[Tracker, Tracker],
+) -> None:
+    one, _two = pair
+    assert one.grants.take(W, Wall()) == 0.0
+    for _ in range(3):  # every pooled connection is back at the store's FULL
+        with one.db.read() as s:
+            assert s.connection().exec_driver_sql("PRAGMA synchronous").scalar() == 2
