@@ -83,6 +83,8 @@ SINCE = "2026-03-01"
 machine's clock (the default, ``previous-year``, would cover them until the end of 2027)."""
 CHECKPOINT_TABLES = frozenset({"pull_state"})
 LOCK_TABLES = frozenset({"lease"})
+BUDGET_TABLES = frozenset({"request_grant", "request_budget"})
+"""The request budget shared by every process on the file: a grant per request, not data."""
 CHECKSUMMED = ("trip", "journal", "journal_event", "conflict", "car", "waypoint", "cost")
 AUDIT_TABLE = "bench_writes"
 
@@ -185,8 +187,9 @@ class Audit:
 
     @property
     def data_rows(self) -> int:
-        """Rows written outside the checkpoint and the lock."""
-        return sum(n for t, n in self.written.items() if t not in CHECKPOINT_TABLES | LOCK_TABLES)
+        """Rows written outside the checkpoint, the lock and the request budget."""
+        kept = CHECKPOINT_TABLES | LOCK_TABLES | BUDGET_TABLES
+        return sum(n for t, n in self.written.items() if t not in kept)
 
     @property
     def clean(self) -> bool:

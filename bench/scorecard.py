@@ -57,7 +57,8 @@ ELSEWHERE = {
     3: "counted in A2 after_send: every kill leaves a stored batch that is reconciled "
     "(found, adopted) and re-sent as an update; stored twice 0",
     7: "tests/sync/test_push.py (207 mixed, DUPLICATE, poison items, give-up)",
-    8: "tests/sync/test_push_edges.py::test_the_client_budget_prevents_429s; bench/drain.py",
+    8: "tests/sync/test_push_edges.py::test_the_client_budget_prevents_429s; bench/drain.py; "
+    "two processes on one file: tests/sync/test_shared_budget.py, bench/shared_budget.py",
     9: "tests/sync/test_push.py (expired token mid-run: re-minted once / stops, 0 further "
     "requests, attempts refunded); S1 here runs the 401 paths with a canary",
     10: "bench/drain.py (benchmarks)",

@@ -189,13 +189,13 @@ class SharedBudget(RequestBudget):
 
     def _wait_locked(self, now: float) -> float:
         local = super()._wait_locked(now)
-        return max(local, self._grants.wait(self._shape, self._wall))
+        return max(local, _whole_microseconds(self._grants.wait(self._shape, self._wall)))
 
     def _take_locked(self, now: float) -> float:
         local = super()._wait_locked(now)
         if local > 0:
             return local
-        wait = self._grants.take(self._shape, self._wall)
+        wait = _whole_microseconds(self._grants.take(self._shape, self._wall))
         if wait <= 0:
             self._sent.append(now)
         return wait
@@ -208,6 +208,12 @@ class SharedBudget(RequestBudget):
     def in_window(self) -> int:
         """How many requests (of every process on the file) lie within the last window."""
         return self._grants.in_window(self._shape, self._wall)
+
+
+def _whole_microseconds(seconds: float) -> float:
+    """A wait on the wall clock rounded up to its resolution (a microsecond): a sleep of less
+    would not move a wall clock that counts microseconds, and the wait would never end."""
+    return math.ceil(seconds * 1e6) / 1e6
 
 
 def spent_until(clock: Clock, waiting: float) -> str:

@@ -57,6 +57,9 @@ def settings(args: dict[str, Any]) -> Settings:
         connect_timeout=2.0,
         retries=2,
         pull_since=args.get("pull_since", "previous-year"),
+        # The campaigns' sandbox has no rate limit; the budget, shared by every child on the
+        # file (tests/sync/test_shared_budget.py), would otherwise throttle them all.
+        rate_limit=args.get("rate_limit", 1_000_000),
     )
     schedule = ScheduleSettings(
         lease_seconds=args.get("push_lease", 120.0),

@@ -168,3 +168,15 @@ def _tracker(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str
     return subprocess.run(
         [EXE, *argv], env=env, capture_output=True, text=True, timeout=120, check=False
     )
+
+
+def test_a_wait_shorter_than_a_microsecond_still_ends(
+    pair: tuple[Tracker, Tracker], clock: ManualClock
+) -> None:
+    # The simulated wall counts whole microseconds: a sub-microsecond sleep would not move it.
+    one, _two = pair
+    cfg = _settings(one.path.parent).mileage
+    budget = SharedBudget(one.grants, budget_key(cfg), 1, 1e-7, clock=clock)
+    for _ in range(5):
+        assert budget.acquire()
+    assert clock.slept
