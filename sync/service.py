@@ -258,6 +258,7 @@ class SyncService:
         state.last_error = None
         state.last_report = report.to_dict()
         log.info("gc: %d entries and %d history rows removed", report.entries, report.events)
+
     def _run_check(self) -> None:
         """The periodic full integrity check. A damaged file is remembered by the store:
         every run then refuses (CorruptDatabaseError) until a full check passes."""

@@ -38,12 +38,12 @@ from tracker.sessions import Sessions
 from tracker.triprows import TripRules
 
 if TYPE_CHECKING:
-    from tracker.grants import RequestGrants
     from tracker.bulk import Progress
     from tracker.bulkrows import BulkReport, RowError, TripRow
     from tracker.cars import Cars
     from tracker.conflicts import Conflicts
     from tracker.costs import CostStore
+    from tracker.grants import RequestGrants
     from tracker.inbox import Inbox
     from tracker.inputs import ManualTripIn
     from tracker.journal import Journal
