@@ -21,7 +21,14 @@ from typing import Any
 
 from sync.safe_text import visible
 
-__all__ = ["FORMATS", "JsonLinesFormatter", "LogfmtFormatter", "fields_of", "logfmt_value"]
+__all__ = [
+    "FORMATS",
+    "JsonLinesFormatter",
+    "LogfmtFormatter",
+    "PlainFormatter",
+    "fields_of",
+    "logfmt_value",
+]
 
 FORMATS = ("logfmt", "json")
 """The log formats (``TRACKER_LOG_FORMAT``, ``tracker daemon --log-format``)."""
@@ -93,3 +100,14 @@ class JsonLinesFormatter(logging.Formatter):
         }
         # ensure_ascii: every control and non-ASCII character escaped, the line stays one line.
         return json.dumps(event, default=str, ensure_ascii=True)
+
+
+class PlainFormatter(logging.Formatter):
+    """A line for a person at a command's stderr: ``warning: cost 9 quarantined: ...``, the
+    fields after it in brackets. What a command prints by default; machines get logfmt."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = fields_of(record)
+        extra = " (" + ", ".join(f"{k}={logfmt_value(v)}" for k, v in fields.items()) + ")"
+        text = visible(record.getMessage(), one_line=True) + (extra if fields else "")
+        return f"{record.levelname.lower()}: {text}"

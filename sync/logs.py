@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from sync.errors import ConfigError
-from sync.logfmt import FORMATS, JsonLinesFormatter, LogfmtFormatter, fields_of
+from sync.logfmt import FORMATS, JsonLinesFormatter, LogfmtFormatter, PlainFormatter, fields_of
 from sync.safe_text import visible
 
 _PATTERNS = (
@@ -80,8 +80,9 @@ def configure(
     log_format: str = "logfmt",
 ) -> None:
     """Route the root logger to stderr (or a 0600 file) with redaction, one event per line
-    in ``log_format`` (``logfmt`` or ``json``)."""
-    if log_format not in FORMATS:
+    in ``log_format`` (``logfmt`` or ``json``; ``plain``: ``warning: ...`` lines for a person
+    at a command)."""
+    if log_format not in (*FORMATS, "plain"):
         raise ConfigError(f"unknown log format {log_format!r}: use one of {', '.join(FORMATS)}")
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -91,7 +92,8 @@ def configure(
         handler = _FileOfOurs(open_log_file(log_file))
     else:
         handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(LogfmtFormatter() if log_format == "logfmt" else JsonLinesFormatter())
+    formatter = {"logfmt": LogfmtFormatter, "json": JsonLinesFormatter, "plain": PlainFormatter}
+    handler.setFormatter(formatter[log_format]())
     handler.addFilter(RedactSecrets(secrets))
     handler.addFilter(ShowControls())
     root.addHandler(handler)

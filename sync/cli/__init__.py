@@ -53,10 +53,13 @@ def _run(argv: list[str] | None) -> None:
 
     app = build_app()
     try:
-        # Library warnings (a quarantined cost, a retry) reach stderr as redacted log lines.
+        # What the library warns of (a quarantined cost, dropped fixes) reaches stderr as a
+        # line for a person ("warning: ..."); -v, TRACKER_LOG_LEVEL or TRACKER_LOG_FORMAT ask
+        # for log lines (logfmt or JSON) instead.
+        asked = "TRACKER_LOG_LEVEL" in os.environ or "TRACKER_LOG_FORMAT" in os.environ
         logs.configure(
             os.environ.get("TRACKER_LOG_LEVEL", "WARNING"),
-            log_format=os.environ.get("TRACKER_LOG_FORMAT", "logfmt"),
+            log_format=os.environ.get("TRACKER_LOG_FORMAT", "logfmt") if asked else "plain",
         )
         app(args=argv, prog_name="tracker", standalone_mode=True)
     except (TrackerError, SyncError) as err:

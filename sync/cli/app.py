@@ -114,7 +114,16 @@ def build_app() -> typer.Typer:
         version: bool = typer.Option(
             False, "--version", callback=_version, is_eager=True, help="Show the version."
         ),
+        verbose: bool = typer.Option(
+            False, "--verbose", "-v", help="Log lines (INFO and up, logfmt) on stderr."
+        ),
     ) -> None:
         """Offline-first trip and mileage tracker."""
+        if verbose:
+            import os
+
+            from sync import logs
+
+            logs.configure("INFO", log_format=os.environ.get("TRACKER_LOG_FORMAT", "logfmt"))
 
     return app

@@ -10,6 +10,7 @@ edited here too: one merges cleanly, the other is a conflict, held and then reso
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -43,6 +44,11 @@ def demo(
     from tracker.store import Tracker
 
     base = load_settings()
+    root = logging.getLogger()
+    if root.level == logging.WARNING and "TRACKER_LOG_LEVEL" not in os.environ:
+        # The story says what the warnings would (the quarantined cost is in its tables):
+        # left on, they would interrupt it. -v or TRACKER_LOG_LEVEL keep them.
+        root.setLevel(logging.ERROR)
     given = os.environ.get("TRACKER_HOME")
     home = Path(given) if given else Path(tempfile.mkdtemp(prefix="trip-tracker-demo-"))
     sandbox = Sandbox()

@@ -373,3 +373,30 @@ def test_times_are_in_the_configured_zone_in_tables_and_utc_in_json(
     assert shown["start_time"] == "2026-03-01T07:00:00Z"
     status = run_json(capsys, "status")
     assert status["journal"]["oldest_pending_at"].endswith("Z")
+
+
+@pytest.mark.usefixtures("root_logging")
+def test_warnings_are_plain_lines_and_verbose_gives_log_lines(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import logging
+
+    from sync.cli.app import build_app
+
+    app = build_app()
+
+    @app.command("noisy", hidden=True)
+    def noisy() -> None:  # the library notes something while a command runs
+        logging.getLogger("sync.costs.pull").info("page read")
+        logging.getLogger("sync.costs.pull").warning("cost 9 quarantined: why")
+
+    from sync import logs
+
+    logs.configure("WARNING", log_format="plain")  # main()'s default (see also tests/hostile)
+    with pytest.raises(SystemExit):
+        app(args=["noisy"], prog_name="tracker", standalone_mode=True)
+    assert capsys.readouterr().err == "warning: cost 9 quarantined: why\n"
+    with pytest.raises(SystemExit):
+        app(args=["-v", "noisy"], prog_name="tracker", standalone_mode=True)
+    err = capsys.readouterr().err
+    assert 'msg="page read"' in err and "level=warning" in err

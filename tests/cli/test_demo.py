@@ -29,6 +29,8 @@ def test_demo_runs_end_to_end_and_cleans_up(tmp_path: Path) -> None:
     assert "tracker conflicts resolve" in out
     assert "after the next sync, on Tight: Groceries and fuel; conflicts left: 0" in out
     assert "Traceback" not in result.stderr
+    # The story is told in its own words: no log or warning line interrupts it.
+    assert "level=" not in out + result.stderr and "warning:" not in out + result.stderr
     assert list(tmp_path.iterdir()) == []  # the temporary data folder is gone
 
 

@@ -77,3 +77,11 @@ def test_a_log_file_in_json_redacts_secrets_in_fields_too(tmp_path: Path) -> Non
 def test_an_unknown_log_format_is_a_configuration_error() -> None:
     with pytest.raises(ConfigError, match="log format 'xml'"):
         logs.configure("INFO", log_format="xml")
+
+
+def test_a_command_warns_in_a_plain_line_for_a_person() -> None:
+    from sync.logfmt import PlainFormatter
+
+    record = _record("cost quarantined", cost_id=9)
+    record.levelname = "WARNING"
+    assert PlainFormatter().format(record) == "warning: cost quarantined (cost_id=9)"
