@@ -168,8 +168,8 @@ def _summary(doc: dict[str, Any], report: SyncReport) -> None:
             f"{journal['conflicts']} trip(s) changed here and on Tight differently: "
             "`tracker conflicts list`, then `tracker conflicts resolve TRIP --take local|remote`"
         )
-    for step, error in report.failures.items():
-        output.error_line(f"error ({step}): {error}")
+    for error in report.failures.values():
+        output.error_line(f"error: {error}")  # the summary says which step it stopped
 
 
 def _dry_run(plan: dict[str, Any], as_json: bool) -> None:
