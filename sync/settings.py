@@ -200,6 +200,12 @@ class Settings(BaseSettings):
         "the local or the remote value",
     )
 
+    rate_schedules: Path | None = Field(
+        None,
+        description="TOML file of your own mileage rate schedules, in the shape of the "
+        "shipped ones (docs/tax-rates.md); read by tracker.rates.load_schedules",
+    )
+
     mileage: MileageSettings = Field(default_factory=MileageSettings)
     costs: CostsSettings = Field(default_factory=CostsSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)

@@ -178,3 +178,35 @@ def test_the_core_contract_names_every_core_module() -> None:
     import sync
 
     assert not [m for m in sync._EXPORTS.values() if m.startswith(("sync.cli", "sync.sandbox"))]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_the_wheel_ships_the_rate_schedules(wheel: Path, tmp_path: Path) -> None:
+    """The rate data files are in the wheel, and the installed package finds them through
+    importlib.resources (not a path relative to the checkout)."""
+    import zipfile
+
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        archive.extractall(tmp_path / "site")
+    shipped = sorted(n for n in names if n.startswith("tracker/rates/data/"))
+    assert shipped == [f"tracker/rates/data/{n}.toml" for n in ("ca-cra", "uk-hmrc", "us-irs")]
+    probe = (
+        "import json, tracker; from tracker.rates import load_schedules; "
+        "print(json.dumps([tracker.__file__, sorted(load_schedules())]))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    where, ids = json.loads(result.stdout)
+    assert where.startswith(str(tmp_path / "site"))
+    assert ids == ["ca-cra", "uk-hmrc", "us-irs"]

@@ -9,6 +9,8 @@ The tree is split by what the caller should do next::
     │   ├── IdTooShortError              type more of the id
     │   └── AmbiguousIdError             type more of the id: it names several records
     ├── StateError                       the record is not in a state that allows this
+    ├── RateScheduleError (ValueError)   a rate schedule file is wrong: fix the entry it names
+    ├── NoRateError (LookupError)        no rate covers a trip: add one (a custom schedule)
     └── StorageError                     the database file itself is the problem
         ├── DatabaseBusyError            another process holds the write lock: try again
         ├── StorageFullError             free disk space
@@ -77,6 +79,33 @@ class AmbiguousIdError(NotFoundError):
 
 class StateError(TrackerError):
     """The record exists but its state does not allow the operation."""
+
+
+class RateScheduleError(TrackerError, ValueError):
+    """A rate schedule file (shipped or the user's own) failed validation.
+
+    ``path`` is the file, ``entry`` where in it (e.g. ``schedules[0].rates[2].valid_from``),
+    ``reason`` what is wrong with it.
+    """
+
+    def __init__(self, path: str, entry: str, reason: str) -> None:
+        self.path = path
+        self.entry = entry
+        self.reason = reason
+        where = f"{path}, {entry}" if entry else path
+        super().__init__(f"rate schedule {where}: {reason}; fix it and try again")
+
+
+class NoRateError(TrackerError, LookupError):
+    """No rate of the schedule covers a trip's date, vehicle and purpose."""
+
+    def __init__(self, schedule: str, trip: str, detail: str) -> None:
+        self.schedule = schedule
+        self.trip = trip
+        super().__init__(
+            f"schedule {schedule!r} has no rate for trip {trip} ({detail}): add the rate to a "
+            "custom schedule (TRACKER_RATE_SCHEDULES, see docs/tax-rates.md)"
+        )
 
 
 class StorageError(TrackerError):
