@@ -10,6 +10,8 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.helpers.rates import schedule_toml
 from tracker.enums import DistanceUnit
@@ -193,6 +195,9 @@ def test_editing_an_earlier_trip_moves_a_later_one_across_the_tier(
     assert [p.distance for p in edited.trip("later").pieces] == [200, 300]
     assert edited.trip("later").exact == Fraction(165)
     assert edited.total("2023-24").amount == D("4575.00")  # 9800 x 0.45 + 165 = 4575
+    assert edited.changed_since(before) == ("early", "later")
+    again = compute(shipped["uk-hmrc"], [trip("early", "2023-05-01", "9000"), later])
+    assert again.changed_since(before) == ()
 
 
 def test_a_trip_no_rate_covers_is_an_error_naming_it(shipped: dict[str, Schedule]) -> None:
@@ -230,3 +235,17 @@ def test_the_docs_example_runs_as_written(capsys: pytest.CaptureFixture[str]) ->
         "[('200', '0.45'), ('300', '0.25')]",
         "4575.00",
     ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.decimals("0", "4000", places=2), max_size=12))
+def test_any_split_of_a_year_pays_what_the_year_s_miles_do(distances: list[Decimal]) -> None:
+    # HMRC's rule on the year's miles S: 0.45 x min(S, 10000) + 0.25 x max(S - 10000, 0),
+    # however S is cut into trips.
+    schedule = load_schedules()["uk-hmrc"]
+    trips = [trip(f"t{i}", "2024-01-01", str(d)) for i, d in enumerate(distances)]
+    total = Fraction(sum(distances, Decimal(0)))
+    expected = Fraction("0.45") * min(total, 10000) + Fraction("0.25") * max(total - 10000, 0)
+    amounts = compute(schedule, trips)
+    assert sum((t.exact for t in amounts.trips), Fraction(0)) == expected
+    assert all(t.distance == Fraction(d) for t, d in zip(amounts.trips, distances, strict=True))

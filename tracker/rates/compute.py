@@ -96,6 +96,13 @@ class Amounts:
         """The amount of the trip named ``key``."""
         return next(t for t in self.trips if t.key == key)
 
+    def changed_since(self, earlier: Amounts) -> tuple[str, ...]:
+        """The keys of the trips whose amount (or tier split) differs from ``earlier``'s, or
+        that ``earlier`` did not have: after an edit, the trips whose amount must be sent
+        again, in trip order."""
+        before = {trip.key: trip for trip in earlier.trips}
+        return tuple(trip.key for trip in self.trips if before.get(trip.key) != trip)
+
     def total(self, label: str, purpose: str = "business") -> YearTotal:
         """The total of the tax year named ``label`` (``2022``, ``2023-24``) for ``purpose``."""
         return next(t for t in self.totals if (t.tax_year.label, t.purpose) == (label, purpose))
