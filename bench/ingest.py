@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from tracker.fixcodec import ACC_SCALE, DEG_SCALE, SPEED_SCALE, encode, encode_optional
 from tracker.store import Tracker
 
 TARGET = 0.5
@@ -27,10 +28,20 @@ def _points(n: int) -> list[tuple[datetime, float, float, float, float]]:
 
 
 def _raw(path: Path, trip_id: str, points: list[Any]) -> float:
-    """Same rows, same table and PRAGMAs, plain sqlite3 (the baseline)."""
+    """Same rows, same table and PRAGMAs, plain sqlite3 (the baseline): the fixes are turned
+    into the stored integers (``tracker.fixcodec``) before the clock starts."""
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    t0 = (points[0][0] - epoch) // timedelta(microseconds=1)
     rows = [
-        (trip_id, i, (t - epoch) // timedelta(microseconds=1), lat, lng, acc, spd)
+        (
+            1,
+            i,
+            (t - epoch) // timedelta(microseconds=1) - t0,
+            encode(lat, DEG_SCALE),
+            encode(lng, DEG_SCALE),
+            encode_optional(acc, ACC_SCALE),
+            encode_optional(spd, SPEED_SCALE),
+        )
         for i, (t, lat, lng, acc, spd) in enumerate(points)
     ]
     con = sqlite3.connect(path, isolation_level=None)
@@ -39,8 +50,9 @@ def _raw(path: Path, trip_id: str, points: list[Any]) -> float:
     con.execute("PRAGMA foreign_keys=ON")
     start = time.perf_counter()
     con.execute("BEGIN IMMEDIATE")
+    con.execute("INSERT INTO track (key, trip_id, t0_us) VALUES (1, ?, ?)", (trip_id, t0))
     con.executemany(
-        "INSERT INTO waypoint (trip_id, seq, t_us, lat, lng, accuracy, speed) "
+        "INSERT INTO waypoint (trip_key, seq, dt_us, lat_e7, lng_e7, acc_cm, speed_cms) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         rows,
     )

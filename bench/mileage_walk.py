@@ -85,7 +85,16 @@ CHECKPOINT_TABLES = frozenset({"pull_state"})
 LOCK_TABLES = frozenset({"lease"})
 BUDGET_TABLES = frozenset({"request_grant", "request_budget"})
 """The request budget shared by every process on the file: a grant per request, not data."""
-CHECKSUMMED = ("trip", "journal", "journal_event", "conflict", "car", "waypoint", "cost")
+CHECKSUMMED = (
+    "trip",
+    "journal",
+    "journal_event",
+    "conflict",
+    "car",
+    "track",
+    "waypoint",
+    "cost",
+)
 AUDIT_TABLE = "bench_writes"
 
 

@@ -66,6 +66,8 @@ class Sizes:
     shared_n: int
     shared_limit: int
     """bench/shared_budget.py: trips each of two processes pushes, and the rate limit."""
+    waypoint_n: int
+    """Fixes in the 0010 store that bench/waypoint_store.py measures and migrates."""
 
 
 FULL = Sizes(
@@ -92,6 +94,7 @@ FULL = Sizes(
     bulk_n=100_000,
     shared_n=1500,
     shared_limit=1000,
+    waypoint_n=1_000_000,
 )
 QUICK = Sizes(
     ingest_n=5_000,
@@ -117,6 +120,7 @@ QUICK = Sizes(
     bulk_n=2_000,
     shared_n=30,
     shared_limit=20,
+    waypoint_n=20_000,
 )
 
 
@@ -218,6 +222,12 @@ def _shared_budget(s: Sizes) -> list[Row]:
     return [shared_budget.run(n=s.shared_n, limit=s.shared_limit)]
 
 
+def _waypoints(s: Sizes) -> list[Row]:
+    from bench import waypoint_store
+
+    return waypoint_store.run(n=s.waypoint_n)
+
+
 BENCHMARKS: dict[str, Callable[[Sizes], list[Row]]] = {
     "ingest": _ingest,
     "push": _push,
@@ -233,6 +243,7 @@ BENCHMARKS: dict[str, Callable[[Sizes], list[Row]]] = {
     "bulk": _bulk,
     "shared_budget": _shared_budget,
     "idle_sync": _idle_sync,
+    "waypoints": _waypoints,
 }
 
 

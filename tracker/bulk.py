@@ -35,7 +35,7 @@ from tracker.coltypes import utc_text
 from tracker.db import Database
 from tracker.errors import InvalidInputError
 from tracker.inputs import waypoint_rows
-from tracker.recording import store_track
+from tracker.tracks import append_fixes
 from tracker.tables import Car, Trip, TripImport
 from tracker.triprows import TripRules, resolve_car
 
@@ -165,7 +165,7 @@ def _insert(s: Session, rules: TripRules, now: str, rows: list[Checked]) -> tupl
     for trip_id, row in zip(ids, fresh, strict=True):
         if row.waypoints:
             try:
-                store_track(s, trip_id, row.waypoints)
+                append_fixes(s, trip_id, row.waypoints)
             except InvalidInputError as err:
                 raise _Rejected(row, RowError(row.number, err.field, err.reason)) from None
     return len(fresh), skipped
@@ -223,7 +223,7 @@ def _track_error(row: Checked) -> RowError | None:
     if not row.waypoints:
         return None
     try:
-        waypoint_rows("-", 0, row.waypoints, None)
+        waypoint_rows(0, 0, row.waypoints, None, None)
     except InvalidInputError as err:
         return RowError(row.number, err.field, err.reason)
     return None

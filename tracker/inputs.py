@@ -37,6 +37,7 @@ from pydantic import (
 
 from tracker.enums import Classification, DistanceUnit
 from tracker.errors import InvalidInputError
+from tracker.fixcodec import ACC_SCALE, DEG_SCALE, SPEED_SCALE
 
 MIN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_TIME = datetime(2100, 1, 1, tzinfo=UTC)
@@ -281,22 +282,26 @@ def _as_input_error(err: ValidationError) -> InvalidInputError:
 # done with plain comparisons on a fast path (NaN fails every comparison, so it is rejected);
 # anything unusual goes through the slow path, which names the offending field.
 
-#: ``(trip_id, seq, t_us, lat, lng, accuracy, speed)``: the waypoint table's column order.
-WaypointRow = tuple[str, int, int, float, float, float | None, float | None]
+#: ``(trip_key, seq, dt_us, lat_e7, lng_e7, acc_cm, speed_cms)``: the waypoint table's
+#: column order, in ``tracker.fixcodec``'s fixed-point units.
+WaypointRow = tuple[int, int, int, int, int, int | None, int | None]
 MIN_US = 0  # MIN_TIME is the epoch
 MAX_US = int((MAX_TIME - MIN_TIME).total_seconds()) * 1_000_000
 
 
 def waypoint_rows(
-    trip_id: str,
+    trip_key: int,
     first_seq: int,
     points: Iterable[WaypointIn | Mapping[str, Any] | Sequence[Any]],
     after_us: int | None,
-) -> list[WaypointRow]:
+    t0_us: int | None,
+) -> tuple[list[WaypointRow], int | None]:
     """Check fixes and turn them into waypoint rows, numbered from ``first_seq``.
 
     Each point is a WaypointIn, a mapping, or a tuple (time, lat, lng[, accuracy[, speed]]).
     Times must strictly increase, also relative to ``after_us`` (the trip's last stored fix).
+    Row times are offsets from ``t0_us`` (the track's time base; None: the first point's
+    time). Returns the rows and that time base (None when there are no rows).
     Raises InvalidInputError naming ``waypoints[i].<field>``; nothing is returned then.
     """
     rows: list[WaypointRow] = []
@@ -304,6 +309,8 @@ def waypoint_rows(
     last = -1 if after_us is None else after_us
     epoch = MIN_TIME
     seq = first_seq
+    base = t0_us
+    floor = math.floor
     t: Any
     lat: Any
     lng: Any
@@ -333,9 +340,22 @@ def waypoint_rows(
         if not last < t_us < MAX_US:
             _check_time(index, t_us, last)
         last = t_us
-        append((trip_id, seq, t_us, lat, lng, acc, spd))
+        if base is None:
+            base = t_us
+        # fixcodec.encode, inlined: this loop is the ingest rate (bench/ingest.py).
+        append(
+            (
+                trip_key,
+                seq,
+                t_us - base,
+                floor(lat * DEG_SCALE + 0.5),
+                floor(lng * DEG_SCALE + 0.5),
+                None if acc is None else floor(acc * ACC_SCALE + 0.5),
+                None if spd is None else floor(spd * SPEED_SCALE + 0.5),
+            )
+        )
         seq += 1
-    return rows
+    return rows, base
 
 
 def _normalise(point: Any, index: int) -> tuple[Any, Any, Any, Any, Any]:

@@ -7,7 +7,6 @@ its journal entry in it.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -15,22 +14,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
-
 from tracker import journal
 from tracker.db import Database
 from tracker.enums import EntryOp, TripSource, TripStatus
 from tracker.errors import InvalidInputError
 from tracker.geo import Fix, local_date, summarize
-from tracker.inputs import TripDetails, TripStart, WaypointIn, WaypointRow, parse, waypoint_rows
-from tracker.tables import Trip, Waypoint
+from tracker.inputs import TripDetails, TripStart, WaypointIn, parse
+from tracker.tables import Trip
+from tracker.tracks import append_fixes, track_fixes
 from tracker.triprows import (
     TripRules,
     details,
     exact,
-    from_micros,
     insert_trip,
     live_trip,
     millis,
@@ -41,7 +36,7 @@ from tracker.triprows import (
 )
 from tracker.views import TripView
 
-__all__ = ["Recorder", "store_track"]
+__all__ = ["Recorder"]
 
 log = logging.getLogger(__name__)
 
@@ -95,19 +90,10 @@ class Recorder:
         """
         with self._db.write() as s:
             trip = live_trip(s, trip_id)
-            last = s.exec(
-                select(Waypoint.seq, Waypoint.t_us)
-                .where(Waypoint.trip_id == trip.id)
-                .order_by(col(Waypoint.seq).desc())
-                .limit(1)
-            ).first()
-            seq0, after = (last[0] + 1, last[1]) if last else (0, None)
-            rows = waypoint_rows(trip.id, seq0, points, after)
-            if not rows:
-                return 0
-            _insert_waypoints(s, rows)
-            journal.record_change(s, trip.id, EntryOp.SAVE, self._db.now())
-            return len(rows)
+            stored = append_fixes(s, trip.id, points)
+            if stored:
+                journal.record_change(s, trip.id, EntryOp.SAVE, self._db.now())
+            return stored
 
     def stop(self, trip_id: str, *, end_time: datetime | None = None) -> TripView:
         """Finish a recording: compute distance, duration, end points; queue it for sync.
@@ -120,7 +106,7 @@ class Recorder:
         now = self._db.now()
         with self._db.write() as s:
             trip = live_trip(s, trip_id)
-            fixes = _fixes(s, trip.id)
+            fixes = track_fixes(s, trip.id)
             ends = end_time or now
             if fixes and fixes[-1].time > ends:
                 ends = fixes[-1].time
@@ -184,19 +170,15 @@ class Recorder:
                 # In slices, so that only one slice of rows is ever held besides the compact
                 # columns (the rows of 400,000 fixes would be ~90 MB). One transaction still:
                 # a failure leaves nothing of the file.
-                after: int | None = None
                 for start in range(0, len(track.fixes), _IMPORT_SLICE):
-                    rows = waypoint_rows(
+                    append_fixes(
+                        s,
                         trip.id,
-                        start,
                         (
                             (f.time, f.lat, f.lng, f.accuracy, f.speed)
                             for f in track.fixes[start : start + _IMPORT_SLICE]
                         ),
-                        after,
                     )
-                    _insert_waypoints(s, rows)
-                    after = rows[-1][2]
                 self._apply_summary(trip, track.fixes)
                 s.add(trip)
                 views.append(view(s, trip))
@@ -217,39 +199,3 @@ class Recorder:
         if trip.start_lat is None:
             trip.start_lat, trip.start_lng = exact(first.lat), exact(first.lng)
         trip.end_lat, trip.end_lng = exact(last.lat), exact(last.lng)
-
-
-@functools.cache
-def _waypoint_insert_sql() -> str:
-    """The Core INSERT for waypoints, compiled once for SQLite (qmark parameters)."""
-    from sqlalchemy.dialects import sqlite
-
-    table = Waypoint.__table__  # type: ignore[attr-defined]
-    return str(insert(table).compile(dialect=sqlite.dialect()))
-
-
-def store_track(
-    s: Session, trip_id: str, points: Iterable[WaypointIn | Mapping[str, Any] | Sequence[Any]]
-) -> int:
-    """A new trip's fixes (as :meth:`Recorder.add_points` takes them), checked and inserted
-    in the caller's transaction, numbered from 0; how many. InvalidInputError names the fix."""
-    rows = waypoint_rows(trip_id, 0, points, None)
-    if rows:
-        _insert_waypoints(s, rows)
-    return len(rows)
-
-
-def _insert_waypoints(s: Session, rows: list[WaypointRow]) -> None:
-    # Core executemany of positional rows straight to the driver: SQLAlchemy's per-row
-    # dict processing halved the rate in a measurement (see bench/ingest.py).
-    s.connection().exec_driver_sql(_waypoint_insert_sql(), rows)
-
-
-def _fixes(s: Session, trip_id: str) -> list[Fix]:
-    table = Waypoint.__table__  # type: ignore[attr-defined]
-    rows = s.connection().execute(
-        sa_select(table.c.t_us, table.c.lat, table.c.lng, table.c.accuracy, table.c.speed)
-        .where(table.c.trip_id == trip_id)
-        .order_by(table.c.seq)
-    )
-    return [Fix(from_micros(t), lat, lng, acc, spd) for t, lat, lng, acc, spd in rows]

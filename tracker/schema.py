@@ -1,10 +1,14 @@
 """Bring a database file to the current schema (Alembic), in place, all or nothing.
 
 The common case (file already current) costs one small query and never imports Alembic.
+A migration that converts a large table may stage its copy first, in short committed
+chunks that a later open resumes (:data:`STAGED`); the Alembic transaction then finishes it
+and swaps, so the file still moves from one revision to the next all or nothing.
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
@@ -30,10 +34,15 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0013",
     "0014",
     "0015",
+    "0016",
 )
 HEAD = KNOWN_REVISIONS[-1]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+
+#: Revisions whose conversion is staged before the Alembic transaction, by the ``stage``
+#: function of the named module (imported only when a file needs it).
+STAGED: dict[str, str] = {"0016": "tracker.migrations.waypoint_key"}
 
 
 def read_revision(conn: Connection) -> str | None:
@@ -47,9 +56,14 @@ def read_revision(conn: Connection) -> str | None:
     return None if row is None else str(row[0])
 
 
-def ensure_schema(engine: Engine, path: Path, *, target: str = HEAD) -> bool:
+def ensure_schema(
+    engine: Engine, path: Path, *, target: str = HEAD, staged: bool = True
+) -> bool:
     """Create or upgrade the schema of ``path`` to ``target`` (default: head); True when an
     existing file was migrated (its integrity is then checked before use).
+
+    ``staged=False`` skips the staged copies (:data:`STAGED`): each conversion then runs
+    whole in the Alembic transaction (what bench/waypoint_store.py compares against).
 
     Raises SchemaTooNewError for a file from a newer trip-tracker, StorageUnavailableError
     for a SQLite file that is not ours, and typed StorageErrors for SQLite failures.
@@ -61,6 +75,8 @@ def ensure_schema(engine: Engine, path: Path, *, target: str = HEAD) -> bool:
     if revision == target:
         return False
     _check_known(revision, path)
+    if staged:
+        _stage(engine, path, revision, target)
     with translate_errors(path), engine.begin() as conn:
         # Re-read under the write lock: another process may have upgraded meanwhile.
         revision = read_revision(conn)
@@ -70,6 +86,17 @@ def ensure_schema(engine: Engine, path: Path, *, target: str = HEAD) -> bool:
         conn.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
         _run_alembic(conn, target)
     return revision is not None
+
+
+def _stage(engine: Engine, path: Path, revision: str | None, target: str) -> None:
+    if revision is None:
+        return  # a new file: nothing to convert
+    first, last = KNOWN_REVISIONS.index(revision), KNOWN_REVISIONS.index(target)
+    for staged in KNOWN_REVISIONS[first + 1 : last + 1]:
+        if staged in STAGED:
+            module = importlib.import_module(STAGED[staged])
+            with translate_errors(path):
+                module.stage(engine, path)
 
 
 def _check_ownership(conn: Connection, revision: str | None, path: Path) -> None:

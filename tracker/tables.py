@@ -91,19 +91,34 @@ class Trip(SQLModel, table=True):
     deleted_by: str | None = None  # "server": deleted there (never re-created)
 
 
+class Track(SQLModel, table=True):
+    """A trip's recorded fixes: their compact integer key and time base (migration 0016).
+
+    A row is made with a trip's first fix. ``key`` is an INTEGER PRIMARY KEY: an explicit
+    alias of the rowid, which VACUUM keeps (it may renumber only implicit rowids).
+    """
+
+    __tablename__ = "track"
+
+    key: int | None = Field(default=None, primary_key=True)
+    trip_id: str = Field(foreign_key="trip.id", unique=True)
+    t0_us: int  # the first fix's time (UTC epoch microseconds): waypoint times are offsets
+
+
 class Waypoint(SQLModel, table=True):
-    """One GPS fix of a trip. Bulk inserts go through SQLAlchemy Core, not the ORM."""
+    """One GPS fix of a trip, in the fixed-point units of ``tracker.fixcodec`` (~30 bytes
+    a fix with its key). Bulk inserts go through SQLAlchemy Core, not the ORM."""
 
     __tablename__ = "waypoint"
     __table_args__ = {"sqlite_with_rowid": False}
 
-    trip_id: str = Field(foreign_key="trip.id", primary_key=True)
+    trip_key: int = Field(foreign_key="track.key", primary_key=True)
     seq: int = Field(primary_key=True)
-    t_us: int  # UTC epoch microseconds: exact for every Python datetime
-    lat: float
-    lng: float
-    accuracy: float | None = None
-    speed: float | None = None
+    dt_us: int  # microseconds since the track's t0_us: exact for every Python datetime
+    lat_e7: int  # 1e-7 degree
+    lng_e7: int
+    acc_cm: int | None = None  # accuracy radius, centimetres
+    speed_cms: int | None = None  # cm/s
 
 
 class TripImport(SQLModel, table=True):

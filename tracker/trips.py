@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlmodel import col, func, select
+from sqlmodel import func, select
 
 from tracker import journal
 from tracker.enums import EntryOp, Lifecycle, SyncState, TripSource, TripStatus
@@ -18,8 +18,9 @@ from tracker.geo import local_date
 from tracker.inputs import ManualTripIn, TripEdit, parse
 from tracker.lookup import find_trip
 from tracker.recording import Recorder
-from tracker.tables import Trip, Waypoint
+from tracker.tables import Trip
 from tracker.tally import read_tally
+from tracker.tracks import fix_count, stored_fixes
 from tracker.triplist import (
     COUNT_SQL,
     DEFAULT_PAGE,
@@ -33,7 +34,6 @@ from tracker.triplist import (
 )
 from tracker.triprows import (
     details,
-    from_micros,
     insert_trip,
     millis,
     place_columns,
@@ -141,29 +141,18 @@ class Trips(Recorder):
             return {t.id: TripView.from_row(t, state_of(t, states)) for t in rows}
 
     def waypoints(self, trip_id: str) -> list[WaypointView]:
-        """A trip's stored fixes, in order."""
+        """A trip's stored fixes, in order (to the precision ``tracker.fixcodec`` states)."""
         with self._db.read() as s:
             trip = find_trip(s, trip_id)
-            rows = s.exec(
-                select(Waypoint).where(Waypoint.trip_id == trip.id).order_by(col(Waypoint.seq))
-            ).all()
             return [
-                WaypointView(
-                    seq=w.seq,
-                    time=from_micros(w.t_us),
-                    lat=w.lat,
-                    lng=w.lng,
-                    accuracy=w.accuracy,
-                    speed=w.speed,
-                )
-                for w in rows
+                WaypointView(seq=seq, time=t, lat=lat, lng=lng, accuracy=acc, speed=spd)
+                for seq, t, lat, lng, acc, spd in stored_fixes(s, trip.id)
             ]
 
     def waypoint_count(self, trip_id: str) -> int:
         """How many fixes a trip has."""
         with self._db.read() as s:
-            trip = find_trip(s, trip_id)
-            return int(s.exec(select(func.count()).where(Waypoint.trip_id == trip.id)).one())
+            return fix_count(s, find_trip(s, trip_id).id)
 
     def page(
         self,

@@ -154,7 +154,10 @@ def read_trips(path: Path) -> dict[str, TripRow]:
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
     try:
         counts = dict(
-            con.execute("SELECT trip_id, count(*) FROM waypoint GROUP BY trip_id").fetchall()
+            con.execute(
+                "SELECT k.trip_id, count(*) FROM waypoint w JOIN track k ON k.key = w.trip_key "
+                "GROUP BY k.trip_id"
+            ).fetchall()
         )
         rows = con.execute(
             "SELECT id, remote_id, status, lifecycle, description, notes FROM trip"

@@ -6,7 +6,7 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
-TABLES = ("car", "trip", "waypoint", "journal", "journal_event", "cost")
+TABLES = ("car", "trip", "track", "waypoint", "journal", "journal_event", "cost")
 
 
 def fingerprint(path: Path) -> dict[str, tuple[int, str]]:
