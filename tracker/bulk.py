@@ -35,8 +35,8 @@ from tracker.coltypes import utc_text
 from tracker.db import Database
 from tracker.errors import InvalidInputError
 from tracker.inputs import waypoint_rows
-from tracker.tracks import append_fixes
 from tracker.tables import Car, Trip, TripImport
+from tracker.tracks import append_fixes
 from tracker.triprows import TripRules, resolve_car
 
 DEFAULT_CHUNK = 1000

@@ -56,9 +56,7 @@ def read_revision(conn: Connection) -> str | None:
     return None if row is None else str(row[0])
 
 
-def ensure_schema(
-    engine: Engine, path: Path, *, target: str = HEAD, staged: bool = True
-) -> bool:
+def ensure_schema(engine: Engine, path: Path, *, target: str = HEAD, staged: bool = True) -> bool:
     """Create or upgrade the schema of ``path`` to ``target`` (default: head); True when an
     existing file was migrated (its integrity is then checked before use).
 
