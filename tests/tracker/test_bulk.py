@@ -246,7 +246,7 @@ def test_a_process_killed_mid_chunk_leaves_whole_chunks_and_a_rerun_adds_the_res
     with Tracker.open(db_path, timezone="UTC") as store:
         assert store.trips.count() == 20  # two whole chunks; nothing of the third
         assert store.journal.counts().pending == 20
-        assert len(_rows(db_path, "waypoint", "trip_id, seq")) == 100
+        assert len(_rows(db_path, "waypoint", "trip_key, seq")) == 100
         again = store.add_trips(
             TripRow(
                 {"date": "2026-03-01", "distance": str(n + 1)},

@@ -158,7 +158,7 @@ def test_a_conversion_that_lost_a_fix_is_refused_and_changes_nothing(db_path: Pa
         )
 
 
-def test_a_downgrade_to_0010_gives_back_the_fixes_within_the_precision(db_path: Path) -> None:
+def test_a_downgrade_gives_back_the_old_layout_within_the_precision(db_path: Path) -> None:
     from alembic import command
     from alembic.config import Config
 
@@ -169,7 +169,7 @@ def test_a_downgrade_to_0010_gives_back_the_fixes_within_the_precision(db_path: 
         cfg = Config()
         cfg.set_main_option("script_location", str(ROOT / "tracker" / "migrations"))
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0010")
+        command.downgrade(cfg, "0015")
     engine.dispose()
     with closing(sqlite3.connect(db_path)) as con:
         back = con.execute("SELECT * FROM waypoint ORDER BY trip_id, seq").fetchall()
@@ -177,7 +177,7 @@ def test_a_downgrade_to_0010_gives_back_the_fixes_within_the_precision(db_path: 
     assert [row[:3] for row in back] == [row[:3] for row in want]
     for got, fix in zip(back, want, strict=True):
         assert abs(got[3] - fix[3]) <= 0.5e-7 and abs(got[4] - fix[4]) <= 0.5e-7
-    assert "track" not in tables(db_path) and revision(db_path) == "0010"
+    assert "track" not in tables(db_path) and revision(db_path) == "0015"
 
 
 # ------------------------------------------------------------------- real processes, killed
