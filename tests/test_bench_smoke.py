@@ -61,7 +61,7 @@ def test_the_walk_of_unchanged_records_writes_nothing_but_checkpoints(
 
     assert walk["data_rows_written"] == 0, walk["writes_by_table"]
     assert walk["data_tables_changed"] == []
-    allowed = {"pull_state", "lease", "request_grant", "request_budget"}
+    allowed = {"pull_state", "lease", "request_grant", "request_budget", "store_session"}
     assert set(walk["writes_by_table"]) <= allowed, walk["writes_by_table"]
     # The audit is live: it counted the checkpoint moving with every page.
     assert walk["writes_by_table"]["pull_state"] >= walk["pages"] >= 1
