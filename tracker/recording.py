@@ -12,14 +12,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracker import journal
 from tracker.db import Database
 from tracker.enums import EntryOp, TripSource, TripStatus
 from tracker.errors import InvalidInputError
 from tracker.geo import Fix, local_date, summarize
-from tracker.inputs import TripDetails, TripStart, WaypointIn, parse
 from tracker.tables import Trip
 from tracker.tracks import append_fixes, track_fixes
 from tracker.triprows import (
@@ -35,6 +34,9 @@ from tracker.triprows import (
     view,
 )
 from tracker.views import TripView
+
+if TYPE_CHECKING:  # validation models load when a method validates (not for reads)
+    from tracker.inputs import TripDetails, TripStart, WaypointIn
 
 __all__ = ["Recorder"]
 
@@ -54,6 +56,8 @@ class Recorder:
 
     def start(self, data: TripStart | Mapping[str, Any] | None = None) -> TripView:
         """Start a live recording. The trip is pushed once :meth:`stop` completes it."""
+        from tracker.inputs import TripStart, parse
+
         start = parse(TripStart, data or {})
         now = self._db.now()
         begins = start.start_time or now
@@ -76,6 +80,8 @@ class Recorder:
 
     def add_point(self, trip_id: str, point: WaypointIn | Mapping[str, Any]) -> None:
         """Append one fix to a recording trip."""
+        from tracker.inputs import WaypointIn, parse
+
         self.add_points(trip_id, [parse(WaypointIn, point)])
 
     def add_points(
@@ -102,6 +108,8 @@ class Recorder:
         impossible jumps (the store's track filter). With no usable fix it is 0.
         """
         if end_time is not None:
+            from tracker.inputs import WaypointIn, parse
+
             end_time = parse(WaypointIn, {"time": end_time, "lat": 0, "lng": 0}).time
         now = self._db.now()
         with self._db.write() as s:
@@ -132,6 +140,7 @@ class Recorder:
     ) -> list[TripView]:
         """Import every track of a GPX file as a finished trip (all tracks or none)."""
         from tracker.gpx import read_gpx
+        from tracker.inputs import TripDetails, parse
 
         given = parse(TripDetails, extra or {})
         tracks = read_gpx(source)

@@ -10,16 +10,18 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
 from tracker.fixcodec import ACC_SCALE, DEG_SCALE, SPEED_SCALE, decode, decode_optional
 from tracker.geo import Fix
-from tracker.inputs import WaypointIn, WaypointRow, waypoint_rows
 from tracker.tables import Track, Waypoint
 from tracker.triprows import from_micros
+
+if TYPE_CHECKING:  # validation loads when fixes are written, not when they are read
+    from tracker.inputs import WaypointIn, WaypointRow
 
 __all__ = ["StoredFix", "append_fixes", "fix_count", "stored_fixes", "track_fixes"]
 
@@ -56,6 +58,8 @@ def append_fixes(
             .limit(1)
         ).first()
         seq0, after = (last[0] + 1, t0 + last[1]) if last else (0, None)
+    from tracker.inputs import waypoint_rows
+
     rows, base = waypoint_rows(key, seq0, points, after, t0)
     if not rows:
         return 0

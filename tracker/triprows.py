@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select as sa_select
@@ -21,10 +21,12 @@ from tracker import journal
 from tracker.enums import Classification, DistanceUnit, EntryOp, Lifecycle, SyncState, TripStatus
 from tracker.errors import InvalidInputError, NotFoundError, StateError
 from tracker.geo import TrackFilter
-from tracker.inputs import Place, TripDetails
 from tracker.lookup import find_car, find_trip
 from tracker.tables import Trip
 from tracker.views import TripView
+
+if TYPE_CHECKING:
+    from tracker.inputs import Place, TripDetails
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ entry; input passes a validated model (``tracker.inputs``) before any row is bui
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import func, select
 
@@ -15,7 +15,6 @@ from tracker import journal
 from tracker.enums import EntryOp, Lifecycle, SyncState, TripSource, TripStatus
 from tracker.errors import InvalidInputError, StateError
 from tracker.geo import local_date
-from tracker.inputs import ManualTripIn, TripEdit, parse
 from tracker.lookup import find_trip
 from tracker.recording import Recorder
 from tracker.tables import Trip
@@ -45,6 +44,9 @@ from tracker.triprows import (
 from tracker.triprows import sync_state as state_of
 from tracker.views import TripView, WaypointView
 
+if TYPE_CHECKING:
+    from tracker.inputs import ManualTripIn, TripEdit
+
 __all__ = ["Trips"]
 
 
@@ -57,6 +59,8 @@ class Trips(Recorder):
 
     def add(self, data: ManualTripIn | Mapping[str, Any]) -> TripView:
         """Record a finished trip by hand (a date and a distance at least)."""
+        from tracker.inputs import ManualTripIn, parse  # validation: only when writing
+
         given = parse(ManualTripIn, data)
         now = self._db.now()
         with self._db.write() as s:
@@ -86,6 +90,8 @@ class Trips(Recorder):
 
     def edit(self, trip_id: str, changes: TripEdit | Mapping[str, Any]) -> TripView:
         """Change a trip's details; re-queues it for sync (also when it was parked)."""
+        from tracker.inputs import TripEdit, parse
+
         edit = parse(TripEdit, changes)
         now = self._db.now()
         with self._db.write() as s:

@@ -400,3 +400,22 @@ def test_warnings_are_plain_lines_and_verbose_gives_log_lines(
         app(args=["-v", "noisy"], prog_name="tracker", standalone_mode=True)
     err = capsys.readouterr().err
     assert 'msg="page read"' in err and "level=warning" in err
+
+
+def test_reading_trips_loads_no_validation_models(tmp_path: Path) -> None:
+    # Start-up (issue 15): a list or a show builds no pydantic input model.
+    probe = (
+        "import sys\n"
+        "from sync.cli import main\n"
+        "for argv in (['trip', 'list'], ['trip', 'list', '--json']):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print('INPUTS', 'tracker.inputs' in sys.modules)\n"
+    )
+    env = {**os.environ, "TRACKER_HOME": str(tmp_path / "home")}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert "INPUTS False" in result.stdout, result.stdout + result.stderr
