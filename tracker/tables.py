@@ -13,8 +13,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, text
-from sqlmodel import Field, SQLModel
+from sqlalchemy import JSON, Column, Float, ForeignKey, Index, Integer, Table, text
+from sqlmodel import AutoString, Field, SQLModel
 
 from tracker.coltypes import DecimalText, UTCDateTime
 
@@ -91,20 +91,6 @@ class Trip(SQLModel, table=True):
     deleted_by: str | None = None  # "server": deleted there (never re-created)
 
 
-class Track(SQLModel, table=True):
-    """A trip's recorded fixes: their compact integer key and time base (migration 0016).
-
-    A row is made with a trip's first fix. ``key`` is an INTEGER PRIMARY KEY: an explicit
-    alias of the rowid, which VACUUM keeps (it may renumber only implicit rowids).
-    """
-
-    __tablename__ = "track"
-
-    key: int | None = Field(default=None, primary_key=True)
-    trip_id: str = Field(foreign_key="trip.id", unique=True)
-    t0_us: int  # the first fix's time (UTC epoch microseconds): waypoint times are offsets
-
-
 class Waypoint(SQLModel, table=True):
     """One GPS fix of a trip, in the fixed-point units of ``tracker.fixcodec`` (~30 bytes
     a fix with its key). Bulk inserts go through SQLAlchemy Core, not the ORM."""
@@ -119,17 +105,6 @@ class Waypoint(SQLModel, table=True):
     lng_e7: int
     acc_cm: int | None = None  # accuracy radius, centimetres
     speed_cms: int | None = None  # cm/s
-
-
-class TripImport(SQLModel, table=True):
-    """The import key of a trip added in bulk (``Tracker.add_trips``): a row given the same
-    key again is skipped, so importing a file twice (or again after a crash) adds nothing."""
-
-    __tablename__ = "trip_import"
-    __table_args__ = (Index("ix_trip_import_trip", "trip_id"), {"sqlite_with_rowid": False})
-
-    key: str = Field(primary_key=True)
-    trip_id: str = Field(foreign_key="trip.id")
 
 
 class JournalEntry(SQLModel, table=True):
@@ -170,16 +145,6 @@ class JournalEntry(SQLModel, table=True):
     # updates these instead of adding a history row (migration 0013).
     first_failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-
-class Tally(SQLModel, table=True):
-    """Counts kept by triggers in the same transaction as each change (migration 0012):
-    ``journal:<state>``, ``journal:in_doubt``, ``trip:active`` (see ``tracker.tally``)."""
-
-    __tablename__ = "tally"
-
-    key: str = Field(primary_key=True)
-    n: int
 
 
 class JournalEvent(SQLModel, table=True):
@@ -271,18 +236,6 @@ class Cost(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
-class PullSeen(SQLModel, table=True):
-    """Cost IDs a pull run has read so far, as sorted ``[first, last]`` ranges (JSON): one
-    row per checkpoint, cleared when the run ends. A complete walk marks the costs outside
-    them not seen, so reading an unchanged cost writes nothing to it (docs/costs.md)."""
-
-    __tablename__ = "pull_seen"
-
-    id: int | None = Field(default=None, primary_key=True)
-    run_id: str
-    ranges: str
-
-
 class CostQuarantine(SQLModel, table=True):
     """A pulled item that did not validate: kept raw with the reason, retried next pull."""
 
@@ -314,35 +267,80 @@ class PullState(SQLModel, table=True):
     last_complete_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class RequestGrant(SQLModel, table=True):
-    """One request a budget granted, at ``at`` (wall clock, seconds since the epoch): the
-    grants of the last rate window, shared by every process on the file (``tracker.grants``)."""
+# Bookkeeping tables, read and written with plain SQL or SQLAlchemy Core only: declared as
+# Core tables on the same metadata (the schema test compares them too). A SQLModel class costs
+# ~2.4 ms of start-up each (a pydantic model), a Core table ~0.2 ms (issue 15, start-up).
+_META = SQLModel.metadata
 
-    __tablename__ = "request_grant"
-    __table_args__ = (Index("ix_request_grant_key_at", "key", "at"),)
+TRACK = Table(
+    "track",
+    _META,
+    # An INTEGER PRIMARY KEY: an explicit alias of the rowid, which VACUUM keeps (it may
+    # renumber only implicit rowids). A row is made with a trip's first fix (migration 0016).
+    Column("key", Integer, primary_key=True),
+    Column("trip_id", AutoString, ForeignKey("trip.id"), nullable=False, unique=True),
+    # The first fix's time (UTC epoch microseconds): waypoint times are offsets from it.
+    Column("t0_us", Integer, nullable=False),
+)
+"""A trip's recorded fixes: their compact integer key and time base."""
 
-    id: int | None = Field(default=None, primary_key=True)
-    key: str
-    at: float
+TRIP_IMPORT = Table(
+    "trip_import",
+    _META,
+    Column("key", AutoString, primary_key=True),
+    Column("trip_id", AutoString, ForeignKey("trip.id"), nullable=False),
+    Index("ix_trip_import_trip", "trip_id"),
+    sqlite_with_rowid=False,
+)
+"""The import key of a trip added in bulk (``Tracker.add_trips``): a row given the same key
+again is skipped, so importing a file twice (or again after a crash) adds nothing."""
 
+TALLY = Table(
+    "tally",
+    _META,
+    Column("key", AutoString, primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+"""Counts kept by triggers in the same transaction as each change (migration 0012; see
+``tracker.tally``)."""
 
-class RequestBudgetRow(SQLModel, table=True):
-    """A budget's shared 429 pause and the latest wall time any process used (its horizon)."""
+PULL_SEEN = Table(
+    "pull_seen",
+    _META,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", AutoString, nullable=False),
+    Column("ranges", AutoString, nullable=False),
+)
+"""Cost IDs a pull run has read so far, as sorted ``[first, last]`` ranges (JSON): one row
+per checkpoint, cleared when the run ends (docs/costs.md)."""
 
-    __tablename__ = "request_budget"
+REQUEST_GRANT = Table(
+    "request_grant",
+    _META,
+    Column("id", Integer, primary_key=True),
+    Column("key", AutoString, nullable=False),
+    Column("at", Float, nullable=False),
+    Index("ix_request_grant_key_at", "key", "at"),
+)
+"""One request a budget granted, at ``at`` (wall clock, epoch seconds): the grants of the last
+rate window, shared by every process on the file (``tracker.grants``)."""
 
-    key: str = Field(primary_key=True)
-    paused_until: float
-    horizon: float
+REQUEST_BUDGET = Table(
+    "request_budget",
+    _META,
+    Column("key", AutoString, primary_key=True),
+    Column("paused_until", Float, nullable=False),
+    Column("horizon", Float, nullable=False),
+)
+"""A budget's shared 429 pause and the latest wall time any process used (its horizon)."""
 
-
-class StoreSession(SQLModel, table=True):
-    """A process that has the file open (written at open, deleted at a clean close)."""
-
-    __tablename__ = "store_session"
-
-    id: str = Field(primary_key=True)
-    host: str
-    pid: int
-    tag: str
-    started_at: datetime = Field(sa_type=UTCDateTime)
+STORE_SESSION = Table(
+    "store_session",
+    _META,
+    Column("id", AutoString, primary_key=True),
+    Column("host", AutoString, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("tag", AutoString, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+)
+"""A process that has the file open (written at open, deleted at a clean close)."""

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from tracker.fixcodec import ACC_SCALE, DEG_SCALE, SPEED_SCALE, decode, decode_optional
 from tracker.geo import Fix
-from tracker.tables import Track, Waypoint
+from tracker.tables import TRACK, Waypoint
 from tracker.triprows import from_micros
 
 if TYPE_CHECKING:  # validation loads when fixes are written, not when they are read
@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # validation loads when fixes are written, not when they are 
 
 __all__ = ["StoredFix", "append_fixes", "fix_count", "stored_fixes", "track_fixes"]
 
-_TRACK = Track.__table__  # type: ignore[attr-defined]
+_TRACK = TRACK
 _WAYPOINT = Waypoint.__table__  # type: ignore[attr-defined]
 
 #: ``(seq, time, lat, lng, accuracy, speed)`` of one stored fix, in the API's units.
