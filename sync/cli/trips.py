@@ -304,6 +304,9 @@ def list_(
     if as_json:
         output.emit_json(page.to_json())
         return
+    if not page.trips:  # a sentence, not a title over an empty table
+        output.line("no trips" if after is None else "no more trips")
+        return
     _trip_table(page.trips, f"{len(page.trips)} trip{'s' if len(page.trips) != 1 else ''}")
     if page.more:
         more = f"{page.more}{'' if page.more_exact else '+'}"
