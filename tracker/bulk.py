@@ -34,8 +34,9 @@ from tracker.bulkrows import (
 from tracker.coltypes import utc_text
 from tracker.db import Database
 from tracker.errors import InvalidInputError
+from tracker.importkeys import imported_keys
 from tracker.inputs import waypoint_rows
-from tracker.tables import TRIP_IMPORT, Car, Trip
+from tracker.tables import Car, Trip
 from tracker.tracks import append_fixes
 from tracker.triprows import TripRules, resolve_car
 
@@ -176,9 +177,7 @@ def _fresh(conn: Any, rows: list[Checked]) -> tuple[list[Checked], int]:
     keys = [r.key for r in rows if r.key is not None]
     if not keys:
         return rows, 0
-    taken = set(
-        conn.execute(select(TRIP_IMPORT.c.key).where(TRIP_IMPORT.c.key.in_(keys))).scalars()
-    )
+    taken = imported_keys(conn, keys)
     fresh: list[Checked] = []
     for row in rows:
         if row.key is not None:

@@ -7,6 +7,7 @@ its journal entry in it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -19,6 +20,7 @@ from tracker.db import Database
 from tracker.enums import EntryOp, TripSource, TripStatus
 from tracker.errors import InvalidInputError
 from tracker.geo import Fix, local_date, summarize
+from tracker.importkeys import imported_keys, remember_import
 from tracker.tables import Trip
 from tracker.tracks import append_fixes, track_fixes
 from tracker.triprows import (
@@ -138,19 +140,29 @@ class Recorder:
         source: Path | bytes | str,
         extra: TripDetails | Mapping[str, Any] | None = None,
     ) -> list[TripView]:
-        """Import every track of a GPX file as a finished trip (all tracks or none)."""
+        """Import every track of a GPX file as a finished trip (all tracks or none); returns
+        the trips made.
+
+        A track imported before (the same file content, the same track) is skipped: each is
+        keyed by the file's SHA-256 and its number (``trip_import``, as the CSV import keys
+        rows), so importing a file twice adds nothing and returns no trip.
+        """
         from tracker.gpx import read_gpx
         from tracker.inputs import TripDetails, parse
 
         given = parse(TripDetails, extra or {})
         tracks = read_gpx(source)
+        prefix = f"gpx:{_digest(source)}:"
         now = self._db.now()
         views: list[TripView] = []
         with self._db.write() as s:
             given = given.model_copy(update={"car_id": resolve_car(s, given.car_id)})
+            known = imported_keys(s, [f"{prefix}{n}" for n in range(len(tracks))])
             for number, track in enumerate(tracks):
                 if not track.fixes:
                     raise InvalidInputError(f"gpx.trk[{number}]", "has no track points")
+                if f"{prefix}{number}" in known:
+                    continue
                 if track.same_time_dropped:
                     log.warning(
                         "gpx.trk[%d]: %d point(s) with the same time as the point before "
@@ -190,6 +202,7 @@ class Recorder:
                     )
                 self._apply_summary(trip, track.fixes)
                 s.add(trip)
+                remember_import(s, f"{prefix}{number}", trip.id)
                 views.append(view(s, trip))
         return views
 
@@ -208,3 +221,12 @@ class Recorder:
         if trip.start_lat is None:
             trip.start_lat, trip.start_lng = exact(first.lat), exact(first.lng)
         trip.end_lat, trip.end_lng = exact(last.lat), exact(last.lng)
+
+
+def _digest(source: Path | bytes | str) -> str:
+    """The SHA-256 of a GPX source's bytes (a file is read in blocks, never whole)."""
+    if isinstance(source, Path):
+        with source.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    data = source.encode() if isinstance(source, str) else source
+    return hashlib.sha256(data).hexdigest()

@@ -102,10 +102,11 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document."
 
 
 def import_(
-    file: Annotated[
-        Path,
+    files: Annotated[
+        list[Path],
         typer.Argument(
-            metavar="FILE", help="A GPX file (each track a trip) or a CSV file of trips (.csv)."
+            metavar="FILE...",
+            help="GPX files (each track a trip), or one CSV file of trips (.csv).",
         ),
     ],
     classification: Annotated[
@@ -164,13 +165,17 @@ def import_(
         "customer_id": customer,
     }
     details = {k: v for k, v in given.items() if v is not None}
-    if file.suffix.lower() != ".csv":
+    csv_files = [f for f in files if f.suffix.lower() == ".csv"]
+    if not csv_files:
         if skip_invalid or dry_run or mapping or chunk_size:
             raise typer.BadParameter(
                 "--skip-invalid, --dry-run, --map and --chunk-size are for CSV files"
             )
-        _import_gpx(file, details, as_json, quiet)
+        _import_gpx(files, details, as_json, quiet)
         return
+    if len(files) > 1:
+        raise typer.BadParameter("import a CSV file on its own (GPX files may come together)")
+    file = files[0]
     rename = _rename(mapping or [])
     store = open_store(load_settings())
     with store, _bar(output.interactive(as_json)) as tick:
@@ -246,14 +251,22 @@ def _render(path: Path, result: CsvImport, as_json: bool, asked_dry_run: bool) -
             output.line(f"{more} more invalid rows: --json lists them")
 
 
-def _import_gpx(gpx_file: Path, details: dict[str, Any], as_json: bool, quiet: bool) -> None:
+def _import_gpx(gpx_files: list[Path], details: dict[str, Any], as_json: bool, quiet: bool) -> None:
+    """Each file in its own transaction, in order; a file (or track) imported before adds
+    nothing and says so."""
     from sync.cli.trips import print_trip
 
     store = open_store(load_settings())
+    made: list[Any] = []
     with store:
-        views = store.trips.import_gpx(gpx_file, details)
-        if as_json:
-            output.emit_json([v.to_json() for v in views])
-        else:
+        for gpx_file in gpx_files:
+            views = store.trips.import_gpx(gpx_file, details)
+            made += views
+            if as_json:
+                continue
             for view in views:
                 print_trip(view, False, "imported", quiet)
+            if not views and not quiet:
+                output.line(f"already imported: {output.safe(gpx_file)} (nothing added)")
+    if as_json:
+        output.emit_json([v.to_json() for v in made])

@@ -418,3 +418,18 @@ def test_reading_trips_loads_no_validation_models(tmp_path: Path) -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60
     )
     assert "INPUTS False" in result.stdout, result.stdout + result.stderr
+
+
+def test_many_gpx_files_import_in_one_command_and_a_second_import_adds_nothing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    first, second = sorted(FIXTURES.glob("*.gpx"))[:2]
+    made = run_json(capsys, "trip", "import", str(first), str(second))
+    assert len(made) >= 2
+    code, out, _ = run(capsys, "trip", "import", str(first), str(second))
+    assert code == 0
+    assert out.splitlines() == [
+        f"already imported: {first} (nothing added)",
+        f"already imported: {second} (nothing added)",
+    ]
+    assert len(run_json(capsys, "trip", "list", "--all")["trips"]) == len(made)

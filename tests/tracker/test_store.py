@@ -209,3 +209,16 @@ def test_a_trip_started_in_the_future_can_still_be_stopped(
     other = store.trips.start({"start_time": clock() + timedelta(hours=2)})
     with pytest.raises(InvalidInputError, match="end_time"):
         store.trips.stop(other.id, end_time=clock())  # an explicit end before the start
+
+
+def test_a_gpx_file_imported_twice_adds_its_trips_once(store: Tracker) -> None:
+    from tests.tracker.test_gpx import gpx, pt, trk
+
+    text = gpx(trk([pt(0), pt(1, lat="52.51")]), trk([pt(5), pt(6, lat="52.52")]))
+    first = store.trips.import_gpx(text)
+    assert len(first) == 2
+    assert store.trips.import_gpx(text) == []  # the same tracks: known by their keys
+    assert store.trips.import_gpx(text.encode()) == []  # the same bytes, however given
+    other = gpx(trk([pt(7), pt(8, lat="52.53")]))
+    assert len(store.trips.import_gpx(other)) == 1
+    assert store.trips.count() == 3
