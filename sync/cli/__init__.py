@@ -63,7 +63,7 @@ def _run(argv: list[str] | None) -> None:
         )
         app(args=argv, prog_name="tracker", standalone_mode=True)
     except (TrackerError, SyncError) as err:
-        error_line(f"error: {err}")
+        error_line(f"error: {_in_words(err)}")
         sys.exit(int(exit_code_for(err)))
     except KeyboardInterrupt:
         error_line("interrupted; nothing half-written was kept")
@@ -76,6 +76,14 @@ def _run(argv: list[str] | None) -> None:
             "(set TRACKER_DEBUG=1 for a traceback)"
         )
         sys.exit(int(ExitCode.SOFTWARE))
+
+
+def _in_words(err: Exception) -> str:
+    """The error as the command line says it (flags, not the library's field names)."""
+    from sync.cli.wording import in_flags
+    from tracker.errors import InvalidInputError
+
+    return in_flags(err) if isinstance(err, InvalidInputError) else str(err)
 
 
 __all__ = ["main"]

@@ -131,9 +131,9 @@ def test_cars(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("argv", "code", "needle"),
     [
-        (["trip", "add", "--distance", "12,5", "--date", "2026-03-01"], 65, "invalid distance"),
-        (["trip", "add", "--distance", "-3", "--date", "2026-03-01"], 65, "invalid distance"),
-        (["trip", "add", "--distance", "3"], 65, "give a date"),
+        (["trip", "add", "--distance", "12,5", "--date", "2026-03-01"], 65, "invalid --distance"),
+        (["trip", "add", "--distance", "-3", "--date", "2026-03-01"], 65, "invalid --distance"),
+        (["trip", "add", "--distance", "3"], 65, "give a --date or a --start-time"),
         (
             ["trip", "add", "--distance", "3", "--date", "2026-03-01", "-c", "x"],
             2,  # a choice the parser refuses: a usage error, listing the choices
