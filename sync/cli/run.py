@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -177,7 +178,14 @@ def _dry_run(plan: dict[str, Any], as_json: bool) -> None:
         output.emit_json(plan)
         return
     for request in plan["requests"]:
+        # As it would go on the wire: the request line, its headers (token redacted), the
+        # body; then a blank line.
         output.line(f"{request['method']} {request['url']}  ({request['note']})")
+        for name, value in (request.get("headers") or {}).items():
+            output.line(f"{name}: {value}")
+        if request.get("body") is not None:
+            output.line(json.dumps(request["body"], ensure_ascii=False, indent=2))
+        output.line("")
     push = plan.get("push")
     hidden = plan.get("not_shown", 0)
     if push and hidden:

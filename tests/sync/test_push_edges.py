@@ -144,6 +144,10 @@ def test_dry_run_shows_what_would_be_sent_and_changes_nothing(
     code, out, _ = _cli(capsys, "sync", "--push", "--dry-run")
     assert "1 request(s) would be sent" in out
     assert os.environ["TRACKER_MILEAGE_TOKEN"] not in out
+    # The text shows what would go on the wire too: headers (redacted) and the body.
+    assert "Authorization: Bearer ***" in out
+    body = out.split("Content-Type: application/json\n", 1)[1].split("\n\n", 1)[0]
+    assert [item["customData"][KEY] for item in json.loads(body)["data"]] == ids
 
 
 def test_only_item_errors_count_toward_giving_up(
