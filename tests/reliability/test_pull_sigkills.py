@@ -14,8 +14,10 @@ sandbox's records and history (``tests/reliability/twoway.py``):
   of the run that had read the record *before* the edit overwrote it (the documented
   read->save window: counted apart);
 - a record deleted there is deleted here or held (edited here), never created again, except
-  a create whose answer was lost and whose record was deleted before any run read it (Tight
-  keeps no trace of deletes: the unknown-outcome window, counted apart);
+  a create whose answer was lost and whose record was deleted before this device learned its
+  id (Tight keeps no trace of deletes: the unknown-outcome window, counted apart). A child
+  killed after a page of the pull was read and before it was stored learned nothing from it
+  (the next child reads the same page again): such a read does not count as learning;
 - no duplicates (a local id created or stored twice, a record with two trips, a trip made
   elsewhere pushed back); local = server after heal, except trips held in a conflict.
 """
@@ -44,6 +46,7 @@ from tests.reliability.twoway import (
     check,
     dump_history,
     heal,
+    killed_runs,
     read_local,
     rows,
 )
@@ -137,7 +140,7 @@ def test_random_sigkills_while_pulling_and_pushing_lose_no_edit(
         history, records = sandbox.snapshot()
     dump_history(tmp_path / "history.json", history, records)
     acks = [LocalAck(a.trip_id, a.what, a.detail) for a in parse_acks(read_lines(outs))]
-    verdicts = check(acks, read_local(db), history, records)
+    verdicts = check(acks, read_local(db), history, records, killed_runs(outs))
     lines = read_lines(outs)
     syncs = sum(1 for x in lines if x.startswith("SYNCED"))
     figures = [

@@ -16,9 +16,11 @@ save sends is the one its run merged from a read: the oracle counts an overwritt
 only when the saving run had read the record, *with the value it sent*, before the edit. Any
 other overwrite is a lost server edit: the run knew the edit, or sent a copy it never read
 (an update merged with a stale copy). Tight keeps no trace of deleted records either: a
-create whose answer was lost and whose record another client deleted before any run read it
-is proven absent and created again (counted apart too, when no run had read the record and
-no answer named it).
+create whose answer was lost and whose record another client deleted before this device
+learned its id is proven absent and created again (counted apart too). The device learned
+the id when the file names it (an answer or an adoption recorded it) or when a run that
+lived to store what it read had read the record; a run killed between a read and the commit
+of what it read (``killed_runs``) learned nothing, and the file shows it: no trace of the id.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -411,8 +413,9 @@ class Verdicts:
     recreated: list[str] = field(default_factory=list)
     recreated_unknown: list[str] = field(default_factory=list)
     """Re-created because the create's answer was lost and the record was deleted on Tight
-    before this device learned its id (no run read it, no answer named it): the client
-    cannot tell that from a create that never arrived."""
+    before this device learned its id (the file never named it, and no run read it but runs
+    killed before storing what they read): the client cannot tell that from a create that
+    never arrived."""
     duplicates: list[str] = field(default_factory=list)
     diverged: list[str] = field(default_factory=list)
     pulled_creates: int = 0
@@ -459,10 +462,28 @@ def _wire(row: LocalRow, name: str) -> Any:
     return getattr(row, name)
 
 
+def killed_runs(outs: Iterable[Path]) -> set[str]:
+    """The run tags of the forked children's runs killed before they ended (``SYNC``
+    printed, not yet ``SYNCED``): what such a run read may never have been stored. Child
+    ``cN`` writes ``cN.out`` and tags its k-th run ``cN.k`` (:class:`RunTagTransport`)."""
+    killed: set[str] = set()
+    for path in outs:
+        lines = path.read_text().splitlines() if path.exists() else []
+        started = sum(1 for x in lines if x == "SYNC")
+        if started > sum(1 for x in lines if x.startswith("SYNCED")):
+            killed.add(f"{path.stem}.{started}")
+    return killed
+
+
 def check(
-    acks: list[LocalAck], local: LocalState, history: list[Event], records: dict[str, Any]
+    acks: list[LocalAck],
+    local: LocalState,
+    history: list[Event],
+    records: dict[str, Any],
+    killed: Collection[str] = (),
 ) -> Verdicts:
-    """Every oracle of the two-way campaigns (see the module docstring and the tests)."""
+    """Every oracle of the two-way campaigns (see the module docstring and the tests).
+    ``killed``: runs killed before they ended (:func:`killed_runs`)."""
     v = Verdicts(conflicts=Counter(kind for kind, _ in local.conflicts.values()))
     trips, held = local.trips, local.conflicts
     by_remote: dict[str, list[str]] = {}
@@ -529,9 +550,12 @@ def check(
             if e.kind == "created" and e.local_id is not None and e.local_id in gone_ids:
                 old = gone_ids[e.local_id]
                 said = f"{e.local_id}: created again as {rid} after {old} was deleted on Tight"
-                if old not in reads and old not in local.told.get(e.local_id, ""):
+                readers = sorted({r.run for r in reads.get(old, [])})
+                learned = old in local.told.get(e.local_id, "")
+                if not learned and all(run in killed for run in readers):
                     unknown[e.local_id] += 1
-                    v.recreated_unknown.append(said)
+                    lost = f" (read only by runs killed before storing it: {readers})"
+                    v.recreated_unknown.append(said + (lost if readers else ""))
                 else:
                     v.recreated.append(said)
             for name, (edit, value) in list(pending.get(rid, {}).items()):

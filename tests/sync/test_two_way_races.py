@@ -11,7 +11,9 @@ import pytest
 from sync.engine import SyncEngine
 from sync.events import StepStarted, SyncEvent
 from sync.sandbox import Sandbox, SandboxServer
+from sync.sandbox.faults import StoreThenDrop
 from sync.settings import Settings
+from sync.tight.wire import QUERY_PATH
 from tests.helpers.remote import KEY, EngineFactory, fast_mileage, push
 from tracker.store import Tracker
 from tracker.views import TripView
@@ -147,3 +149,55 @@ def test_a_server_edit_after_a_lost_answer_is_still_someone_elses(
     assert record["notes"] == "theirs"
     (conflict,) = store.conflicts.list()
     assert [f.name for f in conflict.fields] == ["notes"]
+
+
+def _said(store: Tracker, trip_id: str) -> str:
+    """Everything the trip's history says (where the file would name a Tight id it learned)."""
+    _, events = store.journal.history(trip_id)
+    return " | ".join(f"{e.event}: {e.detail}" for e in events)
+
+
+def test_an_in_doubt_create_read_but_never_stored_then_deleted_on_tight_is_created_again(
+    store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
+) -> None:
+    # Campaign A8's "created again after it was deleted on Tight": a child read the page
+    # with the record of its in-doubt create and was SIGKILLed before storing the page; the
+    # record was deleted on Tight; the next child proved the create absent and sent it
+    # again. Here the read's answer is dropped after the server ran the query, as the kill
+    # dropped it: the file learns nothing, so the delete cannot be told from a create that
+    # never arrived (the unknown-outcome window, docs/sync-guarantees.md).
+    record_id = _in_doubt_create(store, sandbox, make_engine)
+    (trip,) = store.trips.list()
+    queries = sandbox.add_fault(StoreThenDrop(path=QUERY_PATH, method="POST", times=None))
+    report = make_engine().run(push=True, pull=True)
+    assert queries.hits >= 1 and report.failures  # served, never stored
+    assert store.journal.counts().in_doubt == 1
+    assert store.trips.get(trip.id).remote_id is None
+    assert record_id not in _said(store, trip.id)
+    sandbox.clear_faults()
+    assert sandbox.remove_record(record_id)
+    report = make_engine().run(push=True, pull=True)
+    assert report.push is not None and report.push.reconciled_absent == 1
+    (again,) = sandbox.records_with_custom(KEY, trip.id)
+    assert again["id"] != record_id
+    assert store.trips.get(trip.id).remote_id == again["id"]
+
+
+def test_an_in_doubt_create_whose_read_was_stored_is_deleted_here_when_tight_deletes_it(
+    store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
+) -> None:
+    # The same interleaving with the read stored: the trip adopted the record, so its
+    # delete on Tight deletes the trip here and nothing is created again.
+    record_id = _in_doubt_create(store, sandbox, make_engine)
+    (trip,) = store.trips.list()
+    report = make_engine().run(push=False, pull=True)
+    assert report.mileage is not None and report.mileage.adopted == 1
+    assert f"found on the server as {record_id}" in _said(store, trip.id)
+    assert sandbox.remove_record(record_id)
+    report = make_engine().run(push=True, pull=True)
+    assert report.push is not None and report.push.synced == 0
+    assert sandbox.records_with_custom(KEY, trip.id) == []
+    # Adopted, its create is still queued (an update now): "deleted on the server, edited
+    # here" holds it until the user says (docs/sync-guarantees.md, "Two-way sync").
+    (held,) = store.conflicts.list()
+    assert (held.trip_id, held.kind) == (trip.id, "deleted")
