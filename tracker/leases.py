@@ -63,12 +63,16 @@ def acquire(session: Session, name: str, owner: str, ttl: timedelta, now: dateti
 def renew(
     session: Session, name: str, owner: str, fence: int, ttl: timedelta, now: datetime
 ) -> bool:
-    """Extend a lease still held by ``owner`` under ``fence``; False if it was lost."""
+    """Extend a lease still held by ``owner`` under ``fence``; False if it was lost.
+
+    An expired lease that nobody took is still ours: a take-over changes the owner and the
+    fence (a release clears the owner), all in write transactions like this one, so an
+    unchanged owner and fence prove that no other process held it meanwhile. The holder was
+    only slow (a pull page longer than the lease on a loaded machine), and giving up then
+    would end every such run before its push, with nobody else pushing."""
     row = session.get(Lease, name)
     if row is None or row.owner != owner or row.fence != fence:
         return False
-    if row.expires_at is not None and row.expires_at <= now:
-        return False  # expired: another process may already have taken over
     row.expires_at = now + ttl
     session.add(row)
     return True

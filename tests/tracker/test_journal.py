@@ -149,6 +149,27 @@ def test_expired_lease_returns_entries_and_flags_creates_in_doubt(
     assert store.trips.get(trip).sync_state == "in_flight"  # no longer in doubt
 
 
+def test_a_slow_holder_renews_its_expired_lease_unless_another_took_it(
+    store: Tracker, clock: StepClock
+) -> None:
+    # Campaign A8 under load: a pull page outlived the push lease (0.5 s there), nobody else
+    # wanted it, and the run gave up its push ("lost the push lease to another process") run
+    # after run, so the heal never ended. Only a take-over ends a holder's lease.
+    ttl = timedelta(seconds=1)
+    fence = store.leases.acquire("push", "slow", ttl)
+    assert fence is not None
+    clock.advance(5)
+    assert store.leases.renew("push", "slow", fence, ttl)
+    assert store.leases.info("push").held(store.now())
+    clock.advance(5)
+    taken = store.leases.acquire("push", "next", ttl)
+    assert taken == fence + 1
+    assert not store.leases.renew("push", "slow", fence, ttl)
+    assert store.leases.info("push").owner == "next"
+    store.leases.release("push", "next", taken)
+    assert not store.leases.renew("push", "slow", fence, ttl)  # released: not ours either
+
+
 def test_expired_update_is_not_in_doubt(store: Tracker, clock: StepClock) -> None:
     trip = _manual(store)
     (c,) = claim(store, "p", 10, LEASE)
