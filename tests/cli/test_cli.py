@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sync.cli.exitcodes import ExitCode, exit_code_for
-from tests.helpers.cli import run, run_json
+from tests.helpers.cli import modules_loaded, run, run_json
 from tests.helpers.store import manual_trips
 from tracker.store import Tracker
 
@@ -225,22 +225,10 @@ def test_internal_errors_map_to_70() -> None:
 
 
 def test_help_does_not_import_the_database_or_http_stack() -> None:
-    probe = (
-        "import sys\n"
-        "from sync.cli import main\n"
-        "try:\n"
-        "    main(['--help'])\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "heavy = [m for m in ('sqlalchemy', 'sqlmodel', 'httpx', 'apscheduler', 'alembic')"
-        " if m in sys.modules]\n"
-        "print('HEAVY', heavy)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert "HEAVY []" in result.stdout
-    assert "trip" in result.stdout
+    heavy = ("sqlalchemy", "sqlmodel", "httpx", "apscheduler", "alembic")
+    _, loaded, out = modules_loaded([["--help"]], heavy)
+    assert loaded == []
+    assert "trip" in out
 
 
 @pytest.mark.slow
@@ -312,17 +300,6 @@ def test_the_console_script_ends_quickly_with_its_output_and_code_intact(tmp_pat
     ids=" ".join,
 )
 def test_commands_that_send_nothing_load_no_http_stack(tmp_path: Path, argv: list[str]) -> None:
-    probe = (
-        "import sys\n"
-        "from sync.cli import main\n"
-        "try:\n"
-        f"    main({argv!r})\n"
-        "except SystemExit as done:\n"
-        "    print('CODE', done.code)\n"
-        "heavy = [m for m in ('httpx', 'apscheduler', 'tenacity', 'starlette')"
-        " if m in sys.modules]\n"
-        "print('HEAVY', heavy)\n"
-    )
     env = {
         **os.environ,
         "TRACKER_HOME": str(tmp_path / "home"),
@@ -331,11 +308,10 @@ def test_commands_that_send_nothing_load_no_http_stack(tmp_path: Path, argv: lis
         "TRACKER_COSTS_URL": "http://127.0.0.1:9",
         "TRACKER_COSTS_TOKEN": "t",
     }
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60
-    )
-    assert "CODE 0" in result.stdout, result.stderr
-    assert "HEAVY []" in result.stdout, result.stdout
+    heavy = ("httpx", "apscheduler", "tenacity", "starlette")
+    codes, loaded, out = modules_loaded([argv], heavy, env)
+    assert codes == [0], out
+    assert loaded == [], out
 
 
 def test_a_short_or_unknown_trip_id_is_answered_in_words(
@@ -402,22 +378,11 @@ def test_warnings_are_plain_lines_and_verbose_gives_log_lines(
 
 
 def test_reading_trips_loads_no_validation_models(tmp_path: Path) -> None:
-    # Start-up (issue 15): a list or a show builds no pydantic input model.
-    probe = (
-        "import sys\n"
-        "from sync.cli import main\n"
-        "for argv in (['trip', 'list'], ['trip', 'list', '--json']):\n"
-        "    try:\n"
-        "        main(argv)\n"
-        "    except SystemExit:\n"
-        "        pass\n"
-        "print('INPUTS', 'tracker.inputs' in sys.modules)\n"
-    )
+    # Start-up (issue 15): a list, in text or JSON, builds no pydantic input model.
     env = {**os.environ, "TRACKER_HOME": str(tmp_path / "home")}
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60
-    )
-    assert "INPUTS False" in result.stdout, result.stdout + result.stderr
+    argvs = [["trip", "list"], ["trip", "list", "--json"]]
+    _, loaded, out = modules_loaded(argvs, ("tracker.inputs",), env)
+    assert loaded == [], out
 
 
 def test_many_gpx_files_import_in_one_command_and_a_second_import_adds_nothing(
