@@ -33,6 +33,7 @@ from sync.events import Listener, StepStarted, SyncFinished, SyncStarted, notify
 from sync.http.client import build_client
 from sync.http.credentials import CredentialsProvider
 from sync.http.cutoff import CutOff
+from sync.http.reach import Reachability
 from sync.lease import HeldLease
 from sync.preview import preview_run
 from sync.report import SyncReport
@@ -108,6 +109,7 @@ class SyncEngine:
         budget: float | None = None,
         stop: threading.Event | None = None,
         retry_waiting: bool = False,
+        connect_tries: int | None = None,
     ) -> SyncReport:
         """One sync run: pull (the platform's costs, then what changed on Tight), then push
         the journal.
@@ -119,7 +121,9 @@ class SyncEngine:
         batches and pages once spent, leaving everything consistent and resumable. ``stop``:
         set it to end the run after the batch or page under way. ``retry_waiting``: changes
         waiting for their retry time are sent too (a sync asked for by hand; the scheduler
-        keeps to the schedule).
+        keeps to the schedule). ``connect_tries``: tries of a request whose server cannot be
+        connected to (None: the API's retries); a server given up on is not tried again in
+        the run, so an offline run ends at once with everything kept queued.
 
         Raises CorruptDatabaseError (and touches nothing) for a damaged file. A step's own
         failure (offline, refused, misconfigured, another process syncing) is in the
@@ -132,7 +136,11 @@ class SyncEngine:
             report = SyncReport(steps=steps)
             notify(self.listener, SyncStarted(steps))
             try:
-                self._run_steps(report, Deadline.after(self.clock, budget), stop, retry_waiting)
+                reach = Reachability(connect_tries)
+                self._run_steps(
+                    report, Deadline.after(self.clock, budget), stop, retry_waiting, reach
+                )
+                report.unreachable = reach.down
             finally:
                 notify(self.listener, SyncFinished(report))
             return report
@@ -143,6 +151,7 @@ class SyncEngine:
         deadline: Deadline,
         stop: threading.Event | None,
         retry_waiting: bool,
+        reach: Reachability,
     ) -> None:
         tight: _TightRun | None = None
         with ExitStack() as held:
@@ -155,10 +164,12 @@ class SyncEngine:
                     break
                 try:
                     if step == "costs":
-                        report.costs = self._pull_costs(deadline, stop)
+                        report.costs = self._pull_costs(deadline, stop, reach)
                         continue
                     if tight is None:  # Tight's steps share one lease: one writer of trips
-                        tight = _TightRun(self, held.enter_context(self._push_lease()), deadline)
+                        tight = _TightRun(
+                            self, held.enter_context(self._push_lease()), deadline, reach
+                        )
                     if step == "mileage":
                         report.mileage = tight.pull(stop)
                     elif not _same_fate(report.failures.get("mileage")):
@@ -182,7 +193,7 @@ class SyncEngine:
     def _lease_ttl(self) -> timedelta:
         return timedelta(seconds=self.settings.schedule.lease_seconds)
 
-    def tight_api(self, deadline: Deadline) -> TightApi:
+    def tight_api(self, deadline: Deadline, reach: Reachability | None = None) -> TightApi:
         """One run's view of Tight's API (the engine's client, budget and clock)."""
         return TightApi(
             self.settings.mileage,
@@ -192,9 +203,12 @@ class SyncEngine:
             deadline=deadline,
             rng=self.rng,
             on_headers=lambda: self.hook("after_send"),
+            reach=reach,
         )
 
-    def _pull_costs(self, deadline: Deadline, stop: threading.Event | None) -> PullReport:
+    def _pull_costs(
+        self, deadline: Deadline, stop: threading.Event | None, reach: Reachability
+    ) -> PullReport:
         cfg = self.settings.costs
         context = read_context(cfg)
         tolerance = link_tolerance_of(cfg)
@@ -203,7 +217,9 @@ class SyncEngine:
             self.store.leases, PULL_LEASE, self._lease_ttl(), self.clock, busy=_pull_busy
         ) as lease:
             notify(self.listener, StepStarted("costs"))
-            api = CostsApi(cfg, client, clock=self.clock, rng=self.rng, deadline=deadline)
+            api = CostsApi(
+                cfg, client, clock=self.clock, rng=self.rng, deadline=deadline, reach=reach
+            )
             return CostsPull(
                 self.store.costs,
                 api,
@@ -330,11 +346,13 @@ class _TightRun:
     """Tight's side of one run, under the push lease: the mileage pull, then the push, with
     one API (budgets, counters) and one merge state (the records read in this run)."""
 
-    def __init__(self, engine: SyncEngine, lease: HeldLease, deadline: Deadline) -> None:
+    def __init__(
+        self, engine: SyncEngine, lease: HeldLease, deadline: Deadline, reach: Reachability
+    ) -> None:
         self.engine = engine
         self.lease = lease
         self.deadline = deadline
-        self.api = engine.tight_api(deadline)
+        self.api = engine.tight_api(deadline, reach)
         self.decider = Decider(engine.settings.mileage, engine.settings.sync_conflicts)
         self.pulled: MileagePullReport | None = None
 

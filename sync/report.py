@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sync.costs.report import PullReport
+from sync.http.failures import Unreachable
 from sync.tight.pull import MileagePullReport
 from sync.tight.report import PushReport
 
@@ -22,6 +23,8 @@ class SyncReport:
     failed before doing anything). A step that
     failed (offline, refused, misconfigured) is in ``failures`` with its error; the other
     steps still ran. ``stopped`` says why the run ended early (stop asked, time budget).
+    ``unreachable``: the servers the run could not connect to (offline, a wrong address),
+    one failure each; the run did not try them again.
     """
 
     steps: tuple[str, ...] = ()
@@ -30,6 +33,7 @@ class SyncReport:
     push: PushReport | None = None
     failures: dict[str, Exception] = field(default_factory=dict)
     stopped: str | None = None
+    unreachable: list[Unreachable] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -60,4 +64,8 @@ class SyncReport:
                 for step, error in self.failures.items()
             },
             "stopped": self.stopped,
+            "unreachable": [
+                {"origin": error.origin, "url": error.url, "cause": error.cause}
+                for error in self.unreachable
+            ],
         }

@@ -194,6 +194,13 @@ class Settings(BaseSettings):
         description="seconds a sync asked for by hand (tracker sync) may take in total; "
         "what is left stays queued (the daemon keeps its own schedule)",
     )
+    manual_connect_tries: int = Field(
+        2,
+        ge=1,
+        le=21,
+        description="tries of a request whose server cannot be connected to, in a sync asked "
+        "for by hand: offline is said in seconds (the daemon keeps its retries)",
+    )
     sync_conflicts: Literal["ask", "local", "remote"] = Field(
         "ask",
         description="a trip changed here and on Tight differently: ask (hold it), or keep "

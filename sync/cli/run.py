@@ -67,7 +67,11 @@ def sync(
             # Asked for by hand: changes waiting for a retry are tried now as well, and a
             # person waits at most the manual budget for an answer (what is left stays queued).
             report = engine.run(
-                push=do_push, pull=do_pull, retry_waiting=True, budget=settings.manual_budget
+                push=do_push,
+                pull=do_pull,
+                retry_waiting=True,
+                budget=settings.manual_budget,
+                connect_tries=settings.manual_connect_tries,
             )
         doc = report.to_dict()
         doc["journal"] = store.journal.counts().to_dict()
@@ -75,7 +79,11 @@ def sync(
     if as_json:
         output.emit_json(doc)
     else:
-        _summary(doc, report)
+        urls = {
+            "TRACKER_MILEAGE_URL": settings.mileage.url,
+            "TRACKER_COSTS_URL": settings.costs.url,
+        }
+        _summary(doc, report, urls)
     if code:
         raise typer.Exit(int(code))
 
@@ -139,8 +147,9 @@ def _progress(quiet: bool) -> Iterator[Listener]:
     yield lambda _event: None
 
 
-def _summary(doc: dict[str, Any], report: SyncReport) -> None:
-    from sync.cli.summary import summary_lines
+def _summary(doc: dict[str, Any], report: SyncReport, urls: dict[str, str]) -> None:
+    from sync.cli.summary import offline_lines, summary_lines
+    from sync.http.failures import Unreachable
 
     for text in summary_lines(doc):
         output.line(text)
@@ -156,9 +165,12 @@ def _summary(doc: dict[str, Any], report: SyncReport) -> None:
                 for p in push["parked"]
             ),
         )
+    offline = offline_lines(doc, urls)
+    for text in offline:  # the cause, the address, the setting, what happens next
+        output.error_line(text)
     if push and push.get("stopped"):
         output.error_line(f"stopped early: {push['stopped']}")
-    if push and push["retried"] and push.get("retry_reason"):
+    if push and push["retried"] and push.get("retry_reason") and not offline:
         output.error_line(f"{push['retried']} change(s) kept for later: {push['retry_reason']}")
     if report.stopped:
         output.error_line(f"stopped early: {report.stopped}; the rest stays queued")
@@ -170,7 +182,8 @@ def _summary(doc: dict[str, Any], report: SyncReport) -> None:
             "`tracker conflicts list`, then `tracker conflicts resolve TRIP --take local|remote`"
         )
     for error in report.failures.values():
-        output.error_line(f"error: {error}")  # the summary says which step it stopped
+        if not isinstance(error, Unreachable):  # said once above, with what to do
+            output.error_line(f"error: {error}")  # the summary says which step it stopped
 
 
 def _dry_run(plan: dict[str, Any], as_json: bool) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["summary_lines"]
+__all__ = ["offline_lines", "summary_lines"]
 
 
 def _parts(*counted: tuple[int, str]) -> list[str]:
@@ -78,4 +78,30 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
         (journal["conflicts"], "in conflict: `tracker conflicts list`"),
     )
     lines.append("queue: " + ("; ".join(waiting) if waiting else "empty, all synced"))
+    return lines
+
+
+def offline_lines(doc: dict[str, Any], urls: dict[str, str]) -> list[str]:
+    """One line per server the run could not connect to: the cause, the address, the
+    setting that holds it and what happens next. ``urls``: setting name -> configured base
+    URL (``TRACKER_MILEAGE_URL``, ``TRACKER_COSTS_URL``)."""
+    from sync.http.failures import origin_of
+
+    lines = []
+    pending = doc["journal"]["pending"]
+    for down in doc.get("unreachable") or []:
+        names = [name for name, url in urls.items() if url and origin_of(url) == down["origin"]]
+        where = " and ".join(names) or "the configured URL"
+        if pending:
+            them = "them" if pending != 1 else "it"
+            then = (
+                f"{pending} change{'s' if pending != 1 else ''} kept queued: the next sync "
+                f"sends {them} (`tracker sync` when online, or the daemon by itself)"
+            )
+        else:
+            then = "nothing is lost: the next sync (`tracker sync`, or the daemon) resumes"
+        lines.append(
+            f"offline: cannot connect to {down['origin']} ({down['cause']}); check the "
+            f"network, or the address in {where}; {then}"
+        )
     return lines

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
 import httpx
@@ -30,9 +30,13 @@ from sync.errors import (
     ProtocolError,
     TransientRemoteError,
 )
-from sync.http.client import NotSent, Reply, send
+from sync.http.client import Reply, joined, send
+from sync.http.failures import NotSent, Unreachable
 from sync.http.retry import RetryPolicy, build_retrying, next_delay, parse_retry_after
 from sync.settings import CostsSettings
+
+if TYPE_CHECKING:
+    from sync.http.reach import Reachability
 
 __all__ = ["ITEM_PATH", "LIST_PATH", "CostsApi", "exact_body", "refuse_other_4xx", "server_code"]
 
@@ -53,12 +57,16 @@ class CostsApi:
         clock: Clock,
         rng: random.Random,
         deadline: Deadline,
+        reach: Reachability | None = None,
     ) -> None:
         self._cfg = cfg
         self._client = client
         self._clock = clock
         self._deadline = deadline
-        self._policy = RetryPolicy.from_settings(cfg)
+        self._reach = reach
+        self._policy = RetryPolicy.from_settings(
+            cfg, connect_tries=None if reach is None else reach.connect_tries
+        )
         self._rng = rng
         self.requests = 0
         self.retries = 0
@@ -115,6 +123,10 @@ class CostsApi:
         )
         try:
             result: T = retrying(call, argument)
+        except Unreachable as err:
+            if self._reach is not None:
+                self._reach.give_up(err)  # the rest of the run does not wait for it
+            raise
         except NotSent as err:
             raise NotSent(
                 f"cannot reach the costs server ({err}); nothing was changed: "
@@ -131,8 +143,12 @@ class CostsApi:
         time_left = self._deadline.cap(self._cfg.deadline)
         if time_left <= 0:
             raise NotSent(f"GET {url}: not sent, the run's time budget is spent")
+        if self._reach is not None:  # given up on in this run: not a request sent
+            self._reach.check(joined(self._client.base_url, url))
         self.requests += 1
-        reply = send(self._client, "GET", url, clock=self._clock, deadline=time_left)
+        reply = send(
+            self._client, "GET", url, clock=self._clock, deadline=time_left, reach=self._reach
+        )
         if reply.status in (401, 403):
             what = "refused access (403)" if reply.status == 403 else "refused the token (401)"
             raise AuthError(
@@ -175,7 +191,7 @@ def server_words(reply: Reply) -> str:
         parts = [str(body[k]) for k in ("Error", "Message") if isinstance(body.get(k), str)]
         if parts:
             return ": ".join(parts)[:200]
-    return "no details"
+    return reply.words or "no details"
 
 
 def server_code(reply: Reply) -> str | None:

@@ -24,32 +24,31 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpcore
 import httpx
 
 from sync.clock import Clock
-from sync.errors import ConfigError, TransientRemoteError
+from sync.errors import ConfigError
 from sync.http.cutoff import CutOff, within
+from sync.http.failures import (
+    Interrupted,
+    NotSent,
+    OutcomeUnknown,
+    Unreachable,
+    connect_cause,
+)
 from sync.http.jsonlimits import loads_page
+from sync.http.words import said
 from sync.settings import HttpSettings
+
+if TYPE_CHECKING:
+    from sync.http.reach import Reachability
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024 * 1024  # a response larger than this is not a mileage API answer
-
-
-class NotSent(TransientRemoteError):
-    """The request never reached the server (safe to send again)."""
-
-
-class OutcomeUnknown(TransientRemoteError):
-    """The request may have been processed; we could not read the answer."""
-
-
-class Interrupted(NotSent):
-    """Not sent: the client is stopping (its connections were cut). Never retried in-run."""
 
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -84,6 +83,11 @@ class Reply:
         """The body parsed as JSON, or None when it is not JSON. Parsed on first use: the
         pull parses pages itself (exact decimals) and never needs this."""
         return _parse(self.raw)
+
+    @functools.cached_property
+    def words(self) -> str | None:
+        """The body's words, short and safe to print (:func:`sync.http.words.said`)."""
+        return said(self.raw, self.headers.get("content-type"))
 
     @property
     def json_ok(self) -> bool:
@@ -156,6 +160,7 @@ def send(
     content: bytes | None = None,
     headers: Mapping[str, str] | None = None,
     on_headers: Callable[[], None] | None = None,
+    reach: Reachability | None = None,
 ) -> Reply:
     """Send one request and read the whole answer within ``deadline`` seconds, from connect
     to the last body byte (see the module docstring).
@@ -165,12 +170,17 @@ def send(
     ``on_headers`` runs once the response headers arrived, before the body is read (a
     crash-test hook: the server has processed the request, the client does not know yet).
 
+    ``reach``: the run's memo of servers it gave up on; a request to one of them raises
+    StillUnreachable without trying.
+
     Raises NotSent, OutcomeUnknown (their message says what went wrong and that the work will
     be retried), or ConfigError (TLS, a redirect, a bad URL).
     """
     started = clock.monotonic()
     real_start = time.monotonic()  # socket timeouts are real time, whatever ``clock`` is
-    full = f"{client.base_url}{url}" if not url.startswith(("http://", "https://")) else url
+    full = url if url.startswith(("http://", "https://")) else joined(client.base_url, url)
+    if reach is not None:
+        reach.check(full)
     send_headers = dict(headers or {})
     if content is not None:
         send_headers["Content-Type"] = "application/json"
@@ -209,8 +219,10 @@ def send(
             ) from None
         if "stopping" in str(err):
             raise Interrupted(f"{method} {full}: not sent, sync is stopping") from None
-        raise NotSent(f"cannot connect to {full} ({type(err).__name__}); will retry") from None
-    except (httpx.ConnectTimeout, httpx.PoolTimeout) as err:
+        raise Unreachable(full, connect_cause(type(err).__name__, str(err))) from None
+    except httpx.ConnectTimeout as err:
+        raise Unreachable(full, connect_cause(type(err).__name__, str(err))) from None
+    except httpx.PoolTimeout as err:  # our own pool is full: says nothing about the server
         raise NotSent(f"cannot connect to {full} ({type(err).__name__}); will retry") from None
     except httpx.UnsupportedProtocol as err:
         raise ConfigError(f"{method} {url}: {err}") from None
@@ -224,6 +236,11 @@ def send(
         ) from None
     log.debug("%s %s -> %s (%d bytes)", method, url, status, len(raw))
     return Reply(status=status, headers=response_headers, raw=raw)
+
+
+def joined(base_url: httpx.URL | str, path: str) -> str:
+    """The full URL of ``path`` on ``base_url``, for messages (one slash between them)."""
+    return f"{str(base_url).rstrip('/')}/{path.lstrip('/')}"
 
 
 def no_answer(url: str, method: str, seconds: float) -> str:

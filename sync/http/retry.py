@@ -22,7 +22,7 @@ from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
 from sync.errors import AlreadyRunningError, ConfigError, TransientRemoteError
-from sync.http.client import Interrupted
+from sync.http.failures import Interrupted, StillUnreachable, Unreachable
 
 if TYPE_CHECKING:
     from sync.clock import Clock
@@ -59,6 +59,9 @@ class RetryPolicy:
             set by :func:`next_attempt_at` (so a 1 h Retry-After does not block a CLI run).
         retry_after_cap: longest Retry-After honoured, seconds.
         schedule_max: cap of one delay of the persisted, across-runs schedule, seconds.
+        connect_tries: tries of one request whose server cannot be connected to
+            (:class:`~sync.http.failures.Unreachable`), the first included; None: ``attempts``.
+            A sync asked for by hand sets it low, so that offline is said in seconds.
     """
 
     attempts: int = 5
@@ -68,6 +71,7 @@ class RetryPolicy:
     max_total_wait: float = 300.0
     retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP
     schedule_max: float = 3600.0
+    connect_tries: int | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -80,6 +84,8 @@ class RetryPolicy:
                 f"maximum ({self.maximum}) must be >= initial ({self.initial}): "
                 "check backoff_max and backoff_initial"
             )
+        if self.connect_tries is not None and self.connect_tries < 1:
+            problems.append(f"connect_tries must be >= 1 (got {self.connect_tries})")
         if not self.multiplier >= 1:
             problems.append(f"multiplier must be >= 1 (got {self.multiplier})")
         if not self.max_total_wait >= 0:
@@ -227,6 +233,11 @@ def next_attempt_at(
 # ---------------------------------------------------------------- tenacity adaptors
 
 
+def _unreachable(retry_state: tenacity.RetryCallState) -> bool:
+    outcome = retry_state.outcome
+    return outcome is not None and isinstance(outcome.exception(), Unreachable)
+
+
 def _retry_after_of(retry_state: tenacity.RetryCallState) -> float | None:
     outcome = retry_state.outcome
     if outcome is None or not outcome.failed:
@@ -258,6 +269,9 @@ class _PolicyStop(stop_base):
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
         if retry_state.attempt_number >= self.policy.attempts:
+            return True
+        tries = self.policy.connect_tries
+        if tries is not None and retry_state.attempt_number >= tries and _unreachable(retry_state):
             return True
         # tenacity computes the wait before asking the stop strategy, so ``upcoming_sleep`` is
         # the wait that would follow: give up now rather than sleep past our patience.
@@ -327,9 +341,9 @@ def build_retrying(
     retries run out, so its ``retry_after`` can feed :func:`next_attempt_at`.
     """
     limit = None if clock is None or until is None else _Limit(clock, until)
-    # A stopping client (its connections cut) fails every try at once: retrying would only
-    # sleep through the backoff while a daemon is asked to exit.
-    never_when_stopping = tenacity.retry_if_not_exception_type(Interrupted)
+    # A stopping client (its connections cut), or a server this run gave up on, fails every
+    # try at once: retrying would only sleep through the backoff.
+    never_when_stopping = tenacity.retry_if_not_exception_type((Interrupted, StillUnreachable))
     return tenacity.Retrying(
         sleep=sleep,
         stop=_PolicyStop(policy, limit),

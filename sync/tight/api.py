@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
@@ -21,11 +21,15 @@ from sync.budget import RequestBudget, spent_until
 from sync.clock import Clock
 from sync.deadline import Deadline
 from sync.errors import AuthError, EndpointMissingError, ProtocolError
-from sync.http.client import NotSent, Reply, send
+from sync.http.client import Reply, joined, send
+from sync.http.failures import NotSent, Unreachable
 from sync.http.retry import RetryPolicy, build_retrying, parse_retry_after
 from sync.settings import MileageSettings
 from sync.tight import verdicts as vd
 from sync.tight.wire import QUERY_PATH, SAVE_PATH
+
+if TYPE_CHECKING:
+    from sync.http.reach import Reachability
 
 __all__ = ["QUERY_PATH", "SAVE_PATH", "TightApi", "raise_for", "record_path"]
 
@@ -48,8 +52,21 @@ class _Refused(NotSent):
     """A 429 or 503 answer, raised so the retry policy sees it; the reply travels along."""
 
     def __init__(self, reply: Reply, retry_after: float | None) -> None:
-        super().__init__(f"HTTP {reply.status}", retry_after=retry_after)
+        said = f": {reply.words}" if reply.words else ""
+        super().__init__(f"HTTP {reply.status}{said}", retry_after=retry_after)
         self.reply = reply
+
+
+def _say_retry(method: str, path: str) -> Callable[[tenacity.RetryCallState], None]:
+    """A warning before each in-run wait: a person waiting on ``tracker sync`` sees why."""
+
+    def say(state: tenacity.RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        log.warning(
+            "%s %s not taken (%s); retrying in %.1f s", method, path, error, state.upcoming_sleep
+        )
+
+    return say
 
 
 class TightApi:
@@ -65,6 +82,7 @@ class TightApi:
         deadline: Deadline,
         rng: random.Random,
         on_headers: Callable[[], None] | None = None,
+        reach: Reachability | None = None,
     ) -> None:
         self._cfg = cfg
         self._client = client
@@ -74,7 +92,12 @@ class TightApi:
         self._rng = rng
         self._on_headers = on_headers
         # Never wait past half the claim lease: the entries must still be ours afterwards.
-        self._policy = RetryPolicy.from_settings(cfg, max_total_wait=cfg.lease_seconds / 2)
+        self._policy = RetryPolicy.from_settings(
+            cfg,
+            max_total_wait=cfg.lease_seconds / 2,
+            connect_tries=None if reach is None else reach.connect_tries,
+        )
+        self._reach = reach
         self.requests = 0
 
     @property
@@ -91,6 +114,7 @@ class TightApi:
             rng=self._rng,
             sleep=self._clock.sleep,
             retry=tenacity.retry_if_exception_type(NotSent),
+            before_sleep=_say_retry(method, path),
             clock=self._clock,
             until=self._deadline.until,
         )
@@ -98,6 +122,10 @@ class TightApi:
             reply: Reply = retrying(self._refusing, method, path, body)
         except _Refused as refused:
             return refused.reply
+        except Unreachable as err:
+            if self._reach is not None:
+                self._reach.give_up(err)  # the rest of the run does not wait for it
+            raise
         return reply
 
     def _refusing(self, method: str, path: str, body: Any) -> Reply:
@@ -114,6 +142,8 @@ class TightApi:
         time_left = self._deadline.cap(self._cfg.deadline)
         if time_left <= 0:
             raise NotSent(f"{method} {path}: not sent, the run's time budget is spent")
+        if self._reach is not None:  # given up on in this run: not a request sent
+            self._reach.check(joined(self._client.base_url, path))
         self.requests += 1
         reply = send(
             self._client,
@@ -124,6 +154,7 @@ class TightApi:
             json_body=None if isinstance(body, bytes) else body,
             content=body if isinstance(body, bytes) else None,
             on_headers=self._on_headers,
+            reach=self._reach,
         )
         if reply.status == 429:
             self._budget.note_retry_after(self.retry_after(reply))
@@ -138,8 +169,12 @@ class TightApi:
             reply = self.call("POST", QUERY_PATH, body)
         if reply.status == 200:
             return reply.body
-        raise_for(vd.classify_response(reply.status, None, [], self._cfg.local_id_key))
-        raise ProtocolError(f"mileage query answered HTTP {reply.status}")
+        verdict = vd.classify_response(
+            reply.status, reply.body, [], self._cfg.local_id_key, words=reply.words
+        )
+        raise_for(verdict)
+        said = getattr(verdict, "message", f"HTTP {reply.status}")
+        raise ProtocolError(f"the mileage query was not answered: {said}")
 
     def retry_after(self, reply: Reply) -> float | None:
         """The answer's Retry-After in seconds (capped, and said so), or None."""

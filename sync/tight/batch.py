@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from sync.clock import Clock
-from sync.http.client import NotSent, OutcomeUnknown
+from sync.http.failures import NotSent, OutcomeUnknown
 from sync.http.retry import RetryPolicy, next_attempt_at
 from sync.settings import MileageSettings
 from sync.tight import verdicts as vd
@@ -304,12 +304,15 @@ class BatchSender:
             return Synced(detail=f"deleted {remote_id} on the server")
         if reply.status == 404:
             return Synced(detail=f"{remote_id} was already gone")
-        verdict = vd.classify_response(reply.status, reply.body, [], self._cfg.local_id_key)
+        verdict = vd.classify_response(
+            reply.status, reply.body, [], self._cfg.local_id_key, words=reply.words
+        )
         raise_for(verdict)
         if isinstance(verdict, vd.Split):
             return Parked(verdict.error_type, verdict.message, verdict.param)
         retry_after = verdict.retry_after if isinstance(verdict, vd.NotProcessed) else None
-        retry = Retry(f"HTTP_{reply.status}", "delete failed", retry_after=retry_after)
+        said = getattr(verdict, "message", f"HTTP {reply.status}")
+        retry = Retry(f"HTTP_{reply.status}", f"delete failed: {said}", retry_after=retry_after)
         return self.schedule.one(c, retry)
 
     def _save(self, items: list[Item], content: bytes | None = None) -> dict[int, Verdict]:
@@ -322,7 +325,12 @@ class BatchSender:
             return self._unknown(items, str(err))
         retry_after = self._api.retry_after(reply)
         verdict = vd.classify_response(
-            reply.status, reply.body, [i.sent for i in items], self._cfg.local_id_key, retry_after
+            reply.status,
+            reply.body,
+            [i.sent for i in items],
+            self._cfg.local_id_key,
+            retry_after,
+            words=reply.words,
         )
         raise_for(verdict)
         if isinstance(verdict, vd.PerItem):

@@ -27,7 +27,7 @@ from sync.ahead import Ahead
 from sync.deadline import Deadline
 from sync.errors import ProtocolError
 from sync.events import ConflictFound, Listener, Progress, TripPulled, notify
-from sync.http.client import NotSent, OutcomeUnknown
+from sync.http.failures import NotSent, OutcomeUnknown
 from sync.settings import MileageSettings
 from sync.tight.api import QUERY_PATH, TightApi, raise_for, record_path
 from sync.tight.inbound import Decider
@@ -198,8 +198,12 @@ class MileagePull:
             body.pop("filter")
             reply = self._api.call("POST", QUERY_PATH, body)
         if reply.status != 200:
-            raise_for(classify_response(reply.status, None, [], self._cfg.local_id_key))
-            raise ProtocolError(f"the mileage query answered HTTP {reply.status}")
+            verdict = classify_response(
+                reply.status, reply.body, [], self._cfg.local_id_key, words=reply.words
+            )
+            raise_for(verdict)
+            said = getattr(verdict, "message", f"HTTP {reply.status}")
+            raise ProtocolError(f"the mileage query was not answered: {said}")
         try:
             return QueryResponse.model_validate(reply.body)
         except ValidationError:

@@ -190,9 +190,16 @@ def _echo(item: ItemResult, key: str) -> str | None:
 
 
 def classify_response(
-    status: int, body: Any, sent: Sequence[Sent], key: str, retry_after: float | None = None
+    status: int,
+    body: Any,
+    sent: Sequence[Sent],
+    key: str,
+    retry_after: float | None = None,
+    words: str | None = None,
 ) -> BatchVerdict:
-    """The verdict for a whole ``POST /v6/mileage`` answer (``body``: parsed JSON or None)."""
+    """The verdict for a whole ``POST /v6/mileage`` answer (``body``: parsed JSON or None;
+    ``words``: the body's text, shown when it is not Tight's error shape, e.g. a proxy's
+    page)."""
     if status in (200, 207):
         try:
             parsed = SaveResponse.model_validate(body)
@@ -212,7 +219,10 @@ def classify_response(
                 verdicts.append(classify_item(item, request))
         return PerItem(verdicts)
     error = _error_of(body)
-    message = error.message or error.type or f"HTTP {status}"
+    if not error.message and error.type == "UNKNOWN_ERROR":
+        message = f"HTTP {status}" + (f": {words}" if words else " with no explanation")
+    else:
+        message = error.message or error.type
     if status == 413 or (status == 400 and "too large" in message.lower()):
         return Halve(message)
     if status == 400:
@@ -225,8 +235,16 @@ def classify_response(
     if status == 404:
         return EndpointMissing(message)
     if status in (429, 503):
-        return NotProcessed(status, message, retry_after)
+        return NotProcessed(status, _not_processed(status, message, retry_after), retry_after)
     return Unknown(f"HTTP {status}: {message}")
+
+
+def _not_processed(status: int, message: str, retry_after: float | None) -> str:
+    """A 429/503's reason in words: the status, the server's words, when it asked us back."""
+    meaning = "too many requests" if status == 429 else "service unavailable"
+    words = message if message.startswith("HTTP ") else f"HTTP {status}: {message}"
+    asked = "" if retry_after is None else f"; it asked to wait {retry_after:.0f} s"
+    return f"the server did not process it ({meaning}, {words}){asked}; will retry"
 
 
 def _error_of(body: Any) -> WireError:

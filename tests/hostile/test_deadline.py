@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from sync.clock import SystemClock
-from sync.http.client import OutcomeUnknown, build_client, send
+from sync.http.client import build_client, send
 from sync.http.cutoff import time_left
+from sync.http.failures import OutcomeUnknown
 from sync.settings import MileageSettings
 from tests.helpers.cli import run, run_json
 from tests.helpers.loopback import Quiet, serve

@@ -45,7 +45,7 @@ from sync.errors import (
     TransientRemoteError,
 )
 from sync.events import Progress, SyncEvent
-from sync.http.client import NotSent, OutcomeUnknown
+from sync.http.failures import NotSent, OutcomeUnknown, Unreachable
 from sync.sandbox import (
     DEFAULT_TOKEN,
     Drip,
@@ -785,9 +785,11 @@ def test_an_unreachable_server_is_a_temporary_error(tmp_path: Path, store: Track
         port = probe.getsockname()[1]  # closed again: nothing listens there
     cfg = CostsSettings(url=f"http://127.0.0.1:{port}/api/business-mobile", token="t", retries=2)
     clock = ManualClock()
-    with pytest.raises(NotSent, match="cannot reach the costs server") as down:
+    with pytest.raises(Unreachable, match=f"cannot connect to http://127.0.0.1:{port}/api") as down:
         pull(cfg, store, clock=clock)
+    assert isinstance(down.value, NotSent)
     assert isinstance(down.value, TransientRemoteError)
+    assert "connection refused" in down.value.cause
     assert exit_code_for(down.value) == ExitCode.TEMPFAIL
     assert len(clock.slept) == 2  # two in-run retries with backoff
     assert all(1.0 <= wait <= 60.0 for wait in clock.slept)
