@@ -42,6 +42,7 @@ from sync.steps import run_steps
 from sync.tight.api import TightApi
 from sync.tight.auth import TightAuth
 from sync.tight.batch import BatchSender, Schedule
+from sync.tight.deduction import deduction_schedule
 from sync.tight.fresh import FreshReads
 from sync.tight.inbound import Decider
 from sync.tight.pull import MileagePull, MileagePullReport
@@ -355,6 +356,7 @@ class _TightRun:
         self.api = engine.tight_api(deadline, reach)
         self.decider = Decider(engine.settings.mileage, engine.settings.sync_conflicts)
         self.pulled: MileagePullReport | None = None
+        self.deduction = deduction_schedule(engine.settings)
 
     def _mileage(self, stop: threading.Event | None) -> MileagePull:
         engine = self.engine
@@ -366,6 +368,7 @@ class _TightRun:
             deadline=self.deadline,
             listener=engine.listener,
             stop=stop,
+            deduction=self.deduction,
         )
         if self.pulled is not None:
             pull.report = self.pulled  # one report for the walk and the reads before a push
@@ -387,6 +390,10 @@ class _TightRun:
         minted = auth.minted
         outbox = engine.store.outbox
         updates: bool | FreshReads = True
+        deduction = self.deduction
+        if deduction is not None:
+            # Before the updates are listed: a trip whose amount moved (a tier shift) is one.
+            outbox.requeue_deductions(deduction)
         if cfg.two_way:
             # Each update is merged with a server copy read right before its batch.
             pending = outbox.due_updates(retry_waiting=retry_waiting)
@@ -408,6 +415,7 @@ class _TightRun:
             retry_waiting=retry_waiting,
             updates=updates,
             total=total,
+            deduction=deduction,
         )
         report = pusher.run(stop)
         report.requests = self.api.requests - before + auth.minted - minted

@@ -82,8 +82,20 @@ class MileageSettings(HttpSettings):
     status_business: str = Field("BUSINESS", description="mileageStatus for business trips")
     status_personal: str = Field("NOT_BUSINESS", description="mileageStatus for personal trips")
     status_unclassified: str = Field("PENDING", description="mileageStatus for unclassified")
+    deduction_schedule: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9-]*$",
+        description="id of the rate schedule whose business rates make each trip's deduction "
+        "(us-irs, uk-hmrc, ca-cra or one of TRACKER_RATE_SCHEDULES); unset = deduction not sent",
+    )
     deduction_rate: Decimal | None = Field(
-        None, ge=0, description="minor units per distance unit; unset = deduction not sent"
+        None,
+        ge=0,
+        description="a flat rate in minor units per deduction_rate_unit, overriding "
+        "deduction_schedule; unset = the schedule's rates",
+    )
+    deduction_rate_unit: Literal["mile", "km"] = Field(
+        "mile", description="the distance unit deduction_rate is per"
     )
     kilometres_as: Literal["MILE", "KILOMETER"] = Field(
         "MILE", description="km trips are sent converted to MILE (documented) or as KILOMETER"

@@ -154,17 +154,18 @@ def next_seq(conn: Any) -> int:
     return int(conn.exec_driver_sql(_NEXT_SEQ_SQL).scalar_one())
 
 
-def add_pending(conn: Any, rows: list[EntryRow]) -> None:
+def add_pending(conn: Any, rows: list[EntryRow], *, event: str | None = "queued save") -> None:
     """The first entry of many new trips at once (a pending save each, and its "queued
     save" event), as :func:`record_change` writes it for one new trip; seqs from
-    :func:`next_seq`, in row order."""
+    :func:`next_seq`, in row order. ``event=None``: the caller writes the events."""
     if rows:
         save, pending = EntryOp.SAVE.value, EntryState.PENDING.value
         conn.exec_driver_sql(
             _ENTRY_SQL,
             [(seq, trip, save, pending, PAYLOAD_VERSION, at, at) for seq, trip, at in rows],
         )
-        add_events(conn, [(seq, trip, at, f"queued {save}", None) for seq, trip, at in rows])
+        if event is not None:
+            add_events(conn, [(seq, trip, at, event, None) for seq, trip, at in rows])
 
 
 def set_parked_state(

@@ -25,9 +25,12 @@ from tracker import claims, leases
 from tracker.claims import Claimed
 from tracker.coltypes import from_utc_text, utc_text
 from tracker.db import Database
+from tracker.deductions import deductions, stale_deductions, touched_years
+from tracker.journal import add_events, add_pending, next_seq
 from tracker.leases import LeaseHold
 from tracker.outcomes import Verdict
 from tracker.pushcount import END_OF_TIME, PUSH_COUNT_SQL, PushCount
+from tracker.rates.schedule import Schedule
 
 __all__ = ["Claimed", "Outbox", "OutboxPlace", "OutboxTrip", "Step", "read_outbox_trips"]
 
@@ -66,6 +69,11 @@ class OutboxTrip:
     """The Tight id of the trip's car, when the car has one."""
     base_json: str | None = None
     """The last server copy seen of the trip (JSON text; see :attr:`base`)."""
+    deduction: int | None = None
+    """Its deduction in the schedule's minor unit, when read with a schedule
+    (``tracker.deductions``); None: none is sent."""
+    deduction_error: str | None = None
+    """Why no deduction could be worked out (no rate covers the trip): it is not sent."""
 
     @property
     def base(self) -> dict[str, Any] | None:
@@ -85,13 +93,22 @@ _SQL = (
 )
 
 
-def read_outbox_trips(conn: Any, trip_ids: Sequence[str]) -> dict[str, OutboxTrip]:
+def read_outbox_trips(
+    conn: Any, trip_ids: Sequence[str], schedule: Schedule | None = None
+) -> dict[str, OutboxTrip]:
     """The trips ``trip_ids`` by id, read on ``conn`` (a SQLAlchemy Connection, inside the
-    caller's transaction). Ids with no trip are absent from the result."""
+    caller's transaction), with their deduction under ``schedule`` when given. Ids with no
+    trip are absent from the result."""
     if not trip_ids:
         return {}
     rows = conn.exec_driver_sql(_SQL, (json.dumps(list(trip_ids)),)).all()
-    return {row[0]: _trip(row) for row in rows}
+    trips = {row[0]: _trip(row) for row in rows}
+    if schedule is not None:
+        for trip_id, owed in deductions(conn, schedule, trips.values()).items():
+            trips[trip_id] = dataclasses.replace(
+                trips[trip_id], deduction=owed.amount, deduction_error=owed.error
+            )
+    return trips
 
 
 def _trip(row: Sequence[Any]) -> OutboxTrip:
@@ -143,6 +160,11 @@ def _trip(row: Sequence[Any]) -> OutboxTrip:
     )
 
 
+def _deduction_words(server: int | None, right: int) -> str:
+    had = "none" if server is None else str(server)
+    return f"its deduction changed: {had} on the server, {right} now"
+
+
 def _place(lat: str | None, lng: str | None, address: str | None) -> OutboxPlace | None:
     if lat is None or lng is None:
         return None
@@ -186,6 +208,7 @@ class Outbox:
         updates: claims.Updates = True,
         sending: Callable[[list[Claimed], dict[str, OutboxTrip]], Mapping[str, str]] | None = None,
         before_commit: Callable[[], None] | None = None,
+        schedule: Schedule | None = None,
     ) -> Step:
         """The pusher's step, in one transaction and so one durable commit per batch:
         record the last answered batch (``resolved``: reconciliation results, seq -> the
@@ -199,7 +222,8 @@ class Outbox:
 
         When ``hold`` was lost the answers are still recorded and nothing is claimed
         (``lease_lost``). ``before_commit`` runs just before the commit when an answer was
-        recorded (crash tests)."""
+        recorded (crash tests). ``schedule``: the claimed trips are read with their
+        deduction under it (``tracker.deductions``), in the claim's transaction."""
         with self._db.write() as s:
             now = self._db.now()
             if resolved:
@@ -223,7 +247,7 @@ class Outbox:
                         updates=updates,
                     )
                     step.trips = read_outbox_trips(
-                        s.connection(), [c.trip_id for c in step.claimed]
+                        s.connection(), [c.trip_id for c in step.claimed], schedule
                     )
                     if sending is not None and step.claimed:
                         claims.remember_sent(s, sending(step.claimed, step.trips))
@@ -270,10 +294,41 @@ class Outbox:
             claims.release_expired(s, now)
             return claims.due_updates(s, now, retry_waiting=retry_waiting)
 
-    def trips(self, trip_ids: Sequence[str]) -> dict[str, OutboxTrip]:
-        """The latest state of these trips, as the pusher would send them."""
+    def trips(
+        self, trip_ids: Sequence[str], schedule: Schedule | None = None
+    ) -> dict[str, OutboxTrip]:
+        """The latest state of these trips, as the pusher would send them (with their
+        deduction under ``schedule``)."""
         with self._db.read() as s:
-            return read_outbox_trips(s.connection(), trip_ids)
+            return read_outbox_trips(s.connection(), trip_ids, schedule)
+
+    def requeue_deductions(
+        self, schedule: Schedule, trip_ids: Sequence[str] | None = None
+    ) -> dict[str, tuple[int | None, int]]:
+        """Queue a save of every trip whose deduction on the server is no longer its own
+        (``tracker.deductions.stale_deductions``), in the tax years of the trips with an
+        open change (``trip_ids`` None: before a push) or of ``trip_ids`` (trips a pull
+        just changed). Returns them by id: (the server's amount, the right one). One
+        transaction; a trip changed meanwhile has an open change and is left to it."""
+        with self._db.write() as s:
+            conn = s.connection()
+            years = touched_years(conn, schedule, trip_ids)
+            if not years:
+                return {}
+            stale = stale_deductions(conn, schedule, years)
+            if stale:
+                at = utc_text(self._db.now())
+                first = next_seq(conn)
+                rows = [(first + i, trip_id, at) for i, trip_id in enumerate(stale)]
+                add_pending(conn, rows, event=None)
+                add_events(
+                    conn,
+                    [
+                        (seq, trip_id, at, "queued save", _deduction_words(*stale[trip_id]))
+                        for seq, trip_id, _ in rows
+                    ],
+                )
+            return stale
 
     def release(self, owner: str, seqs: Iterable[int], *, in_doubt: bool) -> int:
         """Give claimed entries back to the queue (no answer was received about them)."""

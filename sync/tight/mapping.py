@@ -100,6 +100,10 @@ class SendableTrip(Protocol):
     def custom_data(self) -> dict[str, Any]: ...
     @property
     def car_remote_id(self) -> str | None: ...
+    @property
+    def deduction(self) -> int | None: ...
+    @property
+    def deduction_error(self) -> str | None: ...
 
 
 def _address(address: dict[str, Any]) -> dict[str, Any]:
@@ -137,9 +141,11 @@ def save_body(
     Creates carry no ``id`` (Tight assigns ``mlg_...``); updates carry the stored one, or
     ``remote_id`` when reconciliation found the record. The local id always travels in
     ``customData[cfg.local_id_key]`` for reconciliation. ``carId`` is sent only when the
-    trip's car has a Tight id. ``base``: the last server copy seen; what of it a local trip
+    trip's car has a Tight id. ``deduction`` is the amount the store worked out for the trip
+    (``tracker.deductions``), sent only when a deduction schedule or rate is configured.
+    ``base``: the last server copy seen; what of it a local trip
     cannot hold is sent back as it was (:func:`keep_unheld`). Raises ValueError for a trip
-    with no date.
+    with no date, or whose deduction no rate covers (the pusher parks it, saying which).
     """
     if trip.date is None:
         raise ValueError(f"trip {trip.id} has no date")
@@ -165,9 +171,10 @@ def save_body(
             body[key] = endpoint
     if trip.duration_ms is not None:
         body["duration"] = trip.duration_ms
-    if cfg.deduction_rate is not None:
-        amount = (trip.distance * cfg.deduction_rate).to_integral_value(ROUND_HALF_EVEN)
-        body["deduction"] = {"amount": int(amount)}
+    if trip.deduction_error is not None:
+        raise ValueError(trip.deduction_error)
+    if trip.deduction is not None:
+        body["deduction"] = {"amount": trip.deduction}
     if trip.car_remote_id is not None:
         body["carId"] = trip.car_remote_id
     body["customData"] = {**trip.custom_data, cfg.local_id_key: trip.id}

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sync.settings import MileageSettings, Settings
+from sync.tight.deduction import deduction_schedule
 from sync.tight.mapping import save_body
 from sync.tight.wire import QUERY_PATH, SAVE_PATH
 from tracker.claims import Claimed
@@ -34,7 +35,7 @@ def preview_push(
     cfg = settings.mileage
     count = store.outbox.push_count(cfg.batch_size, retry_waiting=True)
     due = store.outbox.peek(cfg.batch_size * shown_batches, retry_waiting=True)
-    trips = store.outbox.trips([c.trip_id for c in due])
+    trips = store.outbox.trips([c.trip_id for c in due], deduction_schedule(settings))
     requests = _requests(cfg, due, trips)
     return {
         "dry_run": True,
@@ -68,6 +69,7 @@ def _batch(cfg: MileageSettings, due: list[Claimed], trips: dict[str, Any]) -> l
             }
         )
     saves: list[dict[str, Any]] = []
+    unsendable: list[str] = []
     for c in due:
         if c.op == EntryOp.DELETE:
             if c.remote_id is None and not c.in_doubt:
@@ -83,7 +85,20 @@ def _batch(cfg: MileageSettings, due: list[Claimed], trips: dict[str, Any]) -> l
                 }
             )
             continue
-        saves.append(save_body(trips[c.trip_id], cfg, base=trips[c.trip_id].base))
+        try:
+            saves.append(save_body(trips[c.trip_id], cfg, base=trips[c.trip_id].base))
+        except ValueError as err:
+            unsendable.append(f"trip {c.trip_id} would be parked: {err}")
+    if unsendable:
+        requests.append(
+            {
+                "method": "-",
+                "url": "",
+                "headers": {},
+                "note": "; ".join(unsendable),
+                "body": None,
+            }
+        )
     if saves:
         requests.append(
             {

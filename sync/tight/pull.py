@@ -35,6 +35,7 @@ from sync.tight.verdicts import classify_response
 from sync.tight.wire import QueryResponse
 from tracker.decisions import Applied, Decision, LocalTrip, PageCounts, RunStep
 from tracker.errors import StateError
+from tracker.rates.schedule import Schedule as RateSchedule
 from tracker.store import Tracker
 
 PendingUpdate = tuple[str, str, date | None]
@@ -83,8 +84,10 @@ class MileagePull:
         deadline: Deadline,
         listener: Listener | None = None,
         stop: threading.Event | None = None,
+        deduction: RateSchedule | None = None,
     ) -> None:
         self._store = store
+        self._deduction = deduction
         self._api = api
         self._cfg = cfg
         self._decider = decider
@@ -215,6 +218,10 @@ class MileagePull:
             applied = self._store.inbox.apply(remote_ids, local_ids, decide, step=step)
         except StateError as err:
             raise ProtocolError(f"the mileage pull was restarted elsewhere ({err})") from None
+        if self._deduction is not None and applied.changed:
+            # A reclassification (or any change) taken from the server can change what the
+            # server should hold as the deduction of its trip and of the later ones.
+            self._store.outbox.requeue_deductions(self._deduction, applied.changed)
         self.report.pages += 1
         self.report.records += len(records)
         self._tell(applied)

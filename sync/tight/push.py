@@ -28,6 +28,7 @@ from sync.tight.report import ParkedItem, PushReport
 from tracker.enums import EntryOp, SyncState
 from tracker.outbox import Claimed, Outbox, OutboxTrip
 from tracker.outcomes import Parked, Retry, Synced
+from tracker.rates.schedule import Schedule as RateSchedule
 
 __all__ = ["STEP", "Hook", "Pusher"]
 
@@ -58,6 +59,7 @@ class Pusher:
         retry_waiting: bool = False,
         updates: bool | FreshReads = True,
         total: int | None = None,
+        deduction: RateSchedule | None = None,
     ) -> None:
         self._outbox = outbox
         self._sender = sender
@@ -70,6 +72,7 @@ class Pusher:
         self._hook = hook or (lambda _point: None)
         self._retry_waiting = retry_waiting
         self._updates = updates
+        self._deduction = deduction
         self._total = total
         self._done = 0
         self.report = PushReport()
@@ -142,6 +145,7 @@ class Pusher:
                 retry_waiting=self._retry_waiting,
                 updates=fresh.allowed if fresh is not None else self._updates is True,
                 sending=lambda claimed, trips: self._plan(claimed, trips, planned),
+                schedule=self._deduction,
             )
             if step.lease_lost:
                 self.report.stopped = "lost the push lease to another process"

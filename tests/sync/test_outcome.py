@@ -225,8 +225,10 @@ def test_mapping_rules() -> None:
     assert body["customData"] == {KEY: "0b0c"}
     assert "deduction" not in body
     assert "start" not in body and "description" not in body
-    with_rate = save_body(_trip(), CFG.model_copy(update={"deduction_rate": Decimal("67")}))
-    assert with_rate["deduction"] == {"amount": 838}  # 12.5 mi x 67 cents, half-even
+    # The amount is the store's (tracker.deductions); the body carries it as it is.
+    assert save_body(_trip(deduction=838), CFG)["deduction"] == {"amount": 838}
+    with pytest.raises(ValueError, match="no rate"):
+        save_body(_trip(deduction_error="no rate covers it"), CFG)
     # Reconciliation found the record: the update carries the server's id.
     assert save_body(_trip(), CFG, remote_id="mlg_9")["id"] == "mlg_9"
     with pytest.raises(ValueError, match="no date"):
@@ -281,12 +283,11 @@ _json = st.recursive(
     customer_id=_text,
     class_segment_ids=st.lists(st.text(max_size=5), max_size=3),
     custom_data=st.dictionaries(st.text(max_size=8), _json, max_size=3),
-    rate=st.none() | st.decimals(min_value=0, max_value=100, places=2),
+    deduction=st.none() | st.integers(min_value=0, max_value=10**7),
 )
-def test_save_body_is_exactly_the_wire_models_json(rate: Decimal | None, **fields: Any) -> None:
+def test_save_body_is_exactly_the_wire_models_json(**fields: Any) -> None:
     """The pusher builds bodies directly (one per record); the wire model is the contract."""
-    cfg = CFG.model_copy(update={"deduction_rate": rate})
-    body = save_body(_trip(**fields), cfg)
+    body = save_body(_trip(**fields), CFG)
     assert MileageSave.model_validate(body).body() == body
     assert body["customData"][KEY] == "0b0c"
     assert ("id" in body) == (fields["remote_id"] is not None)

@@ -14,7 +14,7 @@ again from the whole sequence, and the later trips' splits follow.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -26,7 +26,16 @@ from tracker.rates.schedule import Rounding, Schedule, Tier, VehicleKind
 from tracker.rates.taxyear import TaxYear, tax_year_of
 from tracker.rates.units import convert
 
-__all__ = ["Amounts", "Piece", "RateTrip", "TripAmount", "YearTotal", "compute", "round_to"]
+__all__ = [
+    "Amounts",
+    "Piece",
+    "RateTrip",
+    "TripAmount",
+    "YearTotal",
+    "compute",
+    "price",
+    "round_to",
+]
 
 
 @dataclass(frozen=True)
@@ -131,16 +140,25 @@ def split(tiers: tuple[Tier, ...], before: Fraction, distance: Fraction) -> tupl
     return tuple(pieces)
 
 
+Counted = dict[tuple[TaxYear, VehicleKind, str], Fraction]
+"""Distance already counted, by tax year, vehicle kind and purpose, in the rate's unit."""
+
+
 def compute(
-    schedule: Schedule, trips: Iterable[RateTrip], *, rounding: Rounding | None = None
+    schedule: Schedule,
+    trips: Iterable[RateTrip],
+    *,
+    rounding: Rounding | None = None,
+    counted: Counted | None = None,
 ) -> Amounts:
     """The amount of each trip and each tax year's total under ``schedule``; ``rounding``
-    overrides the schedule's rule. Raises :class:`NoRateError` for a paying trip no rate
-    covers, :class:`InvalidInputError` for a negative distance."""
+    overrides the schedule's rule; ``counted``: distance counted before the first of
+    ``trips`` (the trips of the year not given). Raises :class:`NoRateError` for a paying
+    trip no rate covers, :class:`InvalidInputError` for a negative distance."""
     rule = Rounding(rounding or schedule.rounding)
     per_trip = rule == Rounding.PER_TRIP
     ordered = sorted(trips, key=lambda trip: trip.day)  # stable: a day keeps the given order
-    counted: dict[tuple[TaxYear, VehicleKind, str], Fraction] = {}
+    counted = dict(counted or {})
     results = []
     for trip in ordered:
         if trip.distance < 0:
@@ -172,6 +190,30 @@ def compute(
     return Amounts(
         schedule.id, schedule.currency, rule, tuple(results), _totals(results, rule, schedule)
     )
+
+
+def price(
+    schedule: Schedule,
+    trip: RateTrip,
+    before: Mapping[DistanceUnit, Decimal],
+    *,
+    rounding: Rounding | None = None,
+) -> TripAmount:
+    """One trip's amount, given the distance of its tax year's trips of the same vehicle
+    kind and purpose counted before it, summed by the unit each was recorded in
+    (``before``): the same as :func:`compute` over the whole year gives it, without the
+    year's trips. The store sums ``before`` in one query per tax year
+    (``tracker.deductions``)."""
+    year = tax_year_of(schedule.tax_year, trip.day)
+    rate = schedule.rate_for(trip.vehicle, trip.purpose, trip.day)
+    counted: Counted = {}
+    if rate is not None:
+        position = sum(
+            (convert(total, unit, rate.distance_unit) for unit, total in before.items()),
+            Fraction(0),
+        )
+        counted[(year, trip.vehicle, trip.purpose)] = position
+    return compute(schedule, [trip], rounding=rounding, counted=counted).trips[0]
 
 
 def _totals(trips: list[TripAmount], rule: Rounding, schedule: Schedule) -> tuple[YearTotal, ...]:
