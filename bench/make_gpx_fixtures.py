@@ -2,7 +2,6 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/pip install geographiclib          # generator only, not a project dependency
     .venv/bin/python bench/make_gpx_fixtures.py          # rewrite fixtures/gpx/*.gpx, print table
     .venv/bin/python bench/make_gpx_fixtures.py --check  # exit 1 if a file on disk differs
 
@@ -22,9 +21,9 @@ WGS-84 ellipsoid with GeographicLib (Karney's algorithm), not haversine on a sph
 * ``expected_m``: length through the fixes as written to the file (after rounding to 7
   decimals), leaving out exactly the injected faults, i.e. what a correct filter keeps.
 
-``tests/tracker/test_gpx.py`` asserts that the haversine length of the filtered track matches
-``expected_m`` within 0.5 % (sphere vs ellipsoid) and that the counts of dropped fixes equal the
-injected faults. ``fixtures/README.md`` holds the table this script prints.
+``tests/tracker/test_gpx.py`` asserts that ``tracker.geo``'s length of the filtered track
+matches ``expected_m`` within 1e-6 (both are WGS-84 geodesics) and that the counts of dropped
+fixes equal the injected faults. ``fixtures/README.md`` holds the table this script prints.
 """
 
 from __future__ import annotations

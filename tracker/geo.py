@@ -1,4 +1,4 @@
-"""Pure distance logic for recorded trips: great-circle distance, track cleaning, summaries.
+"""Pure distance logic for recorded trips: ellipsoidal distance, track cleaning, summaries.
 
 Nothing here touches the database, the clock or the file system; every function takes plain
 values and returns plain values, so the rules that decide a trip's distance can be tested
@@ -14,7 +14,8 @@ How a recorded track becomes a distance (:func:`summarize`)
     1. :func:`clean_track` drops fixes the receiver itself says are poor (accuracy worse than
        :attr:`TrackFilter.max_accuracy_m`) and fixes that imply an impossible speed
        (:attr:`TrackFilter.max_speed_kmh`), see its docstring for the exact rules.
-    2. :func:`track_length_m` adds up the haversine lengths of the kept segments.
+    2. :func:`track_length_m` adds up the WGS-84 geodesic lengths of the kept segments
+       (:func:`step_m`).
     3. :func:`to_distance` converts metres to km or miles, exactly, to three decimals.
 """
 
@@ -28,11 +29,14 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from geographiclib.geodesic import Geodesic  # type: ignore[import-untyped,unused-ignore]
+
 from tracker.errors import InvalidInputError
 
 __all__ = [
     "ANCHOR_LOOKAHEAD",
-    "EARTH_RADIUS_M",
+    "LOCAL_MAX_LAT",
+    "LOCAL_STEP_M",
     "METRES_PER_KM",
     "METRES_PER_MILE",
     "DistanceUnit",
@@ -40,15 +44,25 @@ __all__ = [
     "TrackFilter",
     "TrackSummary",
     "clean_track",
-    "haversine_m",
+    "geodesic_m",
     "local_date",
+    "step_m",
     "summarize",
     "to_distance",
     "track_length_m",
 ]
 
-#: Mean Earth radius (IUGG R1 = (2a + b) / 3 of WGS-84), in metres.
-EARTH_RADIUS_M = 6_371_008.8
+_WGS84 = Geodesic.WGS84
+_A: float = _WGS84.a
+_E2: float = _WGS84.f * (2.0 - _WGS84.f)
+_DISTANCE_ONLY: int = Geodesic.DISTANCE
+
+#: Steps shorter than this (in metres) use the ellipsoid's local radii of curvature instead of
+#: the full geodesic solution; see :func:`step_m`.
+LOCAL_STEP_M = 1000.0
+#: ... but only where both ends are within this latitude: near a pole a longitude difference no
+#: longer maps to a distance through the local radii.
+LOCAL_MAX_LAT = 80.0
 
 #: Exact unit sizes; the mile is the international mile (1959), exactly 1609.344 m.
 METRES_PER_KM = Decimal(1000)
@@ -141,25 +155,50 @@ class TrackSummary:
     dropped_speed: int
 
 
-def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    """Great-circle distance in metres between two WGS-84 points on the mean-radius sphere.
+def geodesic_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Length in metres of the shortest path between two points on the WGS-84 ellipsoid.
 
-    Correct across the antimeridian (the longitude difference only enters through
-    ``sin²(Δλ/2)``, which is periodic) and at the poles. Against the WGS-84 ellipsoid the
-    spherical model is off by at most about 0.5 %.
+    Karney's algorithm through geographiclib (accurate to about 15 nm), correct across the
+    antimeridian, at the poles and for nearly antipodal points. This is what a tax office
+    checking a distance with any geodesy tool gets; a sphere of mean radius is off by up to
+    about 0.5 % depending on latitude and heading.
     """
-    phi1 = math.radians(lat1)
-    phi2 = math.radians(lat2)
-    sin_dphi = math.sin((phi2 - phi1) / 2.0)
-    sin_dlmb = math.sin(math.radians(lng2 - lng1) / 2.0)
-    a = sin_dphi * sin_dphi + math.cos(phi1) * math.cos(phi2) * sin_dlmb * sin_dlmb
-    # Rounding can push ``a`` a hair above 1 for antipodal points; asin would then fail.
-    a = min(1.0, max(0.0, a))
-    return 2.0 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+    result: float = _WGS84.Inverse(lat1, lng1, lat2, lng2, _DISTANCE_ONLY)["s12"]
+    return result
+
+
+def _local_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Short-step length through the meridian (M) and prime-vertical (N) radii of curvature of
+    WGS-84 at the mid-latitude: the ellipsoid, flattened locally."""
+    phi = math.radians((lat1 + lat2) * 0.5)
+    sin_phi = math.sin(phi)
+    w2 = 1.0 - _E2 * sin_phi * sin_phi
+    n = _A / math.sqrt(w2)
+    m = n * (1.0 - _E2) / w2
+    # The short way round: a step across the antimeridian is a small longitude difference.
+    dlng = (lng2 - lng1 + 180.0) % 360.0 - 180.0
+    return math.hypot(m * math.radians(lat2 - lat1), n * math.cos(phi) * math.radians(dlng))
+
+
+def step_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Length in metres of one step of a track on the WGS-84 ellipsoid.
+
+    The full geodesic solution (:func:`geodesic_m`) costs ~30 µs in pure Python, 60 times the
+    old spherical formula, and a track is mostly steps of a few metres. For a step shorter than
+    :data:`LOCAL_STEP_M` with both ends within :data:`LOCAL_MAX_LAT` degrees of the equator,
+    the ellipsoid's local radii of curvature give the same length to within 2e-7 of it
+    (0.2 mm per km, tested against geographiclib); every other step is solved by
+    :func:`geodesic_m`.
+    """
+    if abs(lat1) <= LOCAL_MAX_LAT and abs(lat2) <= LOCAL_MAX_LAT:
+        local = _local_m(lat1, lng1, lat2, lng2)
+        if local < LOCAL_STEP_M:
+            return local
+    return geodesic_m(lat1, lng1, lat2, lng2)
 
 
 def _distance(a: Fix, b: Fix) -> float:
-    return haversine_m(a.lat, a.lng, b.lat, b.lng)
+    return step_m(a.lat, a.lng, b.lat, b.lng)
 
 
 def _plausible(a: Fix, b: Fix, max_speed_ms: float) -> bool:

@@ -1,4 +1,4 @@
-"""Pure distance logic: haversine, track cleaning, exact unit conversion, summaries, local dates."""
+"""Pure distance logic: WGS-84 geodesics, track cleaning, unit conversion, summaries, dates."""
 
 from __future__ import annotations
 
@@ -7,23 +7,27 @@ import functools
 import itertools
 import math
 import operator
+import random
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, localcontext
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import pytest
+from geographiclib.geodesic import Geodesic  # type: ignore[import-untyped,unused-ignore]
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracker.errors import InvalidInputError
 from tracker.geo import (
-    EARTH_RADIUS_M,
+    LOCAL_MAX_LAT,
+    LOCAL_STEP_M,
     Fix,
     TrackFilter,
     clean_track,
-    haversine_m,
+    geodesic_m,
     local_date,
+    step_m,
     summarize,
     to_distance,
     track_length_m,
@@ -32,8 +36,6 @@ from tracker.geo import (
 T0 = datetime(2024, 5, 14, 6, 0, 0, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
-# Metres per degree of latitude on the mean-radius sphere.
-M_PER_DEG = 2.0 * math.pi * EARTH_RADIUS_M / 360.0
 
 
 def fix(
@@ -47,7 +49,7 @@ def fix(
     """A fix ``north_m`` metres north of (lat0, lng), ``seconds`` after T0."""
     return Fix(
         time=T0 + timedelta(seconds=seconds),
-        lat=lat0 + north_m / M_PER_DEG,
+        lat=Geodesic.WGS84.Direct(lat0, lng, 0.0, north_m)["lat2"],
         lng=lng,
         accuracy=accuracy,
     )
@@ -58,54 +60,121 @@ def drive(n: int, speed_ms: float = 20.0, step_s: float = 1.0) -> list[Fix]:
     return [fix(i * step_s, i * step_s * speed_ms) for i in range(n)]
 
 
-# ------------------------------------------------------------------------------- haversine
+# ------------------------------------------------------------------------------- geodesic
+
+# Reference values published by GeographicLib itself (Karney's algorithm, WGS-84):
+# * Wellington, NZ (41.32S, 174.81E) to Salamanca, Spain (40.96N, 5.50W) is 19959679.267 m:
+#   the example in the geographiclib README (https://npmjs.com/package/geographiclib, also the
+#   Python package's documentation, "Geodesic.WGS84.Inverse(-41.32, 174.81, 40.96, -5.50)").
+# * The remaining rows are lines of GeodTest.dat (Karney's test set of geodesics, computed to
+#   high precision), as GeographicLib's own test suite uses them (geographiclib
+#   test/test_geodesic.py, ``testcases``: lat1, lon1, azi1, lat2, lon2, azi2, s12, ...).
+GEOGRAPHICLIB_REFERENCE = [
+    (-41.32, 174.81, 40.96, -5.50, 19_959_679.267),
+    (35.60777, -139.44815, -11.17491, -69.95921, 8_935_244.5604818305),
+    (55.52454, 106.05087, 77.03196, 197.18234, 4_105_086.1713924406),
+    (-21.97856, 142.59065, 41.84138, 98.56635, 8_394_328.894657671),
+]
 
 
-def test_paris_london_by_haversine() -> None:
-    # Notre-Dame to Charing Cross; the published haversine figure is about 343.5 km.
-    assert haversine_m(48.8566, 2.3522, 51.5074, -0.1278) == pytest.approx(343_556, abs=50)
+@pytest.mark.parametrize(("lat1", "lng1", "lat2", "lng2", "s12"), GEOGRAPHICLIB_REFERENCE)
+def test_geodesic_matches_geographiclib_reference_values(
+    lat1: float, lng1: float, lat2: float, lng2: float, s12: float
+) -> None:
+    # The published figures have 1 mm (the README) or 0.1 um (GeodTest) resolution.
+    assert geodesic_m(lat1, lng1, lat2, lng2) == pytest.approx(s12, abs=0.001)
+    assert step_m(lat1, lng1, lat2, lng2) == pytest.approx(s12, abs=0.001)
+    # A track of the two points is that geodesic.
+    track = [
+        Fix(time=T0, lat=lat1, lng=lng1),
+        Fix(time=T0, lat=lat2, lng=((lng2 + 180) % 360) - 180),
+    ]
+    assert track_length_m(track) == pytest.approx(s12, abs=0.001)
 
 
-def test_a_degree_of_latitude_and_of_longitude_on_the_equator() -> None:
-    assert haversine_m(10.0, 20.0, 11.0, 20.0) == pytest.approx(111_195.080, abs=0.001)
-    assert haversine_m(0.0, 20.0, 0.0, 21.0) == pytest.approx(111_195.080, abs=0.001)
+def _sphere_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Haversine on the mean-radius sphere (R1 = 6,371,008.8 m): the method used until now."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lng2 - lng1) / 2) ** 2
+    )
+    return 2 * 6_371_008.8 * math.asin(math.sqrt(min(1.0, a)))
 
 
-def test_a_degree_of_longitude_shrinks_with_latitude() -> None:
-    assert haversine_m(60.0, 0.0, 60.0, 1.0) == pytest.approx(111_195.080 / 2, rel=1e-4)
+def test_the_sphere_errs_by_heading_the_ellipsoid_does_not() -> None:
+    # 900 km due north from the equator and 900 km due east along it, in 0.01 degree steps.
+    north = [Fix(time=T0, lat=i / 100, lng=10.0) for i in range(901)]
+    east = [Fix(time=T0, lat=0.0, lng=10.0 + i / 100) for i in range(901)]
+    # Exact references: a meridian and the equator (this short) are geodesics themselves.
+    north_ref = geodesic_m(0.0, 10.0, 9.0, 10.0)
+    east_ref = geodesic_m(0.0, 10.0, 0.0, 19.0)
+    assert track_length_m(north) == pytest.approx(north_ref, rel=1e-9)
+    assert track_length_m(east) == pytest.approx(east_ref, rel=1e-9)
+
+    def sphere_error(track: list[Fix], ref: float) -> float:
+        return (
+            sum(_sphere_m(a.lat, a.lng, b.lat, b.lng) for a, b in itertools.pairwise(track)) / ref
+            - 1
+        )
+
+    # The sphere is 0.55 % long going north near the equator and 0.11 % short going east: on
+    # 20,000 km of driving a year, up to 110 km an auditor's own tool would not confirm.
+    assert 0.0050 < sphere_error(north, north_ref) < 0.0060
+    assert -0.0013 < sphere_error(east, east_ref) < -0.0009
+
+
+def test_short_steps_agree_with_the_full_geodesic() -> None:
+    # step_m's local radii of curvature, against geographiclib, wherever they are used.
+    rng = random.Random(14)
+    for _ in range(3000):
+        lat = rng.uniform(-LOCAL_MAX_LAT, LOCAL_MAX_LAT)
+        lng = rng.uniform(-180.0, 180.0)
+        far = Geodesic.WGS84.Direct(lat, lng, rng.uniform(0, 360), rng.uniform(0.0, LOCAL_STEP_M))
+        if abs(far["lat2"]) > LOCAL_MAX_LAT:
+            continue
+        exact = geodesic_m(lat, lng, far["lat2"], far["lon2"])
+        assert step_m(lat, lng, far["lat2"], far["lon2"]) == pytest.approx(
+            exact, rel=2e-7, abs=1e-9
+        )
 
 
 def test_across_the_antimeridian_is_the_short_way() -> None:
-    assert haversine_m(0.0, 179.5, 0.0, -179.5) == pytest.approx(111_195.080, abs=0.001)
-    assert haversine_m(-16.78, 179.99, -16.78, -179.99) == pytest.approx(2_130, abs=5)
+    assert step_m(0.0, 179.5, 0.0, -179.5) == pytest.approx(111_319.491, abs=0.001)
+    assert step_m(-16.78, 179.999, -16.78, -179.999) == pytest.approx(
+        geodesic_m(-16.78, 179.999, -16.78, -179.999), rel=2e-7
+    )
+    assert 200 < step_m(-16.78, 179.999, -16.78, -179.999) < 220
 
 
 def test_over_the_pole() -> None:
-    # 0.1 degree up to the pole and 0.1 degree down the other side.
-    assert haversine_m(89.9, 0.0, 89.9, 180.0) == pytest.approx(22_239.016, abs=0.01)
-    assert haversine_m(90.0, 0.0, 90.0, 123.0) == pytest.approx(0.0, abs=1e-6)
-    assert haversine_m(90.0, 0.0, -90.0, 0.0) == pytest.approx(math.pi * EARTH_RADIUS_M)
+    # 0.1 degree up to the pole and 0.1 degree down the other side: 2 x 0.1 degree of meridian.
+    over = step_m(89.9, 0.0, 89.9, 180.0)
+    assert over == pytest.approx(2 * geodesic_m(89.9, 0.0, 90.0, 0.0), rel=1e-9)
+    assert step_m(90.0, 0.0, 90.0, 123.0) == pytest.approx(0.0, abs=1e-6)
+    # Pole to pole: the meridian, 20,003,931.459 m on WGS-84.
+    assert step_m(90.0, 0.0, -90.0, 0.0) == pytest.approx(20_003_931.459, abs=0.001)
 
 
 def test_antipodal_points_do_not_fail() -> None:
-    assert haversine_m(0.0, 0.0, 0.0, 180.0) == pytest.approx(math.pi * EARTH_RADIUS_M)
-    assert haversine_m(45.0, 10.0, -45.0, -170.0) == pytest.approx(math.pi * EARTH_RADIUS_M)
+    assert step_m(0.0, 0.0, 0.0, 180.0) == pytest.approx(20_003_931.459, abs=0.001)
+    assert 19_900_000 < step_m(45.0, 10.0, -45.0, -170.0) <= 20_003_931.459
 
 
 def test_tiny_distances_keep_their_precision() -> None:
-    # One centimetre north: the asin form is well conditioned where the acos form is not.
-    assert haversine_m(52.0, 13.0, 52.0 + 0.01 / M_PER_DEG, 13.0) == pytest.approx(0.01, rel=1e-6)
-    assert haversine_m(52.5, 13.4, 52.5, 13.4) == 0.0
+    one_cm = Geodesic.WGS84.Direct(52.0, 13.0, 0.0, 0.01)["lat2"]
+    assert step_m(52.0, 13.0, one_cm, 13.0) == pytest.approx(0.01, rel=1e-6)
+    assert step_m(52.5, 13.4, 52.5, 13.4) == 0.0
 
 
 coords = st.tuples(st.floats(-90, 90, allow_nan=False), st.floats(-180, 180, allow_nan=False))
 
 
 @given(coords, coords)
-def test_haversine_is_symmetric_and_bounded(a: tuple[float, float], b: tuple[float, float]) -> None:
-    d = haversine_m(*a, *b)
-    assert 0.0 <= d <= math.pi * EARTH_RADIUS_M * (1 + 1e-12)
-    assert d == pytest.approx(haversine_m(*b, *a), rel=1e-9, abs=1e-6)
+def test_step_is_symmetric_and_bounded(a: tuple[float, float], b: tuple[float, float]) -> None:
+    d = step_m(*a, *b)
+    assert 0.0 <= d <= 20_003_931.459 * (1 + 1e-12)
+    assert d == pytest.approx(step_m(*b, *a), rel=1e-9, abs=1e-6)
 
 
 # ------------------------------------------------------------------------------- Fix
@@ -288,7 +357,7 @@ def test_clean_track_properties(fixes: list[Fix], max_acc: float, max_kmh: float
     # Every kept step is physically possible.
     for a, b in itertools.pairwise(kept):
         seconds = (b.time - a.time).total_seconds()
-        d = haversine_m(a.lat, a.lng, b.lat, b.lng)
+        d = step_m(a.lat, a.lng, b.lat, b.lng)
         assert d == 0.0 or (seconds > 0 and d / seconds <= max_kmh / 3.6)
     # Something accurate always survives, and cleaning twice changes nothing.
     accurate = [f for f in fixes if f.accuracy is None or f.accuracy <= max_acc]
@@ -312,7 +381,7 @@ def test_many_short_segments_do_not_accumulate_rounding() -> None:
 
 
 def _segments(track: list[Fix]) -> list[float]:
-    return [haversine_m(a.lat, a.lng, b.lat, b.lng) for a, b in itertools.pairwise(track)]
+    return [step_m(a.lat, a.lng, b.lat, b.lng) for a, b in itertools.pairwise(track)]
 
 
 def _exactly_rounded_sum(values: list[float]) -> float:
@@ -345,7 +414,7 @@ def test_length_is_the_exactly_rounded_sum_of_the_segments(fixes: list[Fix]) -> 
 def test_track_across_the_antimeridian() -> None:
     lngs = [179.98, 179.99, -180.0, -179.99, -179.98]
     track = [Fix(time=T0 + timedelta(minutes=i), lat=-16.78, lng=x) for i, x in enumerate(lngs)]
-    expected = 4 * haversine_m(-16.78, 0.0, -16.78, 0.01)
+    expected = 4 * step_m(-16.78, 0.0, -16.78, 0.01)
     assert track_length_m(track) == pytest.approx(expected, rel=1e-6)
     assert clean_track(track, TrackFilter()) == track
 

@@ -40,8 +40,9 @@ def test_live_recording_computes_distance_duration_points_and_date(
     clock.advance(600)
     done = store.trips.stop(trip.id)
     # The bulk line starts where the single fix was: 99 steps of 1e-4 deg latitude,
-    # 11.1195 m each by haversine (R = 6371008.8 m) = 1.1008 km.
-    assert done.distance == Decimal("1.101")
+    # 52.5 to 52.5099 N along a meridian: 1,101.64 m on WGS-84 (geographiclib), 1.1008 km on
+    # the mean sphere that was used before.
+    assert done.distance == Decimal("1.102")
     assert done.unit == "km"
     assert done.duration_ms == 600_000
     assert done.start is not None and done.start.lat == Decimal("52.5")

@@ -19,7 +19,7 @@ from sqlalchemy import column, create_engine, select, table
 from bench.waypoint_store import TARGET_BYTES, bytes_per_fix, realistic_trips
 from tests.helpers.store import StepClock
 from tracker.fixcodec import ACC_SCALE, DEG_SCALE, SPEED_SCALE, decode, encode, sql_encode
-from tracker.geo import Fix, TrackFilter, haversine_m, summarize
+from tracker.geo import Fix, TrackFilter, step_m, summarize
 from tracker.gpx import read_gpx
 from tracker.store import Tracker
 
@@ -135,7 +135,7 @@ def test_gpx_import_stores_every_point_within_the_stated_precision(
 
 
 def _length_m(points: list[tuple[float, float]]) -> float:
-    return math.fsum(haversine_m(*a, *b) for a, b in itertools.pairwise(points))
+    return math.fsum(step_m(*a, *b) for a, b in itertools.pairwise(points))
 
 
 def test_distances_change_by_less_than_the_metre_stored(db_path: Path, clock: StepClock) -> None:
