@@ -242,7 +242,14 @@ class SyncEngine:
         api = CostsApi(
             cfg, self.costs_client, clock=self.clock, rng=self.rng, deadline=Deadline(self.clock)
         )
-        return refresh_cost(self.store.costs, api, cost_id, context=context, tolerance=tolerance)
+        return refresh_cost(
+            self.store.costs,
+            api,
+            cost_id,
+            context=context,
+            tolerance=tolerance,
+            treatments=cfg.treatments,
+        )
 
     def preview(self, *, push: bool = True, pull: bool | None = False) -> dict[str, Any]:
         """What a run asked for by hand would send (token redacted); sends and changes nothing.

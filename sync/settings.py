@@ -10,13 +10,14 @@ Every field is listed in docs/configuration.md (a test keeps them in step).
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_origin
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -121,6 +122,11 @@ class MileageSettings(HttpSettings):
     lease_seconds: float = Field(300.0, gt=0, description="how long claimed entries stay owned")
 
 
+# The names of tracker.costs.treatment.CostTreatment (a test keeps them equal): importing
+# tracker.costs here would load the store for every command that reads its settings.
+CostTreatmentName = Literal["deductible", "in_rate", "never", "unclassified"]
+
+
 class CostsSettings(HttpSettings):
     """Mobility platform business-mobile API (pull of additional costs)."""
 
@@ -145,6 +151,12 @@ class CostsSettings(HttpSettings):
     language: str = Field("en", description="preferred language of cost labels")
     link_tolerance: float = Field(
         300.0, ge=0, description="seconds of slack when linking costs to trips by time"
+    )
+    treatments: dict[int, CostTreatmentName] = Field(
+        default_factory=dict,
+        description="tax treatment by cost type id (TypeID), as JSON: "
+        '{"12": "deductible"}; deductible, in_rate, never or unclassified; wins over the '
+        "treatment read from the type's labels",
     )
 
 
@@ -304,3 +316,30 @@ def config_file(given: Mapping[str, Any] | None = None) -> Path | None:
     home = given.get("home") or os.environ.get("TRACKER_HOME")
     candidate = (Path(home) if home else default_home()) / "config.toml"
     return candidate if candidate.is_file() else None
+
+
+def unreadable_env(field: str, environ: Mapping[str, str]) -> list[str]:
+    """The environment variables of settings section ``field`` that hold a JSON value (a
+    mapping or a list) which does not parse: what pydantic-settings' "error parsing value for
+    field" is about, named as a person typed them. Empty when none can be named."""
+    info = Settings.model_fields.get(field)
+    if info is None:
+        return []
+    model = info.annotation
+    prefix = f"TRACKER_{field}".upper()
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        candidates = {prefix: info.annotation}
+    else:
+        candidates = {
+            f"{prefix}_{name}".upper(): sub.annotation for name, sub in model.model_fields.items()
+        }
+    upper = {key.upper(): value for key, value in environ.items()}
+    found = []
+    for name, annotation in candidates.items():
+        if get_origin(annotation) not in (dict, list) or name not in upper:
+            continue
+        try:
+            json.loads(upper[name])
+        except ValueError:
+            found.append(name)
+    return found

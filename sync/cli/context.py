@@ -13,12 +13,24 @@ if TYPE_CHECKING:
 
 def load_settings() -> Settings:
     """Read settings (env, config file); a bad value becomes a ConfigError naming it."""
-    from pydantic import ValidationError
+    import os
 
-    from sync.settings import Settings
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    from sync.settings import Settings, unreadable_env
 
     try:
         return Settings()
+    except SettingsError as err:
+        # A JSON-valued setting (a mapping such as TRACKER_COSTS_TREATMENTS) that does not
+        # parse; pydantic-settings names only its section.
+        section = str(err).split('"')[1] if str(err).count('"') >= 2 else ""
+        names = unreadable_env(section, os.environ) or [f"TRACKER_{section.upper()}_*"]
+        raise ConfigError(
+            f"invalid setting {', '.join(names)}: not valid JSON ({err.__cause__}); "
+            "fix the environment or config file"
+        ) from None
     except ValidationError as err:
         first = err.errors()[0]
         name = "TRACKER_" + "_".join(str(p) for p in first["loc"]).upper()

@@ -44,19 +44,21 @@ def list_(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """List pulled costs, latest first (or the quarantined items)."""
-    with open_store(load_settings()) as store:
+    """List pulled costs, latest first, with how each counts for tax (or the quarantined
+    items)."""
+    settings = load_settings()
+    with open_store(settings) as store:
         zone = store.rules.timezone
         if quarantined:
             _print_quarantine(store.costs.quarantine(), as_json, zone)
             return
-        views = store.costs.list(trip_id=trip)
+        views = store.costs.list(trip_id=trip, treatments=settings.costs.treatments)
     if as_json:
         output.emit_json([v.to_json(exclude={"raw"}) for v in views])
         return
     output.table(
         f"{len(views)} cost{'s' if len(views) != 1 else ''}",
-        ["id", "start", "what", "amount", "trip", "link", "seen"],
+        ["id", "start", "what", "amount", "trip", "link", "seen", "tax"],
         (
             (
                 v.id,
@@ -66,9 +68,40 @@ def list_(
                 _trip(v),
                 v.link,
                 "yes" if v.seen_in_last_pull else "no",
+                _tax(v),
             )
             for v in views
         ),
+    )
+    output.line(_deductible_line(views))
+
+
+def _tax(view: CostView) -> str:
+    """The treatment, and whether the cost counts: "deductible, counted", "never"..."""
+    shown = TREATMENT_WORDS.get(view.treatment, view.treatment)
+    if view.counted:
+        return f"{shown}, counted"
+    if view.treatment == "deductible":
+        return f"{shown}, not counted: {view.not_counted_reason}"
+    return shown
+
+
+TREATMENT_WORDS = {
+    "deductible": "deductible",
+    "in_rate": "in the rate",
+    "never": "never deductible",
+    "unclassified": "not classified",
+}
+
+
+def _deductible_line(views: list[CostView]) -> str:
+    from tracker.costs import tally_costs
+
+    tally = tally_costs(v.tax_cost() for v in views)
+    totals = ", ".join(f"{amount} {cur}" for cur, amount in sorted(tally.totals.items()))
+    return (
+        f"deductible (linked to business trips): {totals or '0'}; "
+        f"{len(tally.counted)} counted, {len(tally.not_counted)} not counted"
     )
 
 
@@ -94,8 +127,9 @@ def _print_quarantine(rows: list[QuarantineView], as_json: bool, zone: tzinfo) -
 @app.command("show")
 def show(cost_id: CostId, as_json: JsonOpt = False) -> None:
     """Show one cost with every field and the item as received."""
-    with open_store(load_settings()) as store:
-        view = store.costs.get(cost_id)
+    settings = load_settings()
+    with open_store(settings) as store:
+        view = store.costs.get(cost_id, treatments=settings.costs.treatments)
     _print_cost(view, as_json, store.rules.timezone)
 
 
@@ -136,6 +170,8 @@ def _rows(view: CostView, zone: tzinfo) -> list[tuple[str, object]]:
         ("payment user", view.payment_user or "-"),
         ("payment notes", view.payment_notes or ""),
         ("seen in last pull", "yes" if view.seen_in_last_pull else "no"),
+        ("tax treatment", f"{view.treatment} (from the {view.treatment_source})"),
+        ("counted", "yes" if view.counted else f"no: {view.not_counted_reason}"),
         ("first seen", output.local_time(view.first_seen_at, zone)),
         ("updated", output.local_time(view.updated_at, zone)),
     ]

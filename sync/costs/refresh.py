@@ -7,6 +7,7 @@ unknown: CostNotFoundError (exit 65), not a success. Any other 404 is EndpointMi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 
 from sync.costs.api import (
@@ -35,15 +36,20 @@ def refresh_cost(
     *,
     context: ReadContext,
     tolerance: timedelta,
+    treatments: Mapping[int, str] | None = None,
 ) -> RefreshReport:
-    """Fetch one cost and store it (same upsert, quarantine and link rules as a pull)."""
+    """Fetch one cost and store it (same upsert, quarantine and link rules as a pull).
+
+    ``treatments`` (configured tax treatments by cost type id) only shape the cost shown."""
     path = ITEM_PATH.format(cost_id=cost_id)
     reply = api.get(path)
     if reply.status == 404:
         if server_code(reply) == "err_InvalidElement":
             if not costs.mark_gone(cost_id):
                 raise CostNotFoundError(cost_id)  # unknown there and here: a wrong id
-            return RefreshReport(cost_id, "gone", server_words(reply), _stored(costs, cost_id))
+            return RefreshReport(
+                cost_id, "gone", server_words(reply), _stored(costs, cost_id, treatments)
+            )
         raise EndpointMissingError(
             f"GET {path} answered 404 ({server_words(reply)}); check TRACKER_COSTS_URL"
         )
@@ -53,19 +59,23 @@ def refresh_cost(
     read = read_item(exact_body(reply, path), context)
     if isinstance(read, QuarantineIn):
         costs.store_rejects([read])
-        return RefreshReport(cost_id, "quarantined", read.reason, _stored(costs, cost_id))
+        return RefreshReport(
+            cost_id, "quarantined", read.reason, _stored(costs, cost_id, treatments)
+        )
     if read.id != cost_id:
         raise ProtocolError(f"GET {path} answered the cost with ID {read.id}")
     stored = costs.store_cost(read, link_tolerance=tolerance)
     if stored.refused:
         reason = stored.refused[0].reason
-        return RefreshReport(cost_id, "quarantined", reason, _stored(costs, cost_id))
+        return RefreshReport(cost_id, "quarantined", reason, _stored(costs, cost_id, treatments))
     outcome = next(name for name in _OUTCOMES if getattr(stored, name))
-    return RefreshReport(cost_id, outcome, None, _stored(costs, cost_id))
+    return RefreshReport(cost_id, outcome, None, _stored(costs, cost_id, treatments))
 
 
-def _stored(costs: CostStore, cost_id: int) -> CostView | None:
+def _stored(
+    costs: CostStore, cost_id: int, treatments: Mapping[int, str] | None
+) -> CostView | None:
     try:
-        return costs.get(cost_id)
+        return costs.get(cost_id, treatments=treatments)
     except CostNotFoundError:
         return None

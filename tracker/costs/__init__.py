@@ -8,6 +8,13 @@ from tracker.costs.inputs import CostIn, QuarantineIn
 from tracker.costs.links import AmbiguousLink, link_tolerance
 from tracker.costs.queries import CostNotFoundError
 from tracker.costs.store import CostStore
+from tracker.costs.treatment import (
+    CostTally,
+    CostTreatment,
+    TaxCost,
+    tally_costs,
+    treatment_from_labels,
+)
 from tracker.costs.unseen import PULL_NAME, FinishedPull
 from tracker.costs.upsert import StoredCounts, StoredPage
 from tracker.costs.views import CostCounts, CostView, PullStateView, QuarantineView
@@ -20,6 +27,8 @@ __all__ = [
     "CostIn",
     "CostNotFoundError",
     "CostStore",
+    "CostTally",
+    "CostTreatment",
     "CostView",
     "FinishedPull",
     "PullStart",
@@ -28,5 +37,8 @@ __all__ = [
     "QuarantineView",
     "StoredCounts",
     "StoredPage",
+    "TaxCost",
     "link_tolerance",
+    "tally_costs",
+    "treatment_from_labels",
 ]

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from tracker.costs.treatment import CostTally, tally_costs
 from tracker.costs.unseen import PULL_NAME
 from tracker.costs.views import CostCounts, CostView, PullStateView, QuarantineView
+from tracker.enums import Lifecycle
 from tracker.errors import NotFoundError
 from tracker.lookup import find_trip
-from tracker.tables import Cost, CostQuarantine, PullState
+from tracker.tables import Cost, CostQuarantine, PullState, Trip
 from tracker.tally import read_tally
 
 __all__ = [
     "CostNotFoundError",
     "cost_counts",
+    "cost_tally",
     "get_cost",
     "list_costs",
     "list_quarantine",
@@ -30,26 +35,48 @@ class CostNotFoundError(NotFoundError):
         self.args = (f"no cost with id {cost_id}: check the id with `tracker costs list`",)
 
 
-def list_costs(s: Session, *, trip_id: str | None = None) -> list[CostView]:
+def _classification(classification: str | None, lifecycle: str | None) -> str | None:
+    """The linked trip's classification as the tax rules see it (``deleted`` when it is)."""
+    return "deleted" if lifecycle == Lifecycle.DELETED else classification
+
+
+def list_costs(
+    s: Session, *, trip_id: str | None = None, treatments: Mapping[int, str] | None = None
+) -> list[CostView]:
     """Stored costs, latest start first (costs without times last).
 
     ``trip_id`` (a trip id or a unique prefix of 4+ characters) keeps the costs linked to it.
+    ``treatments``: configured tax treatments by cost type id (docs/costs.md).
     """
-    query = select(Cost)
+    query = select(Cost, Trip.classification, Trip.lifecycle).outerjoin(
+        Trip, col(Trip.id) == col(Cost.trip_id)
+    )
     if trip_id is not None:
         query = query.where(col(Cost.trip_id) == find_trip(s, trip_id).id)
     query = query.order_by(
         col(Cost.start_time).is_(None), col(Cost.start_time).desc(), col(Cost.id).desc()
     )
-    return [CostView.from_row(row) for row in s.exec(query).all()]
+    return [
+        CostView.from_row(
+            row, trip_classification=_classification(kind, lifecycle), treatments=treatments
+        )
+        for row, kind, lifecycle in s.exec(query).all()
+    ]
 
 
-def get_cost(s: Session, cost_id: int) -> CostView:
+def get_cost(s: Session, cost_id: int, *, treatments: Mapping[int, str] | None = None) -> CostView:
     """One stored cost; CostNotFoundError if there is none."""
     row = s.get(Cost, cost_id)
     if row is None:
         raise CostNotFoundError(cost_id)
-    return CostView.from_row(row)
+    trip = None if row.trip_id is None else s.get(Trip, row.trip_id)
+    kind = None if trip is None else _classification(trip.classification, trip.lifecycle)
+    return CostView.from_row(row, trip_classification=kind, treatments=treatments)
+
+
+def cost_tally(s: Session, *, treatments: Mapping[int, str] | None = None) -> CostTally:
+    """The deductible total of the stored costs, and every cost counted or not with why."""
+    return tally_costs(view.tax_cost() for view in list_costs(s, treatments=treatments))
 
 
 def list_quarantine(s: Session) -> list[QuarantineView]:

@@ -10,7 +10,7 @@ unchanged pages again (docs/costs.md).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -22,6 +22,7 @@ from tracker.costs import quarantine, queries, walked
 from tracker.costs.future import split_future
 from tracker.costs.inputs import CostIn, QuarantineIn
 from tracker.costs.tables import table
+from tracker.costs.treatment import CostTally
 from tracker.costs.unseen import PULL_NAME, FinishedPull, mark_unseen
 from tracker.costs.upsert import StoredPage, repeated_ids, store_costs
 from tracker.costs.views import CostCounts, CostView, PullStateView, QuarantineView
@@ -186,10 +187,11 @@ class CostStore:
             return bool(done.rowcount)
 
     # ------------------------------------------------------------------ reads
-    def get(self, cost_id: int) -> CostView:
-        """One stored cost; CostNotFoundError if there is none."""
+    def get(self, cost_id: int, *, treatments: Mapping[int, str] | None = None) -> CostView:
+        """One stored cost; CostNotFoundError if there is none. ``treatments``: configured tax
+        treatments by cost type id (they win over the labels)."""
         with self._db.read() as s:
-            return queries.get_cost(s, cost_id)
+            return queries.get_cost(s, cost_id, treatments=treatments)
 
     def quarantine(self) -> list[QuarantineView]:
         """Quarantined items, most recently seen first."""
@@ -206,8 +208,16 @@ class CostStore:
         with self._db.read() as s:
             return queries.cost_counts(s, name=name)
 
-    def list(self, *, trip_id: str | None = None) -> list[CostView]:
+    def list(
+        self, *, trip_id: str | None = None, treatments: Mapping[int, str] | None = None
+    ) -> list[CostView]:
         """Stored costs, latest start first; ``trip_id`` (or a unique prefix) keeps the
-        costs linked to that trip."""
+        costs linked to that trip. ``treatments``: as for :meth:`get`."""
         with self._db.read() as s:
-            return queries.list_costs(s, trip_id=trip_id)
+            return queries.list_costs(s, trip_id=trip_id, treatments=treatments)
+
+    def tally(self, *, treatments: Mapping[int, str] | None = None) -> CostTally:
+        """The deductible total (only deductible costs linked to business trips, by
+        currency), with every cost counted or not and why (docs/costs.md)."""
+        with self._db.read() as s:
+            return queries.cost_tally(s, treatments=treatments)

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from tracker.costs.treatment import CostTreatment, TaxCost, cost_treatment, why_not_counted
 from tracker.tables import Cost, CostQuarantine, PullState
 
 UNKNOWN = "unknown"
@@ -50,6 +51,11 @@ class CostView(_View):
     overlap: left unlinked) or ``none``. ``seen_in_last_pull`` is False once a complete pull
     no longer found the cost in the list. ``raw`` is the item as received (decimals written
     as their exact text), so the original date strings are kept.
+
+    ``treatment`` is how the cost counts for tax (deductible, in_rate, never, unclassified;
+    :mod:`tracker.costs.treatment`), ``treatment_source`` whether it came from the cost type's
+    ``labels`` or a configured ``setting``. ``counted`` says whether it is in the deductible
+    total (a deductible cost linked to a business trip); ``not_counted_reason`` says why not.
     """
 
     id: int
@@ -79,17 +85,46 @@ class CostView(_View):
     seen_in_last_pull: bool
     first_seen_at: datetime
     updated_at: datetime
+    treatment: CostTreatment
+    treatment_source: str
+    trip_classification: str | None
+    counted: bool
+    not_counted_reason: str | None
     raw: dict[str, Any]
 
     @classmethod
-    def from_row(cls, cost: Cost) -> CostView:
-        """Build from a table row (validated on the way in)."""
+    def from_row(
+        cls,
+        cost: Cost,
+        *,
+        trip_classification: str | None = None,
+        treatments: Mapping[int, str] | None = None,
+    ) -> CostView:
+        """Build from a table row (validated on the way in).
+
+        ``trip_classification``: the linked trip's (``deleted`` for a deleted trip);
+        ``treatments``: configured treatments by cost type id (they win over the labels).
+        """
+        labels = dict(cost.labels or {})
+        treatment, source = cost_treatment(cost.type_id, labels, treatments)
+        if cost.trip_id is None:
+            trip_classification = None
+        reason = why_not_counted(
+            TaxCost(
+                id=cost.id,
+                amount=cost.amount,
+                currency=cost.currency,
+                treatment=treatment,
+                trip_id=cost.trip_id,
+                trip_classification=trip_classification,
+            )
+        )
         return cls(
             id=cost.id,
             amount=cost.amount,
             currency=cost.currency,
             label=cost.label,
-            labels=dict(cost.labels or {}),
+            labels=labels,
             type_id=cost.type_id,
             cost_type=cost.cost_type,
             cost_type_name=enum_name(cost.cost_type, COST_TYPE_NAMES),
@@ -112,7 +147,23 @@ class CostView(_View):
             seen_in_last_pull=cost.seen_in_last_pull,
             first_seen_at=cost.first_seen_at,
             updated_at=cost.updated_at,
+            treatment=treatment,
+            treatment_source=source,
+            trip_classification=trip_classification,
+            counted=reason is None,
+            not_counted_reason=reason,
             raw=dict(cost.raw),
+        )
+
+    def tax_cost(self) -> TaxCost:
+        """The values :func:`tracker.costs.treatment.tally_costs` adds up."""
+        return TaxCost(
+            id=self.id,
+            amount=self.amount,
+            currency=self.currency,
+            treatment=self.treatment,
+            trip_id=self.trip_id,
+            trip_classification=self.trip_classification,
         )
 
 
