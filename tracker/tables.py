@@ -13,7 +13,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Float, ForeignKey, Index, Integer, Table, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Table,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import AutoString, Field, SQLModel
 
 from tracker.coltypes import DecimalText, UTCDateTime
@@ -32,6 +42,21 @@ class Car(SQLModel, table=True):
     odometer: Decimal | None = Field(default=None, sa_type=DecimalText)
     odometer_unit: str | None = None
     remote_id: str | None = None
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class OdometerReading(SQLModel, table=True):
+    """One odometer reading of a car on a day (local record, not journalled; 0018)."""
+
+    __tablename__ = "odometer_reading"
+    __table_args__ = (UniqueConstraint("car_id", "date", name="uq_odometer_reading_car_date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    car_id: str = Field(foreign_key="car.id", max_length=36)
+    date: dt.date
+    reading: Decimal = Field(sa_type=DecimalText)
+    unit: str  # DistanceUnit
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 

@@ -128,6 +128,29 @@ class CarView(_View):
         return cls.model_validate(car, from_attributes=True)
 
 
+class OdometerReadingView(_View):
+    """One odometer reading of a car (``tracker car odometer``)."""
+
+    car_id: str
+    date: dt.date
+    reading: Decimal
+    unit: str
+
+
+class OdometerPeriodView(_View):
+    """A car's odometer over a period: the readings that bound it, the distance they show,
+    the trips' distance in the same unit, and a warning when the trips exceed it
+    (:func:`tracker.odometer.check_period` states the rules)."""
+
+    car_id: str
+    start: OdometerReadingView | None
+    end: OdometerReadingView | None
+    unit: str
+    driven: Decimal | None
+    trips: Decimal
+    warning: str | None
+
+
 class EntryView(_View):
     """A change-journal entry."""
 

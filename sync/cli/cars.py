@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from sync.cli import output
+from sync.cli import complete, output
 from sync.cli.context import load_settings, open_store
 from tracker.enums import DistanceUnit
 
@@ -68,3 +68,75 @@ def list_(as_json: JsonOpt = False) -> None:
             for c in cars
         ),
     )
+
+
+@app.command("odometer")
+def odometer(
+    car: Annotated[
+        str,
+        typer.Argument(
+            metavar="CAR", help="Car id (or a unique prefix).", autocompletion=complete.car_ids
+        ),
+    ],
+    date: Annotated[
+        str | None, typer.Option("--date", metavar="YYYY-MM-DD", help="Day of the reading.")
+    ] = None,
+    reading: Annotated[
+        str | None, typer.Option("--reading", metavar="N", help="The odometer reading.")
+    ] = None,
+    unit: Annotated[
+        DistanceUnit | None,
+        typer.Option("--unit", help="Unit of the reading (default: the car's, else km)."),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--from", metavar="YYYY-MM-DD", help="With --to: check the trips of this period."
+        ),
+    ] = None,
+    end: Annotated[str | None, typer.Option("--to", metavar="YYYY-MM-DD")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record an odometer reading (--date and --reading), or list the car's readings."""
+    from tracker.errors import InvalidInputError
+
+    if (date is None) != (reading is None):
+        missing = "--reading" if reading is None else "--date"
+        raise InvalidInputError(missing.lstrip("-"), f"give {missing} too, or neither to list")
+    if (start is None) != (end is None):
+        raise InvalidInputError("period", "give both --from and --to")
+    with open_store(load_settings()) as store:
+        if date is not None and reading is not None:
+            saved = store.cars.record_odometer(car, date, reading, unit and unit.value)
+            if as_json:
+                output.emit_json(saved.to_json())
+            else:
+                output.line(f"car {saved.car_id[:8]}: {saved.reading} {saved.unit} on {saved.date}")
+            return
+        readings = store.cars.odometer_readings(car)
+        period = (
+            None if start is None or end is None else store.cars.odometer_period(car, start, end)
+        )
+    if as_json:
+        doc: dict[str, object] = {"readings": [r.to_json() for r in readings]}
+        if period is not None:
+            doc["period"] = period.to_json()
+        output.emit_json(doc)
+        return
+    output.table(
+        f"{len(readings)} odometer reading{'s' if len(readings) != 1 else ''}",
+        ["date", "reading"],
+        ((r.date.isoformat(), f"{r.reading} {r.unit}") for r in readings),
+    )
+    if period is not None:
+        if period.driven is None:
+            output.line(f"no two readings bound {start}..{end}: add one at each end")
+        else:
+            assert period.start is not None
+            assert period.end is not None
+            output.line(
+                f"{period.start.date}..{period.end.date}: odometer {period.driven} "
+                f"{period.unit}, trips {period.trips} {period.unit}"
+            )
+        if period.warning is not None:
+            output.line(f"warning: {period.warning}")
