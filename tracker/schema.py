@@ -35,7 +35,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0014",
     "0015",
     "0016",
-    "0018",
+    "0017",
 )
 HEAD = KNOWN_REVISIONS[-1]
 

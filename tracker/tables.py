@@ -47,7 +47,7 @@ class Car(SQLModel, table=True):
 
 
 class OdometerReading(SQLModel, table=True):
-    """One odometer reading of a car on a day (local record, not journalled; 0018)."""
+    """One odometer reading of a car on a day (local record, not journalled; migration 0017)."""
 
     __tablename__ = "odometer_reading"
     __table_args__ = (UniqueConstraint("car_id", "date", name="uq_odometer_reading_car_date"),)

@@ -3,8 +3,8 @@
 Local records, not journalled: nothing sends them to Tight (its car save takes only a yearly
 ``odometer`` figure), so there is no change to push; the tax log reads them from here.
 
-Revision ID: 0018
-Revises: 0016 (the lead re-points it to 0017 when merging)
+Revision ID: 0017
+Revises: 0016
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018"
+revision = "0017"
 down_revision = "0016"
 branch_labels = None
 depends_on = None
