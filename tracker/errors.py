@@ -77,6 +77,17 @@ class AmbiguousIdError(NotFoundError):
         )
 
 
+class ParkedNotFoundError(NotFoundError):
+    """No parked change has this number, and no trip with this id has one."""
+
+    def __init__(self, ident: str) -> None:
+        super().__init__("parked", ident)
+        self.args = (
+            f"no parked change {ident!r}: give its number or its trip's id "
+            "(`tracker parked list` shows both)",
+        )
+
+
 class StateError(TrackerError):
     """The record exists but its state does not allow the operation."""
 

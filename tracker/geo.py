@@ -44,6 +44,7 @@ __all__ = [
     "TrackFilter",
     "TrackSummary",
     "clean_track",
+    "dropped_note",
     "geodesic_m",
     "local_date",
     "step_m",
@@ -387,6 +388,30 @@ def summarize(fixes: Sequence[Fix], flt: TrackFilter, unit: DistanceUnit) -> Tra
         kept=count,
         dropped_accuracy=dropped[0],
         dropped_speed=dropped[1],
+    )
+
+
+def dropped_note(summary: TrackSummary, flt: TrackFilter) -> str | None:
+    """What the filter dropped from a track, in words (None when it kept every fix): a
+    person reading a distance should know it was computed from fewer fixes than recorded."""
+    dropped = summary.dropped_accuracy + summary.dropped_speed
+    if not dropped:
+        return None
+    why = []
+    if summary.dropped_accuracy:
+        why.append(
+            f"{summary.dropped_accuracy} less accurate than {flt.max_accuracy_m:g} m "
+            "(TRACKER_MAX_ACCURACY)"
+        )
+    if summary.dropped_speed:
+        why.append(
+            f"{summary.dropped_speed} implying a jump faster than {flt.max_speed_kmh:g} km/h "
+            "(TRACKER_MAX_SPEED)"
+        )
+    total = summary.kept + dropped
+    return (
+        f"{dropped} of {total} GPS fixes dropped by the filters: {'; '.join(why)}; the "
+        f"distance is that of the {summary.kept} kept"
     )
 
 

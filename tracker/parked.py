@@ -10,8 +10,8 @@ from __future__ import annotations
 from tracker import journal
 from tracker.db import Database
 from tracker.enums import EntryState
-from tracker.errors import NotFoundError
-from tracker.tables import JournalEntry
+from tracker.errors import ParkedNotFoundError
+from tracker.lookup import find_parked
 from tracker.views import EntryView
 
 __all__ = ["ParkedChanges"]
@@ -28,25 +28,24 @@ class ParkedChanges:
         with self._db.read() as s:
             return [EntryView.from_row(e) for e in journal.parked(s)]
 
-    def get(self, seq: int) -> EntryView:
-        """One parked change."""
+    def get(self, ref: int | str) -> EntryView:
+        """One parked change: by its number, or by its trip's id (or a unique prefix)."""
         with self._db.read() as s:
-            entry = s.get(JournalEntry, seq)
-            if entry is None or entry.state != EntryState.PARKED:
-                raise NotFoundError("parked", str(seq))
-            return EntryView.from_row(entry)
+            return EntryView.from_row(find_parked(s, ref))
 
-    def retry(self, seq: int) -> EntryView:
+    def retry(self, ref: int | str) -> EntryView:
         """Queue a parked change again as it is (after fixing something server-side)."""
-        return self._move(seq, EntryState.PENDING, "retry requested")
+        return self._move(ref, EntryState.PENDING, "retry requested")
 
-    def drop(self, seq: int) -> EntryView:
+    def drop(self, ref: int | str) -> EntryView:
         """Give up on a parked change. The trip stays as it is locally."""
-        return self._move(seq, EntryState.DROPPED, "dropped by user")
+        return self._move(ref, EntryState.DROPPED, "dropped by user")
 
-    def _move(self, seq: int, state: EntryState, event: str) -> EntryView:
+    def _move(self, ref: int | str, state: EntryState, event: str) -> EntryView:
         with self._db.write() as s:
+            seq = find_parked(s, ref).seq
+            assert seq is not None  # a stored entry has its number
             entry = journal.set_parked_state(s, seq, state, self._db.now(), event)
             if entry is None:
-                raise NotFoundError("parked", str(seq))
+                raise ParkedNotFoundError(str(ref))
             return EntryView.from_row(entry)

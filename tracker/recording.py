@@ -19,7 +19,7 @@ from tracker import journal
 from tracker.db import Database
 from tracker.enums import EntryOp, TripSource, TripStatus
 from tracker.errors import InvalidInputError
-from tracker.geo import Fix, local_date, summarize
+from tracker.geo import Fix, dropped_note, local_date, summarize
 from tracker.importkeys import imported_keys, remember_import
 from tracker.tables import Trip
 from tracker.tracks import append_fixes, track_fixes
@@ -213,9 +213,14 @@ class Recorder:
         try:
             summary = summarize(fixes, self._rules.track_filter, unit.value)
             first, last, distance = summary.start, summary.end, summary.distance
-        except InvalidInputError:
+        except InvalidInputError as err:
             # No fix survived the filter: keep the raw end points, distance 0 (visible).
             first, last, distance = fixes[0], fixes[-1], Decimal(0)
+            log.warning("trip %s: distance 0: %s", trip.id, err.reason)
+        else:
+            note = dropped_note(summary, self._rules.track_filter)
+            if note:
+                log.warning("trip %s: %s", trip.id, note)
         trip.distance = distance
         trip.distance_unit = unit
         if trip.start_lat is None:

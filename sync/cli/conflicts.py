@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from typing import Annotated, Any, Literal, cast
 
 import typer
@@ -74,16 +75,27 @@ def show(trip_id: TripId, as_json: JsonOpt = False) -> None:
 Side = Literal["local", "remote"]
 
 
+class Take(StrEnum):
+    """Which side a conflict keeps."""
+
+    LOCAL = "local"
+    REMOTE = "remote"
+
+
 @app.command("resolve")
 def resolve(
     trip_id: TripId,
     take: Annotated[
-        str | None,
+        Take | None,
         typer.Option("--take", help="Keep every field as it is here (local) or take Tight's."),
     ] = None,
     fields: Annotated[
         list[str] | None,
-        typer.Option("--field", help="NAME=local or NAME=remote for one field (repeatable)."),
+        typer.Option(
+            "--field",
+            metavar="NAME=SIDE",
+            help="NAME=local or NAME=remote for one field (repeatable).",
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -92,14 +104,13 @@ def resolve(
 
     choices: dict[str, Side] = {}
     for spec in fields or []:
-        name, _, side = spec.partition("=")
-        if side not in ("local", "remote") or not name:
+        name, _, chosen = spec.partition("=")
+        if chosen not in ("local", "remote") or not name:
             raise InvalidInputError("--field", f"{spec!r} is not NAME=local or NAME=remote")
-        choices[name] = cast(Side, side)
-    if take not in (None, "local", "remote"):
-        raise InvalidInputError("--take", "must be local or remote")
+        choices[name] = cast(Side, chosen)
+    whole: Side | None = None if take is None else ("local" if take is Take.LOCAL else "remote")
     with open_store(load_settings()) as store:
-        done = store.conflicts.resolve(trip_id, cast(Side | None, take), choices)
+        done = store.conflicts.resolve(trip_id, whole, choices)
         trip = store.trips.get(done.trip_id)
     if as_json:
         output.emit_json({"resolved": done.to_json(), "trip": trip.to_json()})

@@ -20,7 +20,23 @@ if TYPE_CHECKING:
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, add_completion=False)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-CostId = Annotated[int, typer.Argument(metavar="COST", help="The platform's cost ID.")]
+
+
+def _digits(value: str) -> str:
+    """A cost ID is a number: anything else is a usage error (exit 2), as for any choice."""
+    if not value.strip().lstrip("-").isdigit():
+        raise typer.BadParameter(f"{value!r} is not a cost ID (a number)")
+    return value.strip()
+
+
+CostId = Annotated[
+    str,
+    typer.Argument(
+        metavar="COST",
+        help="The platform's cost ID (or a unique prefix of 4+ of its digits).",
+        callback=_digits,
+    ),
+]
 RAW_PREVIEW = 80
 
 
@@ -185,14 +201,21 @@ def _raw_value(value: Any) -> str:
 def refresh(cost_id: CostId, as_json: JsonOpt = False) -> None:
     """Fetch one cost from the platform again and store it."""
     from sync.engine import SyncEngine
+    from tracker.errors import AmbiguousIdError, IdTooShortError, NotFoundError
 
     settings = load_settings()
     with open_store(settings) as store, SyncEngine(settings, store) as engine:
-        result = engine.refresh_cost(cost_id)
+        try:  # a stored cost may be named by a prefix; one not stored yet by its whole ID
+            number = store.costs.get(cost_id).id
+        except (IdTooShortError, AmbiguousIdError):
+            raise
+        except NotFoundError:
+            number = int(cost_id)
+        result = engine.refresh_cost(number)
     if as_json:
         output.emit_json(result.to_dict())
         return
     detail = f": {result.reason}" if result.reason else ""
-    output.line(f"cost {cost_id}: {result.outcome}{detail}")
+    output.line(f"cost {number}: {result.outcome}{detail}")
     if result.cost is not None and result.outcome != "quarantined":
         _print_cost(result.cost, False, store.rules.timezone)

@@ -12,9 +12,11 @@ from sync.cli.context import load_settings, open_store
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, add_completion=False)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 Seq = Annotated[
-    int,
+    str,
     typer.Argument(
-        metavar="NUMBER", help="The parked change's number (see `tracker parked list`)."
+        metavar="CHANGE",
+        help="The parked change's number, or its trip's id (or a unique prefix of 4+); "
+        "`tracker parked list` shows both.",
     ),
 ]
 
@@ -49,7 +51,7 @@ def show(seq: Seq, as_json: JsonOpt = False) -> None:
         output.emit_json({**entry.to_json(), "trip": trip.to_json()})
         return
     output.table(
-        f"parked change {seq}",
+        f"parked change {entry.seq}",
         ["field", "value"],
         [
             ("trip", trip.id),
@@ -71,7 +73,7 @@ def retry(seq: Seq, as_json: JsonOpt = False) -> None:
     if as_json:
         output.emit_json(entry.to_json())
     else:
-        output.line(f"change {seq} queued again")
+        output.line(f"change {entry.seq} (trip {entry.trip_id}) queued again")
 
 
 @app.command("drop")
@@ -82,4 +84,4 @@ def drop(seq: Seq, as_json: JsonOpt = False) -> None:
     if as_json:
         output.emit_json(entry.to_json())
     else:
-        output.line(f"change {seq} dropped; the trip stays local")
+        output.line(f"change {entry.seq} (trip {entry.trip_id}) dropped; the trip stays local")

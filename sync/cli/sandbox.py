@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -20,6 +21,13 @@ app = typer.Typer(rich_markup_mode=None, add_completion=False)
 
 _FAULTS = "Faults"
 _PAGING = "Costs paging"
+
+
+class PagingStyle(StrEnum):
+    """How the sandbox pages the costs list."""
+
+    PAGE = "page"
+    OFFSET = "offset"
 
 
 def _statuses(text: str | None) -> list[int]:
@@ -49,7 +57,9 @@ def run(
     seed: Annotated[int, typer.Option(help="Random seed (costs, ids, tokens).")] = 0,
     token: Annotated[
         list[str] | None,
-        typer.Option(help="Accepted static token (repeatable); default sandbox-token."),
+        typer.Option(
+            metavar="TOKEN", help="Accepted static token (repeatable); default sandbox-token."
+        ),
     ] = None,
     client_id: Annotated[
         str, typer.Option(help="OAuth client id for /v6/auth/token.")
@@ -69,7 +79,9 @@ def run(
     dedupe_key: Annotated[
         str | None, typer.Option(help="customData key that makes a second create a DUPLICATE.")
     ] = None,
-    paging: Annotated[str, typer.Option(help="page or offset.", rich_help_panel=_PAGING)] = "page",
+    paging: Annotated[
+        PagingStyle, typer.Option(help="page or offset.", rich_help_panel=_PAGING)
+    ] = PagingStyle.PAGE,
     first_page: Annotated[int, typer.Option(min=0, max=1, rich_help_panel=_PAGING)] = 1,
     page_param: Annotated[str, typer.Option(rich_help_panel=_PAGING)] = "page",
     size_param: Annotated[str, typer.Option(rich_help_panel=_PAGING)] = "pageSize",
@@ -98,6 +110,7 @@ def run(
     reject_description: Annotated[
         list[str] | None,
         typer.Option(
+            metavar="TEXT",
             help="Mileage items whose description contains this fail (INVALID_VALUE).",
             rich_help_panel=_FAULTS,
         ),
@@ -137,8 +150,6 @@ def run(
         check_loopback(host)
     except ValueError as err:
         raise typer.BadParameter(str(err), param_hint="--host") from None
-    if paging not in ("page", "offset"):
-        raise typer.BadParameter("page or offset", param_hint="--paging")
     statuses = _statuses(fail_next)
     tokens = token or ["sandbox-token"]
     sandbox = Sandbox(
@@ -150,7 +161,7 @@ def run(
         max_batch=max_batch,
         dedupe_key=dedupe_key,
         paging=Paging(
-            style="offset" if paging == "offset" else "page",
+            style=paging.value,
             first_page=first_page,
             page_param=page_param,
             size_param=size_param,

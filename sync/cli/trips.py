@@ -148,13 +148,15 @@ def start(
 @app.command("point")
 def point(
     trip_id: TripId,
-    lat: Annotated[float | None, typer.Argument(help="Latitude.")] = None,
-    lng: Annotated[float | None, typer.Argument(help="Longitude.")] = None,
+    lat: Annotated[float | None, typer.Argument(metavar="LAT", help="Latitude.")] = None,
+    lng: Annotated[float | None, typer.Argument(metavar="LNG", help="Longitude.")] = None,
     at: Annotated[
         str | None, typer.Option("--at", metavar="TIME", help="Fix time (ISO-8601); now.")
     ] = None,
-    accuracy: Annotated[float | None, typer.Option(help="Accuracy radius, m.")] = None,
-    speed: Annotated[float | None, typer.Option(help="Speed, m/s.")] = None,
+    accuracy: Annotated[
+        float | None, typer.Option(metavar="METRES", help="Accuracy radius, m.")
+    ] = None,
+    speed: Annotated[float | None, typer.Option(metavar="M/S", help="Speed, m/s.")] = None,
     csv_file: Annotated[
         Path | None,
         typer.Option(
@@ -218,9 +220,16 @@ def stop(
     as_json: JsonOpt = False,
 ) -> None:
     """Stop a recording: computes distance and duration, queues the trip for sync."""
+    from tracker.errors import InvalidInputError
+
     store, _ = _store()
     with store:
-        view = store.trips.stop(trip_id, end_time=_when(at, "at", store.rules.timezone))
+        try:
+            view = store.trips.stop(trip_id, end_time=_when(at, "at", store.rules.timezone))
+        except InvalidInputError as err:
+            if err.field != "end_time":
+                raise
+            raise InvalidInputError("--at", err.reason) from None  # the flag of this command
         print_trip(view, as_json, "stopped")
 
 

@@ -398,3 +398,41 @@ def test_many_gpx_files_import_in_one_command_and_a_second_import_adds_nothing(
         f"already imported: {second} (nothing added)",
     ]
     assert len(run_json(capsys, "trip", "list", "--all")["trips"]) == len(made)
+
+
+def test_trip_stop_says_which_fixes_the_filters_dropped(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, out, _ = run(capsys, "trip", "start", "-q", "--at", "2026-03-10T08:00:00Z")
+    trip_id = out.strip()
+    fixes = [("48.1", "5"), ("48.2", "500"), ("48.11", "5")]  # the middle one: 500 m accuracy
+    for minute, (lat, accuracy) in enumerate(fixes):
+        at = f"2026-03-10T08:0{minute}:00Z"
+        code, _, err = run(
+            capsys, "trip", "point", trip_id, lat, "11.5", "--at", at, "--accuracy", accuracy
+        )
+        assert code == 0, err
+    code, out, err = run(capsys, "trip", "stop", trip_id, "--at", "2026-03-10T08:05:00Z")
+    assert code == 0, err
+    assert "1.112 km" in out  # from the two kept fixes, 0.01 degree of latitude apart
+    assert (
+        "warning: trip " + trip_id + ": 1 of 3 GPS fixes dropped by the filters: 1 less "
+        "accurate than 50 m (TRACKER_MAX_ACCURACY); the distance is that of the 2 kept"
+    ) in err
+
+    _, out, _ = run(capsys, "trip", "start", "-q", "--at", "2026-03-10T09:00:00Z")
+    blurred = out.strip()
+    for minute in (1, 2):
+        at = f"2026-03-10T09:0{minute}:00Z"
+        run(capsys, "trip", "point", blurred, "48.1", "11.5", "--at", at, "--accuracy", "900")
+    code, out, err = run(capsys, "trip", "stop", blurred, "--at", "2026-03-10T09:05:00Z")
+    assert code == 0, err
+    assert "  0 km  " in out
+    assert f"warning: trip {blurred}: distance 0: none of the 2 waypoints" in err
+
+
+def test_trip_stop_names_its_own_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(capsys, "trip", "start", "-q", "--at", "2026-03-10T08:00:00Z")
+    code, _, err = run(capsys, "trip", "stop", out.strip(), "--at", "2026-03-10T07:00:00Z")
+    assert code == 65
+    assert "invalid --at: must not be before the trip's start" in err

@@ -50,6 +50,31 @@ def test_parked_list_show_retry_drop(capsys: pytest.CaptureFixture[str], sandbox
     assert "no parked" in err
 
 
+def test_a_parked_change_is_named_by_its_number_or_its_trips_id(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, out, _ = run(
+        capsys, "trip", "add", "-q", "--distance", "1", "--date", "2026-03-01", "-d", "BAD"
+    )
+    trip_id = out.strip()
+    assert run(capsys, "sync")[0] == 65
+    (parked,) = json.loads(run(capsys, "parked", "list", "--json")[1])
+    code, out, err = run(capsys, "parked", "show", trip_id[:6], "--json")
+    assert code == 0, err
+    assert json.loads(out)["seq"] == parked["seq"]
+    code, _, err = run(capsys, "parked", "show", "ab")  # neither a change nor a 4+ prefix
+    assert code == 65
+    assert "no parked change 'ab': give its number or its trip's id" in err
+    _, out, _ = run(capsys, "trip", "add", "-q", "--distance", "1", "--date", "2026-03-01")
+    code, _, err = run(capsys, "parked", "drop", out.strip()[:8])  # a trip with nothing parked
+    assert code == 65
+    assert "no parked change" in err
+    code, out, err = run(capsys, "parked", "retry", trip_id[:8])
+    assert code == 0, err
+    assert out.strip() == f"change {parked['seq']} (trip {trip_id}) queued again"
+    assert json.loads(run(capsys, "parked", "list", "--json")[1]) == []
+
+
 def test_explain_tells_the_story(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = run(
         capsys, "trip", "add", "--distance", "1", "--date", "2026-03-01", "-d", "BAD", "--json"

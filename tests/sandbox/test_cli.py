@@ -99,7 +99,7 @@ def test_cli_reports_a_busy_port(tmp_path: Path) -> None:
         (["--host", "0.0.0.0"], "loopback"),
         (["--fail-next", "503,abc"], "comma-separated"),
         (["--fail-next", "700"], "between 100 and 599"),
-        (["--paging", "cursor"], "page or offset"),
+        (["--paging", "cursor"], "'cursor' is not one of 'page', 'offset'"),
     ],
 )
 def test_cli_refuses_bad_options(args: list[str], message: str) -> None:

@@ -31,12 +31,14 @@ from tracker.costs.upsert import repeated_ids
 from tracker.costs.views import UNKNOWN
 from tracker.db import create_db_engine, prepare_file
 from tracker.errors import (
+    AmbiguousIdError,
     DatabaseBusyError,
     InvalidInputError,
     NotFoundError,
     StateError,
     StorageFullError,
 )
+from tracker.lookup import ID_END, MAX_DIGITS, digit_prefix_ranges
 from tracker.schema import HEAD, ensure_schema
 from tracker.store import Tracker
 
@@ -709,3 +711,33 @@ def test_ranges_compress_ids_and_find_the_ones_outside() -> None:
     ranges = walked.merge([(1, 5), (7, 9)])
     assert list(walked.outside([0, 1, 5, 6, 7, 9, 10, 20], ranges)) == [0, 6, 10, 20]
     assert list(walked.outside([1, 2], [])) == [1, 2]
+
+
+def test_digit_prefix_ranges_cover_exactly_the_longer_ids_with_that_prefix() -> None:
+    assert digit_prefix_ranges("48", max_digits=5) == [(480, 490), (4800, 4900), (48000, 49000)]
+    assert digit_prefix_ranges("0123") == []  # no id is written with a leading zero
+    assert digit_prefix_ranges("12a") == []
+    assert digit_prefix_ranges("9" * MAX_DIGITS) == []
+    assert digit_prefix_ranges("9223372036854775")[-1] == (9223372036854775000, ID_END)
+    for low, high in digit_prefix_ranges("4821"):
+        assert str(low).startswith("4821") and str(high - 1).startswith("4821")
+        assert not str(high).startswith("4821")
+
+
+def test_a_cost_is_named_by_its_id_or_a_unique_prefix_of_its_digits(store: Tracker) -> None:
+    ids = [48213399, 48219, 77, 9_223_372_036_854_775_807, -(2**63)]
+    pull(store, [cost(i) for i in ids])
+    assert store.costs.get(-(2**63)).id == -(2**63)
+    assert store.costs.get("4821339").id == 48213399
+    assert store.costs.get("48213399").id == 48213399
+    assert store.costs.get(77).id == 77  # a short id, named whole
+    assert store.costs.get("9223372036").id == 9_223_372_036_854_775_807
+    with pytest.raises(AmbiguousIdError, match="ambiguous") as many:
+        store.costs.get("4821")
+    assert sorted(many.value.candidates) == ["48213399", "48219"]
+    with pytest.raises(CostNotFoundError, match="no cost with id 48"):
+        store.costs.get("48")  # a short number is a whole id, not a prefix
+    with pytest.raises(CostNotFoundError, match="no cost with id 5555"):
+        store.costs.get("5555")
+    with pytest.raises(NotFoundError):
+        store.costs.get("toll")

@@ -11,8 +11,8 @@ from tracker.costs.treatment import CostTally, tally_costs
 from tracker.costs.unseen import PULL_NAME
 from tracker.costs.views import CostCounts, CostView, PullStateView, QuarantineView
 from tracker.enums import Lifecycle
-from tracker.errors import NotFoundError
-from tracker.lookup import find_trip
+from tracker.errors import AmbiguousIdError, IdTooShortError, NotFoundError
+from tracker.lookup import find_cost, find_trip
 from tracker.tables import Cost, CostQuarantine, PullState, Trip
 from tracker.tally import read_tally
 
@@ -64,11 +64,17 @@ def list_costs(
     ]
 
 
-def get_cost(s: Session, cost_id: int, *, treatments: Mapping[int, str] | None = None) -> CostView:
-    """One stored cost; CostNotFoundError if there is none."""
-    row = s.get(Cost, cost_id)
-    if row is None:
-        raise CostNotFoundError(cost_id)
+def get_cost(
+    s: Session, cost_id: int | str, *, treatments: Mapping[int, str] | None = None
+) -> CostView:
+    """One stored cost, by its ID or a unique prefix of its digits (4+); CostNotFoundError
+    if there is none (IdTooShortError, AmbiguousIdError for a prefix)."""
+    try:
+        row = find_cost(s, cost_id)
+    except (IdTooShortError, AmbiguousIdError):
+        raise
+    except NotFoundError:
+        raise CostNotFoundError(cost_id) from None
     trip = None if row.trip_id is None else s.get(Trip, row.trip_id)
     kind = None if trip is None else _classification(trip.classification, trip.lifecycle)
     return CostView.from_row(row, trip_classification=kind, treatments=treatments)

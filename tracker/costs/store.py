@@ -187,9 +187,10 @@ class CostStore:
             return bool(done.rowcount)
 
     # ------------------------------------------------------------------ reads
-    def get(self, cost_id: int, *, treatments: Mapping[int, str] | None = None) -> CostView:
-        """One stored cost; CostNotFoundError if there is none. ``treatments``: configured tax
-        treatments by cost type id (they win over the labels)."""
+    def get(self, cost_id: int | str, *, treatments: Mapping[int, str] | None = None) -> CostView:
+        """One stored cost, by its ID or a unique prefix of its digits (4+ digits);
+        CostNotFoundError if there is none. ``treatments``: configured tax treatments by cost
+        type id (they win over the labels)."""
         with self._db.read() as s:
             return queries.get_cost(s, cost_id, treatments=treatments)
 
