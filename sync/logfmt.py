@@ -19,6 +19,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from sync.colour import paint_label
 from sync.safe_text import visible
 
 __all__ = [
@@ -104,10 +105,16 @@ class JsonLinesFormatter(logging.Formatter):
 
 class PlainFormatter(logging.Formatter):
     """A line for a person at a command's stderr: ``warning: cost 9 quarantined: ...``, the
-    fields after it in brackets. What a command prints by default; machines get logfmt."""
+    fields after it in brackets. What a command prints by default; machines get logfmt.
+    ``colour``: the level label in colour (a terminal; see :mod:`sync.colour`)."""
+
+    def __init__(self, colour: bool = False) -> None:
+        super().__init__()
+        self.colour = colour
 
     def format(self, record: logging.LogRecord) -> str:
         fields = fields_of(record)
         extra = " (" + ", ".join(f"{k}={logfmt_value(v)}" for k, v in fields.items()) + ")"
         text = visible(record.getMessage(), one_line=True) + (extra if fields else "")
-        return f"{record.levelname.lower()}: {text}"
+        line = f"{record.levelname.lower()}: {text}"
+        return paint_label(line) if self.colour else line

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
+from sync.colour import wants_colour
 from sync.errors import ConfigError
 from sync.logfmt import FORMATS, JsonLinesFormatter, LogfmtFormatter, PlainFormatter, fields_of
 from sync.safe_text import visible
@@ -92,8 +93,10 @@ def configure(
         handler = _FileOfOurs(open_log_file(log_file))
     else:
         handler = logging.StreamHandler(sys.stderr)
-    formatter = {"logfmt": LogfmtFormatter, "json": JsonLinesFormatter, "plain": PlainFormatter}
-    handler.setFormatter(formatter[log_format]())
+    if log_format == "plain":
+        handler.setFormatter(PlainFormatter(colour=log_file is None and wants_colour(sys.stderr)))
+    else:
+        handler.setFormatter({"logfmt": LogfmtFormatter, "json": JsonLinesFormatter}[log_format]())
     handler.addFilter(RedactSecrets(secrets))
     handler.addFilter(ShowControls())
     root.addHandler(handler)

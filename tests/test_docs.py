@@ -93,6 +93,14 @@ def test_every_command_is_in_the_cli_page_and_has_help() -> None:
         assert command.help or command.short_help, name
 
 
+def test_the_readme_command_table_is_the_command_line() -> None:
+    """The README's table lists exactly the top-level commands `tracker --help` lists."""
+    root: Any = typer.main.get_command(build_app())
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\| `tracker ([a-z-]+)[^`]*` \|", readme, flags=re.MULTILINE))
+    assert listed == set(root.commands)
+
+
 def _pages() -> list[str]:
     return sorted(
         path.relative_to(DOCS).as_posix()

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import sys
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -64,6 +65,30 @@ def progress_bar() -> Any:
     return Progress(transient=True, console=console(stderr=True))
 
 
+@contextmanager
+def logs_above(bar: Any) -> Iterator[None]:
+    """While ``bar`` is drawn, log lines printed above it: a handler writing to the real
+    stderr would land on the bar's line and be erased with it, or leave half a bar behind.
+    The bar's live display puts a proxy in ``sys.stderr`` that prints above it (colours
+    kept); stderr handlers write to that proxy for as long as the bar lasts."""
+    import logging
+
+    proxy = sys.stderr  # inside the bar's ``with``: Rich's proxy to its console
+    if proxy is sys.__stderr__:
+        yield
+        return
+    swapped = [
+        (h, h.setStream(proxy))
+        for h in logging.getLogger().handlers
+        if isinstance(h, logging.StreamHandler) and h.stream is sys.__stderr__
+    ]
+    try:
+        yield
+    finally:
+        for handler, stream in swapped:
+            handler.setStream(stream)
+
+
 def instant(value: datetime | None) -> str | None:
     """An instant for JSON: ISO-8601 in UTC with ``Z`` (as every view's ``--json`` prints)."""
     if value is None:
@@ -103,10 +128,33 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) 
     grid = Table(title=title, title_justify="left")
     for name in columns:
         grid.add_column(name, overflow="fold")
+    stated = [name in STATE_COLUMNS for name in columns]
     for row in rows:
-        # Text() cells: data is never read as Rich markup.
-        grid.add_row(*(Text(safe(cell)) for cell in row))
+        # Text() cells: data is never read as Rich markup. A sync state gets its colour
+        # (Rich leaves it out with NO_COLOR or on a dumb terminal).
+        grid.add_row(
+            *(
+                Text(safe(cell), style=STATE_STYLES.get(str(cell), "") if state else "")
+                for cell, state in zip(row, stated, strict=True)
+            )
+        )
     console().print(grid)
+
+
+STATE_COLUMNS = frozenset({"sync", "state", "sync state"})
+"""Table columns that hold a sync state."""
+STATE_STYLES = {
+    "synced": "green",
+    "pending": "yellow",
+    "in_flight": "cyan",
+    "recording": "cyan",
+    "in_doubt": "yellow",
+    "parked": "bold red",
+    "conflict": "bold red",
+    "dropped": "dim",
+    "local": "dim",
+}
+"""The colour of each sync state in a table on a terminal."""
 
 
 def plain_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
@@ -135,5 +183,9 @@ def line(text: str) -> None:
 
 
 def error_line(text: str) -> None:
-    """Print one line on stderr (escaped: messages may quote server text)."""
-    sys.stderr.write(visible(text) + "\n")
+    """Print one line on stderr (escaped: messages may quote server text); on a terminal its
+    label (``error:``, ``warning:``, ``offline:``) in colour (``sync.colour``)."""
+    from sync.colour import paint_label, wants_colour
+
+    shown = visible(text)
+    sys.stderr.write((paint_label(shown) if wants_colour(sys.stderr) else shown) + "\n")

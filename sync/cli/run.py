@@ -128,7 +128,7 @@ def _progress(quiet: bool) -> Iterator[Listener]:
         yield lambda _event: None
         return
     if output.interactive(False):
-        with output.progress_bar() as bar:
+        with output.progress_bar() as bar, output.logs_above(bar):
             tasks: dict[str, Any] = {}
 
             def tick(event: SyncEvent) -> None:
