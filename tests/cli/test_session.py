@@ -39,9 +39,11 @@ ONLINE = [
 
 
 def _record(home: Path) -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # closed again: offline until the sandbox takes it
+    # Bound, never listening: a connection is refused ("offline") and no other test's server
+    # can take the port while this one plays offline; it is let go for the sandbox to take.
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    port = held.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_") and k != "NO_COLOR"}
     env.update(
         TERM="xterm-256color",
@@ -60,8 +62,11 @@ def _record(home: Path) -> str:
         if command == "tracker parked list":
             parked.extend(re.findall(r"│ \d+\s+│ ([0-9a-f]{8}) ", run.screen))
 
-    for command in OFFLINE:
-        type_(command)
+    try:
+        for command in OFFLINE:
+            type_(command)
+    finally:
+        held.close()
     sandbox = Sandbox()
     sandbox.add_fault(ItemRule.description_contains("https://"))  # a link pasted by mistake
     with SandboxServer(sandbox, port=port):

@@ -48,8 +48,11 @@ def in_terminal(
     :data:`ROWS`; ``timeout`` only bounds a command that hangs."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, columns, 0, 0))
+    # A shell on this terminal would say its size; a COLUMNS inherited from the test runner
+    # would make the command draw for another width.
+    sized = {**env, "COLUMNS": str(columns), "LINES": str(ROWS)}
     process = subprocess.Popen(
-        list(argv), stdin=slave, stdout=slave, stderr=slave, env=dict(env), close_fds=True
+        list(argv), stdin=slave, stdout=slave, stderr=slave, env=sized, close_fds=True
     )
     os.close(slave)
     chunks: list[bytes] = []
