@@ -11,19 +11,25 @@ from pathlib import Path
 import pytest
 
 from sync.sandbox import Sandbox, SandboxServer, serve
+from tests.helpers.chain import chain_breaks
 from tests.helpers.tally import tally_drifts
 
 
 @pytest.fixture(autouse=True)
-def _clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+def _clean_environ(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[None]:
     """No TRACKER_* variable from the developer's shell leaks into a test; after it, the
-    counts kept by triggers match a recount in every store it left (tests/helpers/tally.py)."""
+    counts kept by triggers match a recount in every store it left (tests/helpers/tally.py),
+    and every store verifies clean (tests/helpers/chain.py) unless the test ``tampers``."""
     for name in list(os.environ):
         if name.startswith("TRACKER_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("TRACKER_HOME", str(tmp_path / "home"))
     yield
     assert tally_drifts(tmp_path) == {}
+    if request.node.get_closest_marker("tampers") is None:
+        assert chain_breaks(tmp_path) == {}
 
 
 @pytest.fixture

@@ -54,9 +54,11 @@ if TYPE_CHECKING:
     from tracker.leases import Leases
     from tracker.outbox import Outbox
     from tracker.parked import ParkedChanges
+    from tracker.provenance import Provenance
     from tracker.store import Tracker
     from tracker.triplist import TripPage
     from tracker.trips import Trips
+    from tracker.verify import VerifyResult
     from tracker.views import CarView, EntryView, EventView, PlaceView, TripView, WaypointView
 
 _EXPORTS = {
@@ -86,6 +88,7 @@ _EXPORTS = {
     "ParkedChanges": "tracker.parked",
     "Place": "tracker.inputs",
     "PlaceView": "tracker.views",
+    "Provenance": "tracker.provenance",
     "QuarantineView": "tracker.costs",
     "ReadOnlyStorageError": "tracker.errors",
     "RowError": "tracker.bulkrows",
@@ -107,6 +110,7 @@ _EXPORTS = {
     "TripStatus": "tracker.enums",
     "TripView": "tracker.views",
     "Trips": "tracker.trips",
+    "VerifyResult": "tracker.verify",
     "WaypointIn": "tracker.inputs",
     "WaypointView": "tracker.views",
 }
@@ -138,6 +142,7 @@ __all__ = [
     "ParkedChanges",
     "Place",
     "PlaceView",
+    "Provenance",
     "QuarantineView",
     "ReadOnlyStorageError",
     "RowError",
@@ -159,6 +164,7 @@ __all__ = [
     "TripStatus",
     "TripView",
     "Trips",
+    "VerifyResult",
     "WaypointIn",
     "WaypointView",
     "__version__",

@@ -2,11 +2,11 @@
 
 Each chunk is one ``BEGIN IMMEDIATE`` transaction holding its trips, their journal entries
 (a pending save each, with its "queued save" event: the outbox invariant of
-``tracker.journal``), their import keys and their waypoints, so a crash leaves whole chunks
-only. Rows are validated one by one before their chunk is written (``tracker.bulkrows``);
-the rows are built once and written with executemany straight to the driver, not through
-the ORM's unit of work (the rate target: >= 0.5x raw ``sqlite3`` executemany of the same
-rows, bench/bulk.py).
+``tracker.journal``), their first history links (``tracker.links``), their import keys and
+their waypoints, so a crash leaves whole chunks only. Rows are validated one by one before
+their chunk is written (``tracker.bulkrows``); the rows are built once and written with
+executemany straight to the driver, not through the ORM's unit of work (the rate target:
+>= 0.5x raw ``sqlite3`` executemany of the same rows, bench/bulk.py).
 """
 
 from __future__ import annotations
@@ -31,11 +31,13 @@ from tracker.bulkrows import (
     check,
     trip_values,
 )
+from tracker.chain import COVERED, recorded_how
 from tracker.coltypes import utc_text
 from tracker.db import Database
 from tracker.errors import InvalidInputError
 from tracker.importkeys import imported_keys
 from tracker.inputs import waypoint_rows
+from tracker.links import first_links, insert_links
 from tracker.tables import Car, Trip
 from tracker.tracks import append_fixes
 from tracker.triprows import TripRules, resolve_car
@@ -158,8 +160,16 @@ def _insert(s: Session, rules: TripRules, now: str, rows: list[Checked]) -> tupl
     trips = [trip_values(i, r.given, zone, now) for i, r in zip(ids, fresh, strict=True)]
     if not trips:
         return 0, skipped
-    conn.exec_driver_sql(_trip_sql(), trips)
+    links = first_links(
+        [(seq + n, [t[i] if i >= 0 else None for i in _COVERED_AT]) for n, t in enumerate(trips)],
+        now,
+        "recorded",
+        [recorded_how("manual", None, r.key, bulk=True) for r in fresh],
+    )
+    # Each trip row carries its first link's hash (its chain head) from the start.
+    conn.exec_driver_sql(_trip_sql(), [(*t, h[-1]) for t, h in zip(trips, links, strict=True)])
     journal.add_pending(conn, [(seq + n, i, now) for n, i in enumerate(ids)])
+    insert_links(conn, links)
     keys = [(r.key, i) for i, r in zip(ids, fresh, strict=True) if r.key is not None]
     if keys:
         conn.exec_driver_sql(_IMPORT_SQL, keys)
@@ -231,18 +241,23 @@ def _track_error(row: Checked) -> RowError | None:
 
 
 _IMPORT_SQL = "INSERT INTO trip_import (key, trip_id) VALUES (?, ?)"
+# Where each covered column (tracker.chain) is in a trip_values row; -1: not set (NULL).
+_COVERED_AT = [TRIP_COLUMNS.index(c) if c in TRIP_COLUMNS else -1 for c in COVERED]
 
 
 @functools.cache
 def _trip_sql() -> str:
-    """The Core INSERT of :data:`TRIP_COLUMNS`, compiled once for SQLite (qmark)."""
+    """The Core INSERT of :data:`TRIP_COLUMNS` and ``chain_head``, compiled once for SQLite
+    (qmark)."""
     from sqlalchemy.dialects import sqlite
 
+    names = (*TRIP_COLUMNS, "chain_head")
     table = Trip.__table__  # type: ignore[attr-defined]
-    stmt = insert(table).values({name: bindparam(name) for name in TRIP_COLUMNS})
+    stmt = insert(table).values({name: bindparam(name) for name in names})
     compiled = stmt.compile(dialect=sqlite.dialect())
-    # Positional: the values go in the order of the table's columns (trip_values' order).
-    assert tuple(compiled.positiontup or ()) == TRIP_COLUMNS, compiled.positiontup
+    # Positional: the values go in the order of the table's columns (trip_values' order,
+    # then the head, the table's last column).
+    assert tuple(compiled.positiontup or ()) == names, compiled.positiontup
     return str(compiled)
 
 

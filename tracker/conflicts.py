@@ -22,6 +22,7 @@ from tracker.enums import EntryOp, EntryState, Lifecycle
 from tracker.errors import InvalidInputError, NotFoundError
 from tracker.inbox import write_values
 from tracker.inputs import RemoteTripIn, parse
+from tracker.links import covered_row, link
 from tracker.lookup import find_trip
 from tracker.tables import Conflict, JournalEntry, Trip
 
@@ -153,6 +154,7 @@ def _resolve_edit(
     sides: Mapping[str, Side | None],
     now: datetime,
 ) -> None:
+    before = covered_row(s, trip.id)
     for conflict in row.fields:
         if sides[conflict["name"]] == "remote":
             write_values(s, trip, parse(RemoteTripIn, conflict["values"]), now)
@@ -165,12 +167,13 @@ def _resolve_edit(
         f"{name} from {'the server' if side == 'remote' else 'here'}"
         for name, side in sides.items()
     )
-    journal.add_event(s, entry.seq or 0, trip.id, now, "conflict resolved", said)
+    link(s, trip.id, now, "conflict resolved", said, before=before)
 
 
 def _resolve_deleted(
     s: Session, trip: Trip, entry: JournalEntry, side: Side, now: datetime
 ) -> None:
+    before = covered_row(s, trip.id)
     if side == "local":
         # Kept here: sent again as a new record (the server's is gone).
         trip.remote_id = None
@@ -189,7 +192,7 @@ def _resolve_deleted(
         entry.updated_at = now
         s.add(entry)
         said = "deleted here too, as on the server; the edit made here is dropped"
-    journal.add_event(s, entry.seq or 0, trip.id, now, "conflict resolved", said)
+    link(s, trip.id, now, "conflict resolved", said, before=before)
 
 
 def _requeue(s: Session, entry: JournalEntry, now: datetime) -> None:

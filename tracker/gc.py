@@ -23,16 +23,19 @@ __all__ = ["collect", "file_bytes", "vacuum"]
 # Synced entries past retention; never an entry a conflict holds (those are open anyway).
 # Spelled out in each statement (plain text, no SQL built from strings). The attempt-level
 # events are ``tracker.retention.ATTEMPT_EVENTS`` (a test keeps the two in step). One pass
-# over the history each (the IN list is built once): a daily job, not a hot path.
+# over the history each (the IN list is built once): a daily job, not a hot path. Never a
+# link of a trip's hash chain (``hash IS NULL``): removing one would break the chain.
 _EVENTS_SQL = """
 DELETE FROM journal_event
-WHERE event IN ('claimed', 'lease expired', 'released', 'retry')
+WHERE event IN ('claimed', 'lease expired', 'released', 'retry') AND hash IS NULL
   AND entry_seq IN (
       SELECT seq FROM journal WHERE state = 'synced' AND synced_at <= :cutoff
       AND seq NOT IN (SELECT entry_seq FROM conflict))
 """
 # ``claimed`` is no longer written: the attempt count is on the entry.
-_CLAIMED_SQL = "DELETE FROM journal_event WHERE event = 'claimed' AND at <= :cutoff"
+_CLAIMED_SQL = (
+    "DELETE FROM journal_event WHERE event = 'claimed' AND hash IS NULL AND at <= :cutoff"
+)
 _ENTRIES_SQL = """
 DELETE FROM journal
 WHERE state = 'synced' AND synced_at <= :cutoff AND seq NOT IN (SELECT entry_seq FROM conflict)

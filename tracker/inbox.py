@@ -37,6 +37,7 @@ from tracker.decisions import (
 )
 from tracker.enums import EntryOp, EntryState, Lifecycle, TripSource, TripStatus
 from tracker.inputs import RemoteTripIn
+from tracker.links import covered_row, link
 from tracker.outbox import read_outbox_trips
 from tracker.pullruns import PullStart, advance, begin, finish
 from tracker.tables import Car, Conflict, JournalEntry, Trip
@@ -180,11 +181,12 @@ def _apply(s: Session, decision: Decision, now: datetime, applied: Applied) -> N
         applied.unchanged += 1
     elif isinstance(decision, TakeServer):
         trip = _trip(s, decision.trip_id)
+        before = covered_row(s, trip.id)
         write_values(s, trip, decision.values, now)
         trip.remote_record = decision.record
         trip.synced_at = now
         _touch(s, trip, now)
-        _say(s, trip.id, now, "changed on the server", decision.words)
+        _say(s, trip.id, now, "changed on the server", decision.words, before=before)
         applied.updated += 1
         applied.changed.append(trip.id)
     elif isinstance(decision, Adopt):
@@ -203,6 +205,7 @@ def _apply(s: Session, decision: Decision, now: datetime, applied: Applied) -> N
         applied.created += 1
     elif isinstance(decision, DeleteLocal):
         trip = _trip(s, decision.trip_id)
+        before = covered_row(s, trip.id)
         trip.lifecycle = Lifecycle.DELETED
         trip.deleted_by = "server"
         trip.deleted_at = now
@@ -215,10 +218,11 @@ def _apply(s: Session, decision: Decision, now: datetime, applied: Applied) -> N
         said = ["the trip is kept here as a tombstone"]
         if decision.drop_change:
             said.append("the change made here is dropped (TRACKER_SYNC_CONFLICTS=remote)")
-        _say(s, trip.id, now, "deleted on the server", said)
+        _say(s, trip.id, now, "deleted on the server", said, before=before)
         applied.deleted += 1
     elif isinstance(decision, Recreate):
         trip = _trip(s, decision.trip_id)
+        before = covered_row(s, trip.id)
         trip.remote_id = None
         trip.remote_record = None
         _touch(s, trip, now)
@@ -227,7 +231,7 @@ def _apply(s: Session, decision: Decision, now: datetime, applied: Applied) -> N
             entry.in_doubt = False
             s.add(entry)
         again = "edited here: it is created again (TRACKER_SYNC_CONFLICTS=local)"
-        _say(s, trip.id, now, "deleted on the server", [again])
+        _say(s, trip.id, now, "deleted on the server", [again], before=before)
         applied.recreated += 1
     elif _hold(s, decision, now):
         applied.conflicts.append(decision.trip_id)
@@ -326,9 +330,7 @@ def _create(s: Session, decision: CreateLocal, now: datetime) -> None:
     s.add(entry)
     s.flush()
     assert entry.seq is not None
-    journal.add_event(
-        s, entry.seq, trip.id, now, "pulled", f"made on the server as {decision.remote_id}"
-    )
+    link(s, trip.id, now, "pulled", f"made on the server as {decision.remote_id}")
 
 
 def _hold(s: Session, decision: Hold, now: datetime) -> bool:
@@ -365,8 +367,20 @@ def _open_entries(s: Session, trip_id: str) -> list[JournalEntry]:
     return [e for e in journal.entries_for(s, trip_id) if e.state in HELD_STATES]
 
 
-def _say(s: Session, trip_id: str, now: datetime, event: str, words: Iterable[str]) -> None:
-    """A history event on the trip's latest entry (none: every entry was compacted)."""
+def _say(
+    s: Session,
+    trip_id: str,
+    now: datetime,
+    event: str,
+    words: Iterable[str],
+    *,
+    before: tuple[Any, ...] | None = None,
+) -> None:
+    """A history event on the trip's latest entry (none: every entry was compacted); with
+    ``before`` (the covered row before the change), a link of the trip's chain."""
+    if before is not None:
+        link(s, trip_id, now, event, "; ".join(words) or None, before=before)
+        return
     latest = s.exec(
         select(JournalEntry.seq)
         .where(JournalEntry.trip_id == trip_id)

@@ -21,6 +21,7 @@ from tracker.enums import EntryOp, TripSource, TripStatus
 from tracker.errors import InvalidInputError
 from tracker.geo import Fix, dropped_note, local_date, summarize
 from tracker.importkeys import imported_keys, remember_import
+from tracker.links import covered_row, link
 from tracker.tables import Trip
 from tracker.tracks import append_fixes, track_fixes
 from tracker.triprows import (
@@ -78,6 +79,7 @@ class Recorder:
                 **details(start),
                 **place_columns("start", start.start),
             )
+            link(s, trip.id, now, "recorded", "live GPS")
             return view(s, trip)
 
     def add_point(self, trip_id: str, point: WaypointIn | Mapping[str, Any]) -> None:
@@ -116,6 +118,7 @@ class Recorder:
         now = self._db.now()
         with self._db.write() as s:
             trip = live_trip(s, trip_id)
+            before = covered_row(s, trip.id)
             fixes = track_fixes(s, trip.id)
             ends = end_time or now
             if fixes and fixes[-1].time > ends:
@@ -133,6 +136,7 @@ class Recorder:
             touch(trip, now)
             s.add(trip)
             journal.record_change(s, trip.id, EntryOp.SAVE, now)
+            link(s, trip.id, now, "stopped", before=before)
             return view(s, trip)
 
     def import_gpx(
@@ -203,6 +207,7 @@ class Recorder:
                 self._apply_summary(trip, track.fixes)
                 s.add(trip)
                 remember_import(s, f"{prefix}{number}", trip.id)
+                link(s, trip.id, now, "recorded", "GPX import")
                 views.append(view(s, trip))
         return views
 

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from tracker.parked import ParkedChanges
     from tracker.retention import GcReport
     from tracker.trips import Trips
+    from tracker.verify import VerifyResult
 
 __all__ = ["Tracker", "system_timezone"]
 
@@ -247,6 +248,14 @@ class Tracker:
     def now(self) -> datetime:
         """The store's clock (an aware UTC datetime)."""
         return self.db.now()
+
+    def verify_history(self) -> VerifyResult:
+        """Recompute every trip's history hash chain (docs/verify.md): the trips changed
+        outside the tool, and the file's chain head (the digest a printed log carries).
+        One read transaction; reads the whole history."""
+        from tracker.verify import verify
+
+        return verify(self.db)
 
     def check_integrity(self) -> None:
         """The guard before every sync, O(1): raise CorruptDatabaseError when SQLite has

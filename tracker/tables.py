@@ -114,6 +114,8 @@ class Trip(SQLModel, table=True):
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     origin: str | None = None  # "server": made on the server and pulled here
     deleted_by: str | None = None  # "server": deleted there (never re-created)
+    # The hash of the trip's latest history link (tracker.chain; migration 0017).
+    chain_head: str | None = None
 
 
 class Waypoint(SQLModel, table=True):
@@ -173,7 +175,10 @@ class JournalEntry(SQLModel, table=True):
 
 
 class JournalEvent(SQLModel, table=True):
-    """What happened to a trip's changes, in order: the trip's sync history.
+    """What happened to a trip and its changes, in order: the trip's history.
+
+    The events that change the trip's record are the links of its hash chain
+    (``tracker.chain``): they carry ``state`` and ``hash``; the sync's own events do not.
 
     Read by trip: ``entry_seq`` names the change (journal entry) it concerns, and stays when
     ``tracker gc`` removes a synced entry past retention (no foreign key; None for an event
@@ -192,6 +197,11 @@ class JournalEvent(SQLModel, table=True):
     at: datetime = Field(sa_type=UTCDateTime)
     event: str
     detail: str | None = None
+    # A link of the trip's hash chain (tracker.chain) has these three; a sync event has
+    # none. ``changes``: JSON ``{column: [old, new]}`` of the covered fields it changed.
+    changes: str | None = None
+    state: str | None = None
+    hash: str | None = None
 
 
 class Conflict(SQLModel, table=True):

@@ -39,7 +39,9 @@ class TripRules:
 
 
 def insert_trip(s: Session, rules: TripRules, now: datetime, **fields: Any) -> Trip:
-    """A new active trip with a fresh UUID4, and its journal entry, in ``s``."""
+    """A new active trip with a fresh UUID4, and its journal entry, in ``s``. The caller
+    adds its first history link (``tracker.links.link``, event ``recorded``) once the trip's
+    fields are final."""
     trip = Trip(
         id=str(uuid.uuid4()),
         lifecycle=Lifecycle.ACTIVE,

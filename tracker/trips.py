@@ -15,6 +15,7 @@ from tracker import journal
 from tracker.enums import EntryOp, Lifecycle, SyncState, TripSource, TripStatus
 from tracker.errors import InvalidInputError, StateError
 from tracker.geo import local_date
+from tracker.links import covered_row, link
 from tracker.lookup import find_trip
 from tracker.recording import Recorder
 from tracker.tables import Trip
@@ -46,6 +47,7 @@ from tracker.views import TripView, WaypointView
 
 if TYPE_CHECKING:
     from tracker.inputs import ManualTripIn, TripEdit
+    from tracker.provenance import Provenance
 
 __all__ = ["Trips"]
 
@@ -86,6 +88,7 @@ class Trips(Recorder):
                 **place_columns("start", given.start),
                 **place_columns("end", given.end),
             )
+            link(s, trip.id, now, "recorded", "entered by hand")
             return view(s, trip)
 
     def edit(self, trip_id: str, changes: TripEdit | Mapping[str, Any]) -> TripView:
@@ -100,6 +103,7 @@ class Trips(Recorder):
                 where = " on the server" if trip.deleted_by == "server" else ""
                 raise StateError(f"trip {trip.id} was deleted{where}; it can no longer be edited")
             fields = edit.model_fields_set
+            before = covered_row(s, trip.id)
             if "car_id" in fields:
                 edit = edit.model_copy(update={"car_id": resolve_car(s, edit.car_id)})
             for name in fields:
@@ -107,6 +111,7 @@ class Trips(Recorder):
             touch(trip, now)
             s.add(trip)
             journal.record_change(s, trip.id, EntryOp.SAVE, now)
+            link(s, trip.id, now, "edited", before=before)
             return view(s, trip)
 
     def delete(self, trip_id: str) -> TripView:
@@ -117,6 +122,7 @@ class Trips(Recorder):
             trip = find_trip(s, trip_id)
             if trip.lifecycle != Lifecycle.ACTIVE:
                 return view(s, trip)
+            before = covered_row(s, trip.id)
             trip.lifecycle = Lifecycle.DELETED
             trip.deleted_at = now
             if trip.status == TripStatus.RECORDING:
@@ -125,12 +131,21 @@ class Trips(Recorder):
             touch(trip, now)
             s.add(trip)
             journal.record_change(s, trip.id, EntryOp.DELETE, now)
+            link(s, trip.id, now, "deleted", before=before)
             return view(s, trip)
 
     def get(self, trip_id: str) -> TripView:
         """One trip by id (or a unique id prefix of at least 4 characters)."""
         with self._db.read() as s:
             return view(s, find_trip(s, trip_id))
+
+    def provenance(self, trip_id: str) -> Provenance:
+        """How and when the trip was recorded, and each later change to it with what
+        changed (from its history's links; see ``tracker.provenance``)."""
+        from tracker import provenance
+
+        with self._db.read() as s:
+            return provenance.read(s, find_trip(s, trip_id))
 
     def count(self, *, include_deleted: bool = False) -> int:
         """How many trips there are (active ones unless ``include_deleted``)."""

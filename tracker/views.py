@@ -179,18 +179,27 @@ class EntryView(_View):
 
 
 class EventView(_View):
-    """One step of a trip's sync history."""
+    """One step of a trip's history."""
 
     entry_seq: int | None
     """The change (journal entry) it concerns; None: the trip had no entry left."""
     at: datetime
     event: str
     detail: str | None
+    chained: bool = False
+    """A link of the trip's hash chain (a change of its record: ``tracker.chain``), not
+    one of the sync's own events."""
 
     @classmethod
     def from_row(cls, event: JournalEvent) -> EventView:
         """Build from a table row (same field names)."""
-        return cls.model_validate(event, from_attributes=True)
+        return cls(
+            entry_seq=event.entry_seq,
+            at=event.at,
+            event=event.event,
+            detail=event.detail,
+            chained=event.hash is not None,
+        )
 
 
 class WaypointView(_View):

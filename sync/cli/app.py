@@ -33,6 +33,9 @@ COMMANDS: dict[str, _Entry] = {
     ),
     "sync": _Entry("run", "app", "Push local changes and pull costs now."),
     "gc": _Entry("gc", "gc", "Compact the change journal (--dry-run, --vacuum)."),
+    "verify": _Entry(
+        "verify", "verify", "Check each trip against its tamper-evident history; chain head."
+    ),
     "daemon": _Entry("run", "daemon", "Run background sync in the foreground until SIGTERM."),
     "sandbox": _Entry("sandbox", "app", "Run the bundled sandbox server (both remote APIs)."),
     "demo": _Entry(

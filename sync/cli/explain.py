@@ -83,4 +83,10 @@ def _event_words(event: str) -> str:
         "requeued": "was queued again",
         "retry requested": "was queued again by you",
         "dropped by user": "was dropped by you",
+        # Links of the trip's history chain (tracker.chain): changes of its record.
+        "recorded": "was recorded",
+        "edited": "was edited here",
+        "stopped": "was stopped (the recording ended)",
+        "deleted": "was deleted here",
+        "chain started": "had its history chain started (schema 0017)",
     }.get(event, event)

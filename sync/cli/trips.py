@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,6 +20,7 @@ from tracker.triplist import DEFAULT_PAGE, MAX_PAGE
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
+    from tracker.provenance import Provenance
     from tracker.store import Tracker
     from tracker.views import TripView
 
@@ -387,16 +388,18 @@ def _sync_column(view: TripView) -> str:
 
 @app.command("show")
 def show(trip_id: TripId, as_json: JsonOpt = False) -> None:
-    """Show one trip with its sync history."""
+    """Show one trip: its fields, how and when it was recorded and changed, its history."""
     store, _ = _store()
     with store:
         view = store.trips.get(trip_id)
         zone = store.rules.timezone
         entries, events = store.journal.history(view.id)
         count = store.trips.waypoint_count(view.id)
+        record = store.trips.provenance(view.id)
     if as_json:
         doc = view.to_json()
         doc["waypoint_count"] = count
+        doc["provenance"] = record.to_json()
         doc["journal"] = [e.to_json() for e in entries]
         doc["history"] = [e.to_json() for e in events]
         output.emit_json(doc)
@@ -419,14 +422,37 @@ def show(trip_id: TripId, as_json: JsonOpt = False) -> None:
         ("waypoints", count),
     ]
     output.table("trip", ["field", "value"], rows)
+    _print_record(record, zone)
     output.table(
-        "sync history",
+        "history",
         ["entry", "at", "event", "detail"],
         (
             (e.entry_seq or "-", output.local_time(e.at, zone), e.event, e.detail or "")
             for e in events
         ),
     )
+
+
+def _print_record(record: Provenance, zone: ZoneInfo) -> None:
+    """How and when the trip was recorded, and each later change (a log row's record)."""
+    after = record.recorded_after
+    if after is None:
+        lag = "-"
+    elif after.days:
+        lag = f"{after.days} d {after.seconds // 3600} h"
+    else:
+        lag = output.duration(after // timedelta(milliseconds=1))
+    rows: list[tuple[str, str]] = [
+        ("recorded by", record.how),
+        ("first recorded", output.local_time(record.recorded_at, zone)),
+        ("after the trip", lag),
+        ("changed since", "no" if not record.edited else f"{len(record.changes)} time(s)"),
+    ]
+    for change in record.changes:
+        what = ", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in change.fields.items())
+        rows.append((f"  {change.event}", f"{output.local_time(change.at, zone)}  {what}"))
+    rows.append(("chain head", record.chain_head or "-"))
+    output.table("record", ["what", "value"], rows)
 
 
 @app.command("edit")

@@ -78,7 +78,7 @@ def test_add_list_show_edit_delete(capsys: pytest.CaptureFixture[str]) -> None:
     assert [t["id"] for t in listed["trips"]] == [added["id"]]
     shown = run_json(capsys, "trip", "show", added["id"][:8])
     assert shown["id"] == added["id"]
-    assert [h["event"] for h in shown["history"]] == ["queued save"]
+    assert [h["event"] for h in shown["history"]] == ["queued save", "recorded"]
     edited = run_json(capsys, "trip", "edit", added["id"], "-c", "business", "-d", "fair")
     assert (edited["classification"], edited["description"]) == ("business", "fair")
     deleted = run_json(capsys, "trip", "delete", added["id"])

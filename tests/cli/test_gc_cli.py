@@ -62,7 +62,7 @@ def test_gc_compacts_and_keeps_each_trips_history(
     assert _count("SELECT count(*) FROM journal") == 0
     shown = run_json(capsys, "trip", "show", synced[0])
     assert shown["sync_state"] == "synced" and shown["journal"] == []
-    assert [h["event"] for h in shown["history"]] == ["queued save", "synced"]
+    assert [h["event"] for h in shown["history"]] == ["queued save", "recorded", "synced"]
     code, out, _ = run(capsys, "trip", "show", synced[0])  # the table of a compacted trip
     assert code == 0 and "synced" in out
     status = run_json(capsys, "status")

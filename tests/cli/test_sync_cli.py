@@ -89,7 +89,7 @@ def test_explain_tells_the_story(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = run(capsys, "sync", "explain", trip_id, "--json")
     story = json.loads(out)
     assert story["sync_state"] == "parked"
-    assert [e["event"] for e in story["history"]] == ["queued save", "parked"]
+    assert [e["event"] for e in story["history"]] == ["queued save", "recorded", "parked"]
 
 
 def test_status_reports_last_error_and_no_daemon(capsys: pytest.CaptureFixture[str]) -> None:

@@ -34,8 +34,9 @@ FULL = {
     "start": {"lat": "52.52", "lng": "13.405", "address": {"city": "Berlin", "zip": "10117"}},
     "end": {"lat": "52.4", "lng": "13.06"},
 }
-# Set by the store, not by the input: they differ between any two trips.
-OWN = {"id", "created_at", "updated_at"}
+# Set by the store, not by the input: they differ between any two trips (the chain head
+# hashes the id; tests/tracker/test_chain.py checks both verify).
+OWN = {"id", "created_at", "updated_at", "chain_head"}
 
 
 def _rows(path: Path, table: str, order: str) -> list[dict[str, Any]]:
@@ -72,8 +73,12 @@ def test_every_added_trip_has_one_pending_entry_in_row_order(store: Tracker, db_
         ("save", "pending", 0, 0)
     }
     events = _rows(db_path, "journal_event", "id")
-    assert [(e["entry_seq"], e["event"]) for e in events] == [
+    assert [(e["entry_seq"], e["event"]) for e in events if e["hash"] is None] == [
         (n, "queued save") for n in range(1, 27)
+    ]
+    # Each trip's first history link, on its entry (tracker.links).
+    assert [(e["entry_seq"], e["event"]) for e in events if e["hash"] is not None] == [
+        (n, "recorded") for n in range(1, 27)
     ]
     assert store.journal.counts().pending == 26
     # A later edit coalesces into the bulk trip's pending entry, as for one added alone.

@@ -215,7 +215,9 @@ def test_history_tells_the_story(store: Tracker) -> None:
     record(store, "p", {c.seq: Synced("mlg_1")})
     entries, events = store.journal.history(trip)
     assert [e.state for e in entries] == ["synced"]
-    assert [e.event for e in events] == ["queued save", "synced"]  # no row per claim
+    # No row per claim; "recorded" is the first link of the trip's hash chain.
+    assert [e.event for e in events] == ["queued save", "recorded", "synced"]
+    assert [e.chained for e in events] == [False, True, False]
     assert events[-1].detail == "mlg_1"
 
 

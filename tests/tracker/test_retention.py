@@ -27,7 +27,8 @@ def _count(path: Path, sql: str) -> int:
 
 
 def _events(store: Tracker, trip: str) -> list[str]:
-    return [e.event for e in store.journal.history(trip)[1]]
+    """The trip's sync events (its record's chain links are tests/tracker/test_chain.py's)."""
+    return [e.event for e in store.journal.history(trip)[1] if not e.chained]
 
 
 def _fail(store: Tracker, clock: StepClock, trip_count: int, *, doubt: bool = False) -> None:
@@ -73,14 +74,14 @@ def test_an_outage_adds_one_history_row_per_entry_however_long(
 ) -> None:
     trips = manual_trips(store, 3)
     _fail(store, clock, 3)
-    rows = _count(db_path, "SELECT count(*) FROM journal_event")
+    rows = _count(db_path, "SELECT count(*) FROM journal_event WHERE hash IS NULL")
     assert rows == 6  # queued + the first failure of the streak, per trip
     for _ in range(50):
         _fail(store, clock, 3)
-    assert _count(db_path, "SELECT count(*) FROM journal_event") == rows
+    assert _count(db_path, "SELECT count(*) FROM journal_event WHERE hash IS NULL") == rows
     entries, events = store.journal.history(trips[0])
     (entry,) = entries
-    assert [e.event for e in events] == ["queued save", "retry"]
+    assert [e.event for e in events if not e.chained] == ["queued save", "retry"]
     assert entry.attempts == 51
     assert entry.first_failed_at == datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
     assert entry.last_failed_at == clock.value
@@ -193,9 +194,12 @@ def test_gc_removes_exactly_what_retention_allows(
     for trip in old[1:]:
         entries, events = store.journal.history(trip)
         assert entries == []
-        assert [e.event for e in events] == ["queued save", "synced"]  # the audit trail
+        assert [e.event for e in events if not e.chained] == [
+            "queued save",
+            "synced",
+        ]  # the audit trail
         assert store.trips.get(trip).sync_state == "synced"
-    assert [e.event for e in store.journal.history(old[0])[1]] == [
+    assert _events(store, old[0]) == [
         "queued save",
         "synced",
         "queued save",
@@ -279,7 +283,7 @@ def test_upgrading_keeps_every_event_and_its_id(db_path: Path, clock: StepClock)
             )
         before = con.execute("SELECT * FROM journal_event ORDER BY id").fetchall()
     with Tracker.open(db_path, timezone="UTC", clock=clock) as store:
-        assert [e.event for e in store.journal.history("t1")[1]] == [
+        assert _events(store, "t1") == [
             "queued save",
             "claimed",
             "retry",
@@ -288,15 +292,18 @@ def test_upgrading_keeps_every_event_and_its_id(db_path: Path, clock: StepClock)
         store.trips.delete("t1")
     with contextlib.closing(sqlite3.connect(db_path)) as con:
         after = con.execute("SELECT * FROM journal_event ORDER BY id").fetchall()
-        assert after[:3] == before
+        # 0017 added the chain's three columns, empty on every event it found.
+        assert [row[:6] for row in after[:3]] == before
+        assert {row[6:] for row in after[:3]} == {(None, None, None)}
         assert con.execute("PRAGMA foreign_key_list(journal_event)").fetchall() == []
         # AUTOINCREMENT: an id once used is never handed out again.
-        con.execute("DELETE FROM journal_event WHERE id = 9")
+        (top,) = con.execute("SELECT max(id) FROM journal_event").fetchone()
+        con.execute("DELETE FROM journal_event WHERE id = ?", (top,))
         con.execute(
             "INSERT INTO journal_event (entry_seq, trip_id, at, event) "
             "VALUES (1, 't1', '2025-01-02T00:00:00.000000Z', 'x')"
         )
-        assert con.execute("SELECT max(id) FROM journal_event").fetchone() == (10,)
+        assert con.execute("SELECT max(id) FROM journal_event").fetchone() == (top + 1,)
 
 
 def test_gc_deletes_the_attempt_level_events_the_rules_name() -> None:

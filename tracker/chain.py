@@ -1,0 +1,196 @@
+"""The trip history's hash chain, the pure half: what is hashed and how (no I/O).
+
+Each trip has its own chain. A *link* is a history event (``journal_event``) that records a
+change of the trip's record: it was recorded, edited, stopped, deleted, changed on the
+server, resolved. Its hash covers the hash of the link before it and the *state*: a digest
+of the trip's covered fields (:data:`COVERED`) as they were right after that change. The
+trip row keeps the hash of its latest link (``trip.chain_head``), so an edit of the row,
+of a link, a removed link or a link added out of order all break a hash that ``tracker
+verify`` recomputes. docs/verify.md states what this proves and what it does not.
+
+Canonical form (version ``tracker-chain/1``): a JSON array, UTF-8, no whitespace
+(``separators=(",", ":")``), non-ASCII characters as themselves, holding values exactly as
+SQLite stores them (text, integer or NULL; a BLOB as ``"x'<hex>'"``): the bytes that are
+hashed never depend on how Python types read them back.
+
+- state  = SHA-256 of ``["tracker-chain/1/state", [[column, value], ...]]`` in
+  :data:`COVERED` order;
+- link   = SHA-256 of ``["tracker-chain/1/link", prev, trip_id, at, event, detail, changes,
+  state]``: ``prev`` the previous link's hash ("" for the first), ``at`` the stored instant
+  text, ``changes`` the stored JSON text of what changed (or null);
+- head   = SHA-256 over every trip in id order of ``["tracker-chain/1/head", trip_id,
+  chain_head]`` each followed by a newline: the one digest a printed log carries.
+
+Digests are lower-case hex. Changing any of this is a new version (and a migration).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "BOOKKEEPING",
+    "COVERED",
+    "VERSION",
+    "HeadDigest",
+    "canonical",
+    "changes_text",
+    "diff",
+    "link_hash",
+    "recorded_how",
+    "state_digest",
+]
+
+VERSION = "tracker-chain/1"
+
+#: The trip columns the chain covers, in the order the state digest lists them: everything
+#: a log row or a tax office reads. A new trip column goes here or in :data:`BOOKKEEPING`
+#: (a test fails until it is in one of them).
+COVERED: tuple[str, ...] = (
+    "id",
+    "status",
+    "lifecycle",
+    "source",
+    "origin",
+    "date",
+    "timezone",
+    "start_time",
+    "end_time",
+    "start_lat",
+    "start_lng",
+    "end_lat",
+    "end_lng",
+    "start_address",
+    "end_address",
+    "distance",
+    "distance_unit",
+    "duration_ms",
+    "classification",
+    "description",
+    "notes",
+    "car_id",
+    "customer_id",
+    "class_segment_ids",
+    "custom_data",
+    "created_at",
+    "deleted_at",
+    "deleted_by",
+)
+
+#: Trip columns outside the chain: the sync's own bookkeeping, written by the pusher and the
+#: pull on every exchange (hashing them would put a hash on the push's hot path and say
+#: nothing about the trip), and the chain's head itself.
+BOOKKEEPING: frozenset[str] = frozenset(
+    {
+        "remote_id",
+        "remote_record",
+        "sent_record",
+        "synced_at",
+        "version",
+        "updated_at",
+        "chain_head",
+    }
+)
+
+Stored = str | int | float | bytes | None
+"""A value as SQLite stores it."""
+
+
+_BINARY = (bytes, bytearray, memoryview)
+
+
+def _plain(value: Stored) -> str | int | float | None:
+    if isinstance(value, _BINARY):
+        return f"x'{bytes(value).hex()}'"
+    return value
+
+
+# One encoder, built once (json.dumps with options builds one per call: a bulk import
+# hashes two documents per trip).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_STATE = f"{VERSION}/state"
+
+
+def canonical(items: Sequence[Any]) -> bytes:
+    """The bytes hashed for ``items`` (a JSON array in the canonical form above)."""
+    return _ENCODER.encode(list(items)).encode("utf-8")
+
+
+def state_digest(values: Sequence[Stored]) -> str:
+    """The digest of a trip's covered fields, ``values`` in :data:`COVERED` order."""
+    if len(values) != len(COVERED):
+        raise ValueError(f"{len(values)} values for {len(COVERED)} covered columns")
+    if any(isinstance(v, _BINARY) for v in values):
+        values = [_plain(v) for v in values]
+    # Pairs as tuples: JSON arrays, the same bytes as lists.
+    pairs = list(zip(COVERED, values, strict=True))
+    return hashlib.sha256(canonical([_STATE, pairs])).hexdigest()
+
+
+def link_hash(
+    prev: str | None,
+    trip_id: str,
+    at: str,
+    event: str,
+    detail: str | None,
+    changes: str | None,
+    state: str,
+) -> str:
+    """The hash of one link (``prev``: the previous link's hash, None for the first)."""
+    items = [f"{VERSION}/link", prev or "", trip_id, at, event, detail, changes, state]
+    return hashlib.sha256(canonical(items)).hexdigest()
+
+
+class HeadDigest:
+    """The chain head of a whole file, fed one trip at a time in trip id order."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self.trips = 0
+
+    def add(self, trip_id: str, head: str | None) -> None:
+        """Fold in one trip's latest link hash."""
+        self._hash.update(canonical([f"{VERSION}/head", trip_id, head]) + b"\n")
+        self.trips += 1
+
+    def hexdigest(self) -> str:
+        """The digest so far."""
+        return self._hash.copy().hexdigest()
+
+
+def diff(before: Sequence[Stored], after: Sequence[Stored]) -> dict[str, list[Any]]:
+    """What changed between two covered rows: ``{column: [old, new]}`` (stored values)."""
+    return {
+        name: [_plain(old), _plain(new)]
+        for name, old, new in zip(COVERED, before, after, strict=True)
+        if old != new
+    }
+
+
+def changes_text(changes: Mapping[str, Any] | None) -> str | None:
+    """The stored (and hashed) text of a link's changes; None when nothing changed."""
+    if not changes:
+        return None
+    return json.dumps(dict(changes), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def recorded_how(
+    source: str, origin: str | None, import_key: str | None, *, bulk: bool = False
+) -> str:
+    """How a trip was first recorded, in words: from its source, where it came from, the key
+    it was imported under (``tracker.importkeys``) and whether it came in bulk
+    (``Tracker.add_trips``)."""
+    if origin == "server":
+        return "pulled from the server"
+    if source == "live":
+        return "live GPS"
+    if source == "gpx":
+        return "GPX import"
+    if import_key is not None and import_key.startswith("csv:"):
+        return "CSV import"
+    if import_key is not None or bulk:
+        return "bulk import"
+    return "entered by hand"

@@ -1,0 +1,88 @@
+"""Writing the trip history's hash chain (``tracker.chain``), in the caller's transaction.
+
+Every path that changes a covered field of a trip ends with :func:`link` (or, for trips
+added in bulk, writes :func:`first_links`): the link's state is read back from the row as
+stored, so what is hashed is what ``tracker verify`` reads, whatever Python types wrote it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from tracker.chain import COVERED, Stored, changes_text, diff, link_hash, state_digest
+from tracker.coltypes import utc_text
+
+__all__ = ["LinkRow", "covered_row", "first_links", "insert_links", "link"]
+
+_COLUMNS = ", ".join(COVERED)
+_ROW_SQL = f"SELECT {_COLUMNS}, chain_head FROM trip WHERE id = ?"  # noqa: S608 (constant)
+_LATEST_SEQ_SQL = "SELECT max(seq) FROM journal WHERE trip_id = ?"
+_LINK_SQL = (
+    "INSERT INTO journal_event (entry_seq, trip_id, at, event, detail, changes, state, hash) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_HEAD_SQL = "UPDATE trip SET chain_head = ? WHERE id = ?"
+
+LinkRow = tuple[int | None, str, str, str, str | None, str | None, str, str]
+"""A link as inserted: entry seq, trip id, instant (stored text), event, detail, changes,
+state, hash."""
+
+
+def covered_row(s: Session, trip_id: str) -> tuple[Stored, ...]:
+    """The trip's covered fields as stored now (pending ORM changes flushed first)."""
+    s.flush()
+    row = s.connection().exec_driver_sql(_ROW_SQL, (trip_id,)).one()
+    return tuple(row[:-1])
+
+
+def link(
+    s: Session,
+    trip_id: str,
+    now: datetime,
+    event: str,
+    detail: str | None = None,
+    *,
+    before: Sequence[Stored] | None = None,
+) -> str:
+    """Add a link to the trip's chain for a change just made in ``s`` (call it after the
+    change, last): ``before``, the covered row read before the change, makes the link say
+    what changed. Returns the new head."""
+    s.flush()
+    conn = s.connection()
+    row = conn.exec_driver_sql(_ROW_SQL, (trip_id,)).one()
+    values, prev = tuple(row[:-1]), row[-1]
+    changes = None if before is None else changes_text(diff(before, values))
+    state = state_digest(values)
+    at = utc_text(now)
+    head = link_hash(prev, trip_id, at, event, detail, changes, state)
+    seq = conn.exec_driver_sql(_LATEST_SEQ_SQL, (trip_id,)).scalar()
+    conn.exec_driver_sql(_LINK_SQL, (seq, trip_id, at, event, detail, changes, state, head))
+    conn.exec_driver_sql(_HEAD_SQL, (head, trip_id))
+    return head
+
+
+def first_links(
+    trips: Sequence[tuple[int | None, Sequence[Stored]]],
+    at: str,
+    event: str,
+    details: Sequence[str],
+) -> list[LinkRow]:
+    """The first link of each new trip, from the values it is inserted with (no I/O):
+    ``trips`` as (entry seq, its covered values in ``COVERED`` order, as stored)."""
+    rows: list[LinkRow] = []
+    for (seq, values), detail in zip(trips, details, strict=True):
+        trip_id = str(values[0])  # COVERED starts with the id
+        state = state_digest(values)
+        head = link_hash(None, trip_id, at, event, detail, None, state)
+        rows.append((seq, trip_id, at, event, detail, None, state, head))
+    return rows
+
+
+def insert_links(conn: Any, rows: list[LinkRow]) -> None:
+    """Insert links written by :func:`first_links` (the trips' heads are in their rows)."""
+    if rows:
+        conn.exec_driver_sql(_LINK_SQL, rows)

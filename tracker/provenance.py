@@ -1,0 +1,177 @@
+"""How and when a trip was recorded, and every later change to its record (a log row's
+"contemporaneous record" columns), from the trip and the links of its history
+(``tracker.chain``).
+
+The rules are pure functions (:func:`trip_end`, :func:`recorded_after`, :func:`build`);
+:func:`read` gathers their input in the caller's session.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from tracker.chain import recorded_how
+from tracker.coltypes import from_utc_text
+
+__all__ = ["FIRST_EVENTS", "Change", "Provenance", "build", "read", "recorded_after", "trip_end"]
+
+#: Links that record the trip itself, not a later change to it: its recording (``stopped``
+#: ends a live one), its arrival from the server, the start of its chain at migration 0017.
+FIRST_EVENTS = frozenset({"recorded", "stopped", "pulled", "chain started"})
+
+
+@dataclass(frozen=True)
+class Change:
+    """One later change of a trip's record: when, what kind (``edited``, ``deleted``,
+    ``changed on the server`` ...), and each covered field that changed, as
+    ``{field: (old, new)}`` in stored form."""
+
+    at: datetime
+    event: str
+    detail: str | None
+    fields: dict[str, tuple[Any, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "at": _iso(self.at),
+            "event": self.event,
+            "detail": self.detail,
+            "fields": {k: {"old": o, "new": n} for k, (o, n) in self.fields.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """How a trip was recorded and changed since.
+
+    ``how``: ``live GPS``, ``GPX import``, ``CSV import``, ``bulk import``, ``entered by
+    hand`` or ``pulled from the server``. ``recorded_at``: when it was first stored here;
+    ``trip_ended_at``: when the trip ended (its end time, else its start plus duration, else
+    its start, else the end of its date); ``recorded_after``: the time between the two (0
+    for a trip recorded while it happened; None when the trip has no date). ``changes``:
+    each later change, oldest first. ``chain_head``: the hash of its latest history link.
+    """
+
+    trip_id: str
+    how: str
+    recorded_at: datetime
+    trip_ended_at: datetime | None
+    recorded_after: timedelta | None
+    changes: tuple[Change, ...]
+    chain_head: str | None
+
+    @property
+    def edited(self) -> bool:
+        """Whether the record was changed after it was first recorded."""
+        return bool(self.changes)
+
+    @property
+    def last_changed_at(self) -> datetime | None:
+        """When it was last changed (None: never)."""
+        return self.changes[-1].at if self.changes else None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form (``recorded_after_s``: whole seconds)."""
+        after = self.recorded_after
+        return {
+            "how": self.how,
+            "recorded_at": _iso(self.recorded_at),
+            "trip_ended_at": None if self.trip_ended_at is None else _iso(self.trip_ended_at),
+            "recorded_after_s": None if after is None else int(after.total_seconds()),
+            "edited": self.edited,
+            "last_changed_at": None if not self.changes else _iso(self.changes[-1].at),
+            "changes": [c.to_json() for c in self.changes],
+            "chain_head": self.chain_head,
+        }
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def trip_end(
+    day: date | None,
+    zone: str,
+    start: datetime | None,
+    end: datetime | None,
+    duration_ms: int | None,
+) -> datetime | None:
+    """When a trip ended, from what it says (see :class:`Provenance`)."""
+    if end is not None:
+        return end
+    if start is not None:
+        return start + timedelta(milliseconds=duration_ms or 0)
+    if day is None:
+        return None
+    # Only a date: the trip ended by the end of that day where it was made.
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=ZoneInfo(zone))
+
+
+def recorded_after(recorded: datetime, ended: datetime | None) -> timedelta | None:
+    """How long after the trip's end it was recorded (never negative: a trip recorded
+    while it happened took 0)."""
+    if ended is None:
+        return None
+    return max(timedelta(0), recorded - ended)
+
+
+LinkRow = tuple[str, str, str | None, str | None]
+"""A link as :func:`build` reads it: instant (stored text), event, detail, changes (JSON)."""
+
+
+def build(trip: Any, import_key: str | None, links: Sequence[LinkRow]) -> Provenance:
+    """The provenance of ``trip`` (a trip row) from its import key and its links (id order)."""
+    first = links[0] if links else None
+    if first is not None and first[1] == "recorded" and first[2]:
+        how = first[2]  # said when it was recorded, and covered by the chain
+    else:
+        how = recorded_how(trip.source, trip.origin, import_key)
+    changes = tuple(
+        Change(
+            at=_at(at),
+            event=event,
+            detail=detail,
+            fields={k: (v[0], v[1]) for k, v in json.loads(text or "{}").items()},
+        )
+        for at, event, detail, text in links
+        if event not in FIRST_EVENTS
+    )
+    ended = trip_end(trip.date, trip.timezone, trip.start_time, trip.end_time, trip.duration_ms)
+    return Provenance(
+        trip_id=trip.id,
+        how=how,
+        recorded_at=trip.created_at,
+        trip_ended_at=ended,
+        recorded_after=recorded_after(trip.created_at, ended),
+        changes=changes,
+        chain_head=trip.chain_head,
+    )
+
+
+def _at(text: str) -> datetime:
+    value = from_utc_text(text)
+    assert value is not None
+    return value
+
+
+_KEY_SQL = "SELECT key FROM trip_import WHERE trip_id = ? LIMIT 1"
+_LINKS_SQL = (
+    "SELECT at, event, detail, changes FROM journal_event "
+    "WHERE trip_id = ? AND hash IS NOT NULL ORDER BY id"
+)
+
+
+def read(s: Session, trip: Any) -> Provenance:
+    """The provenance of ``trip`` (its row), read in ``s``."""
+    conn = s.connection()
+    key = conn.exec_driver_sql(_KEY_SQL, (trip.id,)).scalar()
+    links = [tuple(r) for r in conn.exec_driver_sql(_LINKS_SQL, (trip.id,))]
+    return build(trip, key, links)
