@@ -253,6 +253,7 @@ def test_bad_local_input_is_rejected_typed_and_changes_nothing(
     assert not cli_problems, cli_problems[:5]
 
 
+@pytest.mark.tampers  # writes a row the tool would refuse, with plain SQL
 def test_exotic_text_round_trips_and_unsendable_rows_never_block(
     tmp_path: Path, scorecard: Scorecard
 ) -> None:

@@ -34,6 +34,7 @@ def test_a_dripping_server_is_cut_off_at_the_total_deadline(
     assert all(store.trips.get(i).sync_state == "in_doubt" for i in ids)
 
 
+@pytest.mark.tampers  # writes a row the tool would refuse, with plain SQL
 def test_a_stored_row_that_cannot_be_sent_is_parked_not_blocking(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
