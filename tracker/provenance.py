@@ -57,7 +57,9 @@ class Provenance:
     ``trip_ended_at``: when the trip ended (its end time, else its start plus duration, else
     its start, else the end of its date); ``recorded_after``: the time between the two (0
     for a trip recorded while it happened; None when the trip has no date). ``changes``:
-    each later change, oldest first. ``chain_head``: the hash of its latest history link.
+    each later change of its record, oldest first (with the fields it changed: none for,
+    say, a conflict resolved by keeping this side). ``chain_head``: the hash of its latest
+    history link.
     """
 
     trip_id: str
@@ -70,24 +72,26 @@ class Provenance:
 
     @property
     def edited(self) -> bool:
-        """Whether the record was changed after it was first recorded."""
-        return bool(self.changes)
+        """Whether a field of the record was changed after it was first recorded (a change
+        that changed no field, such as a conflict resolved by keeping this side, does not
+        count)."""
+        return any(c.fields for c in self.changes)
 
     @property
     def last_changed_at(self) -> datetime | None:
-        """When it was last changed (None: never)."""
-        return self.changes[-1].at if self.changes else None
+        """When a field of it was last changed (None: never)."""
+        return next((c.at for c in reversed(self.changes) if c.fields), None)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form (``recorded_after_s``: whole seconds)."""
-        after = self.recorded_after
+        after, last = self.recorded_after, self.last_changed_at
         return {
             "how": self.how,
             "recorded_at": _iso(self.recorded_at),
             "trip_ended_at": None if self.trip_ended_at is None else _iso(self.trip_ended_at),
             "recorded_after_s": None if after is None else int(after.total_seconds()),
             "edited": self.edited,
-            "last_changed_at": None if not self.changes else _iso(self.changes[-1].at),
+            "last_changed_at": None if last is None else _iso(last),
             "changes": [c.to_json() for c in self.changes],
             "chain_head": self.chain_head,
         }

@@ -106,7 +106,7 @@ def check_trip(
     prev: str | None = None
     for n, ln in enumerate(links):
         if ln.state is None or ln.hash is None:
-            return f"history link {ln.id} ({ln.event}) has lost its hash", None
+            return f"history link {ln.id} ({ln.event}) has lost its hash or state", None
         expected = link_hash(prev, trip_id, ln.at, ln.event, ln.detail, ln.changes, ln.state)
         if expected != ln.hash:
             what = "was changed" if n == 0 else "was changed, or a link before it removed"

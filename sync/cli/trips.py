@@ -446,7 +446,7 @@ def _print_record(record: Provenance, zone: ZoneInfo) -> None:
         ("recorded by", record.how),
         ("first recorded", output.local_time(record.recorded_at, zone)),
         ("after the trip", lag),
-        ("changed since", "no" if not record.edited else f"{len(record.changes)} time(s)"),
+        ("changed since", f"{len(record.changes)} time(s)" if record.changes else "no"),
     ]
     for change in record.changes:
         what = ", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in change.fields.items())

@@ -224,6 +224,10 @@ def test_provenance_says_how_and_when_each_trip_was_recorded_and_changed(
 
     assert store.trips.provenance(gpx).how == "GPX import"
     assert not store.trips.provenance(gpx).edited
+    store.trips.edit(gpx, {"classification": "business"})  # what it is already: no change
+    unchanged = store.trips.provenance(gpx)
+    assert [(c.event, c.fields) for c in unchanged.changes] == [("edited", {})]
+    assert not unchanged.edited and unchanged.last_changed_at is None
     assert store.trips.provenance(csv).how == "CSV import"
     live = store.trips.get(_live(store, tmp_path, clock))
     record = store.trips.provenance(live.id)
