@@ -1,6 +1,7 @@
 """Bulk trip ingest (issue 15): ``Tracker.add_trips`` (validation, rows, executemany through
 SQLAlchemy's connection, one transaction per chunk) against raw ``sqlite3`` executemany of
-the same rows (trip, journal entry, history event) into the same schema and PRAGMAs, with
+the same rows (trip with its chain head, journal entry, history event, the trip's first
+history link: hashed before the clock starts) into the same schema and PRAGMAs, with
 the same chunks, in one process; and the rate of ``tracker trip import FILE.csv``'s path
 (CSV reading, the dry-run pass, the import with keys), in the same run.
 
@@ -24,6 +25,8 @@ from zoneinfo import ZoneInfo
 
 from tracker.bulk import DEFAULT_CHUNK
 from tracker.bulkrows import TRIP_COLUMNS, check, trip_values
+from tracker.chain import COVERED
+from tracker.links import LinkRow, first_links
 from tracker.store import Tracker
 
 TARGET = 0.5
@@ -47,8 +50,13 @@ def trips(n: int) -> list[dict[str, Any]]:
     ]
 
 
-def _raw_rows(data: list[dict[str, Any]]) -> list[tuple[list[Any], list[Any], list[Any]]]:
-    """The same rows, built before the clock starts (the baseline only inserts)."""
+_COVERED_AT = [TRIP_COLUMNS.index(c) if c in TRIP_COLUMNS else -1 for c in COVERED]
+Chunk = tuple[list[Any], list[Any], list[Any], list[LinkRow]]
+
+
+def _raw_rows(data: list[dict[str, Any]]) -> list[Chunk]:
+    """The same rows, built (and hashed) before the clock starts (the baseline only
+    inserts)."""
     zone = ZoneInfo(ZONE)
     chunks = []
     seq = 1
@@ -62,13 +70,20 @@ def _raw_rows(data: list[dict[str, Any]]) -> list[tuple[list[Any], list[Any], li
             j.append((seq, trip_id, NOW, NOW))
             e.append((seq, trip_id, NOW, "queued save", None))
             seq += 1
-        chunks.append((t, j, e))
+        covered = [
+            (row[0], [v[i] if i >= 0 else None for i in _COVERED_AT])
+            for row, v in zip(j, t, strict=True)
+        ]
+        links = first_links(covered, NOW, "recorded", ["bulk import"] * len(t))
+        t = [(*v, link[-1]) for v, link in zip(t, links, strict=True)]
+        chunks.append((t, j, e, links))
     return chunks
 
 
-def _raw(path: Path, chunks: list[tuple[list[Any], list[Any], list[Any]]]) -> float:
-    marks = ", ".join("?" * len(TRIP_COLUMNS))
-    trip_sql = f"INSERT INTO trip ({', '.join(TRIP_COLUMNS)}) VALUES ({marks})"
+def _raw(path: Path, chunks: list[Chunk]) -> float:
+    names = (*TRIP_COLUMNS, "chain_head")
+    marks = ", ".join("?" * len(names))
+    trip_sql = f"INSERT INTO trip ({', '.join(names)}) VALUES ({marks})"
     entry_sql = (
         "INSERT INTO journal (seq, trip_id, op, state, attempts, in_doubt, payload_version, "
         "created_at, updated_at) VALUES (?, ?, 'save', 'pending', 0, 0, 1, ?, ?)"
@@ -76,16 +91,21 @@ def _raw(path: Path, chunks: list[tuple[list[Any], list[Any], list[Any]]]) -> fl
     event_sql = (
         "INSERT INTO journal_event (entry_seq, trip_id, at, event, detail) VALUES (?, ?, ?, ?, ?)"
     )
+    link_sql = (
+        "INSERT INTO journal_event (entry_seq, trip_id, at, event, detail, changes, state, hash) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    )
     with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as con:
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=FULL")
         con.execute("PRAGMA foreign_keys=ON")
         start = time.perf_counter()
-        for t, j, e in chunks:
+        for t, j, e, links in chunks:
             con.execute("BEGIN IMMEDIATE")
             con.executemany(trip_sql, t)
             con.executemany(entry_sql, j)
             con.executemany(event_sql, e)
+            con.executemany(link_sql, links)
             con.execute("COMMIT")
         return time.perf_counter() - start
 
