@@ -23,7 +23,7 @@ from tracker.coltypes import from_utc_text
 __all__ = ["FIRST_EVENTS", "Change", "Provenance", "build", "read", "recorded_after", "trip_end"]
 
 #: Links that record the trip itself, not a later change to it: its recording (``stopped``
-#: ends a live one), its arrival from the server, the start of its chain at migration 0017.
+#: ends a live one), its arrival from the server, the start of its chain at migration 0018.
 FIRST_EVENTS = frozenset({"recorded", "stopped", "pulled", "chain started"})
 
 

@@ -114,7 +114,7 @@ class Trip(SQLModel, table=True):
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     origin: str | None = None  # "server": made on the server and pulled here
     deleted_by: str | None = None  # "server": deleted there (never re-created)
-    # The hash of the trip's latest history link (tracker.chain; migration 0017).
+    # The hash of the trip's latest history link (tracker.chain; migration 0018).
     chain_head: str | None = None
 
 

@@ -88,5 +88,5 @@ def _event_words(event: str) -> str:
         "edited": "was edited here",
         "stopped": "was stopped (the recording ended)",
         "deleted": "was deleted here",
-        "chain started": "had its history chain started (schema 0017)",
+        "chain started": "had its history chain started (schema 0018)",
     }.get(event, event)

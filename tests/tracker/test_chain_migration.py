@@ -1,4 +1,4 @@
-"""Migration 0017 on a store made at revision 0016: every trip's chain starts with one link
+"""Migration 0018 on a store made at revision 0016: every trip's chain starts with one link
 committing to its fields as they are, in chunks; the store verifies clean right after, and
 after the tool's later edits; the events it found are kept as they were."""
 

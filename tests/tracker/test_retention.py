@@ -292,7 +292,7 @@ def test_upgrading_keeps_every_event_and_its_id(db_path: Path, clock: StepClock)
         store.trips.delete("t1")
     with contextlib.closing(sqlite3.connect(db_path)) as con:
         after = con.execute("SELECT * FROM journal_event ORDER BY id").fetchall()
-        # 0017 added the chain's three columns, empty on every event it found.
+        # 0018 added the chain's three columns, empty on every event it found.
         assert [row[:6] for row in after[:3]] == before
         assert {row[6:] for row in after[:3]} == {(None, None, None)}
         assert con.execute("PRAGMA foreign_key_list(journal_event)").fetchall() == []

@@ -10,8 +10,8 @@ recorded, so nothing could be hashed for them honestly). Written in chunks of tr
 stays flat on a large store), all in the migration's one transaction: a store verifies
 clean right after migrating.
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 """
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ from tracker.chain import COVERED
 from tracker.coltypes import utc_text
 from tracker.links import first_links, insert_links
 
-revision = "0017"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
 _CHUNK = 1000
 _EVENT = "chain started"
-_DETAIL = "the trip's fields as they were at schema 0017; earlier events are not chained"
+_DETAIL = "the trip's fields as they were at schema 0018; earlier events are not chained"
 _TRIPS_SQL = f"SELECT {', '.join(COVERED)} FROM trip WHERE id > ? ORDER BY id LIMIT {_CHUNK}"  # noqa: S608
 _SEQS_SQL = (
     "SELECT trip_id, max(seq) FROM journal "
