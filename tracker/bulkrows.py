@@ -25,6 +25,7 @@ from tracker.triprows import millis
 KEPT_ERRORS = 1000
 MAX_KEY = 200
 
+
 Fixes = Iterable[WaypointIn | Mapping[str, Any] | Sequence[Any]]
 
 

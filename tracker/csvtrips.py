@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from tracker.bulkrows import RowError, TripRow
 from tracker.errors import InvalidInputError
+from tracker.importkeys import origin_key
 
 _PARTS = ("address1", "address2", "city", "state", "zip", "phone_work")
 #: The columns an import reads, by the names of ``trip list --json`` (places dotted).
@@ -94,6 +95,37 @@ _UNITS = {
 }
 
 
+#: Fields whose cells are free text from the user (what a spreadsheet could run as a formula).
+TEXT_FIELDS: frozenset[str] = frozenset(
+    {
+        "description",
+        "notes",
+        "car_id",
+        "customer_id",
+        *(f"{end}.address.{p}" for end in ("start", "end") for p in _PARTS),
+    }
+)
+#: A cell starting with one of these is a formula to a spreadsheet (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def guard(text: str) -> str:
+    """A text cell as written: a leading ``'`` when a spreadsheet would read it as a formula.
+
+    A cell that already starts with ``'`` before such a character gets one more, so
+    :func:`unguard` can tell the two apart: ``unguard(guard(t)) == t`` for every text.
+    """
+    return "'" + text if text.lstrip("'").startswith(FORMULA_STARTS) else text
+
+
+def unguard(cell: str) -> str:
+    """A text cell as read: the ``'`` that :func:`guard` (or a spreadsheet user) put before a
+    formula character taken off; any other cell is kept as written."""
+    if cell.startswith("'") and cell[1:].lstrip("'").startswith(FORMULA_STARTS):
+        return cell[1:]
+    return cell
+
+
 def normal_name(name: str) -> str:
     """A header cell as compared: trimmed, lower case, spaces and hyphens as ``_``."""
     return "_".join(name.strip().lower().replace("-", " ").split())
@@ -119,6 +151,14 @@ class Columns:
     def ignored(self) -> tuple[str, ...]:
         """The columns read as nothing (``trip list --json``'s own, or mapped to nothing)."""
         return tuple(n for n, f in zip(self.names, self.fields, strict=True) if f is None)
+
+    @property
+    def id_index(self) -> int | None:
+        """The position of the ``id`` column (a trip's id, as exported), if the file has one."""
+        for n, name in enumerate(self.names):
+            if normal_name(name) == "id":
+                return n
+        return None
 
     def column_of(self, field: str) -> str:
         """The header cell of ``field`` (an error names the column as the file does)."""
@@ -177,7 +217,7 @@ def trip_data(
     for field, cell in zip(columns.fields, cells, strict=False):
         if field is None or cell == "":
             continue
-        value = _read(field, cell, zone)
+        value = _read(field, unguard(cell) if field in TEXT_FIELDS else cell, zone)
         head, _, rest = field.partition(".")
         if not rest:
             data[field] = value
@@ -225,7 +265,9 @@ def _read(field: str, cell: str, zone: ZoneInfo) -> Any:
             raise InvalidInputError(field, f"is not JSON (as {shape})") from None
     if field in ("car_id", "customer_id"):
         return text
-    return cell  # text is kept as written (a leading '=' included: never evaluated)
+    # Text is kept as written (a leading '=' included: never evaluated), less the quote a
+    # spreadsheet-safe export put before it (``unguard``, done by the caller).
+    return cell
 
 
 class CsvTrips:
@@ -264,8 +306,11 @@ class CsvTrips:
         raise InvalidInputError("file", f"{self.path} is empty: its first row must name columns")
 
     def rows(self, key_prefix: str | None = None) -> Iterator[TripRow | RowError]:
-        """Each row as a :class:`TripRow` (import key ``key_prefix`` + its number, when
-        given) or the :class:`RowError` of a cell that cannot be read."""
+        """Each row as a :class:`TripRow` or the :class:`RowError` of a cell that cannot be
+        read. Import key (when ``key_prefix`` is given): ``trip:<id>`` for a row whose ``id``
+        cell names a trip (an export's), so the same trip is not added twice to a store that
+        has it or imported it before (:func:`~tracker.importkeys.origin_key`); else
+        ``key_prefix`` + the row's number."""
         with self._open() as handle:
             records = _records(csv.reader(_lines(handle)))
             columns: Columns | None = None
@@ -280,7 +325,11 @@ class CsvTrips:
                 except InvalidInputError as err:
                     yield RowError(number, err.field, err.reason)
                     continue
-                key = None if key_prefix is None else f"{key_prefix}{number}"
+                key = None
+                if key_prefix is not None:
+                    at = columns.id_index
+                    origin = origin_key(cells[at]) if at is not None and at < len(cells) else None
+                    key = origin or f"{key_prefix}{number}"
                 yield TripRow(data, number=number, import_key=key)
 
     def _open(self) -> BinaryIO:

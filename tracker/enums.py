@@ -75,3 +75,10 @@ class SyncState(StrEnum):
 
 
 OPEN_STATES = (EntryState.PENDING, EntryState.IN_FLIGHT, EntryState.PARKED)
+
+
+class ExportFormat(StrEnum):
+    """A file format trips are exported to (``tracker trip export --format``)."""
+
+    CSV = "csv"
+    GPX = "gpx"

@@ -9,6 +9,11 @@ one: a valid file is not called malformed because memory ran out).
 
 Choices, documented here because they decide what an imported trip contains:
 
+* **What a track says of its trip.** ``<name>`` is the description (unless one is given),
+  ``<type>`` the classification when it is one (``business``, ``personal``,
+  ``unclassified``; any other type, e.g. Strava's ``cycling``, is ignored), and a
+  ``<trip_id>`` element in the track's ``<extensions>`` the trip it was exported from (the
+  import key, see :mod:`tracker.importkeys`): what ``tracker trip export`` writes.
 * **Tracks, not routes.** Each ``<trk>`` is one track; the points of all its ``<trkseg>`` are
   joined in order (a segment break is a signal gap, the car still drove the chord). When a
   file has tracks, its ``<rte>`` and ``<wpt>`` are ignored. A file with only routes is imported
@@ -152,6 +157,10 @@ class GpxTrack:
     fixes: FixColumns = field(default_factory=FixColumns)
     same_time_dropped: int = 0
     """Points dropped because their time equals the previous point's (kept: the first)."""
+    kind: str | None = None
+    """The track's ``<type>`` (``tracker trip export`` writes the trip's classification)."""
+    trip_id: str | None = None
+    """The ``<trip_id>`` in the track's ``<extensions>``: the trip it was exported from."""
 
 
 def read_gpx(source: Path | bytes | str) -> list[GpxTrack]:

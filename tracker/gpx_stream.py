@@ -170,6 +170,9 @@ class _Reader:
         self._kind = ""
         self._where = ""
         self._name: str | None = None
+        # A track's <type> and the trip id in its <extensions> (what `trip export` writes).
+        self._type: str | None = None
+        self._trip_id: str | None = None
         self._fixes = FixColumns()
         self._last: datetime | None = None
         self._dropped = 0
@@ -238,8 +241,8 @@ class _Reader:
             elif local == "rte":
                 self._begin("rte")
         elif depth == 2 and self._kind:
-            if local == "name":
-                self._keep_text(depth, "name")
+            if local in ("name", "type"):
+                self._keep_text(depth, local)
             elif local == "trkseg" and self._kind == "trk":
                 self._segment += 1
                 self._index = -1
@@ -247,6 +250,14 @@ class _Reader:
                 self._begin_point(depth, attrs)
         elif depth == 3 and self._kind == "trk" and local == "trkpt" and self._stack[2] == "trkseg":
             self._begin_point(depth, attrs)
+        elif (
+            depth == 3
+            and self._kind == "trk"
+            and local == "trip_id"
+            and self._stack[2] == "extensions"
+            and self._text is None
+        ):
+            self._keep_text(depth, "trip_id")
 
     def _start_in_point(self, depth: int, local: str) -> None:
         point = self._point
@@ -305,6 +316,12 @@ class _Reader:
         if self._text_into == "name":
             if self._name is None:
                 self._name = text
+        elif self._text_into == "type":
+            if self._type is None:
+                self._type = text
+        elif self._text_into == "trip_id":
+            if self._trip_id is None:
+                self._trip_id = text
         elif self._point is not None:
             setattr(self._point, self._text_into, text)
 
@@ -321,6 +338,7 @@ class _Reader:
             if self._trk_count or self._route_error is not None:
                 return  # skipped: routes beside tracks, or after a bad route
         self._kind, self._where, self._name = kind, where, None
+        self._type, self._trip_id = None, None
         self._fixes, self._last, self._dropped = FixColumns(), None, 0
         self._segment, self._index = -1, -1
 
@@ -360,7 +378,13 @@ class _Reader:
             self._fail(InvalidInputError(self._where, f"the {noun} has no points"))
             return
         self._kind = ""
-        track = GpxTrack(track_name(self._name), self._fixes, self._dropped)
+        track = GpxTrack(
+            track_name(self._name),
+            self._fixes,
+            self._dropped,
+            kind=track_name(self._type),
+            trip_id=track_name(self._trip_id),
+        )
         (self._tracks if kind == "trk" else self._routes).append(track)
 
     def _fail(self, err: InvalidInputError) -> None:

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from tracker import journal
 from tracker.db import Database
-from tracker.enums import EntryOp, TripSource, TripStatus
+from tracker.enums import Classification, EntryOp, TripSource, TripStatus
 from tracker.errors import InvalidInputError
 from tracker.geo import Fix, dropped_note, local_date, summarize
-from tracker.importkeys import imported_keys, remember_import
+from tracker.importkeys import imported_keys, origin_key, remember_import
 from tracker.links import covered_row, link
 from tracker.tables import Trip
 from tracker.tracks import append_fixes, track_fixes
@@ -45,6 +45,7 @@ __all__ = ["Recorder"]
 
 log = logging.getLogger(__name__)
 
+_KINDS = frozenset(c.value for c in Classification)
 # Waypoint rows of a GPX track built and inserted at a time.
 _IMPORT_SLICE = 10_000
 
@@ -157,16 +158,19 @@ class Recorder:
         given = parse(TripDetails, extra or {})
         tracks = read_gpx(source)
         prefix = f"gpx:{_digest(source)}:"
+        keys = [origin_key(t.trip_id) or f"{prefix}{n}" for n, t in enumerate(tracks)]
         now = self._db.now()
         views: list[TripView] = []
         with self._db.write() as s:
             given = given.model_copy(update={"car_id": resolve_car(s, given.car_id)})
-            known = imported_keys(s, [f"{prefix}{n}" for n in range(len(tracks))])
+            known = imported_keys(s, keys)
             for number, track in enumerate(tracks):
                 if not track.fixes:
                     raise InvalidInputError(f"gpx.trk[{number}]", "has no track points")
-                if f"{prefix}{number}" in known:
+                key = keys[number]
+                if key in known:
                     continue
+                known.add(key)  # the same trip twice in one file: the first is kept
                 if track.same_time_dropped:
                     log.warning(
                         "gpx.trk[%d]: %d point(s) with the same time as the point before "
@@ -178,6 +182,8 @@ class Recorder:
                 columns = details(given)
                 if not columns.get("description") and track.name:
                     columns["description"] = track.name[:500]
+                if "classification" not in given.model_fields_set and track.kind in _KINDS:
+                    columns["classification"] = Classification(track.kind)
                 trip = insert_trip(
                     s,
                     self._rules,
@@ -206,7 +212,7 @@ class Recorder:
                     )
                 self._apply_summary(trip, track.fixes)
                 s.add(trip)
-                remember_import(s, f"{prefix}{number}", trip.id)
+                remember_import(s, key, trip.id)
                 link(s, trip.id, now, "recorded", "GPX import")
                 views.append(view(s, trip))
         return views

@@ -23,10 +23,10 @@ code. Parts hold nothing but the database, so two threads making one at once is 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 from zoneinfo import ZoneInfo
 
 from tracker.db import Clock, Database, DbOptions, Synchronous, create_db_engine, prepare_file
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from tracker.outbox import Outbox
     from tracker.parked import ParkedChanges
     from tracker.retention import GcReport
+    from tracker.tripexport import ExportFormat, ExportReport
     from tracker.trips import Trips
     from tracker.verify import VerifyResult
 
@@ -239,6 +240,37 @@ class Tracker:
             skip_invalid=skip_invalid,
             dry_run=dry_run,
         )
+
+    def export_trips(
+        self,
+        out: TextIO,
+        fmt: ExportFormat | str = "csv",
+        *,
+        start: date | None = None,
+        end: date | None = None,
+    ) -> ExportReport:
+        """Write the finished trips dated ``start``..``end`` (inclusive; None: open) to
+        ``out`` as CSV (the columns ``tracker trip import`` reads; open ``out`` with
+        ``newline=""``) or GPX 1.1 (a track per trip with fixes), oldest first, streamed
+        from one consistent snapshot. Returns the counts (docs/recording.md, "Export")::
+
+            with open("trips.csv", "w", encoding="utf-8", newline="") as out:
+                store.export_trips(out, "csv", start=date(2026, 1, 1))
+        """
+        from tracker import tripexport
+
+        kind = tripexport.ExportFormat(fmt)
+        if start is not None and end is not None and end < start:
+            raise InvalidInputError("to", f"{end} is before {start}: give --from before --to")
+        sql, params = tripexport.trips_query(start, end)
+        with self.db.read() as s:
+            raw = s.connection().connection.driver_connection
+            assert raw is not None
+            # A cursor of its own: GPX reads each trip's fixes while the trips stream.
+            rows = raw.cursor().execute(sql, params)
+            if kind is tripexport.ExportFormat.GPX:
+                return tripexport.write_gpx(raw, rows, out)
+            return tripexport.write_csv(rows, out)
 
     @property
     def path(self) -> Path:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sync.cli import complete, output, trip_import
+from sync.cli import complete, output, trip_export, trip_import
 from sync.cli.context import load_settings, open_store
 from tracker.enums import Classification as Kind
 from tracker.enums import DistanceUnit, SyncState
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, add_completion=False)
 app.command("import")(trip_import.import_)
+app.command("export")(trip_export.export)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 QuietOpt = Annotated[
