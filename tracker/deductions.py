@@ -47,6 +47,31 @@ _YEAR_SQL = (
     "AND date >= ? AND date <= ? "
     "ORDER BY coalesce(date, ''), coalesce(start_time, ''), id"
 )
+# The same trips with, for each of the wanted ones (a JSON list of ids), the distance before
+# it by unit in thousandths (exact integers: a distance has at most 3 decimals), and whether
+# any distance up to it has more (then its sums would not be exact). Stored distances are
+# fixed-point text (``decimal_text``), never an exponent.
+_POSITIONS_SQL = """
+SELECT id, km, mile, inexact FROM (
+  SELECT id,
+    sum(km) OVER w - km AS km,
+    sum(mile) OVER w - mile AS mile,
+    max(inexact) OVER w AS inexact
+  FROM (
+    SELECT id, date, start_time,
+      CASE WHEN distance_unit = 'km' THEN CAST(round(distance * 1000) AS INTEGER) ELSE 0 END
+        AS km,
+      CASE WHEN distance_unit = 'mile' THEN CAST(round(distance * 1000) AS INTEGER) ELSE 0 END
+        AS mile,
+      instr(distance, '.') > 0 AND length(distance) - instr(distance, '.') > 3 AS inexact
+    FROM trip
+    WHERE lifecycle = 'active' AND status = 'complete' AND classification = 'business'
+      AND date >= ? AND date <= ?
+  )
+  WINDOW w AS (ORDER BY coalesce(date, ''), coalesce(start_time, ''), id
+               ROWS UNBOUNDED PRECEDING)
+) WHERE id IN (SELECT value FROM json_each(?))
+"""
 # Every trip of one tax year the server has, in trip order, with the deduction of
 # its last server copy and whether a change of it is still open (that change carries the
 # amount of its own: nothing to queue).
@@ -143,14 +168,36 @@ def _positions(
     conn: Any, year: TaxYear, mine: Sequence[tuple[PricedTrip, dt.date]]
 ) -> dict[str, dict[DistanceUnit, Decimal]]:
     """By trip id, the business distance counted before each of ``mine`` in ``year``, by
-    the unit it was recorded in: one query, summed exactly (Decimal) up to the last of them.
-    A trip of ``mine`` not counted itself (not complete yet) is placed by its date."""
-    wanted = {trip.id for trip, _ in mine}
+    the unit it was recorded in, summed exactly up to the last of them. A trip of ``mine``
+    not counted itself (not complete yet) gets none.
+
+    One query: SQLite sums in thousandths as integers, with a window in trip order, and
+    returns only the rows of ``mine`` (the year is read in C, not turned into Python
+    objects: that was most of a tiered push's time). A distance with more than three
+    decimals (none is entered so, but a server copy could hold one) would not be a whole
+    number of thousandths: then the year is summed in Python, as Decimals."""
+    wanted = json.dumps([trip.id for trip, _ in mine])
     last = max(day for _, day in mine)
+    span = (year.start.isoformat(), last.isoformat())
+    rows = conn.exec_driver_sql(_POSITIONS_SQL, (*span, wanted)).all()
+    if any(inexact for *_, inexact in rows):
+        return _positions_decimal(conn, span, {trip.id for trip, _ in mine})
+    return {
+        trip_id: {
+            DistanceUnit.KM: Decimal(km).scaleb(-3),
+            DistanceUnit.MILE: Decimal(mile).scaleb(-3),
+        }
+        for trip_id, km, mile, _ in rows
+    }
+
+
+def _positions_decimal(
+    conn: Any, span: tuple[str, str], wanted: set[str]
+) -> dict[str, dict[DistanceUnit, Decimal]]:
+    """:func:`_positions` read row by row in Python (any number of decimals)."""
     sums = {DistanceUnit.KM: Decimal(0), DistanceUnit.MILE: Decimal(0)}
     out: dict[str, dict[DistanceUnit, Decimal]] = {}
-    rows = conn.exec_driver_sql(_YEAR_SQL, (year.start.isoformat(), last.isoformat())).all()
-    for trip_id, distance, unit in rows:
+    for trip_id, distance, unit in conn.exec_driver_sql(_YEAR_SQL, span).all():
         if trip_id in wanted:
             out[trip_id] = dict(sums)
         sums[DistanceUnit(unit)] += Decimal(distance)

@@ -203,17 +203,25 @@ def price(
     kind and purpose counted before it, summed by the unit each was recorded in
     (``before``): the same as :func:`compute` over the whole year gives it, without the
     year's trips. The store sums ``before`` in one query per tax year
-    (``tracker.deductions``)."""
+    (``tracker.deductions``). The steps of :func:`compute` for one trip, without its
+    sorting and totals: a push prices every trip it sends (a test compares the two)."""
+    if trip.distance < 0:
+        raise InvalidInputError(f"trip {trip.key} distance", "must not be negative")
+    per_trip = Rounding(rounding or schedule.rounding) == Rounding.PER_TRIP
     year = tax_year_of(schedule.tax_year, trip.day)
+    if trip.purpose not in schedule.purposes:
+        nothing = round_to(Fraction(0), schedule.minor_unit) if per_trip else None
+        return TripAmount(trip.key, year, trip.purpose, None, Fraction(0), (), Fraction(0), nothing)
     rate = schedule.rate_for(trip.vehicle, trip.purpose, trip.day)
-    counted: Counted = {}
-    if rate is not None:
-        position = sum(
-            (convert(total, unit, rate.distance_unit) for unit, total in before.items()),
-            Fraction(0),
-        )
-        counted[(year, trip.vehicle, trip.purpose)] = position
-    return compute(schedule, [trip], rounding=rounding, counted=counted).trips[0]
+    if rate is None:
+        raise NoRateError(schedule.id, trip.key, f"{trip.vehicle} {trip.purpose} on {trip.day}")
+    unit = rate.distance_unit
+    position = sum((convert(total, u, unit) for u, total in before.items() if total), Fraction(0))
+    distance = convert(trip.distance, trip.unit, unit)
+    pieces = split(rate.tiers, position, distance)
+    exact = sum((piece.amount for piece in pieces), Fraction(0))
+    amount = round_to(exact, schedule.minor_unit) if per_trip else None
+    return TripAmount(trip.key, year, trip.purpose, unit, position, pieces, exact, amount)
 
 
 def _totals(trips: list[TripAmount], rule: Rounding, schedule: Schedule) -> tuple[YearTotal, ...]:
