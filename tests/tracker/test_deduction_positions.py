@@ -8,6 +8,8 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from tracker.deductions import _positions, deductions
 from tracker.enums import DistanceUnit
 from tracker.outbox import read_outbox_trips
@@ -41,6 +43,7 @@ def _amounts(store: Tracker, ids: list[str]) -> dict[str, int | None]:
     return {i: owed[i].amount for i in ids}
 
 
+@pytest.mark.tampers  # a 4-decimal distance only a server copy could hold, written with plain SQL
 def test_positions_are_exact_and_a_distance_with_four_decimals_is_summed_as_decimals(
     tmp_path: Path,
 ) -> None:
