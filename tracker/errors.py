@@ -5,12 +5,14 @@ The tree is split by what the caller should do next::
 
     TrackerError
     ├── InvalidInputError (ValueError)   fix the input; nothing was written
+    │   └── UnknownScheduleError         a jurisdiction or schedule id that is not loaded
     ├── NotFoundError (LookupError)      check the id; nothing was written
     │   ├── IdTooShortError              type more of the id
     │   └── AmbiguousIdError             type more of the id: it names several records
     ├── StateError                       the record is not in a state that allows this
     ├── RateScheduleError (ValueError)   a rate schedule file is wrong: fix the entry it names
     ├── NoRateError (LookupError)        no rate covers a trip: add one (a custom schedule)
+    │   └── NoRatesInPeriodError         no rate covers a report's period at all
     └── StorageError                     the database file itself is the problem
         ├── DatabaseBusyError            another process holds the write lock: try again
         ├── StorageFullError             free disk space
@@ -117,6 +119,29 @@ class NoRateError(TrackerError, LookupError):
             f"schedule {schedule!r} has no rate for trip {trip} ({detail}): add the rate to a "
             "custom schedule (TRACKER_RATE_SCHEDULES, see docs/tax-rates.md)"
         )
+
+
+class NoRatesInPeriodError(NoRateError):
+    """A report's period that no business rate of the schedule covers on any day."""
+
+    def __init__(self, schedule: str, period: str, detail: str) -> None:
+        self.schedule = schedule
+        self.trip = ""
+        self.period = period
+        LookupError.__init__(
+            self,
+            f"schedule {schedule!r} has no business rate for a car in {period} ({detail}): "
+            "add the rates to a custom schedule (TRACKER_RATE_SCHEDULES, see "
+            "docs/tax-rates.md) and give its id with --jurisdiction",
+        )
+
+
+class UnknownScheduleError(InvalidInputError):
+    """A jurisdiction (or schedule id) that no loaded schedule has."""
+
+    def __init__(self, asked: str, reason: str) -> None:
+        super().__init__("jurisdiction", f"{asked!r} {reason}")
+        self.asked = asked
 
 
 class StorageError(TrackerError):

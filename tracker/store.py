@@ -50,6 +50,8 @@ if TYPE_CHECKING:
     from tracker.leases import Leases
     from tracker.outbox import Outbox
     from tracker.parked import ParkedChanges
+    from tracker.rates.schedule import Schedule
+    from tracker.report.model import Report
     from tracker.retention import GcReport
     from tracker.tripexport import ExportFormat, ExportReport
     from tracker.trips import Trips
@@ -271,6 +273,44 @@ class Tracker:
             if kind is tripexport.ExportFormat.GPX:
                 return tripexport.write_gpx(raw, rows, out)
             return tripexport.write_csv(rows, out)
+
+    def report(
+        self,
+        *,
+        jurisdiction: str,
+        year: int | None = None,
+        car: str | None = None,
+        customer: str | None = None,
+        start: date | str | None = None,
+        end: date | str | None = None,
+        schedules: Mapping[str, Schedule] | None = None,
+        rate_file: Path | None = None,
+        treatments: Mapping[int, str] | None = None,
+    ) -> Report:
+        """The mileage log of the tax year beginning in ``year`` under the schedule
+        ``jurisdiction`` names (``us-irs``, ``uk-hmrc``, ``ca-cra`` or a schedule id of
+        ``rate_file``), narrowed to a car, a customer, or ``start`` to ``end``. The object
+        ``tracker report`` prints; rows stream from the store when it is iterated::
+
+            report = store.report(jurisdiction="uk-hmrc", year=2025)
+            data = report.collect()  # or report.stream(), or render(report, "csv", out)
+            print(data.totals.deduction, data.totals.business_share)
+
+        See :func:`tracker.report.build_report` for the errors."""
+        from tracker.report.read import build_report
+
+        return build_report(
+            self,
+            jurisdiction=jurisdiction,
+            year=year,
+            car=car,
+            customer=customer,
+            start=start,
+            end=end,
+            schedules=schedules,
+            rate_file=rate_file,
+            treatments=treatments,
+        )
 
     @property
     def path(self) -> Path:

@@ -27,6 +27,9 @@ COMMANDS: dict[str, _Entry] = {
     "car": _Entry("cars", "app", "Cars trips can be attached to."),
     "status": _Entry("status", "status", "Journal counts, oldest pending change, database facts."),
     "costs": _Entry("costs", "app", "Costs pulled from the mobility platform."),
+    "report": _Entry(
+        "report", "report", "The mileage log of a tax year (CSV or JSON), with its totals."
+    ),
     "parked": _Entry("parked", "app", "Changes the server rejected: list, retry, drop."),
     "conflicts": _Entry(
         "conflicts", "app", "Trips changed here and on Tight differently: list, show, resolve."

@@ -30,6 +30,8 @@ _TABLE: tuple[tuple[type[BaseException], ExitCode], ...] = (
     (tracker_errors.InvalidInputError, ExitCode.DATAERR),
     (tracker_errors.NotFoundError, ExitCode.DATAERR),
     (tracker_errors.StateError, ExitCode.DATAERR),
+    (tracker_errors.NoRateError, ExitCode.DATAERR),  # a trip (or a year) no rate covers
+    (tracker_errors.RateScheduleError, ExitCode.CONFIG),  # the user's schedule file
     (tracker_errors.DatabaseBusyError, ExitCode.TEMPFAIL),
     (tracker_errors.StorageError, ExitCode.IOERR),
     (sync_errors.ConfigError, ExitCode.CONFIG),

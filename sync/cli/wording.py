@@ -26,6 +26,8 @@ FLAGS = {
     "class_segment_ids": "--segment",
     "start.lat": "--lat",
     "start.lng": "--lng",
+    "year": "--year",  # tracker report
+    "jurisdiction": "--jurisdiction",
 }
 """Input-model field -> the option that sets it (``trip add``, ``start``, ``edit``)."""
 

@@ -1,0 +1,185 @@
+"""Reading a report's rows from the store: SQL at the edge, the building in
+:mod:`tracker.report.build`.
+
+Rows stream from one read transaction in trip order (the order of the list index,
+migration 0011): nothing holds the year in memory. Before the first byte is written, the
+period is checked: a year no rate covers, or a business trip on a day no rate covers, is an
+error (nothing half-written).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tracker.errors import NoRateError
+from tracker.lookup import find_car
+from tracker.rates.loader import load_schedules
+from tracker.rates.schedule import Schedule
+from tracker.report.build import RawCost, RawTrip, ReportBuilder, place_text
+from tracker.report.model import OdometerLine, Period, Report, ReportHead, ReportRow, ReportTotals
+from tracker.report.period import rate_gaps, report_period, report_unit, resolve_schedule
+
+if TYPE_CHECKING:
+    from tracker.store import Tracker
+
+__all__ = ["build_report"]
+
+# Written out whole (no SQL spliced from strings). ``coalesce(t.date, '')`` and the ORDER BY
+# are the expressions of the list-order index (migration 0011), so SQLite walks it in order.
+# The business trips of the tax year before the period: their distance is the tier position.
+_BEFORE_SQL = (
+    "SELECT t.distance, t.distance_unit FROM trip AS t "
+    "WHERE coalesce(t.date, '') >= ? AND coalesce(t.date, '') < ? "
+    "AND t.lifecycle = 'active' AND t.status = 'complete' AND t.classification = 'business' "
+    "ORDER BY coalesce(t.date, ''), coalesce(t.start_time, ''), t.id"
+)
+# The period's trips, classified (``?`` = 0) or to classify (``?`` = 1), in trip order.
+_ROWS_SQL = (
+    "SELECT t.id, t.date, t.end_time, t.timezone, t.distance, t.distance_unit, "
+    "t.classification, t.description, t.customer_id, t.car_id, t.start_lat, t.start_lng, "
+    "t.start_address, t.end_lat, t.end_lng, t.end_address, t.source, t.origin, t.created_at, "
+    "(SELECT k.key FROM trip_import AS k WHERE k.trip_id = t.id LIMIT 1), "
+    "(SELECT json_group_array(json_array(c.id, c.type_id, json(c.labels), c.amount, "
+    "c.currency)) FROM cost AS c WHERE c.trip_id = t.id) "
+    "FROM trip AS t WHERE coalesce(t.date, '') >= ? AND coalesce(t.date, '') <= ? "
+    "AND t.lifecycle = 'active' AND t.status = 'complete' "
+    "AND (t.classification = 'unclassified') = ? "
+    "ORDER BY coalesce(t.date, ''), coalesce(t.start_time, ''), t.id"
+)
+_IN_GAP_SQL = (
+    "SELECT t.id, t.date FROM trip AS t "
+    "WHERE coalesce(t.date, '') >= ? AND coalesce(t.date, '') <= ? "
+    "AND t.lifecycle = 'active' AND t.status = 'complete' AND t.classification = 'business' "
+    "ORDER BY coalesce(t.date, ''), coalesce(t.start_time, ''), t.id LIMIT 1"
+)
+_ODOMETER_CARS_SQL = "SELECT DISTINCT car_id FROM odometer_reading ORDER BY car_id"
+
+
+def build_report(
+    store: Tracker,
+    *,
+    jurisdiction: str,
+    year: int | None = None,
+    car: str | None = None,
+    customer: str | None = None,
+    start: dt.date | str | None = None,
+    end: dt.date | str | None = None,
+    schedules: Mapping[str, Schedule] | None = None,
+    rate_file: Path | None = None,
+    treatments: Mapping[int, str] | None = None,
+) -> Report:
+    """The report of ``store`` for the tax year beginning in ``year`` under the schedule
+    ``jurisdiction`` names (``us-irs``, ``uk-hmrc``, ``ca-cra``, or a schedule id of
+    ``rate_file``, TRACKER_RATE_SCHEDULES), narrowed to a car, a customer, ``start`` to
+    ``end``. ``treatments``: configured cost treatments by type id.
+
+    Raises :class:`~tracker.errors.UnknownScheduleError`, :class:`~tracker.errors.NoRateError`
+    (a business trip, or the whole period, no rate covers) or
+    :class:`~tracker.errors.InvalidInputError` before any row is read."""
+    loaded = schedules if schedules is not None else load_schedules(rate_file)
+    schedule = resolve_schedule(loaded, jurisdiction)
+    period = report_period(schedule, year, start, end)
+    with store.db.read() as s:
+        _check_rates(s.connection(), schedule, period)
+        car_id = None if car is None else find_car(s, car).id
+        cars = (
+            [car_id]
+            if car_id
+            else [r[0] for r in s.connection().exec_driver_sql(_ODOMETER_CARS_SQL)]
+        )
+    odometer = tuple(_odometer(store, c, period) for c in cars)
+    head = ReportHead(
+        schedule=schedule.id,
+        schedule_name=schedule.name,
+        jurisdiction=schedule.jurisdiction,
+        currency=schedule.currency,
+        unit=report_unit(schedule, period),
+        rounding=str(schedule.rounding),
+        period=period,
+        car=car_id,
+        customer=customer,
+    )
+
+    def source() -> Iterator[ReportRow | ReportTotals]:
+        builder = ReportBuilder(head, schedule, treatments=treatments)
+        with store.db.read() as s:
+            conn = s.connection()
+            year_start = period.tax_year.start.isoformat()
+            for distance, unit in conn.exec_driver_sql(
+                _BEFORE_SQL, (year_start, period.start.isoformat())
+            ):
+                builder.count(Decimal(distance), unit)
+            days = (period.start.isoformat(), period.end.isoformat())
+            for apart in (0, 1):
+                for raw in conn.exec_driver_sql(_ROWS_SQL, (*days, apart)):
+                    row = builder.take(_trip(raw))
+                    if row is not None:
+                        yield row
+        yield builder.totals(odometer)
+
+    return Report(head, source)
+
+
+def _check_rates(conn: Any, schedule: Schedule, period: Period) -> None:
+    """A business trip on a day no rate covers is refused before anything is written."""
+    for first, last in rate_gaps(schedule, period):
+        found = conn.exec_driver_sql(_IN_GAP_SQL, (first.isoformat(), last.isoformat())).first()
+        if found is not None:
+            raise NoRateError(schedule.id, found[0], f"car business on {found[1]}")
+
+
+def _odometer(store: Tracker, car_id: str, period: Period) -> OdometerLine:
+    view = store.cars.odometer_period(car_id, period.start, period.end)
+    ends = [None if r is None else (r.date, r.reading, r.unit) for r in (view.start, view.end)]
+    return OdometerLine(car_id, ends[0], ends[1], view.driven, view.unit, view.warning)
+
+
+def _when(text: str | None) -> dt.datetime | None:
+    return None if text is None else dt.datetime.fromisoformat(text)
+
+
+def _trip(raw: Any) -> RawTrip:
+    (
+        trip_id, day, end_time, zone, distance, unit, kind, description, customer, car,
+        start_lat, start_lng, start_address, end_lat, end_lng, end_address, source, origin,
+        created_at, import_key, costs,
+    ) = raw  # fmt: skip
+    created = _when(created_at)
+    assert created is not None  # NOT NULL
+    return RawTrip(
+        id=trip_id,
+        day=dt.date.fromisoformat(day),
+        end_time=_when(end_time),
+        timezone=zone,
+        distance=Decimal(distance),
+        unit=unit,
+        classification=kind,
+        description=description,
+        customer_id=customer,
+        car_id=car,
+        start_place=place_text(start_lat, start_lng, _json(start_address)),
+        end_place=place_text(end_lat, end_lng, _json(end_address)),
+        source=source,
+        origin=origin,
+        created_at=created,
+        import_key=import_key,
+        costs=_costs(costs),
+    )
+
+
+def _json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _costs(text: str | None) -> tuple[RawCost, ...]:
+    if not text or text == "[]":
+        return ()
+    return tuple(
+        RawCost(cost_id, type_id, labels or {}, Decimal(str(amount)), currency)
+        for cost_id, type_id, labels, amount, currency in json.loads(text)
+    )
