@@ -68,6 +68,8 @@ class Sizes:
     """bench/shared_budget.py: trips each of two processes pushes, and the rate limit."""
     waypoint_n: int
     """Fixes in the 0010 store that bench/waypoint_store.py measures and migrates."""
+    report_n: int
+    """Trips of the one-year report of bench/report.py (issue 14: 100k)."""
 
 
 FULL = Sizes(
@@ -95,6 +97,7 @@ FULL = Sizes(
     shared_n=1500,
     shared_limit=1000,
     waypoint_n=1_000_000,
+    report_n=100_000,
 )
 QUICK = Sizes(
     ingest_n=5_000,
@@ -121,6 +124,7 @@ QUICK = Sizes(
     shared_n=30,
     shared_limit=20,
     waypoint_n=20_000,
+    report_n=2_000,
 )
 
 
@@ -228,6 +232,12 @@ def _waypoints(s: Sizes) -> list[Row]:
     return waypoint_store.run(n=s.waypoint_n)
 
 
+def _report(s: Sizes) -> list[Row]:
+    from bench import report
+
+    return report.run(n=s.report_n)
+
+
 BENCHMARKS: dict[str, Callable[[Sizes], list[Row]]] = {
     "ingest": _ingest,
     "push": _push,
@@ -244,6 +254,7 @@ BENCHMARKS: dict[str, Callable[[Sizes], list[Row]]] = {
     "shared_budget": _shared_budget,
     "idle_sync": _idle_sync,
     "waypoints": _waypoints,
+    "report": _report,
 }
 
 

@@ -135,3 +135,14 @@ def test_offline_runs_after_the_first_add_no_history_rows(
     assert row["rows_added_by_first_run"] > 0  # the first failure of a streak is recorded
     assert row["bytes_after_gc_vacuum"] <= row["bytes_after_first_run"]
     assert row["met"] is True
+
+
+def test_the_report_benchmark_writes_the_bare_loops_rows_and_measures_memory() -> None:
+    """bench/report.py on a few hundred trips: its run checks the two CSVs hold the same
+    rows (it raises otherwise); both rows carry numbers and a verdict."""
+    from bench import report
+
+    speed, memory = report.run(n=300)
+    assert speed["n"] == memory["n"] == memory["done"] == 300
+    assert speed["ours"] > 0 and speed["baseline"] > 0 and isinstance(speed["met"], bool)
+    assert memory["peak_from_baseline"] in (True, False) and memory["peak_rss_mb"] > 0

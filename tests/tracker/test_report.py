@@ -368,3 +368,46 @@ def test_rows_are_report_rows_in_trip_order(store: Tracker) -> None:
         if isinstance(item, ReportRow)
     ]
     assert [r.trip_id for r in rows] == [earlier, later]
+
+
+def test_the_decimal_fast_path_prices_as_the_wire_does() -> None:
+    """fast_price (exact decimals) against tracker.rates.compute.price (fractions, what the
+    deduction sent to Tight uses) on tier edges, odd decimals and long years."""
+    import random
+
+    from tracker.enums import DistanceUnit
+    from tracker.rates import RateTrip
+    from tracker.rates.compute import price
+    from tracker.report.build import fast_price
+
+    rates = load_schedules()
+    rng = random.Random(14)
+    for name, day, unit in (
+        ("uk-hmrc", dt.date(2024, 5, 1), DistanceUnit.MILE),
+        ("ca-cra", dt.date(2023, 5, 1), DistanceUnit.KM),
+        ("us-irs", dt.date(2022, 7, 1), DistanceUnit.MILE),
+    ):
+        schedule = rates[name]
+        rate = schedule.rate_for(rate_vehicle(), "business", day)
+        assert rate is not None
+        for _ in range(400):
+            before = (
+                D(rng.choice([0, 4999, 9999, 10_000, rng.randint(0, 20_000)]))
+                + D(rng.randint(0, 999)) / 1000
+            )
+            distance = D(rng.randint(0, 3000)) / D(rng.choice([1, 10, 1000]))
+            fast = fast_price(rate, before, distance, schedule.minor_unit)
+            assert fast is not None
+            wire = price(schedule, RateTrip("t", day, distance, unit), {unit: before})
+            wire_rounded = price(
+                schedule, RateTrip("t", day, distance, unit), {unit: before}, rounding="per-trip"
+            )
+            assert fast[1] == wire_rounded.amount, (name, before, distance)
+            assert fast[2] == D(wire.exact.numerator) / D(wire.exact.denominator)
+            assert [p[1] for p in fast[0]] == [p.rate for p in wire.pieces]
+
+
+def rate_vehicle():  # type: ignore[no-untyped-def]
+    from tracker.rates.schedule import VehicleKind
+
+    return VehicleKind.CAR

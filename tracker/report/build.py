@@ -10,6 +10,7 @@ and rounded once at the end.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,7 +20,7 @@ from typing import Any
 from tracker.costs.treatment import CostTreatment, TaxCost, cost_treatment, why_not_counted
 from tracker.enums import Classification, DistanceUnit
 from tracker.rates.compute import RateTrip, price, round_to
-from tracker.rates.schedule import Rounding, Schedule, VehicleKind
+from tracker.rates.schedule import Rate, Rounding, Schedule, VehicleKind
 from tracker.rates.units import convert
 from tracker.report.model import OdometerLine, ReportHead, ReportRow, ReportTotals
 from tracker.report.recorded import recorded
@@ -28,6 +29,40 @@ __all__ = ["RawCost", "RawTrip", "ReportBuilder", "place_text"]
 
 _MILLI = Decimal("0.001")
 _HUNDREDTH = Decimal("0.01")
+# Decimal arithmetic that must stay exact: any rounding raises (Inexact), and the trip is then
+# priced by ``price`` in fractions instead.
+_EXACT = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_UP, traps=[decimal.Inexact])
+
+
+def fast_price(
+    rate: Rate, before: Decimal, distance: Decimal, minor: Decimal
+) -> tuple[tuple[tuple[Decimal, Decimal], ...], Decimal, Decimal] | None:
+    """A trip's (distance, rate) pieces, its amount rounded half up to ``minor`` and its
+    exact amount, in exact decimals, when its distance and the ``before`` position are in the
+    rate's unit: the same figures :func:`tracker.rates.compute.price` gives in fractions
+    (held equal by a test), without them. None when a step would not be exact."""
+    try:
+        pieces = []
+        position, left = before, distance
+        for tier in rate.tiers:
+            if left <= 0:
+                break
+            top = tier.up_to
+            if top is not None and position >= top:
+                continue
+            take = left if top is None else min(left, _EXACT.subtract(top, position))
+            pieces.append((take, tier.rate))
+            position, left = _EXACT.add(position, take), _EXACT.subtract(left, take)
+        exact = Decimal(0)
+        for take, per in pieces:
+            exact = _EXACT.add(exact, _EXACT.multiply(take, per))
+    except decimal.Inexact:
+        return None
+    amount = exact.quantize(minor, rounding=decimal.ROUND_HALF_UP)
+    shown = tuple(
+        (take.quantize(_MILLI, rounding=decimal.ROUND_HALF_UP), per) for take, per in pieces
+    )
+    return shown, amount, exact
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +76,7 @@ class RawCost:
     currency: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built once a row, a frozen init costs more
 class RawTrip:
     """A trip row as the report reads it."""
 
@@ -94,7 +129,10 @@ class ReportBuilder:
         self.treatments = treatments
         self._unit = DistanceUnit(head.unit)
         self._counted = {DistanceUnit.KM: Decimal(0), DistanceUnit.MILE: Decimal(0)}
-        self._distance = {c: Fraction(0) for c in Classification}
+        # Distances by classification and unit as recorded, exact; converted once at the end.
+        self._distances: dict[tuple[str, DistanceUnit], Decimal] = {}
+        self._exact_decimal = Decimal(0)  # the exact amounts priced in decimals
+        self._rates: dict[dt.date, Rate | None] = {}
         self._trips = 0
         self._to_classify = 0
         self._exact = Fraction(0)
@@ -124,27 +162,24 @@ class ReportBuilder:
         pieces: tuple[tuple[Decimal, Decimal], ...] = ()
         amount: Decimal | None
         if kind == Classification.BUSINESS:
-            priced = price(
-                self.schedule,
-                RateTrip(trip.id, trip.day, trip.distance, unit, VehicleKind.CAR, kind),
-                self._counted,
-                rounding=Rounding.PER_TRIP,
-            )
+            priced = self._price(trip, unit)
             self._counted[unit] += trip.distance
             if not self._wanted(trip):
                 return None
-            amount = priced.amount
-            assert amount is not None  # per-trip rounding
-            self._exact += priced.exact
+            pieces, amount, exact = priced
+            if isinstance(exact, Decimal):
+                self._exact_decimal += exact
+            else:
+                self._exact += exact
             self._rows_sum += amount
-            pieces = tuple((round_to(p.distance, _MILLI), p.rate) for p in priced.pieces)
         elif not self._wanted(trip):
             return None
         else:
             amount = None if kind == Classification.UNCLASSIFIED else self._zero
         self._trips += kind != Classification.UNCLASSIFIED
         self._to_classify += kind == Classification.UNCLASSIFIED
-        self._distance[Classification(kind)] += convert(trip.distance, unit, self._unit)
+        key = (kind, unit)
+        self._distances[key] = self._distances.get(key, Decimal(0)) + trip.distance
         costs = self._trip_costs(trip)
         when = recorded(
             source=trip.source,
@@ -175,6 +210,39 @@ class ReportBuilder:
             to_classify=kind == Classification.UNCLASSIFIED,
         )
 
+    def _price(
+        self, trip: RawTrip, unit: DistanceUnit
+    ) -> tuple[tuple[tuple[Decimal, Decimal], ...], Decimal, Decimal | Fraction]:
+        """A business trip's pieces, amount (rounded per trip) and exact amount: in decimals
+        when every distance is in the rate's unit, else by ``price`` (the wire's)."""
+        day = trip.day
+        if day not in self._rates:
+            self._rates[day] = self.schedule.rate_for(VehicleKind.CAR, "business", day)
+        rate = self._rates[day]
+        if rate is not None and rate.distance_unit == unit:
+            other = DistanceUnit.MILE if unit == DistanceUnit.KM else DistanceUnit.KM
+            if self._counted[other] == 0:
+                fast = fast_price(
+                    rate, self._counted[unit], trip.distance, self.schedule.minor_unit
+                )
+                if fast is not None:
+                    return fast
+        priced = price(
+            self.schedule,
+            RateTrip(trip.id, day, trip.distance, unit, VehicleKind.CAR, Classification.BUSINESS),
+            self._counted,
+            rounding=Rounding.PER_TRIP,
+        )
+        assert priced.amount is not None  # per-trip rounding
+        pieces = tuple((round_to(p.distance, _MILLI), p.rate) for p in priced.pieces)
+        return pieces, priced.amount, priced.exact
+
+    def _distance(self, kind: str) -> Fraction:
+        return sum(
+            (convert(v, u, self._unit) for (k, u), v in self._distances.items() if k == kind),
+            Fraction(0),
+        )
+
     def _trip_costs(self, trip: RawTrip) -> tuple[tuple[str, Decimal], ...]:
         """The trip's deductible costs by currency (the rule of
         :func:`tracker.costs.treatment.tally_costs`: deductible and linked to a business trip),
@@ -196,10 +264,12 @@ class ReportBuilder:
     def totals(self, odometer: tuple[OdometerLine, ...] = ()) -> ReportTotals:
         """The totals of every row taken so far."""
         minor = self.schedule.minor_unit
-        business = self._distance[Classification.BUSINESS]
-        total = sum(self._distance.values(), Fraction(0))
+        business = self._distance(Classification.BUSINESS)
+        personal = self._distance(Classification.PERSONAL)
+        apart = self._distance(Classification.UNCLASSIFIED)
+        total = business + personal + apart
         if self.schedule.rounding == Rounding.PER_TOTAL:
-            deduction = round_to(self._exact, minor)
+            deduction = round_to(self._exact + Fraction(self._exact_decimal), minor)
         else:
             deduction = self._rows_sum.quantize(minor)
         mine = self._costs.get(self.head.currency, self._zero)
@@ -207,8 +277,8 @@ class ReportBuilder:
             trips=self._trips,
             to_classify=self._to_classify,
             business_distance=round_to(business, _MILLI),
-            personal_distance=round_to(self._distance[Classification.PERSONAL], _MILLI),
-            to_classify_distance=round_to(self._distance[Classification.UNCLASSIFIED], _MILLI),
+            personal_distance=round_to(personal, _MILLI),
+            to_classify_distance=round_to(apart, _MILLI),
             total_distance=round_to(total, _MILLI),
             business_share=None if total == 0 else round_to(business / total * 100, _HUNDREDTH),
             deduction=deduction,

@@ -173,7 +173,8 @@ def _trip(raw: Any) -> RawTrip:
 
 
 def _json(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    # A JSON column holding None is stored as the text 'null': no parse needed.
+    return None if text is None or text == "null" else json.loads(text)
 
 
 def _costs(text: str | None) -> tuple[RawCost, ...]:

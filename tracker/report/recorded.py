@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 __all__ = ["Recorded", "lag_text", "recorded"]
@@ -47,16 +48,21 @@ def recorded(
     else:
         how = "entered by hand"
     if end_time is None:
-        try:
-            zone = ZoneInfo(timezone)
-        except (ValueError, KeyError):
-            zone = ZoneInfo("UTC")  # a zone this machine lacks: the day in UTC
+        zone = _zone(timezone)
         end_of_day = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), zone)
         delta = created_at - end_of_day
         if dt.timedelta(days=-1) < delta <= dt.timedelta(0):
             return Recorded(how, created_at, "on the day")
         return Recorded(how, created_at, lag_text(delta))
     return Recorded(how, created_at, lag_text(created_at - end_time))
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError):
+        return ZoneInfo("UTC")  # a zone this machine lacks: the day in UTC
 
 
 def lag_text(delta: dt.timedelta) -> str:
