@@ -122,6 +122,7 @@ def _exit_code(report: SyncReport, store: Tracker, mark: int) -> ExitCode:
 @contextmanager
 def _progress(quiet: bool) -> Iterator[Listener]:
     """A Rich progress bar on a terminal (stderr), plain lines otherwise."""
+    from sync.cli.summary import STEP_NAMES
     from sync.events import Progress, StepStarted
 
     if quiet:
@@ -133,13 +134,15 @@ def _progress(quiet: bool) -> Iterator[Listener]:
 
             def tick(event: SyncEvent) -> None:
                 if isinstance(event, StepStarted):
-                    tasks[event.step] = bar.add_task(event.step, total=event.total)
+                    label = STEP_NAMES.get(event.step, event.step)
+                    tasks[event.step] = bar.add_task(label, total=event.total)
                 elif isinstance(event, Progress) and event.step in tasks:
+                    label = STEP_NAMES.get(event.step, event.step)
                     bar.update(
                         tasks[event.step],
                         completed=event.done,
                         total=event.total,
-                        description=f"{event.step}: {event.done} {event.unit}",
+                        description=f"{label}: {event.done} {event.unit}",
                     )
 
             yield tick

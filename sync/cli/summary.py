@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["offline_lines", "summary_lines"]
+__all__ = ["STEP_NAMES", "offline_lines", "summary_lines"]
 
 
 def _parts(*counted: tuple[int, str]) -> list[str]:
@@ -59,7 +59,8 @@ def _costs(costs: dict[str, Any]) -> str:
     return f"costs: {read} read{done}" + ("; " + "; ".join(parts) if parts else ", nothing new")
 
 
-_NAMES = {"costs": "costs", "mileage": "from Tight", "push": "push"}
+STEP_NAMES = {"costs": "costs", "mileage": "from Tight", "push": "push"}
+"""What a person reads for each step: the summary's line labels and the progress bar's."""
 
 
 def summary_lines(doc: dict[str, Any]) -> list[str]:
@@ -68,7 +69,7 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
     failed = doc.get("failures") or {}
     for step, say in (("costs", _costs), ("mileage", _mileage), ("push", _push)):
         if step in failed:  # its counts would only say "nothing": say why instead
-            lines.append(f"{_NAMES[step]}: not done: {failed[step]['message']}")
+            lines.append(f"{STEP_NAMES[step]}: not done: {failed[step]['message']}")
         elif doc.get(step):
             lines.append(say(doc[step]))
     journal = doc["journal"]

@@ -5,6 +5,7 @@ and leaves only the summary on the screen. Issue 16."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -72,7 +73,8 @@ def test_the_push_bar_ends_at_100_percent_and_leaves_the_summary(
     done = _tracker("sync", "--push", **online)
     assert done.code == 0, done.screen
     assert b"100%" in done.raw  # the bar's last frame: every one of the 240 changes done
-    assert b"push" in done.raw
+    assert b"push: 240 trips" in done.raw  # the step as the summary names it, and its count
+    assert re.search(rb"\d:\d\d:\d\d", done.raw)  # the time left (ETA) column
     # The bar was transient: what stays on the screen is the summary alone.
     assert done.screen.splitlines()[-2:] == [
         "push: 240 saved on Tight (12 requests)",
