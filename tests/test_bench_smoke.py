@@ -103,8 +103,8 @@ def test_the_write_audit_sees_a_write(tmp_path: Path) -> None:
 
     audit = found[0]
     assert not audit.clean
-    assert audit.written["trip"] == 1
-    assert audit.data_rows >= 2  # the trip and its journal entry
+    assert audit.written["trip"] == 2  # its fields, then its history chain head (tracker.links)
+    assert audit.data_rows >= 3  # the trip, its journal entry and its history link
     assert "trip" in audit.changed
 
 

@@ -9,17 +9,35 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
+from sqlalchemy import ColumnClause, bindparam, column, select, table
+from sqlalchemy.dialects import sqlite
 from sqlmodel import Session
 
 from tracker.chain import COVERED, Stored, changes_text, diff, link_hash, state_digest
 from tracker.coltypes import utc_text
 
-__all__ = ["LinkRow", "covered_row", "first_links", "insert_links", "link"]
+__all__ = ["LinkRow", "covered_row", "covered_sql", "first_links", "insert_links", "link"]
 
-_COLUMNS = ", ".join(COVERED)
-_ROW_SQL = f"SELECT {_COLUMNS}, chain_head FROM trip WHERE id = ?"  # noqa: S608 (constant)
+
+@cache
+def covered_sql(*, where_id: str | None = None) -> str:
+    """``SELECT <covered fields>, chain_head FROM trip [WHERE id <where_id> ?] ORDER BY id``
+    as SQLite text, written by SQLAlchemy's compiler from the column names (never by string
+    formatting), for the driver-level reads of the chain's hot paths."""
+    columns: list[ColumnClause[Any]] = [column(name) for name in (*COVERED, "chain_head")]
+    stmt = select(*columns).select_from(table("trip"))
+    if where_id == "=":
+        stmt = stmt.where(column("id") == bindparam("id"))
+    elif where_id == ">":
+        stmt = stmt.where(column("id") > bindparam("id"))
+    elif where_id is not None:
+        raise ValueError(f"where_id must be '=' or '>', not {where_id!r}")
+    return str(stmt.order_by(column("id")).compile(dialect=sqlite.dialect()))
+
+
 _LATEST_SEQ_SQL = "SELECT max(seq) FROM journal WHERE trip_id = ?"
 _LINK_SQL = (
     "INSERT INTO journal_event (entry_seq, trip_id, at, event, detail, changes, state, hash) "
@@ -35,7 +53,7 @@ state, hash."""
 def covered_row(s: Session, trip_id: str) -> tuple[Stored, ...]:
     """The trip's covered fields as stored now (pending ORM changes flushed first)."""
     s.flush()
-    row = s.connection().exec_driver_sql(_ROW_SQL, (trip_id,)).one()
+    row = s.connection().exec_driver_sql(covered_sql(where_id="="), (trip_id,)).one()
     return tuple(row[:-1])
 
 
@@ -53,7 +71,7 @@ def link(
     what changed. Returns the new head."""
     s.flush()
     conn = s.connection()
-    row = conn.exec_driver_sql(_ROW_SQL, (trip_id,)).one()
+    row = conn.exec_driver_sql(covered_sql(where_id="="), (trip_id,)).one()
     values, prev = tuple(row[:-1]), row[-1]
     changes = None if before is None else changes_text(diff(before, values))
     state = state_digest(values)

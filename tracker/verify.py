@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
-from tracker.chain import COVERED, HeadDigest, Stored, link_hash, state_digest
+from tracker.chain import HeadDigest, Stored, link_hash, state_digest
 from tracker.db import Database
+from tracker.links import covered_sql
 
 __all__ = [
     "KEPT_FINDINGS",
@@ -125,7 +126,7 @@ def check_trip(
 
 
 #: Every trip, its covered fields and its head, in id order.
-TRIPS_SQL = f"SELECT {', '.join(COVERED)}, chain_head FROM trip ORDER BY id"  # noqa: S608
+TRIPS_SQL = covered_sql()
 #: Every link (and any row left with half a link), by trip then id.
 LINKS_SQL = (
     "SELECT trip_id, id, at, event, detail, changes, state, hash FROM journal_event "

@@ -22,9 +22,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-from tracker.chain import COVERED
 from tracker.coltypes import utc_text
-from tracker.links import first_links, insert_links
+from tracker.links import covered_sql, first_links, insert_links
 
 revision = "0018"
 down_revision = "0017"
@@ -34,7 +33,6 @@ depends_on = None
 _CHUNK = 1000
 _EVENT = "chain started"
 _DETAIL = "the trip's fields as they were at schema 0018; earlier events are not chained"
-_TRIPS_SQL = f"SELECT {', '.join(COVERED)} FROM trip WHERE id > ? ORDER BY id LIMIT {_CHUNK}"  # noqa: S608
 _SEQS_SQL = (
     "SELECT trip_id, max(seq) FROM journal "
     "WHERE trip_id IN (SELECT value FROM json_each(?)) GROUP BY trip_id"
@@ -51,13 +49,17 @@ def upgrade() -> None:
     at = utc_text(datetime.now(UTC))
     after = ""
     while True:
-        rows = conn.exec_driver_sql(_TRIPS_SQL, (after,)).all()
+        # The next chunk in id order (the primary key: SQLite streams it, nothing sorted),
+        # without the chain_head column the select ends with (it is empty here).
+        cursor = conn.exec_driver_sql(covered_sql(where_id=">"), (after,))
+        rows = [tuple(r[:-1]) for r in cursor.fetchmany(_CHUNK)]
+        cursor.close()
         if not rows:
             return
         ids = [r[0] for r in rows]
         seqs: dict[str, int] = dict(conn.exec_driver_sql(_SEQS_SQL, (json.dumps(ids),)).all())
         links = first_links(
-            [(seqs.get(r[0]), tuple(r)) for r in rows],
+            [(seqs.get(r[0]), r) for r in rows],
             at,
             _EVENT,
             [_DETAIL] * len(rows),
