@@ -5,7 +5,8 @@ in the same child process; and that child's peak RSS above its baseline while th
 written (memory flat: rows are streamed, never held).
 
 Trips: ``n`` in 2023, in miles, under ``us-irs`` (65.5 c a mile), mostly business, some
-personal and a few to classify, each with a purpose and a customer.
+personal and a few to classify, each with a purpose and a customer; one in a hundred edited
+afterwards (its distance corrected), so the log's edited columns have something to say.
 
     .venv/bin/python -m bench.report [N]
 
@@ -50,10 +51,18 @@ def _trips(n: int) -> list[dict[str, Any]]:
     ]
 
 
-# The bare loop: the same columns, the same two queries (classified, then to classify).
+# The bare loop: the same columns, the same two queries (classified, then to classify), with
+# how the trip was recorded and its field-changing links (the report's subqueries).
 _SQL = (
     "SELECT t.date, t.description, t.customer_id, t.car_id, t.classification, t.distance, "
-    "t.distance_unit, t.created_at, t.timezone, t.id FROM trip AS t "
+    "t.distance_unit, t.created_at, t.timezone, t.id, "
+    "(SELECT CASE WHEN e.event = 'recorded' THEN e.detail END FROM journal_event AS e "
+    "WHERE e.trip_id = t.id AND e.hash IS NOT NULL ORDER BY e.id LIMIT 1), "
+    "(SELECT json_group_array(json_array(e.id, e.at, json(e.changes))) "
+    "FROM journal_event AS e WHERE e.trip_id = t.id AND e.hash IS NOT NULL "
+    "AND e.changes IS NOT NULL AND e.changes <> '{}' "
+    "AND e.event NOT IN ('chain started', 'pulled', 'recorded', 'stopped')) "
+    "FROM trip AS t "
     "WHERE coalesce(t.date, '') >= ? AND coalesce(t.date, '') <= ? "
     "AND t.lifecycle = 'active' AND t.status = 'complete' "
     "AND (t.classification = 'unclassified') = ? "
@@ -72,9 +81,9 @@ def bare(db: str, out: Path) -> int:
     with out.open("w", encoding="utf-8-sig", newline="") as stream:
         writer = csv.writer(stream, lineterminator="\r\n")
         for apart in (0, 1):
-            for day, text, customer, car, kind, dist, unit, made, _zone, trip_id in conn.execute(
-                _SQL, ("2023-01-01", "2023-12-31", apart)
-            ):
+            for (
+                day, text, customer, car, kind, dist, unit, made, _zone, trip_id, said, edits
+            ) in conn.execute(_SQL, ("2023-01-01", "2023-12-31", apart)):  # fmt: skip
                 business = kind == "business"
                 amount = (
                     (Decimal(dist) * RATE).quantize(CENT, ROUND_HALF_UP)
@@ -91,11 +100,17 @@ def bare(db: str, out: Path) -> int:
                     if timedelta(days=-1) < lag <= timedelta(0)
                     else f"{lag.days} days later"
                 )
+                edited, last, changed = "no", "", ""
+                if edits != "[]":  # the bench edits distances only
+                    links = sorted(json.loads(edits))
+                    old, new = links[0][2]["distance"][0], links[-1][2]["distance"][1]
+                    edited, changed = "yes", f"distance {old} -> {new}"
+                    last = datetime.fromisoformat(links[-1][1]).isoformat(timespec="seconds")
                 writer.writerow(
                     [day, "", "", _text(text or ""), _text(customer or ""), _text(car or ""), kind,
                      dist, unit, "0.655" if business else "", "" if amount is None else str(amount),
-                     "USD", "", "entered by hand", created.isoformat(timespec="seconds"), after,
-                     trip_id]
+                     "USD", "", said or "entered by hand", created.isoformat(timespec="seconds"),
+                     after, edited, last, changed, trip_id]
                 )  # fmt: skip
                 rows += 1
     conn.close()
@@ -122,7 +137,7 @@ def _child(db: str, folder: str) -> dict[str, Any]:
     # totals after them; the trips' lines are the same text.
     ours_rows = [
         line for line in ours_csv.read_text(encoding="utf-8-sig").split("\r\n")[1:]
-        if line.count(",") >= 16
+        if line.count(",") >= 19
     ]  # fmt: skip
     same = ours_rows == bare_csv.read_text(encoding="utf-8-sig").split("\r\n")[:-1]
     return {
@@ -139,6 +154,12 @@ def _child(db: str, folder: str) -> dict[str, Any]:
     }
 
 
+def _edit_some(store: Any) -> None:
+    """One trip in a hundred gets its distance corrected (its history then has an edit)."""
+    for trip in store.trips.list()[::100]:
+        store.trips.edit(trip.id, {"distance": str(trip.distance + 1)})
+
+
 def run(n: int = 100_000) -> list[dict[str, Any]]:
     """Build a store of ``n`` trips of 2023 and measure its report in a child."""
     from tracker.store import Tracker
@@ -147,6 +168,7 @@ def run(n: int = 100_000) -> list[dict[str, Any]]:
         db = Path(tmp) / "tracker.db"
         with Tracker.open(db, timezone="UTC") as store:
             store.add_trips(_trips(n), chunk_size=10_000)
+            _edit_some(store)
         measured = json_child(
             "bench.report", "--child", str(db), tmp, env=child_env(TRACKER_HOME=tmp)
         )

@@ -9,7 +9,7 @@ The rules are pure functions (:func:`trip_end`, :func:`recorded_after`, :func:`b
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -20,11 +20,31 @@ from sqlmodel import Session
 from tracker.chain import recorded_how
 from tracker.coltypes import from_utc_text
 
-__all__ = ["FIRST_EVENTS", "Change", "Provenance", "build", "read", "recorded_after", "trip_end"]
+__all__ = [
+    "CHANGE_LINKS_SQL",
+    "FIRST_EVENTS",
+    "Change",
+    "Provenance",
+    "build",
+    "how_recorded",
+    "merge_fields",
+    "read",
+    "recorded_after",
+    "trip_end",
+]
 
 #: Links that record the trip itself, not a later change to it: its recording (``stopped``
 #: ends a live one), its arrival from the server, the start of its chain at migration 0018.
 FIRST_EVENTS = frozenset({"recorded", "stopped", "pulled", "chain started"})
+
+#: The SQL condition (on ``journal_event AS e``) of a trip's later changes that changed a
+#: field: the links :attr:`Provenance.edited` and :attr:`Provenance.last_changed_at` count,
+#: for a query that aggregates them in SQL (the report's). Built from constants only.
+CHANGE_LINKS_SQL = (
+    "e.hash IS NOT NULL AND e.changes IS NOT NULL AND e.changes <> '{}' AND e.event NOT IN ("
+    + ", ".join(f"'{name}'" for name in sorted(FIRST_EVENTS))
+    + ")"
+)
 
 
 @dataclass(frozen=True)
@@ -82,6 +102,12 @@ class Provenance:
         """When a field of it was last changed (None: never)."""
         return next((c.at for c in reversed(self.changes) if c.fields), None)
 
+    @property
+    def changed_fields(self) -> dict[str, tuple[Any, Any]]:
+        """Each field changed since it was recorded: ``{field: (first old, latest new)}``
+        (:func:`merge_fields` of its changes)."""
+        return merge_fields(c.fields for c in self.changes)
+
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form (``recorded_after_s``: whole seconds)."""
         after, last = self.recorded_after, self.last_changed_at
@@ -127,6 +153,24 @@ def recorded_after(recorded: datetime, ended: datetime | None) -> timedelta | No
     return max(timedelta(0), recorded - ended)
 
 
+def how_recorded(said: str | None, source: str, origin: str | None, import_key: str | None) -> str:
+    """How a trip was first recorded: what its first link said (``said``: the detail of a
+    first link ``recorded``, covered by the chain), else what its row says
+    (:func:`tracker.chain.recorded_how`)."""
+    return said or recorded_how(source, origin, import_key)
+
+
+def merge_fields(changes: Iterable[Mapping[str, Sequence[Any]]]) -> dict[str, tuple[Any, Any]]:
+    """The fields changed over ``changes`` (each ``{field: (old, new)}``, oldest first), as
+    ``{field: (its old value before the first change, its latest new value)}``, in the order
+    fields first changed. A field changed and changed back is still listed (it was edited)."""
+    merged: dict[str, tuple[Any, Any]] = {}
+    for fields in changes:
+        for name, (old, new) in fields.items():
+            merged[name] = (merged[name][0] if name in merged else old, new)
+    return merged
+
+
 LinkRow = tuple[str, str, str | None, str | None]
 """A link as :func:`build` reads it: instant (stored text), event, detail, changes (JSON)."""
 
@@ -134,10 +178,8 @@ LinkRow = tuple[str, str, str | None, str | None]
 def build(trip: Any, import_key: str | None, links: Sequence[LinkRow]) -> Provenance:
     """The provenance of ``trip`` (a trip row) from its import key and its links (id order)."""
     first = links[0] if links else None
-    if first is not None and first[1] == "recorded" and first[2]:
-        how = first[2]  # said when it was recorded, and covered by the chain
-    else:
-        how = recorded_how(trip.source, trip.origin, import_key)
+    said = first[2] if first is not None and first[1] == "recorded" else None
+    how = how_recorded(said, trip.source, trip.origin, import_key)
     changes = tuple(
         Change(
             at=_at(at),

@@ -248,23 +248,28 @@ def test_recorded_says_how_and_how_long_after_the_trip(store: Tracker, tmp_path:
 
 
 @pytest.mark.parametrize(
-    ("source", "origin", "key", "how"),
+    ("source", "origin", "key", "said", "how"),
     [
-        ("live", None, None, "live GPS"),
-        ("gpx", None, "gpx:ab:0", "GPX import"),
-        ("manual", None, "csv:ab:3", "CSV import"),
-        ("manual", "server", None, "pulled from Tight"),
-        ("manual", None, None, "entered by hand"),
+        ("live", None, None, None, "live GPS"),
+        ("gpx", None, "gpx:ab:0", None, "GPX import"),
+        ("manual", None, "csv:ab:3", None, "CSV import"),
+        ("manual", "server", None, None, "pulled from the server"),
+        ("manual", None, "k1", None, "bulk import"),
+        ("manual", None, None, None, "entered by hand"),
+        # What the first history link said wins (it is covered by the chain): provenance's.
+        ("manual", None, "k1", "bulk import", "bulk import"),
+        ("manual", None, None, "GPX import", "GPX import"),
     ],
 )
 def test_how_a_trip_was_recorded(
-    source: str, origin: str | None, key: str | None, how: str
+    source: str, origin: str | None, key: str | None, said: str | None, how: str
 ) -> None:
     ended = dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
     made = recorded(
         source=source,
         origin=origin,
         import_key=key,
+        said=said,
         created_at=ended + dt.timedelta(minutes=5),
         day=ended.date(),
         end_time=ended,

@@ -11,21 +11,29 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
+from tracker.coltypes import from_utc_text
 from tracker.costs.treatment import CostTreatment, TaxCost, cost_treatment, why_not_counted
 from tracker.enums import Classification, DistanceUnit
+from tracker.provenance import how_recorded, merge_fields
 from tracker.rates.compute import RateTrip, price, round_to
 from tracker.rates.schedule import Rate, Rounding, Schedule, VehicleKind
 from tracker.rates.units import convert
 from tracker.report.model import OdometerLine, ReportHead, ReportRow, ReportTotals
-from tracker.report.recorded import recorded
+from tracker.report.recorded import after_text
 
-__all__ = ["RawCost", "RawTrip", "ReportBuilder", "place_text"]
+__all__ = ["RawCost", "RawTrip", "ReportBuilder", "costs_of", "edits_of", "place_text"]
+
+_UNITS = {unit.value: unit for unit in DistanceUnit}
+_BUSINESS = Classification.BUSINESS.value
+_UNCLASSIFIED = Classification.UNCLASSIFIED.value
+_DZERO = Decimal(0)
 
 _MILLI = Decimal("0.001")
 _HUNDREDTH = Decimal("0.01")
@@ -76,27 +84,70 @@ class RawCost:
     currency: str
 
 
-@dataclass(slots=True)  # not frozen: built once a row, a frozen init costs more
-class RawTrip:
-    """A trip row as the report reads it."""
+class RawTrip(NamedTuple):
+    """A trip row as the report reads it: the columns of its query, as SQLite stores them
+    (dates and instants ISO text, the distance decimal text, addresses and costs JSON), so a
+    row is built straight from the query's tuple (``RawTrip._make``), nothing parsed twice.
+
+    ``said``: the detail of the trip's first history link when it is ``recorded``;
+    ``edits``: its later changes that changed a field (:data:`tracker.provenance.
+    CHANGE_LINKS_SQL`) as a JSON array of ``[link id, at, {field: [old, new]}]``."""
 
     id: str
-    day: dt.date
-    end_time: dt.datetime | None
+    day: str
+    end_time: str | None
     timezone: str
-    distance: Decimal
+    distance: str
     unit: str
     classification: str
     description: str | None
     customer_id: str | None
     car_id: str | None
-    start_place: str
-    end_place: str
+    start_lat: Any
+    start_lng: Any
+    start_address: str | None
+    end_lat: Any
+    end_lng: Any
+    end_address: str | None
     source: str
     origin: str | None
-    created_at: dt.datetime
+    created_at: str
     import_key: str | None
-    costs: Sequence[RawCost] = ()
+    costs: str | None = None
+    said: str | None = None
+    edits: str | None = None
+
+
+def costs_of(text: str | None) -> tuple[RawCost, ...]:
+    """The costs of a trip from the JSON its query aggregates."""
+    if not text or text == "[]":
+        return ()
+    return tuple(
+        RawCost(cost_id, type_id, labels or {}, Decimal(str(amount)), currency)
+        for cost_id, type_id, labels, amount, currency in json.loads(text)
+    )
+
+
+def edits_of(text: str | None) -> tuple[bool, dt.datetime | None, tuple[tuple[str, Any, Any], ...]]:
+    """``(edited, last edited, ((field, first old, latest new), ...))`` from the JSON of a
+    trip's field-changing links (:attr:`RawTrip.edits`), by provenance's rule
+    (:func:`tracker.provenance.merge_fields`)."""
+    if not text or text == "[]":
+        return _NOT_EDITED
+    links = sorted(json.loads(text), key=lambda link: link[0])  # id order, whatever SQL gave
+    merged = merge_fields(link[2] for link in links)
+    if not merged:
+        return _NOT_EDITED
+    last = from_utc_text(links[-1][1])
+    return True, last, tuple((name, old, new) for name, (old, new) in merged.items())
+
+
+_NOT_EDITED: tuple[bool, None, tuple[()]] = (False, None, ())
+
+
+def _json(text: str | None) -> Any:
+    # A JSON column holding None is stored as the text 'null': no parse needed.
+    return None if text is None or text == "null" else json.loads(text)
 
 
 def place_text(lat: Any, lng: Any, address: Mapping[str, Any] | None) -> str:
@@ -139,31 +190,29 @@ class ReportBuilder:
         self._rows_sum = Decimal(0)
         self._costs: dict[str, Decimal] = {}
         self._zero = round_to(Fraction(0), schedule.minor_unit)
+        self._days: dict[str, dt.date] = {}
+        # The period as ISO text: a stored date compares as text, unparsed.
+        self._first = head.period.start.isoformat()
+        self._last = head.period.end.isoformat()
 
     def count(self, distance: Decimal, unit: str) -> None:
         """A business trip of the tax year before the period: it moves the tier position
         only."""
         self._counted[DistanceUnit(unit)] += distance
 
-    def _wanted(self, trip: RawTrip) -> bool:
-        head = self.head
-        return (
-            head.period.start <= trip.day <= head.period.end
-            and (head.car is None or trip.car_id == head.car)
-            and (head.customer is None or trip.customer_id == head.customer)
-        )
-
     def take(self, trip: RawTrip) -> ReportRow | None:
         """The row of ``trip``, or None when the filters leave it out (a business trip still
         moves the tier position). :class:`~tracker.errors.NoRateError` for a business trip no
         rate covers."""
-        unit = DistanceUnit(trip.unit)
+        unit = _UNITS[trip.unit]
         kind = trip.classification
+        distance = Decimal(trip.distance)
+        day = self._day(trip.day)
         pieces: tuple[tuple[Decimal, Decimal], ...] = ()
         amount: Decimal | None
-        if kind == Classification.BUSINESS:
-            priced = self._price(trip, unit)
-            self._counted[unit] += trip.distance
+        if kind == _BUSINESS:
+            priced = self._price(trip.id, day, distance, unit)
+            self._counted[unit] += distance
             if not self._wanted(trip):
                 return None
             pieces, amount, exact = priced
@@ -175,61 +224,72 @@ class ReportBuilder:
         elif not self._wanted(trip):
             return None
         else:
-            amount = None if kind == Classification.UNCLASSIFIED else self._zero
-        self._trips += kind != Classification.UNCLASSIFIED
-        self._to_classify += kind == Classification.UNCLASSIFIED
+            amount = None if kind == _UNCLASSIFIED else self._zero
+        apart = kind == _UNCLASSIFIED
+        self._trips += not apart
+        self._to_classify += apart
         key = (kind, unit)
-        self._distances[key] = self._distances.get(key, Decimal(0)) + trip.distance
-        costs = self._trip_costs(trip)
-        when = recorded(
-            source=trip.source,
-            origin=trip.origin,
-            import_key=trip.import_key,
-            created_at=trip.created_at,
-            day=trip.day,
-            end_time=trip.end_time,
-            timezone=trip.timezone,
-        )
+        self._distances[key] = self._distances.get(key, _DZERO) + distance
+        linked = trip.costs
+        costs = () if not linked or linked == "[]" else self._trip_costs(trip.id, kind, linked)
+        created = from_utc_text(trip.created_at)
+        assert created is not None  # NOT NULL
+        edited, last, changed = edits_of(trip.edits)
         return ReportRow(
-            trip_id=trip.id,
-            date=trip.day,
-            start_place=trip.start_place,
-            end_place=trip.end_place,
-            purpose=trip.description or "",
-            customer=trip.customer_id or "",
-            car=trip.car_id or "",
-            classification=kind,
-            distance=trip.distance,
-            unit=trip.unit,
-            rate=pieces,
-            amount=amount,
-            costs=costs,
-            recorded_how=when.how,
-            recorded_at=when.at,
-            recorded_after=when.after,
-            to_classify=kind == Classification.UNCLASSIFIED,
+            trip.id,
+            day,
+            place_text(trip.start_lat, trip.start_lng, _json(trip.start_address)),
+            place_text(trip.end_lat, trip.end_lng, _json(trip.end_address)),
+            trip.description or "",
+            trip.customer_id or "",
+            trip.car_id or "",
+            kind,
+            distance,
+            trip.unit,
+            pieces,
+            amount,
+            costs,
+            how_recorded(trip.said, trip.source, trip.origin, trip.import_key),
+            created,
+            after_text(created, day, from_utc_text(trip.end_time), trip.timezone),
+            edited,
+            last,
+            changed,
+            apart,
+        )
+
+    def _day(self, text: str) -> dt.date:
+        # A year has at most 366 days: each parsed once.
+        day = self._days.get(text)
+        if day is None:
+            day = self._days[text] = dt.date.fromisoformat(text)
+        return day
+
+    def _wanted(self, trip: RawTrip) -> bool:
+        head = self.head
+        return (
+            self._first <= trip.day <= self._last
+            and (head.car is None or trip.car_id == head.car)
+            and (head.customer is None or trip.customer_id == head.customer)
         )
 
     def _price(
-        self, trip: RawTrip, unit: DistanceUnit
+        self, trip_id: str, day: dt.date, distance: Decimal, unit: DistanceUnit
     ) -> tuple[tuple[tuple[Decimal, Decimal], ...], Decimal, Decimal | Fraction]:
         """A business trip's pieces, amount (rounded per trip) and exact amount: in decimals
         when every distance is in the rate's unit, else by ``price`` (the wire's)."""
-        day = trip.day
         if day not in self._rates:
             self._rates[day] = self.schedule.rate_for(VehicleKind.CAR, "business", day)
         rate = self._rates[day]
         if rate is not None and rate.distance_unit == unit:
             other = DistanceUnit.MILE if unit == DistanceUnit.KM else DistanceUnit.KM
             if self._counted[other] == 0:
-                fast = fast_price(
-                    rate, self._counted[unit], trip.distance, self.schedule.minor_unit
-                )
+                fast = fast_price(rate, self._counted[unit], distance, self.schedule.minor_unit)
                 if fast is not None:
                     return fast
         priced = price(
             self.schedule,
-            RateTrip(trip.id, day, trip.distance, unit, VehicleKind.CAR, Classification.BUSINESS),
+            RateTrip(trip_id, day, distance, unit, VehicleKind.CAR, Classification.BUSINESS),
             self._counted,
             rounding=Rounding.PER_TRIP,
         )
@@ -243,18 +303,16 @@ class ReportBuilder:
             Fraction(0),
         )
 
-    def _trip_costs(self, trip: RawTrip) -> tuple[tuple[str, Decimal], ...]:
+    def _trip_costs(self, trip_id: str, kind: str, linked: str) -> tuple[tuple[str, Decimal], ...]:
         """The trip's deductible costs by currency (the rule of
         :func:`tracker.costs.treatment.tally_costs`: deductible and linked to a business trip),
         added to the totals."""
         sums: dict[str, Decimal] = {}
-        for cost in trip.costs:
+        for cost in costs_of(linked):
             treatment, _ = cost_treatment(cost.type_id, cost.labels, self.treatments)
             if treatment is not CostTreatment.DEDUCTIBLE:
                 continue
-            tax = TaxCost(
-                cost.id, cost.amount, cost.currency, treatment, trip.id, trip.classification
-            )
+            tax = TaxCost(cost.id, cost.amount, cost.currency, treatment, trip_id, kind)
             if why_not_counted(tax) is None:
                 sums[cost.currency] = sums.get(cost.currency, Decimal(0)) + cost.amount
         for currency, value in sums.items():

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any, NamedTuple
 
 from tracker.rates.taxyear import TaxYear
 
@@ -45,15 +46,18 @@ class ReportHead:
     customer: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ReportRow:
-    """One trip of the log.
+class ReportRow(NamedTuple):
+    """One trip of the log (a named tuple: a year's rows are built fast and read by name).
 
     ``rate`` is one (distance, rate) piece per tier the trip is paid at (empty for a trip no
     rate pays); ``amount`` is rounded per trip, as the deduction sent to Tight is (None for a
     trip to classify). ``costs`` are the deductible costs linked to it, by currency.
     ``recorded_how``/``recorded_at``/``recorded_after`` say how and when it was recorded
-    (:mod:`tracker.report.recorded`).
+    (:mod:`tracker.report.recorded`). ``edited``: whether a field of it changed since
+    (an edit here, a change pulled from the server, a conflict resolved), ``last_edited``
+    when, and ``changed`` each field changed as ``(field, first old, latest new)`` in stored
+    form: the same answer as ``store.trips.provenance(id)`` (``edited``,
+    ``last_changed_at``, ``changed_fields``).
     """
 
     trip_id: str
@@ -72,6 +76,9 @@ class ReportRow:
     recorded_how: str
     recorded_at: dt.datetime
     recorded_after: str
+    edited: bool = False
+    last_edited: dt.datetime | None = None
+    changed: tuple[tuple[str, Any, Any], ...] = ()
     to_classify: bool = False
 
 

@@ -10,7 +10,6 @@ error (nothing half-written).
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -18,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from tracker.errors import NoRateError
 from tracker.lookup import find_car
+from tracker.provenance import CHANGE_LINKS_SQL
 from tracker.rates.loader import load_schedules
 from tracker.rates.schedule import Schedule
-from tracker.report.build import RawCost, RawTrip, ReportBuilder, place_text
+from tracker.report.build import RawTrip, ReportBuilder
 from tracker.report.model import OdometerLine, Period, Report, ReportHead, ReportRow, ReportTotals
 from tracker.report.period import rate_gaps, report_period, report_unit, resolve_schedule
 
@@ -40,12 +40,19 @@ _BEFORE_SQL = (
 )
 # The period's trips, classified (``?`` = 0) or to classify (``?`` = 1), in trip order.
 _ROWS_SQL = (
-    "SELECT t.id, t.date, t.end_time, t.timezone, t.distance, t.distance_unit, "
+    "SELECT t.id, t.date, t.end_time, t.timezone, t.distance, t.distance_unit, "  # noqa: S608 (constants only)
     "t.classification, t.description, t.customer_id, t.car_id, t.start_lat, t.start_lng, "
     "t.start_address, t.end_lat, t.end_lng, t.end_address, t.source, t.origin, t.created_at, "
     "(SELECT k.key FROM trip_import AS k WHERE k.trip_id = t.id LIMIT 1), "
     "(SELECT json_group_array(json_array(c.id, c.type_id, json(c.labels), c.amount, "
-    "c.currency)) FROM cost AS c WHERE c.trip_id = t.id) "
+    "c.currency)) FROM cost AS c WHERE c.trip_id = t.id), "
+    # How it was recorded, as its first history link said (tracker.provenance.how_recorded).
+    "(SELECT CASE WHEN e.event = 'recorded' THEN e.detail END FROM journal_event AS e "
+    "WHERE e.trip_id = t.id AND e.hash IS NOT NULL ORDER BY e.id LIMIT 1), "
+    # Its later changes that changed a field: provenance's rule, aggregated here (no query
+    # per trip); the index (trip_id, id) finds a trip's few links.
+    "(SELECT json_group_array(json_array(e.id, e.at, json(e.changes))) "
+    "FROM journal_event AS e WHERE e.trip_id = t.id AND " + CHANGE_LINKS_SQL + ") "
     "FROM trip AS t WHERE coalesce(t.date, '') >= ? AND coalesce(t.date, '') <= ? "
     "AND t.lifecycle = 'active' AND t.status = 'complete' "
     "AND (t.classification = 'unclassified') = ? "
@@ -115,11 +122,21 @@ def build_report(
             ):
                 builder.count(Decimal(distance), unit)
             days = (period.start.isoformat(), period.end.isoformat())
+            # The driver's cursor, in the session's transaction: rows come as plain tuples,
+            # each made a RawTrip as is (the report's hot loop).
+            raw_conn = conn.connection.driver_connection
+            assert raw_conn is not None  # a live session's connection
+            make, take = RawTrip._make, builder.take
             for apart in (0, 1):
-                for raw in conn.exec_driver_sql(_ROWS_SQL, (*days, apart)):
-                    row = builder.take(_trip(raw))
-                    if row is not None:
-                        yield row
+                cursor = raw_conn.execute(_ROWS_SQL, (*days, apart))
+                try:
+                    while batch := cursor.fetchmany(500):
+                        for raw in batch:
+                            row = take(make(raw))
+                            if row is not None:
+                                yield row
+                finally:
+                    cursor.close()
         yield builder.totals(odometer)
 
     return Report(head, source)
@@ -137,50 +154,3 @@ def _odometer(store: Tracker, car_id: str, period: Period) -> OdometerLine:
     view = store.cars.odometer_period(car_id, period.start, period.end)
     ends = [None if r is None else (r.date, r.reading, r.unit) for r in (view.start, view.end)]
     return OdometerLine(car_id, ends[0], ends[1], view.driven, view.unit, view.warning)
-
-
-def _when(text: str | None) -> dt.datetime | None:
-    return None if text is None else dt.datetime.fromisoformat(text)
-
-
-def _trip(raw: Any) -> RawTrip:
-    (
-        trip_id, day, end_time, zone, distance, unit, kind, description, customer, car,
-        start_lat, start_lng, start_address, end_lat, end_lng, end_address, source, origin,
-        created_at, import_key, costs,
-    ) = raw  # fmt: skip
-    created = _when(created_at)
-    assert created is not None  # NOT NULL
-    return RawTrip(
-        id=trip_id,
-        day=dt.date.fromisoformat(day),
-        end_time=_when(end_time),
-        timezone=zone,
-        distance=Decimal(distance),
-        unit=unit,
-        classification=kind,
-        description=description,
-        customer_id=customer,
-        car_id=car,
-        start_place=place_text(start_lat, start_lng, _json(start_address)),
-        end_place=place_text(end_lat, end_lng, _json(end_address)),
-        source=source,
-        origin=origin,
-        created_at=created,
-        import_key=import_key,
-        costs=_costs(costs),
-    )
-
-
-def _json(text: str | None) -> Any:
-    # A JSON column holding None is stored as the text 'null': no parse needed.
-    return None if text is None or text == "null" else json.loads(text)
-
-
-def _costs(text: str | None) -> tuple[RawCost, ...]:
-    if not text or text == "[]":
-        return ()
-    return tuple(
-        RawCost(cost_id, type_id, labels or {}, Decimal(str(amount)), currency)
-        for cost_id, type_id, labels, amount, currency in json.loads(text)
-    )

@@ -1,9 +1,11 @@
-"""How and when a trip was recorded, as the log shows it, from what the store has today:
-the trip's source, where it came from (pulled from Tight, a CSV or GPX import key) and when
-its row was created, against when the trip ended.
+"""How and when a trip was recorded, as the log shows it: how in provenance's words
+(:func:`tracker.provenance.how_recorded`: what its first history link said, else its source,
+where it came from and its import key), when its row was created, against when the trip
+ended.
 
-The one place the report asks this: when trip provenance (the recording history and its
-edits) lands in the store, point :func:`recorded` at it.
+The lag is the log's own wording (``on the day`` for a trip given only a date and stored that
+day); the edits since are read with the rows (:mod:`tracker.report.read`) under provenance's
+rule (:data:`tracker.provenance.CHANGE_LINKS_SQL`, :func:`tracker.provenance.merge_fields`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-__all__ = ["Recorded", "lag_text", "recorded"]
+from tracker.provenance import how_recorded
+
+__all__ = ["Recorded", "after_text", "lag_text", "recorded"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,27 +38,35 @@ def recorded(
     day: dt.date,
     end_time: dt.datetime | None,
     timezone: str,
+    said: str | None = None,
 ) -> Recorded:
-    """How and when a trip was first recorded here. A trip given only a date ended, at the
-    latest, at the end of that day in its time zone."""
-    if origin == "server":
-        how = "pulled from Tight"
-    elif import_key is not None and import_key.startswith("csv:"):
-        how = "CSV import"
-    elif source == "gpx" or (import_key is not None and import_key.startswith("gpx:")):
-        how = "GPX import"
-    elif source == "live":
-        how = "live GPS"
-    else:
-        how = "entered by hand"
+    """How and when a trip was first recorded here (``said``: what its first history link
+    said, see :func:`tracker.provenance.how_recorded`)."""
+    how = how_recorded(said, source, origin, import_key)
+    return Recorded(how, created_at, after_text(created_at, day, end_time, timezone))
+
+
+def after_text(
+    created_at: dt.datetime, day: dt.date, end_time: dt.datetime | None, timezone: str
+) -> str:
+    """How long after the trip ended it was recorded, in words. A trip given only a date
+    ended, at the latest, at the end of that day in its time zone."""
     if end_time is None:
-        zone = _zone(timezone)
-        end_of_day = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), zone)
-        delta = created_at - end_of_day
-        if dt.timedelta(days=-1) < delta <= dt.timedelta(0):
-            return Recorded(how, created_at, "on the day")
-        return Recorded(how, created_at, lag_text(delta))
-    return Recorded(how, created_at, lag_text(created_at - end_time))
+        delta = created_at - _end_of_day(day, timezone)
+        if -_DAY < delta <= _ZERO:
+            return "on the day"
+        return lag_text(delta)
+    return lag_text(created_at - end_time)
+
+
+_ZERO = dt.timedelta(0)
+_DAY = dt.timedelta(days=1)
+
+
+@lru_cache(maxsize=1024)
+def _end_of_day(day: dt.date, timezone: str) -> dt.datetime:
+    # A year of trips has a few hundred (day, zone) pairs: computed once each.
+    return dt.datetime.combine(day + _DAY, dt.time(), _zone(timezone))
 
 
 @lru_cache(maxsize=64)
