@@ -118,6 +118,7 @@ def bare(db: str, out: Path) -> int:
 
 
 def _child(db: str, folder: str) -> dict[str, Any]:
+    import tracker.report.read  # noqa: F401 (loaded before the clock, as the bare loop's are)
     from bench.memory import _current_rss_mb, _reset_peak, peak_rss_mb
     from tracker.report.renderers import render
     from tracker.store import Tracker
