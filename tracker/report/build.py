@@ -50,15 +50,15 @@ def fast_price(
     rate's unit: the same figures :func:`tracker.rates.compute.price` gives in fractions
     (held equal by a test), without them. None when a step would not be exact."""
     tiers = rate.tiers
-    if len(tiers) == 1 and tiers[0].up_to is None:
+    if len(tiers) == 1 and tiers[0].up_to is None and distance > 0:
         # One rate for any distance (most schedules): one piece, one product.
         per = tiers[0].rate
         try:
             exact = _EXACT.multiply(distance, per)
         except decimal.Inexact:
             return None
-        shown = ((distance.quantize(_MILLI, rounding=decimal.ROUND_HALF_UP), per),)
-        return shown, exact.quantize(minor, rounding=decimal.ROUND_HALF_UP), exact
+        one = ((distance.quantize(_MILLI, rounding=decimal.ROUND_HALF_UP), per),)
+        return one, exact.quantize(minor, rounding=decimal.ROUND_HALF_UP), exact
     try:
         pieces = []
         position, left = before, distance
