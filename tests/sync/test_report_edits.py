@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -134,3 +135,15 @@ def test_each_row_says_whether_when_and_what_was_edited_as_the_history_does(
     )
     untouched = by_id[ids["untouched"]]
     assert (untouched[head.index("edited")], untouched[head.index("changes")]) == ("no", "")
+
+    # JSON: every value in full.
+    out = io.BytesIO()
+    render(store.report(jurisdiction="acme", year=2026, rate_file=_rates(tmp_path)), "json", out)
+    doc = json.loads(out.getvalue())
+    (edited_row,) = [r for r in doc["rows"] if r["trip_id"] == edited]
+    assert (edited_row["edited"], edited_row["last_edited"]) == (
+        True,
+        rows[edited].last_edited.isoformat(),
+    )
+    assert edited_row["changed"]["notes"] == {"old": None, "new": "fixed"}
+    assert edited_row["changed"]["distance"] == {"old": "12.5", "new": "14"}
