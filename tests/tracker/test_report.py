@@ -416,3 +416,13 @@ def rate_vehicle():  # type: ignore[no-untyped-def]
     from tracker.rates.schedule import VehicleKind
 
     return VehicleKind.CAR
+
+
+def test_the_reports_edit_rule_is_provenances_word_for_word() -> None:
+    """The report's one query spells provenance's rule for "a link that changed a field" out
+    (no SQL spliced from strings); both must say the same."""
+    from tracker.provenance import CHANGE_LINKS_SQL
+    from tracker.report import read
+
+    spelled = " ".join(read._ROWS_SQL.split())
+    assert f"e.trip_id = t.id AND {CHANGE_LINKS_SQL})" in spelled
