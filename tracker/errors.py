@@ -13,6 +13,7 @@ The tree is split by what the caller should do next::
     ├── RateScheduleError (ValueError)   a rate schedule file is wrong: fix the entry it names
     ├── NoRateError (LookupError)        no rate covers a trip: add one (a custom schedule)
     │   └── NoRatesInPeriodError         no rate covers a report's period at all
+    ├── MissingExtraError (ImportError)  install the optional extra it names
     └── StorageError                     the database file itself is the problem
         ├── DatabaseBusyError            another process holds the write lock: try again
         ├── StorageFullError             free disk space
@@ -133,6 +134,19 @@ class NoRatesInPeriodError(NoRateError):
             f"schedule {schedule!r} has no business rate for a car in {period} ({detail}): "
             "add the rates to a custom schedule (TRACKER_RATE_SCHEDULES, see "
             "docs/tax-rates.md) and give its id with --jurisdiction",
+        )
+
+
+class MissingExtraError(TrackerError, ImportError):
+    """An optional part of the install is missing (e.g. fpdf2 for a PDF report).
+
+    ``extra`` is the optional-dependencies group of pyproject.toml that brings it.
+    """
+
+    def __init__(self, extra: str, needed_by: str, cause: str) -> None:
+        self.extra = extra
+        super().__init__(
+            f"{needed_by} needs the '{extra}' extra ({cause}): pip install 'trip-tracker[{extra}]'"
         )
 
 

@@ -28,7 +28,7 @@ COMMANDS: dict[str, _Entry] = {
     "status": _Entry("status", "status", "Journal counts, oldest pending change, database facts."),
     "costs": _Entry("costs", "app", "Costs pulled from the mobility platform."),
     "report": _Entry(
-        "report", "report", "The mileage log of a tax year (CSV or JSON), with its totals."
+        "report", "report", "The mileage log of a tax year (CSV, JSON or PDF), with its totals."
     ),
     "parked": _Entry("parked", "app", "Changes the server rejected: list, retry, drop."),
     "conflicts": _Entry(

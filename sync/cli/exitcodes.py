@@ -32,6 +32,7 @@ _TABLE: tuple[tuple[type[BaseException], ExitCode], ...] = (
     (tracker_errors.StateError, ExitCode.DATAERR),
     (tracker_errors.NoRateError, ExitCode.DATAERR),  # a trip (or a year) no rate covers
     (tracker_errors.RateScheduleError, ExitCode.CONFIG),  # the user's schedule file
+    (tracker_errors.MissingExtraError, ExitCode.CONFIG),  # an optional extra not installed
     (tracker_errors.DatabaseBusyError, ExitCode.TEMPFAIL),
     (tracker_errors.StorageError, ExitCode.IOERR),
     (sync_errors.ConfigError, ExitCode.CONFIG),

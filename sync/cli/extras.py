@@ -2,9 +2,10 @@
 
 The core (``tracker`` and the sync engine) installs what an app embeds. The ``tracker`` command
 needs the ``cli`` extra (Typer, Rich); ``tracker demo`` and ``tracker sandbox`` also need the
-``sandbox`` extra (Starlette, uvicorn). Without them the command says which install fixes it
-and exits with ``CONFIG`` (78) instead of showing a traceback. Standard library only: this runs
-before Typer is known to be there.
+``sandbox`` extra (Starlette, uvicorn); ``tracker report --format pdf`` the ``pdf`` extra
+(fpdf2). Without them the command says which install fixes it and exits with ``CONFIG`` (78)
+instead of showing a traceback. Standard library only: this runs before Typer is known to be
+there.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Extra(NamedTuple):
 
 CLI = Extra("cli", ("typer", "rich"))
 SANDBOX = Extra("sandbox", ("starlette", "uvicorn"))
+PDF = Extra("pdf", ("fpdf",))
 
 
 def missing_hint(extra: Extra, needed_by: str) -> str | None:

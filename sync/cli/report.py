@@ -1,8 +1,9 @@
-"""``tracker report``: the mileage log of a tax year, as CSV or JSON (docs/cli.md).
+"""``tracker report``: the mileage log of a tax year, as CSV, JSON or PDF (docs/cli.md).
 
 The report object is the library's (``Tracker.report``); this command picks the schedule and
 writes it. To a file, it is written next to it and renamed into place when complete, so a
-failure never leaves half a report under the name asked for.
+failure never leaves half a report under the name asked for. A PDF is binary: it goes to
+``--out`` or to a stdout that is not a terminal (a pipe, a redirect), never onto a terminal.
 """
 
 from __future__ import annotations
@@ -60,9 +61,15 @@ def report(
     ] = None,
 ) -> None:
     """The mileage log of a tax year: every trip with its rate and amount, the trips to
-    classify apart, the totals and the odometer."""
+    classify apart, the totals and the odometer. PDF (the 'pdf' extra): a summary page with a
+    chart per month, then the log; needs --out FILE or a redirected stdout."""
     from tracker.report.renderers import render
 
+    if fmt is ReportFormat.PDF:
+        _pdf_allowed(out, sys.stdout.isatty())
+        from sync.cli.extras import PDF, require
+
+        require(PDF, "tracker report --format pdf")  # before the store is opened
     settings = load_settings()
     chosen = jurisdiction or settings.mileage.deduction_schedule
     if chosen is None:
@@ -87,6 +94,16 @@ def report(
             sys.stdout.buffer.flush()
         else:
             _to_file(out, lambda stream: render(made, fmt, stream))
+
+
+def _pdf_allowed(out: Path | None, stdout_is_terminal: bool) -> None:
+    """A PDF needs ``--out`` or a redirected stdout: on a terminal its bytes would be noise
+    (and could drive the terminal). A usage error, exit 2, before anything is read."""
+    if out is None and stdout_is_terminal:
+        raise typer.BadParameter(
+            "a PDF cannot be shown on a terminal: give --out FILE (or redirect stdout to a file)",
+            param_hint="'--format pdf'",
+        )
 
 
 def _to_file(path: Path, write: Callable[[IO[bytes]], None]) -> None:

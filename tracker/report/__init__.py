@@ -18,6 +18,7 @@ from typing import Any
 _WHERE = {
     "OdometerLine": "model",
     "Period": "model",
+    "RateLine": "model",
     "Report": "model",
     "ReportData": "model",
     "ReportHead": "model",

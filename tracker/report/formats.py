@@ -13,3 +13,4 @@ class ReportFormat(StrEnum):
 
     CSV = "csv"
     JSON = "json"
+    PDF = "pdf"

@@ -13,6 +13,7 @@ from tracker.rates.taxyear import TaxYear
 __all__ = [
     "OdometerLine",
     "Period",
+    "RateLine",
     "Report",
     "ReportData",
     "ReportHead",
@@ -31,6 +32,18 @@ class Period:
 
 
 @dataclass(frozen=True, slots=True)
+class RateLine:
+    """A business rate for a car in force in the period: its days, its tiers as
+    (up_to, rate) (``up_to`` None for the last), its unit and the official page it is from."""
+
+    valid_from: dt.date
+    valid_to: dt.date
+    tiers: tuple[tuple[Decimal | None, Decimal], ...]
+    unit: str
+    source: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ReportHead:
     """What the report is: the schedule it applies, the period, the filters."""
 
@@ -44,6 +57,8 @@ class ReportHead:
     period: Period
     car: str | None = None
     customer: str | None = None
+    rates: tuple[RateLine, ...] = ()
+    """The rates the period applies, with their sources (the PDF's summary prints them)."""
 
 
 class ReportRow(NamedTuple):

@@ -14,9 +14,9 @@ from tracker.enums import Classification
 from tracker.errors import InvalidInputError, NoRatesInPeriodError, UnknownScheduleError
 from tracker.rates.schedule import Rate, Schedule, VehicleKind
 from tracker.rates.taxyear import TaxYear, tax_year_of
-from tracker.report.model import Period
+from tracker.report.model import Period, RateLine
 
-__all__ = ["business_rates", "rate_gaps", "report_period", "resolve_schedule"]
+__all__ = ["business_rates", "rate_gaps", "rates_in_period", "report_period", "resolve_schedule"]
 
 # Jurisdictions the issue names, and the schedule id each stands for. Germany ships none
 # (its figures could not be confirmed on an official page: docs/tax-rates.md).
@@ -138,3 +138,18 @@ def report_unit(schedule: Schedule, period: Period) -> str:
         if rate.valid_to >= period.start and rate.valid_from <= period.end:
             return str(rate.distance_unit)
     return str(schedule.rates[0].distance_unit)
+
+
+def rates_in_period(schedule: Schedule, period: Period) -> tuple[RateLine, ...]:
+    """The business rates for a car in force on some day of ``period``, with their sources."""
+    return tuple(
+        RateLine(
+            valid_from=rate.valid_from,
+            valid_to=rate.valid_to,
+            tiers=tuple((tier.up_to, tier.rate) for tier in rate.tiers),
+            unit=str(rate.distance_unit),
+            source=rate.source,
+        )
+        for rate in business_rates(schedule)
+        if rate.valid_to >= period.start and rate.valid_from <= period.end
+    )

@@ -21,7 +21,13 @@ from tracker.rates.loader import load_schedules
 from tracker.rates.schedule import Schedule
 from tracker.report.build import RawTrip, ReportBuilder
 from tracker.report.model import OdometerLine, Period, Report, ReportHead, ReportRow, ReportTotals
-from tracker.report.period import rate_gaps, report_period, report_unit, resolve_schedule
+from tracker.report.period import (
+    rate_gaps,
+    rates_in_period,
+    report_period,
+    report_unit,
+    resolve_schedule,
+)
 
 if TYPE_CHECKING:
     from tracker.store import Tracker
@@ -113,6 +119,7 @@ def build_report(
         period=period,
         car=car_id,
         customer=customer,
+        rates=rates_in_period(schedule, period),
     )
 
     def source() -> Iterator[ReportRow | ReportTotals]:

@@ -1,7 +1,7 @@
-"""Renderers: the same report object as CSV or JSON, written as the rows stream.
+"""Renderers: the same report object as CSV, JSON or PDF, written as the rows stream.
 
-A renderer takes a :class:`~tracker.report.model.Report` and a binary stream; a new format
-(PDF) is one more function in :data:`RENDERERS` over the same object.
+A renderer takes a :class:`~tracker.report.model.Report` and a binary stream; each format is
+one function in :data:`RENDERERS` over the same object (PDF: :mod:`tracker.report.pdf`).
 
 CSV, for spreadsheets: UTF-8 with a byte-order mark (Excel reads UTF-8 without one as the
 local code page), CRLF line ends, one header row, then one row per trip; after a blank row,
@@ -25,7 +25,15 @@ from tracker.report.cells import number, text
 from tracker.report.formats import ReportFormat
 from tracker.report.model import Report, ReportHead, ReportRow, ReportTotals
 
-__all__ = ["COLUMNS", "RENDERERS", "ReportFormat", "render", "render_csv", "render_json"]
+__all__ = [
+    "COLUMNS",
+    "RENDERERS",
+    "ReportFormat",
+    "render",
+    "render_csv",
+    "render_json",
+    "render_pdf",
+]
 
 
 COLUMNS = (
@@ -258,9 +266,17 @@ def render_json(report: Report, out: IO[bytes]) -> None:
         sep = ",\n    "
 
 
+def render_pdf(report: Report, out: IO[bytes]) -> None:
+    """Write ``report`` as PDF (:mod:`tracker.report.pdf`; fpdf2 loaded only then)."""
+    from tracker.report.pdf import render_pdf as draw
+
+    draw(report, out)
+
+
 RENDERERS: dict[ReportFormat, Callable[[Report, IO[bytes]], None]] = {
     ReportFormat.CSV: render_csv,
     ReportFormat.JSON: render_json,
+    ReportFormat.PDF: render_pdf,
 }
 
 
