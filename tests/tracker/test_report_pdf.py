@@ -229,3 +229,11 @@ def test_find_font_takes_the_first_that_exists() -> None:
 def test_latin1_keeps_what_the_core_fonts_have() -> None:
     assert latin1("café 10 €") == "café 10 ?"
     assert latin1("Ωμέγα") == "?????"
+
+
+def test_every_csv_column_has_a_pdf_column_and_they_fill_the_page() -> None:
+    from tracker.report import pdf
+    from tracker.report.renderers import COLUMNS
+
+    assert len(pdf._COLUMN_WIDTHS) == len(COLUMNS)
+    assert sum(pdf._COLUMN_WIDTHS) == pdf._WIDTH

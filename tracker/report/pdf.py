@@ -34,7 +34,7 @@ from tracker.errors import MissingExtraError
 from tracker.rates.units import convert
 from tracker.report.cells import number
 from tracker.report.model import RateLine, Report, ReportHead, ReportRow, ReportTotals
-from tracker.report.renderers import COLUMNS
+from tracker.report.renderers import COLUMNS, changes_cell
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -65,7 +65,7 @@ _AUTO: Any = object()  # render_pdf's font default: look for DejaVu
 _MARGIN = 10.0
 _WIDTH = 297.0 - 2 * _MARGIN
 # Column widths (mm) in the order of COLUMNS; they add up to _WIDTH.
-_COLUMN_WIDTHS = (15, 22, 22, 26, 14, 12, 17, 13, 7, 18, 13, 12, 14, 14, 20, 14, 24)
+_COLUMN_WIDTHS = (15, 16, 16, 20, 14, 8, 17, 13, 7, 10, 12, 12, 12, 12, 16, 12, 9, 14, 26, 16)
 _LOG_SIZE = 6.0
 _LINE = 2.9  # mm per line of log text at _LOG_SIZE
 _MAX_LINES = 8  # a cell longer than this is cut (the CSV and JSON keep all of it)
@@ -155,6 +155,9 @@ def pdf_cells(row: ReportRow, head: ReportHead) -> list[str]:
         row.recorded_how,
         row.recorded_at.isoformat(timespec="seconds"),
         row.recorded_after,
+        "yes" if row.edited else "no",
+        "" if row.last_edited is None else row.last_edited.isoformat(timespec="seconds"),
+        changes_cell(row.changed) if row.changed else "",
         row.trip_id,
     ]
 
