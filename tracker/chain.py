@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "canonical",
     "changes_text",
     "diff",
+    "file_head",
     "link_hash",
     "recorded_how",
     "state_digest",
@@ -159,6 +160,15 @@ class HeadDigest:
     def hexdigest(self) -> str:
         """The digest so far."""
         return self._hash.copy().hexdigest()
+
+
+def file_head(heads: Iterable[Sequence[Any]]) -> str:
+    """The chain head of a file from its trips' ``(id, chain_head)`` in id order: what
+    ``tracker verify`` prints when every trip matches its history."""
+    digest = HeadDigest()
+    for trip_id, head in heads:
+        digest.add(trip_id, head)
+    return digest.hexdigest()
 
 
 def diff(before: Sequence[Stored], after: Sequence[Stored]) -> dict[str, list[Any]]:

@@ -426,3 +426,20 @@ def test_the_reports_edit_rule_is_provenances_word_for_word() -> None:
 
     spelled = " ".join(read._ROWS_SQL.split())
     assert f"e.trip_id = t.id AND {CHANGE_LINKS_SQL})" in spelled
+
+
+def test_the_report_carries_the_chain_head_verify_prints(store: Tracker) -> None:
+    add(store, "2022-06-30", "100", description="client visit")
+    trip = add(store, "2022-07-02", "7")
+    store.trips.edit(trip, {"distance": "8"})
+    head = store.verify_history().head
+    report = store.report(jurisdiction="us-irs", year=2022)
+    assert report.head.chain_head == head
+    as_json = io.BytesIO()
+    render(report, "json", as_json)
+    assert json.loads(as_json.getvalue())["report"]["chain_head"] == head
+    as_csv = io.BytesIO()
+    render(report, "csv", as_csv)
+    assert f"chain head,{head}," in as_csv.getvalue().decode("utf-8-sig")
+    store.trips.edit(trip, {"distance": "9"})  # another link: another head
+    assert store.report(jurisdiction="us-irs", year=2022).head.chain_head != head

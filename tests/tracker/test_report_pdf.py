@@ -237,3 +237,10 @@ def test_every_csv_column_has_a_pdf_column_and_they_fill_the_page() -> None:
 
     assert len(pdf._COLUMN_WIDTHS) == len(COLUMNS)
     assert sum(pdf._COLUMN_WIDTHS) == pdf._WIDTH
+
+
+def test_page_one_prints_the_chain_head_verify_prints(store: Tracker) -> None:
+    add(store, "2022-03-01", "10", description="visit")
+    head = store.verify_history().head
+    texts = page_texts(pdf_bytes(store.report(jurisdiction="us-irs", year=2022)))
+    assert head in flat(texts[0]).replace(" ", "")

@@ -59,6 +59,9 @@ class ReportHead:
     customer: str | None = None
     rates: tuple[RateLine, ...] = ()
     """The rates the period applies, with their sources (the PDF's summary prints them)."""
+    chain_head: str | None = None
+    """The file's history chain head when the report was made: what ``tracker verify``
+    prints for the same file, so a printed log can be checked against the file later."""
 
 
 class ReportRow(NamedTuple):

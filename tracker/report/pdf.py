@@ -371,6 +371,8 @@ class _LogDocument:
         for currency, value in totals.other_costs:
             line("deductible costs (not added)", f"{number(value)} {currency}")
         line("grand total", f"{number(totals.grand_total)} {cur}", bold=True)
+        if head.chain_head:  # `tracker verify` on the same file prints the same
+            line("history chain head", head.chain_head, size=6.5)
         if totals.odometer:
             title("Odometer")
             texts = _odometer_texts(totals)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tracker.chain import file_head
 from tracker.errors import NoRateError
 from tracker.lookup import find_car
 from tracker.rates.loader import load_schedules
@@ -74,6 +75,8 @@ _IN_GAP_SQL = (
     "ORDER BY coalesce(t.date, ''), coalesce(t.start_time, ''), t.id LIMIT 1"
 )
 _ODOMETER_CARS_SQL = "SELECT DISTINCT car_id FROM odometer_reading ORDER BY car_id"
+# Every trip's latest history link, in id order: the file's chain head (tracker verify's).
+_HEADS_SQL = "SELECT id, chain_head FROM trip ORDER BY id"
 
 
 def build_report(
@@ -108,6 +111,7 @@ def build_report(
             if car_id
             else [r[0] for r in s.connection().exec_driver_sql(_ODOMETER_CARS_SQL)]
         )
+        chain_head = file_head(s.connection().exec_driver_sql(_HEADS_SQL))
     odometer = tuple(_odometer(store, c, period) for c in cars)
     head = ReportHead(
         schedule=schedule.id,
@@ -120,6 +124,7 @@ def build_report(
         car=car_id,
         customer=customer,
         rates=rates_in_period(schedule, period),
+        chain_head=chain_head,
     )
 
     def source() -> Iterator[ReportRow | ReportTotals]:

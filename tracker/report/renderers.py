@@ -150,6 +150,8 @@ def _totals_pairs(head: ReportHead, totals: ReportTotals) -> Iterator[list[str]]
     for currency, value in totals.other_costs:
         yield ["deductible costs (not added)", number(value), text(currency)]
     yield ["grand total", number(totals.grand_total), cur]
+    if head.chain_head:
+        yield ["chain head", head.chain_head, "`tracker verify` prints the same for this file"]
     for line in totals.odometer:
         for name, end in (("odometer start", line.start), ("odometer end", line.end)):
             if end is None:
