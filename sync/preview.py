@@ -12,8 +12,6 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from sync.costs.strategies import paginator_from_settings
-from sync.costs.wire import LIST_PATH
 from sync.settings import Settings
 from sync.tight.preview import REDACTED, preview_push, pull_request
 from sync.tight.window import window_start
@@ -32,6 +30,10 @@ def preview_run(
     )
     firsts: list[dict[str, Any]] = []
     if "costs" in steps:
+        # Here, not at the top: a push's dry run never loads the costs pull's wire models.
+        from sync.costs.strategies import paginator_from_settings
+        from sync.costs.wire import LIST_PATH
+
         cfg = settings.costs
         params = urlencode(paginator_from_settings(cfg).first_params())
         firsts.append(

@@ -29,8 +29,6 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from geographiclib.geodesic import Geodesic  # type: ignore[import-untyped,unused-ignore]
-
 from tracker.errors import InvalidInputError
 
 __all__ = [
@@ -53,10 +51,11 @@ __all__ = [
     "track_length_m",
 ]
 
-_WGS84 = Geodesic.WGS84
-_A: float = _WGS84.a
-_E2: float = _WGS84.f * (2.0 - _WGS84.f)
-_DISTANCE_ONLY: int = Geodesic.DISTANCE
+# WGS-84 as geographiclib defines it (a test holds them equal): geographiclib itself is
+# imported on the first geodesic, so a command that computes no distance never loads it.
+_A: float = 6378137.0
+_F: float = 1 / 298.257223563
+_E2: float = _F * (2.0 - _F)
 
 #: Steps shorter than this (in metres) use the ellipsoid's local radii of curvature instead of
 #: the full geodesic solution; see :func:`step_m`.
@@ -164,7 +163,9 @@ def geodesic_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     checking a distance with any geodesy tool gets; a sphere of mean radius is off by up to
     about 0.5 % depending on latitude and heading.
     """
-    result: float = _WGS84.Inverse(lat1, lng1, lat2, lng2, _DISTANCE_ONLY)["s12"]
+    from geographiclib.geodesic import Geodesic  # type: ignore[import-untyped,unused-ignore]
+
+    result: float = Geodesic.WGS84.Inverse(lat1, lng1, lat2, lng2, Geodesic.DISTANCE)["s12"]
     return result
 
 

@@ -385,6 +385,47 @@ def test_reading_trips_loads_no_validation_models(tmp_path: Path) -> None:
     assert loaded == [], out
 
 
+# What the hot commands must not load (issue 15, start-up): the tax report and its PDF, the
+# export, the odometer, the rate schedules, the costs pull's input models, geographiclib.
+# (``tracker.chain`` is loaded: ``trip add`` writes a link, ``trip show`` prints provenance.)
+_NOT_FOR_READS = (
+    "tracker.report",
+    "tracker.tripexport",
+    "tracker.odometer",
+    "tracker.deductions",
+    "tracker.rates",
+    "tracker.costs.inputs",
+    "tracker.costs.upsert",
+    "geographiclib",
+    "fpdf",
+)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["trip", "list"],
+        ["trip", "list", "--json"],
+        ["trip", "show", "SHOW"],
+        ["status"],
+        ["trip", "add", "--date", "2026-03-01", "--distance", "4"],
+    ],
+    ids=" ".join,
+)
+def test_hot_commands_load_none_of_the_report_export_or_pull_modules(
+    tmp_path: Path, argv: list[str]
+) -> None:
+    home = tmp_path / "home"
+    with Tracker.open(home / "tracker.db", timezone="UTC") as store:
+        trip_id = manual_trips(store, 3)[0]
+    env = {**os.environ, "TRACKER_HOME": str(home)}
+    argv = [trip_id if arg == "SHOW" else arg for arg in argv]
+    watch = (*_NOT_FOR_READS, "tracker.inputs") if argv[:2] != ["trip", "add"] else _NOT_FOR_READS
+    codes, loaded, out = modules_loaded([argv], watch, env)
+    assert codes == [0], out
+    assert loaded == [], out
+
+
 def test_many_gpx_files_import_in_one_command_and_a_second_import_adds_nothing(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -575,3 +575,11 @@ def test_local_date_rejects_naive_times() -> None:
     with pytest.raises(InvalidInputError) as err:
         local_date(datetime(2024, 7, 15, 0, 30), BERLIN)
     assert err.value.field == "start"
+
+
+def test_the_ellipsoid_constants_are_geographiclib_s_wgs84() -> None:
+    # tracker.geo spells WGS-84 out so that importing it does not load geographiclib.
+    from tracker import geo
+
+    assert Geodesic.WGS84.a == geo._A
+    assert Geodesic.WGS84.f * (2.0 - Geodesic.WGS84.f) == geo._E2

@@ -13,22 +13,25 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, update
 
 from tracker import pullruns
-from tracker.costs import quarantine, queries, walked
-from tracker.costs.future import split_future
-from tracker.costs.inputs import CostIn, QuarantineIn
+from tracker.costs import queries, walked
 from tracker.costs.tables import table
 from tracker.costs.treatment import CostTally
 from tracker.costs.unseen import PULL_NAME, FinishedPull, mark_unseen
-from tracker.costs.upsert import StoredPage, repeated_ids, store_costs
 from tracker.costs.views import CostCounts, CostView, PullStateView, QuarantineView
 from tracker.db import Database
 from tracker.pullruns import PullStart
 from tracker.tables import Cost
+
+# The write path (validated input models, the upsert, the quarantine) is imported by the
+# methods that write: ``tracker status`` reads the counts without loading it (issue 15).
+if TYPE_CHECKING:
+    from tracker.costs.inputs import CostIn, QuarantineIn
+    from tracker.costs.upsert import StoredPage
 
 __all__ = ["UNCHANGED_PAGES_PER_CHECKPOINT", "CostStore"]
 
@@ -98,6 +101,10 @@ class CostStore:
         Raises StateError when ``run_id`` is no longer the pull's current run (another process
         restarted it) and the page writes: nothing is written then.
         """
+        from tracker.costs import quarantine
+        from tracker.costs.future import split_future
+        from tracker.costs.upsert import repeated_ids, store_costs
+
         now = self._db.now()
         kept, refused = split_future(costs, now)
         all_rejects = [*rejects, *refused]
@@ -160,6 +167,10 @@ class CostStore:
         Its "seen" bookkeeping is left to the pulls; a quarantine entry for it is resolved. A
         ``LastUpdated`` from the future quarantines it instead (``result.refused``).
         """
+        from tracker.costs import quarantine
+        from tracker.costs.future import split_future
+        from tracker.costs.upsert import StoredPage, store_costs
+
         now = self._db.now()
         kept, refused = split_future([cost], now)
         with self._db.write() as s:
@@ -174,6 +185,8 @@ class CostStore:
 
     def store_rejects(self, rejects: Sequence[QuarantineIn]) -> int:
         """Quarantine items read outside a pull; returns how many."""
+        from tracker.costs import quarantine
+
         with self._db.write() as s:
             return quarantine.quarantine(s.connection(), rejects, None, self._db.now())
 
