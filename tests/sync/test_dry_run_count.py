@@ -11,6 +11,8 @@ import pytest
 from sync.sandbox import DEFAULT_TOKEN, Sandbox, SandboxServer
 from tests.helpers.cli import run, run_json
 from tests.helpers.store import manual_trips
+from tracker.coltypes import utc_text
+from tracker.pushcount import END_OF_TIME, PUSH_COUNT_SQL, PushCount, from_totals
 from tracker.store import Tracker
 
 
@@ -98,3 +100,59 @@ def test_a_dry_run_over_the_shown_batches_says_how_many_are_left_out(
     assert "5 request(s) would be sent for 9 change(s) due" in out
     assert run(capsys, "sync", "--push")[0] == 0
     assert _sent(sandbox) == 5
+
+
+def _counted_in_batches(store: Tracker, batch_size: int, *, retry_waiting: bool) -> PushCount:
+    """The count by the per-batch SQL alone (what the totals' shortcut must agree with)."""
+    due = END_OF_TIME if retry_waiting else utc_text(store.now())
+    with store.db.read() as s:
+        row = s.connection().exec_driver_sql(PUSH_COUNT_SQL, {"size": batch_size, "due": due})
+        return PushCount(*(int(v) for v in row.one()))
+
+
+def test_the_totals_give_the_count_only_when_every_due_entry_is_a_save_and_none_in_doubt() -> None:
+    assert from_totals(250, 200, 50, 0, 100) == PushCount(
+        batches=3,
+        entries=250,
+        creates=200,
+        updates=50,
+        deletes=0,
+        saves=3,
+        deletes_sent=0,
+        reconciles=0,
+    )
+    assert from_totals(0, 0, 0, 0, 100) == PushCount(0, 0, 0, 0, 0, 0, 0, 0)
+    assert from_totals(100, 100, 0, 0, 100) is not None
+    assert from_totals(100, 100, 0, 0, 100).batches == 1  # type: ignore[union-attr]
+    assert from_totals(101, 100, 1, 0, 100).batches == 2  # type: ignore[union-attr]
+    assert from_totals(10, 9, 0, 0, 100) is None  # a delete is due: its batch matters
+    assert from_totals(10, 10, 0, 1, 100) is None  # in doubt: a reconcile may be sent
+    assert from_totals(10, 10, 0, 0, 0) is None
+
+
+def test_the_shortcut_and_the_batch_count_agree_on_a_mixed_store(
+    capsys: pytest.CaptureFixture[str], cli_env: Path, store: Tracker, sandbox: Sandbox
+) -> None:
+    pushed = manual_trips(store, 30)
+    assert run(capsys, "sync", "--push")[0] == 0
+    for trip_id in pushed[:12]:
+        store.trips.edit(trip_id, {"notes": "changed"})  # updates of trips the server has
+    manual_trips(store, 7)  # creates
+    store.trips.start({})  # recording: not due
+    sizes = (1, 3, 5, 100)
+
+    def both_agree() -> None:
+        for size in sizes:
+            for waiting in (False, True):
+                expected = _counted_in_batches(store, size, retry_waiting=waiting)
+                assert store.outbox.push_count(size, retry_waiting=waiting) == expected
+
+    both_agree()  # saves only: the shortcut answers
+    assert store.outbox.push_count(5, retry_waiting=True).updates == 12
+    store.trips.delete(pushed[20])  # a delete due: the batches are counted
+    both_agree()
+    assert store.outbox.push_count(100).deletes_sent == 1
+    run(capsys, "sync", "--push")  # exit 75: the recording trip's change stays queued
+    assert store.journal.counts().pending == 1
+    both_agree()  # nothing due
+    assert store.outbox.push_count(100).entries == 0
