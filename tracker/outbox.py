@@ -280,7 +280,8 @@ class Outbox:
             due = END_OF_TIME if retry_waiting else utc_text(now)
             conn = s.connection()
             totals = conn.exec_driver_sql(PUSH_TOTALS_SQL, {"due": due}).one()
-            counted = from_totals(*(int(v) for v in totals), batch_size)
+            entries, creates, updates, in_doubt = (int(v) for v in totals)
+            counted = from_totals(entries, creates, updates, in_doubt, batch_size)
             if counted is not None:  # saves only, none in doubt: the common backlog
                 return counted
             row = conn.exec_driver_sql(PUSH_COUNT_SQL, {"size": batch_size, "due": due}).one()
