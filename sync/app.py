@@ -20,7 +20,6 @@ import threading
 from types import TracebackType
 from typing import TYPE_CHECKING, TypedDict, Unpack
 
-from sync.settings import Settings
 from tracker.geo import TrackFilter
 from tracker.store import Tracker
 
@@ -33,13 +32,16 @@ if TYPE_CHECKING:
     from sync.http.credentials import CredentialsProvider
     from sync.report import SyncReport
     from sync.service import SyncService
+    from sync.settings import Settings
+    from sync.storesettings import StoreSettings
 
 __all__ = ["App", "EngineOptions", "open_app", "open_store"]
 
 
-def open_store(settings: Settings) -> Tracker:
+def open_store(settings: Settings | StoreSettings) -> Tracker:
     """Open (creating or upgrading) the database the settings name, with every store
-    setting applied: time zone, distance unit, GPS filter, ``synchronous``, busy timeout."""
+    setting applied: time zone, distance unit, GPS filter, ``synchronous``, busy timeout.
+    ``StoreSettings`` (:mod:`sync.storesettings`) holds just these."""
     return Tracker.open(
         settings.db_path,
         timezone=settings.timezone,
@@ -139,5 +141,8 @@ def open_app(settings: Settings | None = None, **options: Unpack[EngineOptions])
     (``sync.http.credentials``); ``listener`` receives every sync event (``sync.events``);
     ``clock``, ``transport`` and ``rng`` replace time, the network and jitter (tests).
     """
-    settings = settings if settings is not None else Settings()
+    if settings is None:
+        from sync.settings import Settings
+
+        settings = Settings()
     return App(settings, open_store(settings), **options)

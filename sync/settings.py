@@ -11,9 +11,6 @@ Every field is listed in docs/configuration.md (a test keeps them in step).
 from __future__ import annotations
 
 import json
-import os
-import stat
-import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -27,16 +24,13 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from sync.errors import ConfigError
-
-APP_NAME = "trip-tracker"
-
-
-def default_home() -> Path:
-    """The platform's per-user data folder (platformdirs), used when TRACKER_HOME is unset."""
-    import platformdirs
-
-    return Path(platformdirs.user_data_path(APP_NAME))
+# Shared with the store's own small path (``tracker trip ...``, ``tracker status``), which
+# reads its fields without pydantic-settings; kept importable from here.
+from sync.storesettings import APP_NAME as APP_NAME
+from sync.storesettings import config_file as config_file
+from sync.storesettings import config_file_refusal as config_file_refusal
+from sync.storesettings import default_home as default_home
+from sync.storesettings import read_config_file
 
 
 class HttpSettings(BaseModel):
@@ -264,22 +258,6 @@ class Settings(BaseSettings):
         )
 
 
-def config_file_refusal(mode: int, owner: int, me: int) -> str | None:
-    """Why a config file with this ``st_mode`` and owner uid must not be read, or None.
-
-    A config file names the servers the tokens go to, so, as ssh does with its own files, it
-    must be a regular file that only its owner can write, owned by the current user (or by
-    root, who could change anything anyway). ``me`` is the current effective uid.
-    """
-    if not stat.S_ISREG(mode):
-        return "is not a regular file"
-    if owner not in (me, 0):
-        return f"is owned by another user (uid {owner})"
-    if mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return f"is writable by others (mode {stat.S_IMODE(mode):04o})"
-    return None
-
-
 class TrustedTomlSource(TomlConfigSettingsSource):
     """The TOML source, but a file someone else could have written is refused, not read.
 
@@ -287,35 +265,7 @@ class TrustedTomlSource(TomlConfigSettingsSource):
     """
 
     def _read_file(self, file_path: Any) -> dict[str, Any]:
-        try:
-            with open(file_path, "rb") as handle:
-                info = os.fstat(handle.fileno())
-                why = config_file_refusal(info.st_mode, info.st_uid, os.geteuid())
-                if why is not None:
-                    raise ConfigError(
-                        f"config file {file_path} {why}: refused, nothing read; make it "
-                        f"yours and writable only by you (chmod 600 {file_path})"
-                    )
-                data = handle.read()
-        except OSError as err:
-            raise ConfigError(f"cannot read config file {file_path}: {err.strerror}") from None
-        try:
-            return tomllib.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-            raise ConfigError(f"config file {file_path} is not valid TOML: {err}") from None
-
-
-def config_file(given: Mapping[str, Any] | None = None) -> Path | None:
-    """The config file the settings read: ``config`` as given (keyword, else
-    ``TRACKER_CONFIG``), else ``config.toml`` in the data folder (``home`` as given, else
-    ``TRACKER_HOME``, else the platform's) when it exists."""
-    given = given or {}
-    explicit = given.get("config") or os.environ.get("TRACKER_CONFIG")
-    if explicit:
-        return Path(explicit)
-    home = given.get("home") or os.environ.get("TRACKER_HOME")
-    candidate = (Path(home) if home else default_home()) / "config.toml"
-    return candidate if candidate.is_file() else None
+        return read_config_file(file_path)
 
 
 def unreadable_env(field: str, environ: Mapping[str, str]) -> list[str]:

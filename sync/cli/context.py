@@ -8,6 +8,7 @@ from sync.errors import ConfigError
 
 if TYPE_CHECKING:
     from sync.settings import Settings
+    from sync.storesettings import StoreSettings
     from tracker.store import Tracker
 
 
@@ -19,6 +20,7 @@ def load_settings() -> Settings:
     from pydantic_settings import SettingsError
 
     from sync.settings import Settings, unreadable_env
+    from sync.storesettings import invalid_setting
 
     try:
         return Settings()
@@ -32,14 +34,19 @@ def load_settings() -> Settings:
             "fix the environment or config file"
         ) from None
     except ValidationError as err:
-        first = err.errors()[0]
-        name = "TRACKER_" + "_".join(str(p) for p in first["loc"]).upper()
-        raise ConfigError(
-            f"invalid setting {name}: {first['msg']}; fix the environment or config file"
-        ) from None
+        raise invalid_setting(err) from None
 
 
-def open_store(settings: Settings) -> Tracker:
+def load_store_settings() -> StoreSettings:
+    """Only the settings opening the store reads (data folder, zone, store options), for the
+    commands that need nothing else: read without building ``Settings`` (issue 15,
+    start-up; :mod:`sync.storesettings`)."""
+    from sync.storesettings import read_store_settings
+
+    return read_store_settings()
+
+
+def open_store(settings: Settings | StoreSettings) -> Tracker:
     """Open the database named by the settings (as ``sync.open_app`` does)."""
     from sync.app import open_store as open_settings_store
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from sync.cli import output
-from sync.cli.context import load_settings, open_store
+from sync.cli.context import load_store_settings, open_store
 
 
 def status(
@@ -25,7 +25,7 @@ def status(
     """Journal counts per state, oldest pending change, database facts."""
     from tracker.db import file_mode
 
-    settings = load_settings()
+    settings = load_store_settings()
     with open_store(settings) as store:
         checked = _check(store) if check else None
         counts = store.journal.counts()

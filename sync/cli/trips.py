@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from sync.cli import complete, output, trip_export, trip_import
-from sync.cli.context import load_settings, open_store
+from sync.cli.context import load_store_settings, open_store
 from tracker.enums import Classification as Kind
 from tracker.enums import DistanceUnit, SyncState
 from tracker.errors import InvalidInputError
@@ -112,7 +112,7 @@ def print_trip(view: TripView, as_json: bool, verb: str = "", quiet: bool = Fals
 
 
 def _store() -> tuple[Tracker, Any]:
-    settings = load_settings()
+    settings = load_store_settings()
     return open_store(settings), settings
 
 
