@@ -11,13 +11,16 @@ trip's id (or a prefix of it).
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlmodel import Session, SQLModel, col, select
 
 from tracker.enums import EntryState
 from tracker.errors import AmbiguousIdError, IdTooShortError, NotFoundError, ParkedNotFoundError
-from tracker.tables import Car, Cost, JournalEntry, Trip
+from tracker.tables import Car, JournalEntry, Trip
+
+if TYPE_CHECKING:
+    from tracker.sidetables import Cost
 
 __all__ = [
     "ID_END",
@@ -92,6 +95,8 @@ def digit_prefix_ranges(prefix: str, max_digits: int = MAX_DIGITS) -> list[tuple
 
 def find_cost(s: Session, cost_id: int | str) -> Cost:
     """The cost with this platform ID, or the one whose ID starts with these digits (4+)."""
+    from tracker.sidetables import Cost  # only costs need it (tracker.sidetables)
+
     given = str(cost_id).strip()
     if not given.lstrip("-").isdigit():
         raise NotFoundError("cost", given)

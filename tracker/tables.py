@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -21,12 +21,29 @@ from sqlalchemy import (
     Index,
     Integer,
     Table,
-    UniqueConstraint,
     text,
 )
 from sqlmodel import AutoString, Field, SQLModel
 
 from tracker.coltypes import DecimalText, UTCDateTime
+
+# Declared in tracker.sidetables, imported on first use (PEP 562): a read of trips never
+# builds them (issue 15, start-up).
+_SIDE_TABLES = frozenset({"Cost", "CostQuarantine", "OdometerReading", "PullState"})
+
+if TYPE_CHECKING:
+    from tracker.sidetables import Cost as Cost
+    from tracker.sidetables import CostQuarantine as CostQuarantine
+    from tracker.sidetables import OdometerReading as OdometerReading
+    from tracker.sidetables import PullState as PullState
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SIDE_TABLES:
+        from tracker import sidetables
+
+        return getattr(sidetables, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Car(SQLModel, table=True):
@@ -42,21 +59,6 @@ class Car(SQLModel, table=True):
     odometer: Decimal | None = Field(default=None, sa_type=DecimalText)
     odometer_unit: str | None = None
     remote_id: str | None = None
-    created_at: datetime = Field(sa_type=UTCDateTime)
-    updated_at: datetime = Field(sa_type=UTCDateTime)
-
-
-class OdometerReading(SQLModel, table=True):
-    """One odometer reading of a car on a day (local record, not journalled; migration 0017)."""
-
-    __tablename__ = "odometer_reading"
-    __table_args__ = (UniqueConstraint("car_id", "date", name="uq_odometer_reading_car_date"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    car_id: str = Field(foreign_key="car.id", max_length=36)
-    date: dt.date
-    reading: Decimal = Field(sa_type=DecimalText)
-    unit: str  # DistanceUnit
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -232,74 +234,6 @@ class Lease(SQLModel, table=True):
     owner: str | None = None
     fence: int = 0
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-
-class Cost(SQLModel, table=True):
-    """An additional cost pulled from the mobility platform (tolls, parking, fines ...)."""
-
-    __tablename__ = "cost"
-    __table_args__ = (Index("ix_cost_trip", "trip_id"),)
-
-    id: int = Field(primary_key=True)  # the platform's ID
-    trip_guid: str | None = None
-    trip_id: str | None = Field(default=None, foreign_key="trip.id")
-    link: str = "none"  # trip_guid | time | ambiguous | none
-    type_id: int | None = None
-    cost_type: int | None = None
-    label: str | None = None
-    labels: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
-    amount: Decimal = Field(sa_type=DecimalText)
-    currency: str
-    notes: str | None = None
-    start_location: str | None = None
-    end_location: str | None = None
-    start_time: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    end_time: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    last_updated: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    ext_user_guid: str | None = None
-    payment_id: int | None = None
-    payment_status: int | None = None
-    payment_attempt: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    payment_user: str | None = None
-    payment_notes: str | None = None
-    raw: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    seen_in_last_pull: bool = True
-    # The last pull that wrote this row (a pull that reads it unchanged writes nothing: the
-    # costs a walk read are in ``pull_seen``).
-    seen_run: str | None = None
-    first_seen_at: datetime = Field(sa_type=UTCDateTime)
-    updated_at: datetime = Field(sa_type=UTCDateTime)
-
-
-class CostQuarantine(SQLModel, table=True):
-    """A pulled item that did not validate: kept raw with the reason, retried next pull."""
-
-    __tablename__ = "cost_quarantine"
-
-    id: int | None = Field(default=None, primary_key=True)
-    cost_id: str | None = Field(default=None, index=True)
-    raw: str
-    reason: str
-    first_seen_at: datetime = Field(sa_type=UTCDateTime)
-    last_seen_at: datetime = Field(sa_type=UTCDateTime)
-    seen_run: str | None = None  # run id of the last pull that read this item
-
-
-class PullState(SQLModel, table=True):
-    """Checkpoint of a (possibly interrupted) pull, written with each stored page."""
-
-    __tablename__ = "pull_state"
-
-    name: str = Field(primary_key=True)
-    run_id: str | None = None
-    checkpoint: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
-    pages: int = 0
-    items: int = 0
-    complete: bool = False
-    stop_reason: str | None = None
-    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    last_complete_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 # Bookkeeping tables, read and written with plain SQL or SQLAlchemy Core only: declared as

@@ -36,7 +36,9 @@ def test_known_revisions_match_the_alembic_scripts() -> None:
 def _expression_indexes() -> dict[str, list[str]]:
     """The model's indexes on expressions: name -> its parts as SQL (SQLAlchemy cannot
     reflect them from SQLite, so they are compared on their own)."""
-    import tracker.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+    # Registers every table on SQLModel.metadata (the side tables are declared apart).
+    import tracker.sidetables
+    import tracker.tables  # noqa: F401
 
     found = {}
     for table in SQLModel.metadata.tables.values():
