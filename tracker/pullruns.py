@@ -17,7 +17,6 @@ from sqlalchemy import Connection
 from sqlmodel import Session
 
 from tracker.errors import StateError
-from tracker.tables import PullState
 
 __all__ = ["PullStart", "advance", "begin", "finish"]
 
@@ -42,6 +41,8 @@ def begin(s: Session, name: str, now: datetime, *, fresh: bool = False) -> PullS
 
     ``fresh=True`` discards any checkpoint (e.g. one written under other paging settings).
     """
+    from tracker.sidetables import PullState  # the pull's, not a read's (sidetables)
+
     row = s.get(PullState, name)
     if (
         row is not None
@@ -90,6 +91,8 @@ def finish(
     The checkpoint is cleared either way: after a guarded stop, resuming would only meet the
     same guard again, so the next pull starts over from the first page.
     """
+    from tracker.sidetables import PullState  # the pull's, not a read's (sidetables)
+
     state = s.get(PullState, name)
     if state is None or state.run_id != run_id:
         raise _superseded(name, run_id)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from tracker.costs import counts
 from tracker.costs.treatment import CostTally, tally_costs
 from tracker.costs.unseen import PULL_NAME
 from tracker.costs.views import CostCounts, CostView, PullStateView, QuarantineView
@@ -14,7 +14,6 @@ from tracker.enums import Lifecycle
 from tracker.errors import AmbiguousIdError, IdTooShortError, NotFoundError
 from tracker.lookup import find_cost, find_trip
 from tracker.tables import Cost, CostQuarantine, PullState, Trip
-from tracker.tally import read_tally
 
 __all__ = [
     "CostNotFoundError",
@@ -102,20 +101,5 @@ def pull_status(s: Session, *, name: str = PULL_NAME) -> PullStateView | None:
 
 
 def cost_counts(s: Session, *, name: str = PULL_NAME) -> CostCounts:
-    """Counts for ``tracker status``."""
-    conn = s.connection()
-    kept = read_tally(conn)  # kept by triggers: no scan of the costs (tracker.tally)
-    by_link = {key.removeprefix("cost:"): n for key, n in kept.items() if key.startswith("cost:")}
-    not_seen = by_link.pop("unseen")
-    quarantined = conn.execute(text("SELECT count(*) FROM cost_quarantine")).scalar_one()
-    row = s.get(PullState, name)
-    return CostCounts(
-        total=sum(by_link.values()),
-        linked_by_guid=by_link.get("trip_guid", 0),
-        linked_by_time=by_link.get("time", 0),
-        ambiguous=by_link.get("ambiguous", 0),
-        unlinked=by_link.get("none", 0),
-        not_seen=int(not_seen),
-        quarantined=int(quarantined),
-        pull=None if row is None else PullStateView.from_row(row),
-    )
+    """Counts for ``tracker status`` (:func:`tracker.costs.counts.cost_counts`)."""
+    return counts.cost_counts(s.connection(), name)

@@ -18,20 +18,21 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, update
 
 from tracker import pullruns
-from tracker.costs import queries, walked
+from tracker.costs import walked
 from tracker.costs.tables import table
-from tracker.costs.treatment import CostTally
 from tracker.costs.unseen import PULL_NAME, FinishedPull, mark_unseen
-from tracker.costs.views import CostCounts, CostView, PullStateView, QuarantineView
 from tracker.db import Database
 from tracker.pullruns import PullStart
-from tracker.tables import Cost
 
 # The write path (validated input models, the upsert, the quarantine) is imported by the
 # methods that write: ``tracker status`` reads the counts without loading it (issue 15).
+# The reads' queries and models too: ``counts`` (status) needs neither.
 if TYPE_CHECKING:
+    from tracker.costs.counts import CostCounts
     from tracker.costs.inputs import CostIn, QuarantineIn
+    from tracker.costs.treatment import CostTally
     from tracker.costs.upsert import StoredPage
+    from tracker.costs.views import CostView, PullStateView, QuarantineView
 
 __all__ = ["UNCHANGED_PAGES_PER_CHECKPOINT", "CostStore"]
 
@@ -192,6 +193,8 @@ class CostStore:
 
     def mark_gone(self, cost_id: int) -> bool:
         """Record that the platform no longer has this cost (kept, marked not seen)."""
+        from tracker.sidetables import Cost
+
         costs = table(Cost)
         with self._db.write() as s:
             done = s.connection().execute(
@@ -204,34 +207,46 @@ class CostStore:
         """One stored cost, by its ID or a unique prefix of its digits (4+ digits);
         CostNotFoundError if there is none. ``treatments``: configured tax treatments by cost
         type id (they win over the labels)."""
+        from tracker.costs import queries
+
         with self._db.read() as s:
             return queries.get_cost(s, cost_id, treatments=treatments)
 
     def quarantine(self) -> list[QuarantineView]:
         """Quarantined items, most recently seen first."""
+        from tracker.costs import queries
+
         with self._db.read() as s:
             return queries.list_quarantine(s)
 
     def pull_status(self, *, name: str = PULL_NAME) -> PullStateView | None:
         """The pull's bookkeeping row, or None before the first pull."""
+        from tracker.costs import queries
+
         with self._db.read() as s:
             return queries.pull_status(s, name=name)
 
     def counts(self, *, name: str = PULL_NAME) -> CostCounts:
         """Counts per link kind, not seen and quarantined, with the pull's state."""
+        from tracker.costs.counts import cost_counts
+
         with self._db.read() as s:
-            return queries.cost_counts(s, name=name)
+            return cost_counts(s.connection(), name)
 
     def list(
         self, *, trip_id: str | None = None, treatments: Mapping[int, str] | None = None
     ) -> list[CostView]:
         """Stored costs, latest start first; ``trip_id`` (or a unique prefix) keeps the
         costs linked to that trip. ``treatments``: as for :meth:`get`."""
+        from tracker.costs import queries
+
         with self._db.read() as s:
             return queries.list_costs(s, trip_id=trip_id, treatments=treatments)
 
     def tally(self, *, treatments: Mapping[int, str] | None = None) -> CostTally:
         """The deductible total (only deductible costs linked to business trips, by
         currency), with every cost counted or not and why (docs/costs.md)."""
+        from tracker.costs import queries
+
         with self._db.read() as s:
             return queries.cost_tally(s, treatments=treatments)

@@ -16,7 +16,6 @@ from sqlalchemy import Connection, delete
 
 from tracker.costs import walked
 from tracker.costs.tables import table
-from tracker.tables import CostQuarantine
 
 __all__ = ["PULL_NAME", "FinishedPull", "mark_unseen"]
 
@@ -44,6 +43,8 @@ def mark_unseen(conn: Connection, run_id: str, also_read: Iterable[int] = ()) ->
     unread = list(walked.outside(seen, ranges))
     for at in range(0, len(unread), _CHUNK):
         conn.exec_driver_sql(_MARK_SQL, (json.dumps(unread[at : at + _CHUNK]),))
+    from tracker.sidetables import CostQuarantine
+
     quarantine = table(CostQuarantine)
     cleared = conn.execute(
         delete(quarantine).where(

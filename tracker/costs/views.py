@@ -12,12 +12,15 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
-
+from tracker.costs.counts import CostCounts as CostCounts
+from tracker.costs.counts import PullStateView as PullStateView
+from tracker.costs.counts import _View
 from tracker.costs.treatment import CostTreatment, TaxCost, cost_treatment, why_not_counted
-from tracker.tables import Cost, CostQuarantine, PullState
+
+if TYPE_CHECKING:
+    from tracker.sidetables import Cost, CostQuarantine
 
 UNKNOWN = "unknown"
 
@@ -33,14 +36,6 @@ def enum_name(value: int | None, names: Mapping[int, str]) -> str | None:
     if value is None:
         return None
     return names.get(value, UNKNOWN)
-
-
-class _View(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    def to_json(self, *, exclude: set[str] | None = None) -> dict[str, Any]:
-        """JSON-ready dict: decimals as strings (exact), instants as ISO-8601 UTC."""
-        return self.model_dump(mode="json", exclude=exclude)
 
 
 class CostView(_View):
@@ -189,47 +184,3 @@ class QuarantineView(_View):
             first_seen_at=row.first_seen_at,
             last_seen_at=row.last_seen_at,
         )
-
-
-class PullStateView(_View):
-    """The pull's bookkeeping: the last run, and whether one is waiting to be resumed."""
-
-    name: str
-    run_id: str | None
-    in_progress: bool
-    pages: int
-    items: int
-    complete: bool
-    stop_reason: str | None
-    started_at: datetime | None
-    finished_at: datetime | None
-    last_complete_at: datetime | None
-
-    @classmethod
-    def from_row(cls, row: PullState) -> PullStateView:
-        """Build from a table row."""
-        return cls(
-            name=row.name,
-            run_id=row.run_id,
-            in_progress=row.finished_at is None and row.checkpoint is not None,
-            pages=row.pages,
-            items=row.items,
-            complete=row.complete,
-            stop_reason=row.stop_reason,
-            started_at=row.started_at,
-            finished_at=row.finished_at,
-            last_complete_at=row.last_complete_at,
-        )
-
-
-class CostCounts(_View):
-    """Figures for ``tracker status``: costs by link, not seen, quarantined, last pull."""
-
-    total: int
-    linked_by_guid: int
-    linked_by_time: int
-    ambiguous: int
-    unlinked: int
-    not_seen: int
-    quarantined: int
-    pull: PullStateView | None

@@ -1,0 +1,123 @@
+"""What ``tracker status`` shows of the costs, read without loading the costs pull.
+
+The counts come from the tally (kept by triggers, ``tracker.tally``) and the pull's
+bookkeeping row from plain SQL, so a status builds neither the cost tables' SQLModel classes
+nor the cost read models (issue 15, start-up). :class:`CostCounts` and :class:`PullStateView`
+are also ``tracker.costs.views``' (and ``tracker.costs``') names.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict
+
+from tracker.coltypes import from_utc_text
+from tracker.tally import read_tally
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Row
+
+    from tracker.sidetables import PullState
+
+__all__ = ["CostCounts", "PullStateView", "cost_counts", "pull_state"]
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    def to_json(self, *, exclude: set[str] | None = None) -> dict[str, Any]:
+        """JSON-ready dict: decimals as strings (exact), instants as ISO-8601 UTC."""
+        return self.model_dump(mode="json", exclude=exclude)
+
+
+class PullStateView(_View):
+    """The pull's bookkeeping: the last run, and whether one is waiting to be resumed."""
+
+    name: str
+    run_id: str | None
+    in_progress: bool
+    pages: int
+    items: int
+    complete: bool
+    stop_reason: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    last_complete_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: PullState | Row[Any]) -> PullStateView:
+        """Build from a table row."""
+        return cls(
+            name=row.name,
+            run_id=row.run_id,
+            in_progress=row.finished_at is None and row.checkpoint is not None,
+            pages=row.pages,
+            items=row.items,
+            complete=row.complete,
+            stop_reason=row.stop_reason,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            last_complete_at=row.last_complete_at,
+        )
+
+
+class CostCounts(_View):
+    """Figures for ``tracker status``: costs by link, not seen, quarantined, last pull."""
+
+    total: int
+    linked_by_guid: int
+    linked_by_time: int
+    ambiguous: int
+    unlinked: int
+    not_seen: int
+    quarantined: int
+    pull: PullStateView | None
+
+
+# The pull_state row with each column as the table model reads it (UTCDateTime: from_utc_text;
+# JSON: json.loads, so a stored JSON null is None): a test holds it equal to the model's row.
+_PULL_STATE_SQL = (
+    "SELECT name, run_id, checkpoint, pages, items, complete, stop_reason, started_at, "
+    "finished_at, last_complete_at FROM pull_state WHERE name = ?"
+)
+
+
+def pull_state(conn: Connection, name: str) -> PullStateView | None:
+    """The pull's bookkeeping row, or None before the first pull."""
+    row = conn.exec_driver_sql(_PULL_STATE_SQL, (name,)).first()
+    if row is None:
+        return None
+    checkpoint = None if row.checkpoint is None else json.loads(row.checkpoint)
+    return PullStateView(
+        name=row.name,
+        run_id=row.run_id,
+        in_progress=from_utc_text(row.finished_at) is None and checkpoint is not None,
+        pages=row.pages,
+        items=row.items,
+        complete=bool(row.complete),
+        stop_reason=row.stop_reason,
+        started_at=from_utc_text(row.started_at),
+        finished_at=from_utc_text(row.finished_at),
+        last_complete_at=from_utc_text(row.last_complete_at),
+    )
+
+
+def cost_counts(conn: Connection, name: str) -> CostCounts:
+    """Counts for ``tracker status``: by link, not seen, quarantined, and the pull's row."""
+    kept = read_tally(conn)  # kept by triggers: no scan of the costs (tracker.tally)
+    by_link = {key.removeprefix("cost:"): n for key, n in kept.items() if key.startswith("cost:")}
+    not_seen = by_link.pop("unseen")
+    quarantined = conn.exec_driver_sql("SELECT count(*) FROM cost_quarantine").scalar_one()
+    return CostCounts(
+        total=sum(by_link.values()),
+        linked_by_guid=by_link.get("trip_guid", 0),
+        linked_by_time=by_link.get("time", 0),
+        ambiguous=by_link.get("ambiguous", 0),
+        unlinked=by_link.get("none", 0),
+        not_seen=int(not_seen),
+        quarantined=int(quarantined),
+        pull=pull_state(conn, name),
+    )
