@@ -27,10 +27,10 @@ from pydantic_settings import (
 # Shared with the store's own small path (``tracker trip ...``, ``tracker status``), which
 # reads its fields without pydantic-settings; kept importable from here.
 from sync.storesettings import APP_NAME as APP_NAME
+from sync.storesettings import StoreSettings, read_config_file
 from sync.storesettings import config_file as config_file
 from sync.storesettings import config_file_refusal as config_file_refusal
 from sync.storesettings import default_home as default_home
-from sync.storesettings import read_config_file
 
 
 class HttpSettings(BaseModel):
@@ -184,7 +184,7 @@ class JournalSettings(BaseModel):
     )
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, StoreSettings):
     """Everything trip-tracker can be told. See docs/configuration.md for each env var."""
 
     model_config = SettingsConfigDict(
@@ -194,14 +194,9 @@ class Settings(BaseSettings):
         extra="ignore",
     )
 
-    home: Path = Field(default_factory=default_home, description="data folder (DB, logs)")
+    # home, timezone, distance_unit, max_accuracy, max_speed, synchronous, busy_timeout:
+    # defined once, in StoreSettings (what the store commands read without this class).
     config: Path | None = Field(None, description="TOML config file")
-    timezone: str | None = Field(None, description="IANA zone for trip dates; default: system")
-    distance_unit: Literal["km", "mile"] = Field("km", description="unit of computed distances")
-    max_accuracy: float = Field(50.0, gt=0, description="drop GPS fixes less accurate (m)")
-    max_speed: float = Field(250.0, gt=0, description="drop fixes implying a faster jump (km/h)")
-    synchronous: Literal["FULL", "NORMAL"] = Field("FULL", description="SQLite synchronous")
-    busy_timeout: float = Field(5.0, ge=0, description="seconds to wait for the write lock")
     log_level: str = Field("WARNING", description="DEBUG, INFO, WARNING or ERROR")
     log_format: Literal["logfmt", "json"] = Field(
         "logfmt", description="log lines as logfmt key=value pairs or as JSON objects"
@@ -235,11 +230,6 @@ class Settings(BaseSettings):
     costs: CostsSettings = Field(default_factory=CostsSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     journal: JournalSettings = Field(default_factory=JournalSettings)
-
-    @property
-    def db_path(self) -> Path:
-        """The SQLite file inside the data folder."""
-        return self.home / "tracker.db"
 
     @classmethod
     def settings_customise_sources(

@@ -49,8 +49,8 @@ def default_home() -> Path:
 
 
 class StoreSettings(BaseModel):
-    """The fields of :class:`~sync.settings.Settings` that opening the store reads, defined
-    as there (a test holds the definitions equal)."""
+    """The fields of :class:`~sync.settings.Settings` that opening the store reads. They are
+    defined here only: ``Settings`` inherits them."""
 
     home: Path = Field(default_factory=default_home, description="data folder (DB, logs)")
     timezone: str | None = Field(None, description="IANA zone for trip dates; default: system")
