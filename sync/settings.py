@@ -231,6 +231,15 @@ class Settings(BaseSettings, StoreSettings):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     journal: JournalSettings = Field(default_factory=JournalSettings)
 
+    @property
+    def config_path(self) -> Path | None:
+        """The config file these settings read (``config``, else ``config.toml`` in the
+        data folder when it exists), or None."""
+        if self.config is not None:
+            return self.config
+        candidate = self.home / "config.toml"
+        return candidate if candidate.is_file() else None
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -63,6 +63,7 @@ def report(
     """The mileage log of a tax year: every trip with its rate and amount, the trips to
     classify apart, the totals and the odometer. PDF (the 'pdf' extra): a summary page with a
     chart per month, then the log; needs --out FILE or a redirected stdout."""
+    from tracker.rates import load_schedules
     from tracker.report.renderers import render
 
     if fmt is ReportFormat.PDF:
@@ -86,7 +87,7 @@ def report(
             customer=customer,
             start=start,
             end=end,
-            rate_file=settings.rate_schedules,
+            schedules=load_schedules(settings.rate_schedules, config=settings.config_path),
             treatments=settings.costs.treatments,
         )
         if out is None:

@@ -58,7 +58,7 @@ def deduction_schedule(settings: Settings) -> Schedule | None:
     if cfg.deduction_schedule is None:
         return None
     try:
-        schedules = load_schedules(settings.rate_schedules)
+        schedules = load_schedules(settings.rate_schedules, config=settings.config_path)
     except RateScheduleError as err:
         raise ConfigError(str(err)) from None
     found = schedules.get(cfg.deduction_schedule)
@@ -66,6 +66,7 @@ def deduction_schedule(settings: Settings) -> Schedule | None:
         known = ", ".join(sorted(schedules))
         raise ConfigError(
             f"TRACKER_MILEAGE_DEDUCTION_SCHEDULE={cfg.deduction_schedule} is not a rate "
-            f"schedule; use one of {known}, or add it to TRACKER_RATE_SCHEDULES"
+            f"schedule; use one of {known}, or add it to TRACKER_RATE_SCHEDULES or the config "
+            "file's [[schedules]]"
         )
     return found

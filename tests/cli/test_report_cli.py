@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.cli import run, run_json
+from tests.helpers.rates import schedule_toml
 
 Capture = pytest.CaptureFixture[str]
 
@@ -205,3 +206,34 @@ def test_an_existing_report_is_replaced_whole(capsys: Capture, tmp_path: Path) -
     )
     assert code == 0, err
     assert read_csv(out)[1][10] == "5.85" and [p.name for p in folder.iterdir()] == ["log.csv"]
+
+
+def test_a_schedule_written_in_the_config_file_is_one_of_yours(
+    capsys: Capture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        'timezone = "Europe/Berlin"\n'
+        + schedule_toml(
+            "acme", "per-trip", "EUR", "km", '[{ up_to = 100, rate = "0.40" }, { rate = "0.20" }]'
+        ),
+        encoding="utf-8",
+    )
+    config.chmod(0o600)
+    monkeypatch.setenv("TRACKER_CONFIG", str(config))
+    trip(capsys, "2025-03-01", "150", "-c", "business")
+    code, out, err = run(
+        capsys, "report", "--year", "2025", "--jurisdiction", "acme", "--format", "json"
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    # 100 km at 0.40 and 50 km at 0.20: the tiers of the config file's own schedule.
+    assert [row["amount"] for row in doc["rows"]] == ["50.00"]
+    assert doc["report"]["schedule"] == "acme"
+    # The same id in TRACKER_RATE_SCHEDULES as well: refused, naming both places.
+    extra = tmp_path / "rates.toml"
+    extra.write_text(schedule_toml("acme", "per-trip", "EUR", "km", '[{ rate = "0.30" }]'))
+    monkeypatch.setenv("TRACKER_RATE_SCHEDULES", str(extra))
+    code, _, err = run(capsys, "report", "--year", "2025", "--jurisdiction", "acme")
+    assert code == 78
+    assert "(the config file)" in err and "id 'acme' is already used by" in err

@@ -226,3 +226,18 @@ def test_no_schedule_no_deduction_and_a_wrong_name_is_a_config_error(
     wrong = Settings(home=home, mileage=fast_mileage("http://x", deduction_schedule="us-irz"))
     with pytest.raises(ConfigError, match="us-irz is not a rate schedule; use one of"):
         deduction_schedule(wrong)
+
+
+def test_a_schedule_in_the_config_file_is_found_for_the_deduction(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        schedule_toml("acme", "per-trip", "EUR", "km", '[{ rate = "0.30" }]'), encoding="utf-8"
+    )
+    config.chmod(0o600)
+    settings = Settings(config=config, mileage={"deduction_schedule": "acme"})
+    assert settings.config_path == config
+    found = deduction_schedule(settings)
+    assert found is not None and found.id == "acme"
+    elsewhere = Settings(home=tmp_path / "other", mileage={"deduction_schedule": "acme"})
+    with pytest.raises(ConfigError, match=r"config file's \[\[schedules\]\]"):
+        deduction_schedule(elsewhere)

@@ -21,12 +21,16 @@ __all__ = ["load_schedules", "parse_schedules", "shipped_schedules"]
 _FIELDS = sorted({*Schedule.model_fields, *Rate.model_fields, *Tier.model_fields, "schedules"})
 
 
-def parse_schedules(text: str, where: str) -> tuple[Schedule, ...]:
-    """The schedules of one file's ``text``; ``where`` names the file in errors."""
+def parse_schedules(text: str, where: str, *, among_settings: bool = False) -> tuple[Schedule, ...]:
+    """The schedules of one file's ``text``; ``where`` names the file in errors.
+    ``among_settings``: the file is the config file, whose other keys are settings (only its
+    ``[[schedules]]`` are read here)."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise RateScheduleError(where, "", f"is not valid TOML ({err})") from None
+    if among_settings:
+        raw = {"schedules": raw.get("schedules", [])}
     try:
         return ScheduleFile.model_validate(raw).schedules
     except ValidationError as err:
@@ -114,9 +118,10 @@ def _read(path: Path) -> str:
         raise RateScheduleError(str(path), "", "is not UTF-8 text") from None
 
 
-def load_schedules(extra: Path | None = None) -> dict[str, Schedule]:
-    """The shipped schedules and those of the user's file ``extra`` (the same shape), by
-    id. An id used twice is refused: a custom schedule takes a new id."""
+def load_schedules(extra: Path | None = None, *, config: Path | None = None) -> dict[str, Schedule]:
+    """The shipped schedules, those of the user's file ``extra`` (the same shape) and the
+    ``[[schedules]]`` of the config file ``config``, by id. An id used twice is refused: a
+    custom schedule takes a new id."""
     found: dict[str, Schedule] = {}
     origin: dict[str, str] = {}
 
@@ -135,4 +140,7 @@ def load_schedules(extra: Path | None = None) -> dict[str, Schedule]:
     add(shipped_schedules(), "a shipped schedule")
     if extra is not None:
         add(parse_schedules(_read(extra), str(extra)), str(extra))
+    if config is not None and config != extra:
+        where = f"{config} (the config file)"
+        add(parse_schedules(_read(config), where, among_settings=True), where)
     return found
