@@ -41,7 +41,18 @@ __all__ = ["App", "EngineOptions", "open_app", "open_store"]
 def open_store(settings: Settings | StoreSettings) -> Tracker:
     """Open (creating or upgrading) the database the settings name, with every store
     setting applied: time zone, distance unit, GPS filter, ``synchronous``, busy timeout.
-    ``StoreSettings`` (:mod:`sync.storesettings`) holds just these."""
+    ``StoreSettings`` (:mod:`sync.storesettings`) holds just these. With
+    ``TRACKER_DATABASE_URL`` set, the store is that PostgreSQL database instead of the file."""
+    if settings.database_url is not None:
+        return Tracker.open_url(
+            settings.database_url.get_secret_value(),
+            timezone=settings.timezone,
+            track_filter=TrackFilter(
+                max_accuracy_m=settings.max_accuracy, max_speed_kmh=settings.max_speed
+            ),
+            unit=settings.distance_unit,
+            busy_timeout=settings.busy_timeout,
+        )
     return Tracker.open(
         settings.db_path,
         timezone=settings.timezone,

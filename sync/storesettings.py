@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 
 from sync.errors import ConfigError
 
@@ -59,6 +59,20 @@ class StoreSettings(BaseModel):
     max_speed: float = Field(250.0, gt=0, description="drop fixes implying a faster jump (km/h)")
     synchronous: Literal["FULL", "NORMAL"] = Field("FULL", description="SQLite synchronous")
     busy_timeout: float = Field(5.0, ge=0, description="seconds to wait for the write lock")
+    database_url: SecretStr | None = Field(
+        None, description="postgresql+psycopg://... : the store on PostgreSQL (fleet mode)"
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: SecretStr | None) -> SecretStr | None:
+        # Unset (or empty): the SQLite file in the data folder, as always.
+        if value is None or not value.get_secret_value():
+            return None
+        scheme = value.get_secret_value().split("://", 1)[0].lower()
+        if scheme != "postgresql" and not scheme.startswith("postgresql+"):
+            raise ValueError("must be a postgresql+psycopg://user@host/dbname URL (or unset)")
+        return value
 
     @property
     def db_path(self) -> Path:

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from sync.sandbox import Sandbox, SandboxServer, serve
-from tests.helpers.chain import chain_breaks
-from tests.helpers.tally import tally_drifts
+from tests.helpers.chain import chain_breaks, pg_chain_breaks
+from tests.helpers.postgres import PgCluster, start_cluster
+from tests.helpers.tally import pg_tally_drifts, tally_drifts
+from tracker.store import Tracker
 
 
 @pytest.fixture(autouse=True)
@@ -55,3 +57,43 @@ def root_logging() -> Iterator[None]:
     for handler in handlers:
         root.addHandler(handler)
     root.setLevel(level)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """A real PostgreSQL server for this session (each xdist worker its own), started on
+    first use and stopped at the end (tests/helpers/postgres.py). Missing binaries fail."""
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: PgCluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh PostgreSQL database at the current schema, for this test only; after the
+    test its tally and history chain are checked like a SQLite store's, then it is dropped."""
+    url = pg_cluster.database()
+    yield url
+    try:
+        assert pg_tally_drifts(url) == {}
+        if request.node.get_closest_marker("tampers") is None:
+            assert pg_chain_breaks(url) == {}
+    finally:
+        pg_cluster.drop(url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a store lives, once per backend: a SQLite file URL, then a PostgreSQL one."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'home' / 'tracker.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def any_store(any_store_url: str) -> Iterator[Tracker]:
+    """An open store on each backend (SQLite file | PostgreSQL database)."""
+    with Tracker.open_url(any_store_url, timezone="UTC") as store:
+        yield store

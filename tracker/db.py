@@ -1,4 +1,5 @@
-"""Opening the SQLite file the right way, and turning SQLite failures into typed errors.
+"""Opening the SQLite file (or a PostgreSQL database) the right way, and turning their
+failures into typed errors.
 
 Every connection gets the same PRAGMAs (WAL, busy_timeout, synchronous, foreign keys).
 Write transactions start with ``BEGIN IMMEDIATE``: the app, the daemon and the CLI share one
@@ -7,6 +8,17 @@ another process commits in between. Reads use a deferred ``BEGIN`` so they never
 
 The data folder is created 0700 and the database file is pre-created 0600 before SQLite
 opens it, so the ``-wal`` and ``-shm`` files SQLite creates next to it inherit 0600.
+
+PostgreSQL (fleet mode, ``TRACKER_DATABASE_URL``; :func:`create_pg_engine`) has none of the
+file's parts. Its counterparts: a write transaction is READ COMMITTED and first takes one
+transaction-scoped advisory lock (:data:`WRITE_LOCK`), so writers are serialised exactly as
+``BEGIN IMMEDIATE`` serialises them on SQLite and every read-then-write of the store keeps
+the meaning it has there; a read is REPEATABLE READ READ ONLY (one snapshot that blocks no
+writer, as SQLite's deferred read); ``durable=False`` is ``SET LOCAL synchronous_commit =
+off``; the pool is SQLAlchemy's QueuePool over psycopg 3 connections, checked before use.
+The store's raw SQL is written with SQLite's ``?`` placeholders: on PostgreSQL they are
+rewritten to psycopg's ``%s`` at the one place every driver-level statement passes
+(:func:`qmark_to_format`).
 """
 
 from __future__ import annotations
@@ -179,6 +191,93 @@ def file_mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+#: The advisory lock key every PostgreSQL write transaction takes first ("TRTP"): one writer
+#: at a time, as on SQLite. Fleet work will lift it path by path (docs/decisions.md).
+WRITE_LOCK = APPLICATION_ID
+
+
+def is_postgres_url(url: str) -> bool:
+    """True for a PostgreSQL SQLAlchemy URL (``postgresql://`` or ``postgresql+psycopg://``)."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    return scheme == "postgresql" or scheme.startswith("postgresql+")
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its password, for messages and logs."""
+    scheme, sep, rest = url.partition("://")
+    creds, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in creds:
+        return url
+    return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+
+
+def qmark_to_format(sql: str) -> str:
+    """SQLite's ``?`` placeholders as psycopg's ``%s`` (and a literal ``%`` as ``%%``),
+    outside quoted strings and identifiers. Pure."""
+    out: list[str] = []
+    quote: str | None = None
+    for char in sql:
+        if quote is not None:
+            if char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif char == "?":
+            out.append("%s")
+            continue
+        if char == "%":
+            out.append("%%")
+            continue
+        out.append(char)
+    return "".join(out)
+
+
+def pg_url(url: str) -> str:
+    """``url`` with the psycopg 3 driver named (``postgresql://`` would pick psycopg2)."""
+    scheme, _sep, rest = url.partition("://")
+    return f"postgresql+psycopg://{rest}" if scheme.lower() == "postgresql" else url
+
+
+def create_pg_engine(url: str, options: DbOptions = DbOptions()) -> Engine:
+    """An Engine on a PostgreSQL database: writes serialised by :data:`WRITE_LOCK`, the
+    store's ``?`` placeholders rewritten, waits for a lock bounded by ``busy_timeout``."""
+    busy_ms = int(options.busy_timeout * 1000)
+    engine = create_engine(
+        pg_url(url),
+        pool_size=2,
+        max_overflow=4,
+        pool_pre_ping=True,  # a server restart leaves dead pooled connections
+        hide_parameters=True,
+        isolation_level="READ COMMITTED",
+        connect_args={"options": f"-c lock_timeout={busy_ms} -c timezone=UTC"},
+    )
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _placeholders(
+        _conn: Any, _cursor: Any, statement: str, params: Any, context: Any, _many: bool
+    ) -> tuple[str, Any]:
+        if context is not None and context.compiled is None and params:
+            return qmark_to_format(statement), params
+        return statement, params
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get("sqlite_begin") != "DEFERRED":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+
+    return engine
+
+
+def reader_of(engine: Engine) -> Engine:
+    """The engine's read-only flavour: SQLite's deferred BEGIN, PostgreSQL's REPEATABLE READ
+    READ ONLY snapshot; neither blocks a writer."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(
+            sqlite_begin="DEFERRED", isolation_level="REPEATABLE READ", postgresql_readonly=True
+        )
+    return engine.execution_options(sqlite_begin="DEFERRED")
+
+
 def create_db_engine(path: Path, options: DbOptions = DbOptions()) -> Engine:
     """An Engine on ``path`` with our PRAGMAs and IMMEDIATE write transactions.
 
@@ -278,6 +377,54 @@ def classify_sqlite_error(err: BaseException, path: str) -> StorageError | None:
     return None
 
 
+#: PostgreSQL SQLSTATE classes and codes, as our typed errors (pure data, see below).
+_PG_BUSY = {"55P03", "40P01", "40001"}  # lock_not_available, deadlock, serialization failure
+_PG_FULL = {"53100", "53200"}  # disk_full, out_of_memory
+_PG_READONLY = {"25006"}  # read_only_sql_transaction (a standby)
+_PG_UNAVAILABLE_CLASSES = {"08", "28", "3D", "57", "53"}  # connection, auth, no db, shutdown
+
+
+def classify_pg_error(sqlstate: str | None, text: str, where: str) -> StorageError | None:
+    """Map a PostgreSQL failure (its SQLSTATE, None when the connection itself failed) to
+    our typed error, or None for a failure that is a bug of ours (raised as it is). Pure."""
+    if sqlstate in _PG_BUSY:
+        return DatabaseBusyError(
+            f"database {where} is busy: another worker held a lock too long; try again in a moment",
+            path=where,
+        )
+    if sqlstate in _PG_FULL:
+        return StorageFullError(
+            f"could not write {where} (the server is out of space); nothing was saved; "
+            "free some space on the database server and try again",
+            path=where,
+        )
+    if sqlstate in _PG_READONLY:
+        return ReadOnlyStorageError(
+            f"database {where} is read-only (a standby?); point TRACKER_DATABASE_URL at "
+            "the primary",
+            path=where,
+        )
+    if sqlstate is None or sqlstate[:2] in _PG_UNAVAILABLE_CLASSES:
+        first = text.strip().splitlines()[0] if text.strip() else "no answer"
+        return StorageUnavailableError(
+            f"cannot use database {where} ({first}); check that the server runs and "
+            "TRACKER_DATABASE_URL is right",
+            path=where,
+        )
+    return None
+
+
+def _classify_pg(err: BaseException, where: str) -> StorageError | None:
+    orig = err.orig if isinstance(err, exc.DBAPIError) else err
+    module = type(orig).__module__ or ""
+    if not module.startswith("psycopg"):
+        return None
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate is None and not isinstance(err, exc.OperationalError):
+        return None
+    return classify_pg_error(sqlstate, str(orig), where)
+
+
 def _writable(path: str) -> bool:
     target = Path(path)
     folder = target.parent
@@ -292,14 +439,15 @@ def translate_errors(path: Path | str) -> Iterator[None]:
     try:
         yield
     except (exc.DBAPIError, sqlite3.Error) as err:
-        typed = classify_sqlite_error(err, str(path))
+        typed = classify_sqlite_error(err, str(path)) or _classify_pg(err, str(path))
         if typed is None:
             raise
         raise typed from err
 
 
 class Database:
-    """One opened SQLite file: its transactions, its clock and its integrity check.
+    """One opened SQLite file (or PostgreSQL database): its transactions, its clock and
+    its integrity check.
 
     Every part of the store (trips, cars, the journal, the outbox, leases, costs) works
     through one of these. Thread-safe: each transaction takes its own pooled connection.
@@ -307,17 +455,24 @@ class Database:
     mark the file as damaged until a full check passes (:meth:`check_integrity`).
     """
 
-    def __init__(self, path: Path, engine: Engine, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, path: Path | None, engine: Engine, clock: Clock = utcnow, *, location: str = ""
+    ) -> None:
+        #: The SQLite file; None on PostgreSQL.
         self.path = path
+        #: What messages name: the file, or the URL without its password.
+        self.location = location or str(path)
         self.engine = engine
-        self._reader = engine.execution_options(sqlite_begin="DEFERRED")
+        #: True on PostgreSQL (fleet mode): the file's parts (PRAGMAs, file size) do not apply.
+        self.postgres = engine.dialect.name == "postgresql"
+        self._reader = reader_of(engine)
         self._now = clock
         self._damaged = False
 
     @contextlib.contextmanager
     def _translated(self) -> Iterator[None]:
         try:
-            with translate_errors(self.path):
+            with translate_errors(self.location):
                 yield
         except CorruptDatabaseError:
             self._damaged = True  # refuse to sync until a full check passes
@@ -334,6 +489,11 @@ class Database:
         """
         if durable:
             with self._translated(), Session(self.engine) as session, session.begin():
+                yield session
+            return
+        if self.postgres:
+            with self._translated(), Session(self.engine) as session, session.begin():
+                session.connection().exec_driver_sql("SET LOCAL synchronous_commit = off")
                 yield session
             return
         with self._translated(), self.engine.connect() as conn:
@@ -384,7 +544,15 @@ class Database:
     def verify_integrity(self) -> None:
         """The full check, ``PRAGMA quick_check`` (it reads the whole file, in a read
         snapshot that blocks no writer): raise CorruptDatabaseError when the file is
-        damaged; a check that passes clears the damage seen before."""
+        damaged; a check that passes clears the damage seen before.
+
+        On PostgreSQL the server owns its files' integrity (data checksums, amcheck): the
+        check there is that the database answers."""
+        if self.postgres:
+            with self.read() as s:
+                s.connection().exec_driver_sql("SELECT 1")
+            self._damaged = False
+            return
         with self.read() as s:
             problems = [row[0] for row in s.connection().exec_driver_sql("PRAGMA quick_check")]
         if problems != ["ok"]:

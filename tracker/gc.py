@@ -62,9 +62,12 @@ def _remove(s: Session, before: datetime) -> _Removed:
     return _Removed(entries, events, max(0, freed), page)
 
 
-def file_bytes(path: Path) -> int:
-    """The database file and its WAL, in bytes (what the data folder holds)."""
+def file_bytes(path: Path | None) -> int:
+    """The database file and its WAL, in bytes (what the data folder holds); 0 for a
+    PostgreSQL store (no file; gc there is SQLite-only work left, docs/decisions.md)."""
     total = 0
+    if path is None:
+        return total
     for name in (path, path.with_name(path.name + "-wal")):
         with contextlib.suppress(FileNotFoundError):
             total += name.stat().st_size
@@ -75,7 +78,7 @@ def vacuum(db: Database) -> None:
     """Rewrite the file without its free pages, then fold the WAL back into it and truncate
     it. VACUUM holds the write lock for the whole rewrite (every writer waits, a sync's
     commit fails after the busy timeout): run it while no sync runs."""
-    with translate_errors(db.path):
+    with translate_errors(db.location):
         # The DBAPI connection itself (autocommit, see tracker.db): VACUUM cannot run inside
         # a transaction, and SQLAlchemy's connection would BEGIN first.
         conn = db.engine.raw_connection()

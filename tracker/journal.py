@@ -192,7 +192,11 @@ def counts(session: Session) -> JournalCounts:
     (``tracker.tally``) and the few conflicts: no work grows with the journal."""
     conn = session.connection()
     kept = read_tally(conn)
-    held = int(conn.exec_driver_sql(_HELD_PENDING_SQL).scalar_one())
+    held_sql = _HELD_PENDING_SQL
+    if conn.dialect.name != "sqlite":
+        # CROSS JOIN ... ON is SQLite's planner hint; elsewhere it is a plain JOIN.
+        held_sql = held_sql.replace("CROSS JOIN", "JOIN")
+    held = int(conn.exec_driver_sql(held_sql).scalar_one())
     oldest = conn.exec_driver_sql(_OLDEST_PENDING_SQL).scalar()
     return JournalCounts(
         pending=kept["journal:pending"] - held,

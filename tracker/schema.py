@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 
-from tracker.db import APPLICATION_ID, translate_errors
+from tracker.db import APPLICATION_ID, reader_of, translate_errors
 from tracker.errors import SchemaTooNewError, StorageUnavailableError
 
 #: Every revision this code knows, oldest first; the last one is the head.
@@ -47,18 +47,30 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 STAGED: dict[str, str] = {"0016": "tracker.migrations.waypoint_key"}
 
 
+#: The tables of the database (its current schema on PostgreSQL), by dialect.
+_TABLES_SQL = {
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table'",
+    "postgresql": "SELECT table_name FROM information_schema.tables "
+    "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+}
+
+
+def _tables(conn: Connection) -> list[str]:
+    return [str(row[0]) for row in conn.execute(text(_TABLES_SQL[conn.dialect.name]))]
+
+
 def read_revision(conn: Connection) -> str | None:
     """The Alembic revision recorded in the file, or None for a file without our schema."""
-    has_table = conn.execute(
-        text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'")
-    ).first()
+    has_table = "alembic_version" in _tables(conn)
     if not has_table:
         return None
     row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
     return None if row is None else str(row[0])
 
 
-def ensure_schema(engine: Engine, path: Path, *, target: str = HEAD, staged: bool = True) -> bool:
+def ensure_schema(
+    engine: Engine, path: Path | str, *, target: str = HEAD, staged: bool = True
+) -> bool:
     """Create or upgrade the schema of ``path`` to ``target`` (default: head); True when an
     existing file was migrated (its integrity is then checked before use).
 
@@ -68,7 +80,7 @@ def ensure_schema(engine: Engine, path: Path, *, target: str = HEAD, staged: boo
     Raises SchemaTooNewError for a file from a newer trip-tracker, StorageUnavailableError
     for a SQLite file that is not ours, and typed StorageErrors for SQLite failures.
     """
-    reader = engine.execution_options(sqlite_begin="DEFERRED")
+    reader = reader_of(engine)
     with translate_errors(path), reader.connect() as conn:
         revision = read_revision(conn)
         _check_ownership(conn, revision, path)
@@ -83,12 +95,13 @@ def ensure_schema(engine: Engine, path: Path, *, target: str = HEAD, staged: boo
         if revision == target:
             return False
         _check_known(revision, path)
-        conn.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
         _run_alembic(conn, target)
     return revision is not None
 
 
-def _stage(engine: Engine, path: Path, revision: str | None, target: str) -> None:
+def _stage(engine: Engine, path: Path | str, revision: str | None, target: str) -> None:
     if revision is None:
         return  # a new file: nothing to convert
     first, last = KNOWN_REVISIONS.index(revision), KNOWN_REVISIONS.index(target)
@@ -99,12 +112,20 @@ def _stage(engine: Engine, path: Path, revision: str | None, target: str) -> Non
                 module.stage(engine, path)
 
 
-def _check_ownership(conn: Connection, revision: str | None, path: Path) -> None:
+def _check_ownership(conn: Connection, revision: str | None, path: Path | str) -> None:
     if revision is not None:
         return
+    tables = _tables(conn)
+    if not tables:
+        return  # a new store
+    if conn.dialect.name == "postgresql":
+        raise StorageUnavailableError(
+            f"{path} holds tables but no trip-tracker schema; give TRACKER_DATABASE_URL "
+            "an empty database (or a schema of its own)",
+            path=str(path),
+        )
     app_id = conn.exec_driver_sql("PRAGMA application_id").scalar()
-    tables = conn.execute(text("SELECT count(*) FROM sqlite_master WHERE type = 'table'")).scalar()
-    if tables and app_id != APPLICATION_ID:
+    if app_id != APPLICATION_ID:
         raise StorageUnavailableError(
             f"{path} is a SQLite database but not a trip-tracker one; "
             "point TRACKER_HOME at another folder",
@@ -112,7 +133,7 @@ def _check_ownership(conn: Connection, revision: str | None, path: Path) -> None
         )
 
 
-def _check_known(revision: str | None, path: Path) -> None:
+def _check_known(revision: str | None, path: Path | str) -> None:
     if revision is not None and revision not in KNOWN_REVISIONS:
         raise SchemaTooNewError(
             f"{path} was written by a newer trip-tracker (schema {revision}); "

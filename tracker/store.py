@@ -29,7 +29,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 from zoneinfo import ZoneInfo
 
-from tracker.db import Clock, Database, DbOptions, Synchronous, create_db_engine, prepare_file
+from tracker.db import (
+    Clock,
+    Database,
+    DbOptions,
+    Synchronous,
+    create_db_engine,
+    create_pg_engine,
+    is_postgres_url,
+    prepare_file,
+    redact_url,
+    utcnow,
+)
 from tracker.enums import DistanceUnit
 from tracker.errors import InvalidInputError, StorageError
 from tracker.geo import TrackFilter
@@ -203,6 +214,57 @@ class Tracker:
             raise
         return store
 
+    @classmethod
+    def open_url(
+        cls,
+        url: str,
+        *,
+        timezone: str | ZoneInfo | None = None,
+        track_filter: TrackFilter | None = None,
+        unit: DistanceUnit | str = DistanceUnit.KM,
+        busy_timeout: float = 5.0,
+        clock: Clock | None = None,
+    ) -> Tracker:
+        """Open (creating or upgrading in place) the store at a database URL: PostgreSQL
+        (``postgresql+psycopg://user:password@host/db``, fleet mode; psycopg 3, the
+        ``[postgres]`` extra) or ``sqlite:///path`` (the same as :meth:`open` of that path).
+
+        The same schema and migrations as the SQLite file; ``busy_timeout`` bounds the wait
+        for a lock (seconds). Raises StorageUnavailableError when the server cannot be
+        reached or the database holds tables that are not a trip-tracker store.
+        """
+        if url.startswith("sqlite:///"):
+            return cls.open(
+                url.removeprefix("sqlite:///"),
+                timezone=timezone,
+                track_filter=track_filter,
+                unit=unit,
+                busy_timeout=busy_timeout,
+                clock=clock,
+            )
+        if not is_postgres_url(url):
+            raise InvalidInputError(
+                "database_url",
+                f"{redact_url(url)} is not a postgresql:// or sqlite:/// URL; "
+                "give e.g. postgresql+psycopg://user@host/dbname",
+            )
+        rules = TripRules(
+            timezone=_zone(timezone),
+            unit=DistanceUnit(unit),
+            track_filter=track_filter or TrackFilter(),
+        )
+        where = redact_url(url)
+        engine = create_pg_engine(url, DbOptions(busy_timeout=busy_timeout))
+        try:
+            migrated = ensure_schema(engine, where)
+            db = Database(None, engine, clock or utcnow, location=where)
+            store = cls(db, rules)
+            store._session = store.sessions.enter(check=db.verify_integrity, must_check=migrated)
+        except BaseException:
+            engine.dispose()
+            raise
+        return store
+
     def add_trips(
         self,
         rows: Iterable[ManualTripIn | Mapping[str, Any] | TripRow | RowError],
@@ -314,7 +376,12 @@ class Tracker:
 
     @property
     def path(self) -> Path:
-        """The database file."""
+        """The database file (a PostgreSQL store has none: StorageError)."""
+        if self.db.path is None:
+            raise StorageError(
+                f"{self.db.location} is a PostgreSQL database, not a file",
+                path=self.db.location,
+            )
         return self.db.path
 
     def now(self) -> datetime:

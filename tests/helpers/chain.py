@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tracker.verify import LINKS_SQL, TRIPS_SQL, scan
 
-__all__ = ["chain_breaks"]
+__all__ = ["chain_breaks", "pg_chain_breaks"]
 
 
 def chain_breaks(folder: Path) -> dict[str, list[str]]:
@@ -32,3 +32,12 @@ def chain_breaks(folder: Path) -> dict[str, list[str]]:
         if not result.ok:
             broken[str(path)] = [f"{f.trip_id}: {f.reason}" for f in result.findings]
     return broken
+
+
+def pg_chain_breaks(url: str) -> dict[str, list[str]]:
+    """The same check on a PostgreSQL store: url -> the findings when a chain is broken."""
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as con:
+        result = scan(con.execute(TRIPS_SQL.encode()), con.cursor().execute(LINKS_SQL.encode()))
+    return {} if result.ok else {url: [f"{f.trip_id}: {f.reason}" for f in result.findings]}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tracker.tally import RECOUNT_SQL, TALLY_SQL, as_counts
 
-__all__ = ["tally_drifts"]
+__all__ = ["pg_tally_drifts", "tally_drifts"]
 
 
 def tally_drifts(folder: Path) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
@@ -34,3 +34,13 @@ def tally_drifts(folder: Path) -> dict[str, tuple[dict[str, int], dict[str, int]
         if kept != counted:
             drifts[str(path)] = (kept, counted)
     return drifts
+
+
+def pg_tally_drifts(url: str) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
+    """The same check on a PostgreSQL store: url -> (kept, recounted) when they differ."""
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as con:
+        kept = as_counts(con.execute(TALLY_SQL.encode()).fetchall())
+        counted = as_counts(con.execute(RECOUNT_SQL.encode()).fetchall())
+    return {} if kept == counted else {url: (kept, counted)}

@@ -29,6 +29,11 @@ FROM cost JOIN pull_state ON pull_state.run_id = cost.seen_run
 WHERE pull_state.name = 'costs' AND pull_state.finished_at IS NULL
 GROUP BY cost.seen_run
 """
+# PostgreSQL's spelling of the same carry-over (its JSON aggregate, as text).
+_CARRY_OVER_PG = _CARRY_OVER.replace(
+    "json_group_array(json_array(cost.id, cost.id))",
+    "json_agg(json_build_array(cost.id, cost.id))::text",
+)
 
 
 def upgrade() -> None:
@@ -38,7 +43,7 @@ def upgrade() -> None:
         sa.Column("run_id", sa.String(), nullable=False),
         sa.Column("ranges", sa.String(), nullable=False),
     )
-    op.execute(_CARRY_OVER)
+    op.execute(_CARRY_OVER_PG if op.get_bind().dialect.name == "postgresql" else _CARRY_OVER)
 
 
 def downgrade() -> None:

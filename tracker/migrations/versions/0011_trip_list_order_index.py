@@ -21,6 +21,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        # PostgreSQL has typed date/time columns (no '' to coalesce to) and refuses a
+        # text cast of them in an index (not immutable): the plain columns.
+        op.execute("CREATE INDEX ix_trip_list_order ON trip (date, start_time, id, lifecycle)")
+        return
     # An expression index: SQLite uses it when the query's expressions match these exactly.
     op.execute(
         "CREATE INDEX ix_trip_list_order ON trip "

@@ -87,6 +87,89 @@ _TRIGGERS = {
 }
 
 
+# PostgreSQL's counterparts: one plpgsql function per table moves the same counts (a row
+# leaving its old key, then entering its new one); the update triggers fire only when a
+# counted column changed, as SQLite's WHEN clauses do.
+_PG_FUNCTIONS = {
+    "tally_journal": """
+        BEGIN
+            IF TG_OP IN ('DELETE', 'UPDATE') THEN
+                UPDATE tally SET n = n - 1 WHERE key = 'journal:' || OLD.state;
+                IF OLD.state IN ('pending', 'in_flight') AND coalesce(OLD.in_doubt, false) THEN
+                    UPDATE tally SET n = n - 1 WHERE key = 'journal:in_doubt';
+                END IF;
+            END IF;
+            IF TG_OP IN ('INSERT', 'UPDATE') THEN
+                UPDATE tally SET n = n + 1 WHERE key = 'journal:' || NEW.state;
+                IF NEW.state IN ('pending', 'in_flight') AND coalesce(NEW.in_doubt, false) THEN
+                    UPDATE tally SET n = n + 1 WHERE key = 'journal:in_doubt';
+                END IF;
+            END IF;
+            RETURN NULL;
+        END""",
+    "tally_trip": """
+        BEGIN
+            IF TG_OP IN ('DELETE', 'UPDATE') AND OLD.lifecycle = 'active' THEN
+                UPDATE tally SET n = n - 1 WHERE key = 'trip:active';
+            END IF;
+            IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.lifecycle = 'active' THEN
+                UPDATE tally SET n = n + 1 WHERE key = 'trip:active';
+            END IF;
+            RETURN NULL;
+        END""",
+    "tally_cost": """
+        BEGIN
+            IF TG_OP IN ('DELETE', 'UPDATE') THEN
+                UPDATE tally SET n = n - 1 WHERE key = 'cost:' || OLD.link;
+                IF NOT OLD.seen_in_last_pull THEN
+                    UPDATE tally SET n = n - 1 WHERE key = 'cost:unseen';
+                END IF;
+            END IF;
+            IF TG_OP IN ('INSERT', 'UPDATE') THEN
+                UPDATE tally SET n = n + 1 WHERE key = 'cost:' || NEW.link;
+                IF NOT NEW.seen_in_last_pull THEN
+                    UPDATE tally SET n = n + 1 WHERE key = 'cost:unseen';
+                END IF;
+            END IF;
+            RETURN NULL;
+        END""",
+}
+_PG_TRIGGERS = {
+    # name: (function, events, WHEN of the update trigger or None)
+    "tally_journal_insert_delete": ("tally_journal", "INSERT OR DELETE", None),
+    "tally_journal_update": (
+        "tally_journal",
+        "UPDATE OF state, in_doubt",
+        "OLD.state IS DISTINCT FROM NEW.state OR OLD.in_doubt IS DISTINCT FROM NEW.in_doubt",
+    ),
+    "tally_trip_insert_delete": ("tally_trip", "INSERT OR DELETE", None),
+    "tally_trip_update": (
+        "tally_trip",
+        "UPDATE OF lifecycle",
+        "OLD.lifecycle IS DISTINCT FROM NEW.lifecycle",
+    ),
+    "tally_cost_insert_delete": ("tally_cost", "INSERT OR DELETE", None),
+    "tally_cost_update": (
+        "tally_cost",
+        "UPDATE OF link, seen_in_last_pull",
+        "OLD.link IS DISTINCT FROM NEW.link "
+        "OR OLD.seen_in_last_pull IS DISTINCT FROM NEW.seen_in_last_pull",
+    ),
+}
+_PG_TABLES = {"tally_journal": "journal", "tally_trip": "trip", "tally_cost": "cost"}
+
+
+def _create_pg_triggers() -> None:
+    for name, body in _PG_FUNCTIONS.items():
+        op.execute(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $${body}$$")
+    for name, (function, events, when) in _PG_TRIGGERS.items():
+        condition = f" WHEN ({when})" if when else ""
+        op.execute(
+            f"CREATE TRIGGER {name} AFTER {events} ON {_PG_TABLES[function]} "
+            f"FOR EACH ROW{condition} EXECUTE FUNCTION {function}()"
+        )
+
+
 def upgrade() -> None:
     op.execute("CREATE TABLE tally (key VARCHAR NOT NULL PRIMARY KEY, n INTEGER NOT NULL)")
     # Filled from the store as it is, in the same transaction as the triggers' creation.
@@ -120,12 +203,22 @@ def upgrade() -> None:
         "WHERE key = 'cost:unseen'"
     )
     op.execute("CREATE INDEX ix_journal_error ON journal (updated_at) WHERE error_type IS NOT NULL")
+    if op.get_bind().dialect.name == "postgresql":
+        _create_pg_triggers()
+        return
     for name, body in _TRIGGERS.items():
         op.execute(f"CREATE TRIGGER {name} {body}")
 
 
 def downgrade() -> None:
     op.drop_index("ix_journal_error", table_name="journal")
+    if op.get_bind().dialect.name == "postgresql":
+        for name, (function, _events, _when) in _PG_TRIGGERS.items():
+            op.execute(f"DROP TRIGGER {name} ON {_PG_TABLES[function]}")
+        for function in _PG_FUNCTIONS:
+            op.execute(f"DROP FUNCTION {function}()")
+        op.drop_table("tally")
+        return
     for name in _TRIGGERS:
         op.execute(f"DROP TRIGGER {name}")
     op.drop_table("tally")

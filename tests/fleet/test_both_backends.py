@@ -1,0 +1,85 @@
+"""The first store tests on both backends: a SQLite file and a real PostgreSQL database
+(``any_store``, tests/conftest.py). Each store left is checked after the test for its tally
+and history chain, on PostgreSQL as on SQLite."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.helpers.store import claim, manual_trips
+from tracker.db import qmark_to_format, redact_url
+from tracker.schema import HEAD, read_revision
+from tracker.store import Tracker
+from tracker.tally import read_tally, recount
+
+# The write tests run on SQLite only until the history chain hashes PostgreSQL's typed
+# values (date, time, Decimal) as SQLite's stored text: docs/decisions.md, "Fleet mode:
+# work left". Then this list gains "postgres".
+WRITES_READY = pytest.mark.parametrize("any_store_url", ["sqlite"], indirect=True)
+
+
+@WRITES_READY
+def test_add_edit_delete_list_show(any_store: Tracker) -> None:
+    ids = manual_trips(any_store, 3)
+    any_store.trips.edit(ids[0], {"distance": "7.5"})
+    any_store.trips.delete(ids[1])
+    assert float(any_store.trips.get(ids[0]).distance) == 7.5
+    listed = {t.id for t in any_store.trips.list()}
+    assert listed == {ids[0], ids[2]}
+    assert any_store.trips.get(ids[2]).id == ids[2]
+
+
+@WRITES_READY
+def test_journal_counts_and_tally(any_store: Tracker) -> None:
+    ids = manual_trips(any_store, 4)
+    any_store.trips.delete(ids[0])
+    counts = any_store.journal.counts()
+    assert counts.pending >= 3
+    with any_store.db.read() as s:
+        conn = s.connection()
+        assert read_tally(conn) == recount(conn)
+        assert read_tally(conn)["trip:active"] == 3
+
+
+@WRITES_READY
+def test_claims_do_not_overlap(any_store: Tracker) -> None:
+    manual_trips(any_store, 5)
+    first = claim(any_store, "worker-a", 3, timedelta(minutes=5))
+    second = claim(any_store, "worker-b", 10, timedelta(minutes=5))
+    assert len(first) == 3
+    assert len(second) == 2
+    assert not {c.seq for c in first} & {c.seq for c in second}
+
+
+@WRITES_READY
+def test_verify_clean_after_writes(any_store: Tracker) -> None:
+    ids = manual_trips(any_store, 2)
+    any_store.trips.edit(ids[0], {"distance": "3"})
+    assert any_store.verify_history().ok
+
+
+def test_qmark_to_format_leaves_quoted_text_alone() -> None:
+    assert qmark_to_format("SELECT '?', x FROM t WHERE a = ? AND b LIKE '%z'") == (
+        "SELECT '?', x FROM t WHERE a = %s AND b LIKE '%%z'"
+    )
+
+
+def test_redact_url_hides_the_password() -> None:
+    assert redact_url("postgresql+psycopg://u:secret@h/db") == "postgresql+psycopg://u:***@h/db"
+    assert redact_url("postgresql://u@h/db") == "postgresql://u@h/db"
+
+
+def test_a_fresh_store_is_at_head_with_its_tally(any_store: Tracker) -> None:
+    with any_store.db.read() as s:
+        conn = s.connection()
+        assert read_revision(conn) == HEAD
+        assert read_tally(conn) == recount(conn)
+    assert any_store.journal.counts().pending == 0
+
+
+def test_reopening_a_postgres_store_migrates_nothing(pg_url: str) -> None:
+    with Tracker.open_url(pg_url, timezone="UTC") as store:
+        with store.db.read() as s:
+            assert read_revision(s.connection()) == HEAD
