@@ -22,7 +22,7 @@ code. Parts hold nothing but the database, so two threads making one at once is 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -49,6 +49,8 @@ from tracker.sessions import Sessions
 from tracker.triprows import TripRules
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from tracker.bulk import Progress
     from tracker.bulkrows import BulkReport, RowError, TripRow
     from tracker.cars import Cars
@@ -195,18 +197,27 @@ class Tracker:
         and the open sessions.
         """
         path = Path(path)
-        rules = TripRules(
-            timezone=_zone(timezone),
-            unit=DistanceUnit(unit),
-            track_filter=track_filter or TrackFilter(),
-        )
+        rules = _rules(timezone, unit, track_filter)
         prepare_file(path)
         engine = create_db_engine(
             path, DbOptions(synchronous=synchronous, busy_timeout=busy_timeout)
         )
+        return cls._opened(
+            engine,
+            path,
+            lambda: Database(path, engine) if clock is None else Database(path, engine, clock),
+            rules,
+        )
+
+    @classmethod
+    def _opened(
+        cls, engine: Engine, where: Path | str, database: Callable[[], Database], rules: TripRules
+    ) -> Tracker:
+        """Migrate, wrap and enter a session of the store at ``engine``; nothing is left
+        open when any of it fails."""
         try:
-            migrated = ensure_schema(engine, path)
-            db = Database(path, engine) if clock is None else Database(path, engine, clock)
+            migrated = ensure_schema(engine, where)
+            db = database()
             store = cls(db, rules)
             store._session = store.sessions.enter(check=db.verify_integrity, must_check=migrated)
         except BaseException:
@@ -248,22 +259,14 @@ class Tracker:
                 f"{redact_url(url)} is not a postgresql:// or sqlite:/// URL; "
                 "give e.g. postgresql+psycopg://user@host/dbname",
             )
-        rules = TripRules(
-            timezone=_zone(timezone),
-            unit=DistanceUnit(unit),
-            track_filter=track_filter or TrackFilter(),
-        )
         where = redact_url(url)
         engine = create_pg_engine(url, DbOptions(busy_timeout=busy_timeout))
-        try:
-            migrated = ensure_schema(engine, where)
-            db = Database(None, engine, clock or utcnow, location=where)
-            store = cls(db, rules)
-            store._session = store.sessions.enter(check=db.verify_integrity, must_check=migrated)
-        except BaseException:
-            engine.dispose()
-            raise
-        return store
+        return cls._opened(
+            engine,
+            where,
+            lambda: Database(None, engine, clock or utcnow, location=where),
+            _rules(timezone, unit, track_filter),
+        )
 
     def add_trips(
         self,
@@ -437,6 +440,16 @@ class Tracker:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _rules(
+    timezone: str | ZoneInfo | None, unit: DistanceUnit | str, track_filter: TrackFilter | None
+) -> TripRules:
+    return TripRules(
+        timezone=_zone(timezone),
+        unit=DistanceUnit(unit),
+        track_filter=track_filter or TrackFilter(),
+    )
 
 
 def _zone(value: ZoneInfo | str | None) -> ZoneInfo:

@@ -34,7 +34,7 @@ from tracker.errors import MissingExtraError
 from tracker.rates.units import convert
 from tracker.report.cells import number
 from tracker.report.model import RateLine, Report, ReportHead, ReportRow, ReportTotals
-from tracker.report.renderers import COLUMNS, changes_cell
+from tracker.report.renderers import COLUMNS, record_cells
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -152,12 +152,7 @@ def pdf_cells(row: ReportRow, head: ReportHead) -> list[str]:
         "" if row.amount is None else number(row.amount),
         head.currency,
         costs,
-        row.recorded_how,
-        row.recorded_at.isoformat(timespec="seconds"),
-        row.recorded_after,
-        "yes" if row.edited else "no",
-        "" if row.last_edited is None else row.last_edited.isoformat(timespec="seconds"),
-        changes_cell(row.changed) if row.changed else "",
+        *record_cells(row),
         row.trip_id,
     ]
 

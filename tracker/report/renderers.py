@@ -116,13 +116,21 @@ def csv_cells(row: ReportRow, head: ReportHead) -> list[str]:
         "" if row.amount is None else number(row.amount),
         head.currency,
         _costs_cell(row, head.currency),
+        *record_cells(row),
+        text(row.trip_id),
+    ]
+
+
+def record_cells(row: ReportRow) -> list[str]:
+    """How and when the trip was recorded, and its edits since: the cells every format
+    shows alike (recorded how, at, after; edited, last edited, changes)."""
+    return [
         row.recorded_how,
         row.recorded_at.isoformat(timespec="seconds"),
         row.recorded_after,
         "yes" if row.edited else "no",
         "" if row.last_edited is None else row.last_edited.isoformat(timespec="seconds"),
         changes_cell(row.changed) if row.changed else "",
-        text(row.trip_id),
     ]
 
 
