@@ -25,7 +25,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TextIO
-from xml.sax.saxutils import escape, quoteattr
 
 from tracker.csvtrips import _PARTS, FIELDS, TEXT_FIELDS, guard
 from tracker.enums import ExportFormat
@@ -159,8 +158,16 @@ _GPX_HEAD = (
     f' xmlns:tt="{GPX_NAMESPACE}">\n'
 )
 _GPX_TAIL = "</gpx>\n"
-# Text kept exactly through an XML parser: a CR would be read back as a line feed.
-_ENTITIES = {"\r": "&#13;"}
+# XML character data: the three markup characters escaped, and a CR written as a reference
+# (an XML parser reads a bare CR back as a line feed), so the text comes back exactly.
+_XML_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+
+
+def xml_text(value: str) -> str:
+    """``value`` as XML character data that an XML parser reads back unchanged."""
+    return value.translate(_XML_TEXT)
+
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -187,10 +194,10 @@ def gpx_time(t_us: int) -> str:
 def gpx_track_head(trip_id: str, description: str | None, classification: str) -> str:
     """A ``<trk>`` up to its first point: the description as ``<name>`` (what the import
     reads as the description), the classification as ``<type>``, the id as extension."""
-    name = "" if not description else f"<name>{escape(description, _ENTITIES)}</name>"
+    name = "" if not description else f"<name>{xml_text(description)}</name>"
     return (
-        f"<trk>{name}<type>{escape(classification)}</type>"
-        f"<extensions><tt:trip_id>{escape(trip_id, _ENTITIES)}</tt:trip_id></extensions>"
+        f"<trk>{name}<type>{xml_text(classification)}</type>"
+        f"<extensions><tt:trip_id>{xml_text(trip_id)}</tt:trip_id></extensions>"
         "<trkseg>\n"
     )
 
@@ -208,7 +215,7 @@ def gpx_point(
         else f"<extensions><tt:speed>{_fixed(speed_cms, 2)}</tt:speed></extensions>"
     )
     return (
-        f"<trkpt lat={quoteattr(decimal_e7(lat_e7))} lon={quoteattr(decimal_e7(lng_e7))}>"
+        f'<trkpt lat="{decimal_e7(lat_e7)}" lon="{decimal_e7(lng_e7)}">'
         f"<time>{gpx_time(t_us)}</time>{hdop}{speed}</trkpt>\n"
     )
 

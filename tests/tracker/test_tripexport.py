@@ -8,11 +8,13 @@ import itertools
 import tracemalloc
 from pathlib import Path
 
+import pytest
+
 from tracker.csvtrips import guard, unguard
 from tracker.fixcodec import ACC_SCALE, DEG_SCALE, SPEED_SCALE, encode
 from tracker.gpx import DOP_TO_METRES
 from tracker.store import Tracker
-from tracker.tripexport import _fixed, decimal_e7, gpx_time
+from tracker.tripexport import _fixed, decimal_e7, gpx_time, xml_text
 
 _ALPHABET = ["'", "=", "+", "-", "@", "\t", "\r", "a", " "]
 
@@ -86,3 +88,12 @@ def test_an_origin_key_fits_the_import_key_limit() -> None:
     assert longest is not None and len(longest) == MAX_KEY
     assert origin_key("") is None and origin_key(" \t") is None and origin_key("a\nb") is None
     assert origin_key(" 7f3a ") == "trip:7f3a"
+
+
+@pytest.mark.parametrize(
+    "text", ["plain", "a & b < c > d", "line\r\nbreak\rcr", "]]> <![CDATA[", "émoji 🚗 \t tab"]
+)
+def test_xml_text_reads_back_unchanged(text: str) -> None:
+    import xml.etree.ElementTree as ET
+
+    assert ET.fromstring(f"<a>{xml_text(text)}</a>").text == text
