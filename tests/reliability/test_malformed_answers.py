@@ -161,7 +161,10 @@ def build_transform(kind: str, spec: Any) -> Any:
             if op[0] == "delete":
                 del container[key]
             elif op[0] == "replace":
-                container[key] = defang(op[2])
+                # defang() guards ids inside the new value; the slot itself may be an "id"
+                # too, and a string put there is a made-up id (a lie), not a malformation.
+                lie = key == "id" and isinstance(op[2], str)
+                container[key] = None if lie else defang(op[2])
             elif isinstance(container[key], list) and container[key]:
                 container[key].append(copy.deepcopy(container[key][0]))
             elif isinstance(container, list):
@@ -349,3 +352,12 @@ def test_malformed_answers_never_crash_nor_mark_anything_synced(
     assert ok_unhandled, c.problems[:5]
     assert ok_wrong, c.problems[:5]
     assert f["heals that did not drain"] == 0, c.problems[:5]
+
+
+def test_a_replaced_id_slot_never_holds_a_made_up_string_id() -> None:
+    """The generator's own rule, checked: replacing an ``id`` slot with a string gives None."""
+    real = {"data": [{"id": "mil_1", "result": "SUCCESS"}]}
+    for index in range(5):
+        out = build_transform("mutate", [("replace", index, "SUCCESS")])(copy.deepcopy(real))
+        ids = [item.get("id") for item in out.get("data", []) if isinstance(item, dict)]
+        assert "SUCCESS" not in ids, (index, out)
