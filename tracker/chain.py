@@ -11,7 +11,10 @@ verify`` recomputes. docs/verify.md states what this proves and what it does not
 Canonical form (version ``tracker-chain/1``): a JSON array, UTF-8, no whitespace
 (``separators=(",", ":")``), non-ASCII characters as themselves, holding values exactly as
 SQLite stores them (text, integer or NULL; a BLOB as ``"x'<hex>'"``): the bytes that are
-hashed never depend on how Python types read them back.
+hashed never depend on how Python types read them back, nor on the backend. PostgreSQL
+returns some covered columns typed (``date`` a ``datetime.date``; its JSON columns are read
+as their stored text, ``tracker.links.covered_sql``): :func:`stored_form` turns each such
+value into the text SQLite holds for it, so a trip hashes to the same bytes on both.
 
 - state  = SHA-256 of ``["tracker-chain/1/state", [[column, value], ...]]`` in
   :data:`COVERED` order;
@@ -29,7 +32,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
+
+from tracker.coltypes import decimal_text, utc_text
 
 __all__ = [
     "BOOKKEEPING",
@@ -43,6 +50,7 @@ __all__ = [
     "link_hash",
     "recorded_how",
     "state_digest",
+    "stored_form",
 ]
 
 VERSION = "tracker-chain/1"
@@ -101,12 +109,35 @@ Stored = str | int | float | bytes | None
 
 
 _BINARY = (bytes, bytearray, memoryview)
+#: Types hashed as they are (bool is an int subclass, but not one of these: it is turned
+#: into SQLite's 0/1).
+_AS_IS = frozenset({str, int, float, type(None)})
 
 
-def _plain(value: Stored) -> str | int | float | None:
+def stored_form(value: Any) -> str | int | float | None:
+    """``value`` in the form SQLite stores it, whichever backend or driver read it. Pure.
+
+    Text, integers, floats and NULL are themselves; a BLOB is ``"x'<hex>'"``; the typed
+    values a PostgreSQL driver returns become SQLite's text for them: a date its ISO text
+    (SQLAlchemy's Date on SQLite), an instant ``tracker.coltypes.utc_text``, a Decimal its
+    fixed-point text, a bool 0/1, parsed JSON the text SQLAlchemy's JSON type writes.
+    """
+    kind = type(value)
+    if kind in _AS_IS:
+        return value  # type: ignore[no-any-return]
     if isinstance(value, _BINARY):
         return f"x'{bytes(value).hex()}'"
-    return value
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, datetime):  # before date: a datetime is a date
+        return utc_text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return decimal_text(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value)  # SQLAlchemy JSON's default serializer: SQLite's text
+    raise TypeError(f"no stored form for a {kind.__name__} value")
 
 
 # One encoder, built once (json.dumps with options builds one per call: a bulk import
@@ -124,8 +155,8 @@ def state_digest(values: Sequence[Stored]) -> str:
     """The digest of a trip's covered fields, ``values`` in :data:`COVERED` order."""
     if len(values) != len(COVERED):
         raise ValueError(f"{len(values)} values for {len(COVERED)} covered columns")
-    if any(isinstance(v, _BINARY) for v in values):
-        values = [_plain(v) for v in values]
+    if any(type(v) not in _AS_IS for v in values):
+        values = [stored_form(v) for v in values]
     # Pairs as tuples: JSON arrays, the same bytes as lists.
     pairs = list(zip(COVERED, values, strict=True))
     return hashlib.sha256(canonical([_STATE, pairs])).hexdigest()
@@ -172,12 +203,15 @@ def file_head(heads: Iterable[Sequence[Any]]) -> str:
 
 
 def diff(before: Sequence[Stored], after: Sequence[Stored]) -> dict[str, list[Any]]:
-    """What changed between two covered rows: ``{column: [old, new]}`` (stored values)."""
-    return {
-        name: [_plain(old), _plain(new)]
-        for name, old, new in zip(COVERED, before, after, strict=True)
-        if old != new
-    }
+    """What changed between two covered rows: ``{column: [old, new]}`` (stored forms,
+    compared as stored: a value read typed equals its stored text)."""
+    changes: dict[str, list[Any]] = {}
+    for name, old, new in zip(COVERED, before, after, strict=True):
+        if old != new:
+            was, now = stored_form(old), stored_form(new)
+            if was != now:
+                changes[name] = [was, now]
+    return changes
 
 
 def changes_text(changes: Mapping[str, Any] | None) -> str | None:

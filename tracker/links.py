@@ -12,23 +12,46 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnClause, bindparam, column, select, table
+from sqlalchemy import JSON, ColumnClause, ColumnElement, Text, bindparam, cast, column, select
+from sqlalchemy import table as table_of
 from sqlalchemy.dialects import sqlite
 from sqlmodel import Session
 
 from tracker.chain import COVERED, Stored, changes_text, diff, link_hash, state_digest
 from tracker.coltypes import utc_text
+from tracker.tables import Trip
 
-__all__ = ["LinkRow", "covered_row", "covered_sql", "first_links", "insert_links", "link"]
+__all__ = [
+    "JSON_COVERED",
+    "LinkRow",
+    "covered_row",
+    "covered_sql",
+    "first_links",
+    "insert_links",
+    "link",
+]
+
+
+#: The covered columns PostgreSQL stores as ``json``: psycopg would parse them, and a
+#: parsed value need not dump back to the bytes stored (nor a JSON ``null`` to anything but
+#: None), so they are read as their stored text, which ``json`` keeps verbatim.
+JSON_COVERED = frozenset(
+    name
+    for name in COVERED
+    if isinstance(Trip.__table__.c[name].type, JSON)  # type: ignore[attr-defined]
+)
 
 
 @cache
-def covered_sql(*, where_id: str | None = None) -> str:
+def covered_sql(*, where_id: str | None = None, dialect: str = "sqlite") -> str:
     """``SELECT <covered fields>, chain_head FROM trip [WHERE id <where_id> ?] ORDER BY id``
-    as SQLite text, written by SQLAlchemy's compiler from the column names (never by string
-    formatting), for the driver-level reads of the chain's hot paths."""
-    columns: list[ColumnClause[Any]] = [column(name) for name in (*COVERED, "chain_head")]
-    stmt = select(*columns).select_from(table("trip"))
+    as text for ``dialect`` (a SQLAlchemy dialect name), written by SQLAlchemy's compiler
+    from the column names (never by string formatting), for the driver-level reads of the
+    chain's hot paths. On PostgreSQL the JSON columns are read as text (:data:`JSON_COVERED`);
+    the placeholder stays SQLite's ``?`` (``tracker.db`` rewrites it there)."""
+    columns: list[ColumnElement[Any]] = [_read_as(name, dialect) for name in COVERED]
+    columns.append(column("chain_head"))
+    stmt = select(*columns).select_from(table_of("trip"))
     if where_id == "=":
         stmt = stmt.where(column("id") == bindparam("id"))
     elif where_id == ">":
@@ -36,6 +59,17 @@ def covered_sql(*, where_id: str | None = None) -> str:
     elif where_id is not None:
         raise ValueError(f"where_id must be '=' or '>', not {where_id!r}")
     return str(stmt.order_by(column("id")).compile(dialect=sqlite.dialect()))
+
+
+def _read_as(name: str, dialect: str) -> ColumnElement[Any]:
+    plain: ColumnClause[Any] = column(name)
+    if dialect == "postgresql" and name in JSON_COVERED:
+        return cast(plain, Text).label(name)
+    return plain
+
+
+def _covered_for(conn: Any) -> str:
+    return covered_sql(where_id="=", dialect=conn.dialect.name)
 
 
 _LATEST_SEQ_SQL = "SELECT max(seq) FROM journal WHERE trip_id = ?"
@@ -53,7 +87,8 @@ state, hash."""
 def covered_row(s: Session, trip_id: str) -> tuple[Stored, ...]:
     """The trip's covered fields as stored now (pending ORM changes flushed first)."""
     s.flush()
-    row = s.connection().exec_driver_sql(covered_sql(where_id="="), (trip_id,)).one()
+    conn = s.connection()
+    row = conn.exec_driver_sql(_covered_for(conn), (trip_id,)).one()
     return tuple(row[:-1])
 
 
@@ -71,7 +106,7 @@ def link(
     what changed. Returns the new head."""
     s.flush()
     conn = s.connection()
-    row = conn.exec_driver_sql(covered_sql(where_id="="), (trip_id,)).one()
+    row = conn.exec_driver_sql(_covered_for(conn), (trip_id,)).one()
     values, prev = tuple(row[:-1]), row[-1]
     changes = None if before is None else changes_text(diff(before, values))
     state = state_digest(values)

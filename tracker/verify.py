@@ -125,7 +125,8 @@ def check_trip(
     return None, prev
 
 
-#: Every trip, its covered fields and its head, in id order.
+#: Every trip, its covered fields and its head, in id order (SQLite's text; on PostgreSQL
+#: ``covered_sql(dialect="postgresql")``, as :func:`verify` picks).
 TRIPS_SQL = covered_sql()
 #: Every link (and any row left with half a link), by trip then id.
 LINKS_SQL = (
@@ -138,7 +139,8 @@ def verify(db: Database) -> VerifyResult:
     """Recompute every trip's chain (see the module docstring); one read transaction."""
     with db.read() as s:
         conn = s.connection()
-        return scan(conn.exec_driver_sql(TRIPS_SQL), conn.exec_driver_sql(LINKS_SQL))
+        trips = covered_sql(dialect=conn.dialect.name)
+        return scan(conn.exec_driver_sql(trips), conn.exec_driver_sql(LINKS_SQL))
 
 
 def scan(trips: Iterable[Sequence[Any]], links: Iterable[Sequence[Any]]) -> VerifyResult:

@@ -9,6 +9,7 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
+from tracker.links import covered_sql
 from tracker.verify import LINKS_SQL, TRIPS_SQL, scan
 
 __all__ = ["chain_breaks", "pg_chain_breaks"]
@@ -39,5 +40,6 @@ def pg_chain_breaks(url: str) -> dict[str, list[str]]:
     import psycopg
 
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as con:
-        result = scan(con.execute(TRIPS_SQL.encode()), con.cursor().execute(LINKS_SQL.encode()))
+        trips = covered_sql(dialect="postgresql").encode()
+        result = scan(con.execute(trips), con.cursor().execute(LINKS_SQL.encode()))
     return {} if result.ok else {url: [f"{f.trip_id}: {f.reason}" for f in result.findings]}

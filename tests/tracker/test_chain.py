@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -18,6 +19,7 @@ from tracker.chain import (
     link_hash,
     recorded_how,
     state_digest,
+    stored_form,
 )
 from tracker.provenance import recorded_after, trip_end
 from tracker.tables import Trip
@@ -27,6 +29,42 @@ ROW = tuple(
     {"id": "t1", "distance": "12.50", "duration_ms": 60_000, "description": "Zürich"}.get(c)
     for c in COVERED
 )
+
+
+#: A rich trip's covered row exactly as a SQLite store holds it (read from one made by
+#: ``trips.add``, its id then fixed), and its state digest computed before the chain learnt
+#: PostgreSQL's typed values: existing stores must keep verifying, so this never changes.
+SQLITE_ROW: tuple[str | int | None, ...] = (
+    "0b7f1c3e-2a4d-4e8f-9c1b-5d6e7f809a1b",
+    "complete",
+    "active",
+    "manual",
+    None,
+    "2026-03-04",
+    "Europe/Zurich",
+    "2026-03-04T07:15:00.000000Z",
+    "2026-03-04T08:00:30.250000Z",
+    "47.376887",
+    "8.541694",
+    "-33.8688",
+    "151.2093",
+    '{"address1": "Bahnhofstrasse 1", "city": "Z\\u00fcrich"}',
+    "null",
+    "12.50",
+    "km",
+    2730250,
+    "business",
+    "Kundentermin “Süd”",
+    "a\nb",
+    None,
+    "c-1",
+    '["s1", "s2"]',
+    '{"b": 1.5, "a": [true, null]}',
+    "2026-03-04T10:00:00.000000Z",
+    None,
+    None,
+)
+SQLITE_DIGEST = "c01d17afe52dbec33d14990b229b9a81ba437d262171a2bb6339f6402f157ab6"
 
 
 def _chain(trip_id: str, states: list[str]) -> list[Link]:
@@ -47,6 +85,53 @@ def test_state_digest_is_sha256_of_the_documented_bytes() -> None:
     pairs = [[name, value] for name, value in zip(COVERED, ROW, strict=True)]
     expected = hashlib.sha256(canonical(["tracker-chain/1/state", pairs])).hexdigest()
     assert state_digest(ROW) == expected
+
+
+def test_a_sqlite_row_keeps_its_digest() -> None:
+    assert state_digest(SQLITE_ROW) == SQLITE_DIGEST
+
+
+def test_typed_values_hash_as_their_sqlite_text() -> None:
+    """What PostgreSQL's driver returns for the same trip hashes to SQLite's bytes."""
+    typed = list(SQLITE_ROW)
+    typed[COVERED.index("date")] = date(2026, 3, 4)
+    typed[COVERED.index("start_time")] = datetime(2026, 3, 4, 8, 15, tzinfo=UTC) - timedelta(
+        hours=1
+    )
+    typed[COVERED.index("distance")] = Decimal("12.50")
+    typed[COVERED.index("custom_data")] = {"b": 1.5, "a": [True, None]}
+    typed[COVERED.index("class_segment_ids")] = ["s1", "s2"]
+    assert state_digest(typed) == SQLITE_DIGEST
+    assert diff(SQLITE_ROW, typed) == {}  # nothing changed, whichever form it came in
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        ("x", "x"),
+        (3, 3),
+        (1.5, 1.5),
+        (None, None),
+        (True, 1),
+        (False, 0),
+        (b"\x01\xff", "x'01ff'"),
+        (date(999, 1, 2), "0999-01-02"),
+        (datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC), "2026-01-02T03:04:05.000006Z"),
+        (Decimal("0.10"), "0.10"),
+        (Decimal("1E+2"), "100"),
+        ({"k": "ü"}, '{"k": "\\u00fc"}'),
+    ],
+)
+def test_stored_form_is_sqlites_text(value: object, stored: object) -> None:
+    assert stored_form(value) == stored
+    assert type(stored_form(value)) is type(stored)
+
+
+def test_a_value_with_no_stored_form_is_refused() -> None:
+    with pytest.raises(TypeError, match="no stored form"):
+        stored_form(object())
+    with pytest.raises(ValueError, match="naive"):
+        stored_form(datetime(2026, 1, 1))
 
 
 def test_link_hash_is_sha256_of_the_documented_bytes() -> None:

@@ -51,7 +51,8 @@ def upgrade() -> None:
     while True:
         # The next chunk in id order (the primary key: SQLite streams it, nothing sorted),
         # without the chain_head column the select ends with (it is empty here).
-        cursor = conn.exec_driver_sql(covered_sql(where_id=">"), (after,))
+        chunk_sql = covered_sql(where_id=">", dialect=conn.dialect.name)
+        cursor = conn.exec_driver_sql(chunk_sql, (after,))
         rows = [tuple(r[:-1]) for r in cursor.fetchmany(_CHUNK)]
         cursor.close()
         if not rows:
