@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from tracker.coltypes import utc_text
+from tracker.coltypes import stored_date, utc_text
 from tracker.enums import EntryOp, EntryState
 from tracker.giveback import expire_claims, release, release_expired
 from tracker.idowners import ids_taken
@@ -56,8 +56,9 @@ class Claimed:
 
 # The push hot path (claim, apply) runs per batch over backlogs of 100k entries: plain SQL
 # handed to the driver, static text with placeholders (id lists travel as one JSON array
-# through json_each), so SQLAlchemy's per-row parameter processing is skipped. Measured: the
-# ORM version cost ~10x more per batch than the statements themselves (bench/push.py).
+# through json_each, tracker.sqlids), so SQLAlchemy's per-row parameter processing is
+# skipped. Measured: the ORM version cost ~10x more per batch than the statements
+# themselves (bench/push.py).
 # What may be claimed is the view ``journal_due`` (migrations 0006, 0007): pending, trip
 # complete, no earlier open entry of the same trip. Claims take the first ``limit`` whose
 # retry time has come (``due``), in seq order; updates only when ``updates`` says so.
@@ -93,15 +94,16 @@ Updates = bool | Collection[str]
 
 def _updates_params(updates: Updates) -> dict[str, Any]:
     if isinstance(updates, bool):
-        return {"updates": int(updates), "fresh": "[]"}
-    return {"updates": 0, "fresh": json.dumps(sorted(updates))}
+        return {"updates": bool(updates), "fresh": "[]"}
+    return {"updates": False, "fresh": json.dumps(sorted(updates))}
 
 
 _END_OF_TIME = "9999-12-31T23:59:59.999999Z"  # after every stored instant (utc_text form)
 _REMOTE_IDS_SQL = "SELECT id, remote_id FROM trip WHERE id IN (SELECT value FROM json_each(:ids))"
 _HELD_SQL = (
     "SELECT seq, trip_id, in_doubt, first_failed_at IS NULL FROM journal "
-    "WHERE seq IN (SELECT value FROM json_each(?)) AND state = 'in_flight' AND lease_owner = ?"
+    "WHERE seq IN (SELECT CAST(value AS INTEGER) FROM json_each(?)) "
+    "AND state = 'in_flight' AND lease_owner = ?"
 )
 _SYNCED_SQL = (
     "UPDATE journal SET state = 'synced', in_doubt = 0, synced_at = ?, updated_at = ?, "
@@ -147,7 +149,7 @@ def due_updates(
     """The updates due now: (trip id, Tight id, trip date), oldest date first."""
     params = {"due": _END_OF_TIME if retry_waiting else utc_text(now)}
     rows = session.connection().exec_driver_sql(_DUE_UPDATES_SQL, params).all()
-    return [(t, r, None if d is None else date.fromisoformat(d)) for t, r, d in rows]
+    return [(t, r, stored_date(d)) for t, r, d in rows]
 
 
 def claim(

@@ -6,7 +6,8 @@ SQLite has no decimal and no timezone-aware timestamp. Decimals go in as canonic
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +35,21 @@ def from_utc_text(text: str | None) -> datetime | None:
     """The aware instant of a stored ``utc_text`` value (None stays None)."""
     # fromisoformat (3.11+ reads the Z) is ~10x faster than strptime on this hot path.
     return None if text is None else datetime.fromisoformat(text)
+
+
+def stored_date(value: date | str | None) -> date | None:
+    """A date column's value as raw SQL returns it: SQLite's ISO text, PostgreSQL's date."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(value)
+
+
+def stored_json(value: Any) -> Any:
+    """A JSON column's value as raw SQL returns it, parsed: SQLite's text (``'null'``, which
+    SQLAlchemy's JSON type stores for None, is None), PostgreSQL's already parsed value."""
+    if isinstance(value, str):
+        return None if value == "null" else json.loads(value)
+    return value
 
 
 class UTCDateTime(TypeDecorator[datetime]):

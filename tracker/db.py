@@ -16,15 +16,16 @@ transaction-scoped advisory lock (:data:`WRITE_LOCK`), so writers are serialised
 the meaning it has there; a read is REPEATABLE READ READ ONLY (one snapshot that blocks no
 writer, as SQLite's deferred read); ``durable=False`` is ``SET LOCAL synchronous_commit =
 off``; the pool is SQLAlchemy's QueuePool over psycopg 3 connections, checked before use.
-The store's raw SQL is written with SQLite's ``?`` placeholders: on PostgreSQL they are
-rewritten to psycopg's ``%s`` at the one place every driver-level statement passes
-(:func:`qmark_to_format`).
+The store's raw SQL is written for SQLite's driver (``?`` and ``:name`` placeholders, id lists
+through ``json_each``): on PostgreSQL it is rewritten for psycopg at the one place every
+driver-level statement passes (:func:`for_postgres`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import sqlite3
 import stat
@@ -46,6 +47,7 @@ from tracker.errors import (
     StorageFullError,
     StorageUnavailableError,
 )
+from tracker.sqlids import ids_for_postgres
 
 #: Written in the file header, so we can tell our files from other SQLite databases.
 APPLICATION_ID = 0x54525450  # "TRTP"
@@ -212,11 +214,14 @@ def redact_url(url: str) -> str:
 
 
 def qmark_to_format(sql: str) -> str:
-    """SQLite's ``?`` placeholders as psycopg's ``%s`` (and a literal ``%`` as ``%%``),
-    outside quoted strings and identifiers. Pure."""
+    """SQLite's placeholders as psycopg's: ``?`` as ``%s``, ``:name`` as ``%(name)s`` (and a
+    literal ``%`` as ``%%``), outside quoted strings and identifiers; a ``::`` cast is left
+    alone. Pure."""
     out: list[str] = []
     quote: str | None = None
-    for char in sql:
+    n, size = 0, len(sql)
+    while n < size:
+        char = sql[n]
         if quote is not None:
             if char == quote:
                 quote = None
@@ -224,12 +229,33 @@ def qmark_to_format(sql: str) -> str:
             quote = char
         elif char == "?":
             out.append("%s")
+            n += 1
             continue
-        if char == "%":
-            out.append("%%")
+        elif char == ":" and _named_at(sql, n):
+            end = n + 1
+            while end < size and (sql[end].isalnum() or sql[end] == "_"):
+                end += 1
+            out.append(f"%({sql[n + 1 : end]})s")
+            n = end
             continue
-        out.append(char)
+        out.append("%%" if char == "%" else char)
+        n += 1
     return "".join(out)
+
+
+def _named_at(sql: str, n: int) -> bool:
+    """Whether the ``:`` at ``n`` starts a named placeholder (not a ``::`` cast)."""
+    before = sql[n - 1] if n else " "
+    after = sql[n + 1] if n + 1 < len(sql) else " "
+    return before != ":" and not before.isalnum() and (after.isalpha() or after == "_")
+
+
+@functools.lru_cache(maxsize=1024)
+def for_postgres(sql: str) -> str:
+    """A statement written for SQLite's driver as PostgreSQL's (psycopg's) reads it: id
+    lists (``tracker.sqlids``), then placeholders (:func:`qmark_to_format`). Cached: the
+    store's statements are a few hundred constant texts."""
+    return qmark_to_format(ids_for_postgres(sql))
 
 
 def pg_url(url: str) -> str:
@@ -249,7 +275,8 @@ def create_pg_engine(url: str, options: DbOptions = DbOptions()) -> Engine:
         pool_pre_ping=True,  # a server restart leaves dead pooled connections
         hide_parameters=True,
         isolation_level="READ COMMITTED",
-        connect_args={"options": f"-c lock_timeout={busy_ms} -c timezone=UTC"},
+        # ISO dates: a date read as text is SQLite's stored form (tracker/triplist.py).
+        connect_args={"options": f"-c lock_timeout={busy_ms} -c timezone=UTC -c datestyle=ISO"},
     )
 
     @event.listens_for(engine, "before_cursor_execute", retval=True)
@@ -257,7 +284,7 @@ def create_pg_engine(url: str, options: DbOptions = DbOptions()) -> Engine:
         _conn: Any, _cursor: Any, statement: str, params: Any, context: Any, _many: bool
     ) -> tuple[str, Any]:
         if context is not None and context.compiled is None and params:
-            return qmark_to_format(statement), params
+            return for_postgres(statement), params
         return statement, params
 
     @event.listens_for(engine, "begin")

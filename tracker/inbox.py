@@ -20,6 +20,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from tracker import journal
+from tracker.coltypes import stored_json
 from tracker.db import Database
 from tracker.decisions import (
     Adopt,
@@ -166,12 +167,8 @@ def _json(values: Sequence[str]) -> str:
     return json.dumps(list(values))
 
 
-def _loads(text: str | None) -> dict[str, Any] | None:
-    import json
-
-    if text is None or text == "null":
-        return None
-    value = json.loads(text)
+def _loads(stored: Any) -> dict[str, Any] | None:
+    value = stored_json(stored)
     return value if isinstance(value, dict) else None
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from tracker import claims, leases
 from tracker.claims import Claimed
-from tracker.coltypes import from_utc_text, utc_text
+from tracker.coltypes import from_utc_text, stored_date, stored_json, utc_text
 from tracker.db import Database
 from tracker.deductions import deductions, stale_deductions, touched_years
 from tracker.journal import add_events, add_pending, next_seq
@@ -73,7 +73,7 @@ class OutboxTrip:
     custom_data: dict[str, Any]
     car_remote_id: str | None = None
     """The Tight id of the trip's car, when the car has one."""
-    base_json: str | None = None
+    base_json: Any = None  # as read: SQLite's text, PostgreSQL's parsed value
     """The last server copy seen of the trip (JSON text; see :attr:`base`)."""
     deduction: int | None = None
     """Its deduction in the schedule's minor unit, when read with a schedule
@@ -146,7 +146,7 @@ def _trip(row: Sequence[Any]) -> OutboxTrip:
     return OutboxTrip(
         id=trip_id,
         remote_id=remote_id,
-        date=None if day is None else dt.date.fromisoformat(day),
+        date=stored_date(day),
         start_time=from_utc_text(start_time),
         end_time=from_utc_text(end_time),
         start=_place(start_lat, start_lng, start_address),
@@ -177,11 +177,9 @@ def _place(lat: str | None, lng: str | None, address: str | None) -> OutboxPlace
     return OutboxPlace(Decimal(lat), Decimal(lng), _json(address))
 
 
-def _json(text: str | None) -> Any:
+def _json(stored: Any) -> Any:
     # SQLAlchemy's JSON type stores None as the text 'null'; a SQL NULL is possible too.
-    if text is None or text == "null":
-        return None
-    return json.loads(text)
+    return stored_json(stored)
 
 
 @dataclass

@@ -33,6 +33,7 @@ __all__ = [
     "TripPage",
     "decode_cursor",
     "encode_cursor",
+    "list_sql",
     "page_params",
 ]
 
@@ -78,9 +79,25 @@ MORE_CAP = 10_000
 """A page counts the trips after it up to this many ("10000+ more"): an exact count of a
 decade's trips would read them all for every page."""
 # As PAGE_SQL: the filter's constant text between a head and a tail (nothing is spliced in).
-COUNT_SQL = "SELECT count(*) AS n\n" + "FROM (SELECT t.id " + _FILTER + "LIMIT :cap)"
+COUNT_SQL = "SELECT count(*) AS n\n" + "FROM (SELECT t.id " + _FILTER + "LIMIT :cap) AS later"
 """How many trips of the list come after a key (``:k0, :k1, :k2``), up to ``:cap``
 (the parameters of :data:`PAGE_SQL` plus ``cap``)."""
+
+
+def list_sql(sql: str, dialect: str) -> str:
+    """:data:`PAGE_SQL` or :data:`COUNT_SQL` as ``dialect`` (a SQLAlchemy dialect name)
+    reads it. PostgreSQL has no ``INDEXED BY`` (its planner takes the journal's trip index
+    by itself) and stores the date typed: the sort key reads it as its ISO text, SQLite's
+    stored form (the engine sets ``DateStyle`` ISO), so keys and cursors are the same on
+    both."""
+    if dialect != "postgresql":
+        return sql
+    sql = sql.replace(" INDEXED BY ix_journal_trip_seq", "")
+    sql = sql.replace("coalesce(t.date, '')", "coalesce(CAST(t.date AS TEXT), '')")
+    # A parameter only compared with NULL has no type PostgreSQL can infer: say it.
+    for name in (":state", ":k0", ":k1", ":k2"):
+        sql = sql.replace(name, f"CAST({name} AS TEXT)")
+    return sql
 
 
 @dataclass(frozen=True)
@@ -139,7 +156,7 @@ def page_params(
     """The parameters of :data:`PAGE_SQL` (and, with the last key, :data:`COUNT_SQL`)."""
     k0, k1, k2 = after if after is not None else (None, None, None)
     return {
-        "deleted": int(include_deleted),
+        "deleted": bool(include_deleted),
         "state": None if sync_state is None else str(sync_state),
         "k0": k0,
         "k1": k1,

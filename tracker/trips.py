@@ -30,6 +30,7 @@ from tracker.triplist import (
     TripPage,
     decode_cursor,
     encode_cursor,
+    list_sql,
     page_params,
 )
 from tracker.triprows import (
@@ -208,7 +209,7 @@ class Trips(Recorder):
         )
         with self._db.read() as s:
             conn = s.connection()
-            rows = conn.exec_driver_sql(PAGE_SQL, params).all()
+            rows = conn.exec_driver_sql(list_sql(PAGE_SQL, conn.dialect.name), params).all()
             ids = [r[0] for r in rows]
             found = {t.id: t for t in trip_rows(s, ids)}
             states = journal.open_states(s, ids)
@@ -218,7 +219,8 @@ class Trips(Recorder):
             last = (rows[-1][1], rows[-1][2], rows[-1][0])
             after_last = {**params, "k0": last[0], "k1": last[1], "k2": last[2]}
             counted = {**after_last, "cap": count_up_to + 1}
-            more = int(conn.exec_driver_sql(COUNT_SQL, counted).scalar_one())
+            count_sql = list_sql(COUNT_SQL, conn.dialect.name)
+            more = int(conn.exec_driver_sql(count_sql, counted).scalar_one())
         cursor = encode_cursor(last) if more else None
         return TripPage(trips, cursor, min(more, count_up_to), more <= count_up_to)
 

@@ -17,7 +17,7 @@ from tracker.tally import read_tally, recount
 # The write tests run on SQLite only until the history chain hashes PostgreSQL's typed
 # values (date, time, Decimal) as SQLite's stored text: docs/decisions.md, "Fleet mode:
 # work left". Then this list gains "postgres".
-WRITES_READY = pytest.mark.parametrize("any_store_url", ["sqlite"], indirect=True)
+WRITES_READY = pytest.mark.parametrize("any_store_url", ["sqlite", "postgres"], indirect=True)
 
 
 @WRITES_READY
