@@ -106,7 +106,7 @@ _HELD_SQL = (
     "AND state = 'in_flight' AND lease_owner = ?"
 )
 _SYNCED_SQL = (
-    "UPDATE journal SET state = 'synced', in_doubt = 0, synced_at = ?, updated_at = ?, "
+    "UPDATE journal SET state = 'synced', in_doubt = FALSE, synced_at = ?, updated_at = ?, "
     "error_type = NULL, error_message = NULL, error_param = NULL, lease_owner = NULL, "
     "lease_expires_at = NULL WHERE seq = ?"
 )
@@ -124,7 +124,7 @@ _SUPERSEDE_SQL = (
     "WHERE trip_id = ? AND seq < ? AND state = 'parked'"
 )
 _PARKED_SQL = (
-    "UPDATE journal SET state = 'parked', in_doubt = 0, error_type = ?, error_message = ?, "
+    "UPDATE journal SET state = 'parked', in_doubt = FALSE, error_type = ?, error_message = ?, "
     "error_param = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE seq = ?"
 )
 _RETRY_SQL = (
@@ -267,7 +267,9 @@ def record_answers(
                 raise ValueError(f"the retry of entry {seq} has no time: schedule it first")
             doubt = was_in_doubt or verdict.in_doubt
             when = utc_text(verdict.at)
-            retries.append((when, int(doubt), verdict.error_type, verdict.message, at, at, at, seq))
+            retries.append(
+                (when, bool(doubt), verdict.error_type, verdict.message, at, at, at, seq)
+            )
             if failure_event(first_failure, newly_in_doubt=doubt and not was_in_doubt):
                 note = "; in doubt" if verdict.in_doubt else ""
                 next_at = verdict.at.isoformat()

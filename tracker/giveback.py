@@ -72,7 +72,7 @@ def release_expired(session: Session, now: datetime) -> int:
     fresh = [seq for seq, _trip, doubt in rows if doubt == 2]
     if fresh:
         conn.exec_driver_sql(
-            "UPDATE journal SET in_doubt = 1 "
+            "UPDATE journal SET in_doubt = TRUE "
             "WHERE seq IN (SELECT CAST(value AS INTEGER) FROM json_each(?))",
             (json.dumps(fresh),),
         )

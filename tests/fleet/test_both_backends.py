@@ -8,15 +8,15 @@ from datetime import timedelta
 
 import pytest
 
-from tests.helpers.store import claim, manual_trips
+from tests.helpers.store import claim, manual_trips, record
 from tracker.db import qmark_to_format, redact_url
+from tracker.outcomes import Parked, Synced
 from tracker.schema import HEAD, read_revision
 from tracker.store import Tracker
 from tracker.tally import read_tally, recount
 
-# The write tests run on SQLite only until the history chain hashes PostgreSQL's typed
-# values (date, time, Decimal) as SQLite's stored text: docs/decisions.md, "Fleet mode:
-# work left". Then this list gains "postgres".
+# The write tests, on both backends (what still runs on SQLite only: docs/decisions.md,
+# "Fleet mode: work left").
 WRITES_READY = pytest.mark.parametrize("any_store_url", ["sqlite", "postgres"], indirect=True)
 
 
@@ -83,3 +83,19 @@ def test_reopening_a_postgres_store_migrates_nothing(pg_url: str) -> None:
     with Tracker.open_url(pg_url, timezone="UTC") as store:
         with store.db.read() as s:
             assert read_revision(s.connection()) == HEAD
+
+
+@WRITES_READY
+def test_answers_are_recorded(any_store: Tracker) -> None:
+    """Synced and parked answers (the pusher's record step) store the same on both."""
+    ids = manual_trips(any_store, 2)
+    held = claim(any_store, "worker-a", 2, timedelta(minutes=5))
+    by_trip = {c.trip_id: c.seq for c in held}
+    verdicts = {
+        by_trip[ids[0]]: Synced("mlg_1", {"id": "mlg_1"}),
+        by_trip[ids[1]]: Parked("invalid", "distance refused", "distance"),
+    }
+    assert sorted(record(any_store, "worker-a", verdicts)) == sorted(verdicts)
+    assert any_store.trips.get(ids[0]).sync_state == "synced"
+    assert any_store.trips.get(ids[1]).sync_state == "parked"
+    assert any_store.journal.counts().pending == 0

@@ -98,7 +98,7 @@ UPDATE cost SET
     trip_id = ?, link = ?, updated_at = ?
 """
 _TOUCH_SQL = "UPDATE cost SET trip_id = ?, link = ?"
-_SEEN_SQL = ", seen_in_last_pull = 1, seen_run = ?"
+_SEEN_SQL = ", seen_in_last_pull = TRUE, seen_run = ?"
 _WHERE_ID = " WHERE id = ?"
 
 
