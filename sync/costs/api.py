@@ -146,9 +146,7 @@ class CostsApi:
         if self._reach is not None:  # given up on in this run: not a request sent
             self._reach.check(joined(self._client.base_url, url))
         self.requests += 1
-        reply = send(
-            self._client, "GET", url, clock=self._clock, deadline=time_left, reach=self._reach
-        )
+        reply = send(self._client, "GET", url, clock=self._clock, deadline=time_left)
         if reply.status in (401, 403):
             what = "refused access (403)" if reply.status == 403 else "refused the token (401)"
             raise AuthError(

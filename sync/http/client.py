@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpcore
 import httpx
@@ -42,9 +42,6 @@ from sync.http.failures import (
 from sync.http.jsonlimits import loads_page
 from sync.http.words import said
 from sync.settings import HttpSettings
-
-if TYPE_CHECKING:
-    from sync.http.reach import Reachability
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +157,6 @@ def send(
     content: bytes | None = None,
     headers: Mapping[str, str] | None = None,
     on_headers: Callable[[], None] | None = None,
-    reach: Reachability | None = None,
 ) -> Reply:
     """Send one request and read the whole answer within ``deadline`` seconds, from connect
     to the last body byte (see the module docstring).
@@ -170,17 +166,12 @@ def send(
     ``on_headers`` runs once the response headers arrived, before the body is read (a
     crash-test hook: the server has processed the request, the client does not know yet).
 
-    ``reach``: the run's memo of servers it gave up on; a request to one of them raises
-    StillUnreachable without trying.
-
     Raises NotSent, OutcomeUnknown (their message says what went wrong and that the work will
     be retried), or ConfigError (TLS, a redirect, a bad URL).
     """
     started = clock.monotonic()
     real_start = time.monotonic()  # socket timeouts are real time, whatever ``clock`` is
     full = url if url.startswith(("http://", "https://")) else joined(client.base_url, url)
-    if reach is not None:
-        reach.check(full)
     send_headers = dict(headers or {})
     if content is not None:
         send_headers["Content-Type"] = "application/json"

@@ -136,14 +136,14 @@ class TightApi:
 
     def request(self, method: str, path: str, body: Any) -> Reply:
         """One request under the rate budget and the run's time budget."""
+        if self._reach is not None:  # given up on in this run: no grant, no request
+            self._reach.check(joined(self._client.base_url, path))
         if not self._budget.acquire(max_wait=self._deadline.remaining()):
             waiting = self._budget.wait_time()
             raise NotSent(f"{method} {path}: not sent, {spent_until(self._clock, waiting)}")
         time_left = self._deadline.cap(self._cfg.deadline)
         if time_left <= 0:
             raise NotSent(f"{method} {path}: not sent, the run's time budget is spent")
-        if self._reach is not None:  # given up on in this run: not a request sent
-            self._reach.check(joined(self._client.base_url, path))
         self.requests += 1
         reply = send(
             self._client,
@@ -154,7 +154,6 @@ class TightApi:
             json_body=None if isinstance(body, bytes) else body,
             content=body if isinstance(body, bytes) else None,
             on_headers=self._on_headers,
-            reach=self._reach,
         )
         if reply.status == 429:
             self._budget.note_retry_after(self.retry_after(reply))
