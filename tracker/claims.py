@@ -19,13 +19,14 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from tracker.coltypes import stored_date, utc_text
+from tracker.coltypes import stored_date, stored_json, utc_text
 from tracker.enums import EntryOp, EntryState
 from tracker.giveback import expire_claims, release, release_expired
 from tracker.idowners import ids_taken
 from tracker.journal import EventRow, add_event, add_events
 from tracker.outcomes import Parked, Synced, Verdict
 from tracker.retention import failure_event
+from tracker.sentsaves import with_sent
 from tracker.tables import JournalEntry, Trip
 
 __all__ = [
@@ -118,6 +119,10 @@ _TRIP_SYNCED_SQL = (
 # A rejected save was not applied: nothing of ours to recognise on the server.
 _TRIP_REJECTED_SQL = "UPDATE trip SET sent_record = NULL WHERE id = ? AND sent_record IS NOT NULL"
 _SENT_SQL = "UPDATE trip SET sent_record = ? WHERE id = ?"
+_KEPT_SENT_SQL = (
+    "SELECT id, sent_record FROM trip WHERE sent_record IS NOT NULL "
+    "AND id IN (SELECT value FROM json_each(:ids))"
+)
 # Earlier parked entries of the same trip are superseded: the latest state went through.
 _SUPERSEDE_SQL = (
     "UPDATE journal SET state = 'synced', synced_at = ?, updated_at = ? "
@@ -290,11 +295,18 @@ def record_answers(
 
 
 def remember_sent(session: Session, sent: Mapping[str, str]) -> None:
-    """Keep, by trip id, the JSON of the save about to be sent (see ``Trip.sent_record``)."""
-    if sent:
-        session.connection().exec_driver_sql(
-            _SENT_SQL, [(text, trip) for trip, text in sent.items()]
-        )
+    """Keep, by trip id, the JSON of the save about to be sent, beside those sent before it
+    whose answers were never recorded (``tracker.sentsaves``, ``Trip.sent_record``)."""
+    if not sent:
+        return
+    conn = session.connection()
+    kept: dict[str, Any] = dict(
+        conn.exec_driver_sql(_KEPT_SENT_SQL, {"ids": json.dumps(sorted(sent))}).all()
+    )
+    conn.exec_driver_sql(
+        _SENT_SQL,
+        [(with_sent(stored_json(kept.get(trip)), text), trip) for trip, text in sent.items()],
+    )
 
 
 def resolve_doubt(

@@ -40,8 +40,9 @@ class LocalTrip:
     change: str | None
     in_doubt: bool
     car_remote_id: str | None = None
-    sent: dict[str, Any] | None = None
-    """What an update of the trip sent whose answer was never recorded (None: nothing)."""
+    sent: tuple[dict[str, Any], ...] = ()
+    """What the trip's saves (creates or updates) sent since the last recorded answer
+    (``tracker.sentsaves``)."""
 
     @property
     def changed_here(self) -> bool:

@@ -41,6 +41,7 @@ from tracker.inputs import RemoteTripIn
 from tracker.links import covered_row, link
 from tracker.outbox import read_outbox_trips
 from tracker.pullruns import PullStart, advance, begin, finish
+from tracker.sentsaves import sent_bodies
 from tracker.tables import Car, Conflict, JournalEntry, Trip
 
 __all__ = ["Inbox", "write_values"]
@@ -156,7 +157,7 @@ def _load(s: Session, trip_ids: list[str]) -> dict[str, LocalTrip]:
             change=change,
             in_doubt=doubt,
             car_remote_id=car_remote,
-            sent=_loads(sent),
+            sent=tuple(sent_bodies(stored_json(sent))),
         )
     return out
 

@@ -106,9 +106,12 @@ class Trip(SQLModel, table=True):
     class_segment_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     custom_data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     remote_record: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
-    # The save item of an update sent and not yet answered (recorded): a save whose answer
-    # was lost is recognised as our own by the next pull (migration 0010).
-    sent_record: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # The save items (creates or updates) sent since the last recorded answer, a JSON list
+    # (tracker.sentsaves; one object before it): a save whose answer was lost is recognised
+    # as our own by the next read (migration 0010).
+    sent_record: list[dict[str, Any]] | dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON)
+    )
     synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     version: int = 1
     created_at: datetime = Field(sa_type=UTCDateTime)

@@ -266,14 +266,16 @@ class Decider:
         mine = by_local.get(local_id) if isinstance(local_id, str) else None
         if mine is not None and mine.trip.remote_id is None:
             # Our create whose answer was lost: it is this record. Someone may have edited it
-            # on Tight before we learned its id, and the trip may have changed here since: with
-            # no base to tell who changed what, each difference is merged as a conflict (a
-            # campaign saw such edits overwritten when the record was taken as the base).
+            # on Tight before we learned its id, and the trip may have changed here since: the
+            # base is what the create sent, when the server still holds exactly that; with no
+            # such base each difference is merged as a conflict (a campaign saw such edits
+            # overwritten when the record itself was taken as the base).
             adopt = Adopt(mine.trip.id, remote_id, record)
             if mine.lifecycle != Lifecycle.ACTIVE:
                 return [adopt]  # deleted here: the delete goes to this record
             mine_now = canonical(save_body(mine.trip, self.cfg))
-            return [adopt, *self._settle(mine, record, merge(None, mine_now, server))]
+            base = _own_write(mine, server, None)
+            return [adopt, *self._settle(mine, record, merge(base, mine_now, server))]
         if mine is not None:
             # Another record carries this trip's local id: a second copy on the server, or
             # the trip's own record under an id the server never gave it (a garbled answer).
@@ -299,11 +301,7 @@ class Decider:
                 return [Keep(local.trip.id)]
             return [self._take(local, record, differ)]
         # The base is read only for a merge (a walk of unchanged trips never needs it).
-        base = _base(local.base)
-        if local.sent is not None and _base(local.sent) == server:
-            # The server holds what our last update sent, whose answer never came back (the
-            # process died first): our own write, not someone else's edit.
-            base = server
+        base = _own_write(local, server, _base(local.base))
         return self._settle(local, record, merge(base, mine, server))
 
     def _settle(self, local: LocalTrip, record: dict[str, Any], result: Merge) -> list[Decision]:
@@ -349,6 +347,16 @@ class Decider:
         if self.policy == "local":
             return [Recreate(local.trip.id)]
         return [Hold(local.trip.id, "deleted", [], None)]
+
+
+def _own_write(local: LocalTrip, server: Canon, base: Canon | None) -> Canon | None:
+    """The merge base: the server's copy when it holds exactly what one of our saves sent
+    since the last recorded answer (a create or an update whose answer never came back: the
+    process died first), since that is our own write, not someone else's edit; ``base``
+    otherwise."""
+    if any(_base(body) == server for body in local.sent):
+        return server
+    return base
 
 
 def _base(record: dict[str, Any] | None) -> Canon | None:

@@ -172,18 +172,18 @@ class Pusher:
         self, claimed: list[Claimed], trips: dict[str, OutboxTrip], planned: list[Plan]
     ) -> dict[str, str]:
         """Build the batch's bodies inside its claim, while the previous request is out (the
-        sender thread then only sends), and return the updates' bodies for the store to keep
-        until their answers are recorded. A batch with in-doubt creates is built after their
-        reconciliation, by the sender."""
-        if any(doubtful(c) for c in claimed):
-            return {}
+        sender thread then only sends), and return every save's body (creates too) for the
+        store to keep until its answer is recorded: a server copy equal to it is our own
+        write whose answer was lost, not someone's edit.
+
+        A batch with in-doubt creates is built by the sender, after their reconciliation,
+        but what it can send for each trip (a create, or an update once found) carries the
+        same content as the body built now: that is kept too, beside what the trip sent
+        before (``tracker.sentsaves``)."""
         plan = self._sender.plan(Batch(claimed, trips))
-        planned.append(plan)
-        return {
-            item.claim.trip_id: json.dumps(item.body)
-            for item in plan.items
-            if item.remote_id is not None
-        }
+        if not any(doubtful(c) for c in claimed):
+            planned.append(plan)
+        return {item.claim.trip_id: json.dumps(item.body) for item in plan.items}
 
     def _wait_for_budget(self, stop: threading.Event | None) -> bool:
         """Wait for the rate budget *before* claiming, renewing the push lease meanwhile: a

@@ -240,6 +240,33 @@ def divergence(trips: dict[str, TripRow], sandbox: Sandbox) -> list[str]:
     return bad
 
 
+def trace(db: Path, sandbox: Sandbox, trip_id: str) -> str:
+    """A diverged trip's story, for a failure message: what the sandbox received for it (in
+    arrival order) and the trip's journal and history in the file."""
+    lines = [f"trip {trip_id}:"]
+    for d in sandbox.deliveries:
+        if d.custom(KEY) == trip_id:
+            item = d.item if isinstance(d.item, dict) else {}
+            lines.append(
+                f"  request {d.request} #{d.position}: {d.outcome} {d.record_id} "
+                f"id={item.get('id')} notes={item.get('notes')!r} deleted={item.get('deleted')}"
+            )
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        for row in con.execute(
+            "SELECT seq, op, state, in_doubt, payload_version, lease_owner, synced_at"
+            " FROM journal WHERE trip_id = ? ORDER BY seq",
+            (trip_id,),
+        ):
+            lines.append(f"  entry {row}")
+        for row in con.execute(
+            "SELECT id, entry_seq, at, event, detail FROM journal_event"
+            " WHERE trip_id = ? ORDER BY id",
+            (trip_id,),
+        ):
+            lines.append(f"  event {row}")
+    return "\n".join(lines)
+
+
 def creates_stored(sandbox: Sandbox) -> Counter[str]:
     """Local id -> how many records were *created* for it (2+ = stored twice, even if one
     was deleted later)."""

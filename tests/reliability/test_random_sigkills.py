@@ -34,6 +34,7 @@ from tests.reliability.harness import (
     read_trips,
     redeliveries,
     stored_twice,
+    trace,
 )
 from tests.reliability.profile import SEED, size
 from tracker.store import Tracker
@@ -175,5 +176,7 @@ def test_random_sigkills_while_recording_and_pushing_lose_nothing(
     assert final_integrity == "ok"
     assert drained
     assert not twice, twice
-    assert not diverged, diverged[:5]
+    assert not diverged, "\n".join(
+        [*diverged[:5], *(trace(db, sandbox, d.split(":")[0]) for d in diverged[:3])]
+    )
     assert redelivered <= bound

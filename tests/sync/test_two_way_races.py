@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlmodel import select
 
 from sync.engine import SyncEngine
 from sync.events import StepStarted, SyncEvent
@@ -16,6 +17,7 @@ from sync.settings import Settings
 from sync.tight.wire import QUERY_PATH
 from tests.helpers.remote import KEY, EngineFactory, fast_mileage, push
 from tracker.store import Tracker
+from tracker.tables import JournalEntry
 from tracker.views import TripView
 
 EDIT = {"mileageStatus": "BUSINESS", "notes": "by the accountant"}
@@ -67,6 +69,77 @@ def test_a_push_alone_does_not_send_an_in_doubt_create_found_changed(
     make_engine().run(push=True, pull=True)
     assert sandbox.record(record_id) == stored
     assert store.conflicts.count() == 1
+
+
+def _in_doubt_then_edited(
+    store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
+) -> tuple[str, str]:
+    """An in-doubt create (stored, answer lost) whose trip was edited here since; returns
+    the record's id and the trip's."""
+    record_id = _in_doubt_create(store, sandbox, make_engine)
+    (trip,) = store.trips.list()
+    store.trips.edit(trip.id, {"notes": "edited here"})
+    return record_id, trip.id
+
+
+def _pushed_as_ours(store: Tracker, sandbox: Sandbox, trip_id: str, notes: str) -> None:
+    """The trip's latest notes are on its one record, with no conflict and nothing left."""
+    assert store.conflicts.count() == 0
+    (stored,) = sandbox.records_with_custom(KEY, trip_id)
+    assert stored["notes"] == notes
+    assert store.trips.get(trip_id).remote_id == stored["id"]
+    counts = store.journal.counts()
+    assert (counts.pending, counts.in_flight, counts.in_doubt) == (0, 0, 0)
+
+
+def test_an_in_doubt_create_edited_here_since_is_our_own_write_not_a_conflict(
+    store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
+) -> None:
+    # Campaign A1 (under load): a create reached the server, the process died before
+    # recording the answer, the trip was edited here; the copy found by reconciliation is
+    # exactly what the create sent, so it is the base and the edit is pushed, not held.
+    _, trip_id = _in_doubt_then_edited(store, sandbox, make_engine)
+    first = push(make_engine())
+    assert first.reconciled_found == 1 and first.synced == 0  # read and merged first
+    push(make_engine())
+    _pushed_as_ours(store, sandbox, trip_id, "edited here")
+
+
+def test_a_create_sent_beside_an_in_doubt_one_is_recognised_as_ours_too(
+    store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
+) -> None:
+    # A batch holding an in-doubt create is built after its reconciliation, by the sender;
+    # the other creates of that batch are still kept as sent when claimed, so when their
+    # answers are lost too their copies are our own writes (campaign A1 under load).
+    _in_doubt_create(store, sandbox, make_engine)
+    fresh = store.trips.add({"date": "2026-03-03", "distance": "7.5", "notes": "first"})
+
+    def hook(point: str) -> None:
+        if point == "after_response":
+            raise KeyboardInterrupt  # both stored on the server, neither answer recorded
+
+    with pytest.raises(KeyboardInterrupt):
+        push(make_engine(hook=hook))
+    (record,) = sandbox.records_with_custom(KEY, fresh.id)
+    store.trips.edit(fresh.id, {"notes": "second"})
+    push(make_engine())
+    push(make_engine())
+    assert sandbox.records_with_custom(KEY, fresh.id)[0]["id"] == record["id"]
+    _pushed_as_ours(store, sandbox, fresh.id, "second")
+
+
+def test_an_in_doubt_create_deleted_here_since_is_deleted_on_the_server(
+    store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
+) -> None:
+    record_id, trip_id = _in_doubt_then_edited(store, sandbox, make_engine)
+    store.trips.delete(trip_id)
+    push(make_engine())
+    push(make_engine())
+    assert sandbox.record(record_id) is None
+    assert sandbox.records_with_custom(KEY, trip_id) == []
+    assert store.conflicts.count() == 0
+    counts = store.journal.counts()
+    assert (counts.pending, counts.in_flight, counts.in_doubt) == (0, 0, 0)
 
 
 def test_an_update_queued_after_the_run_read_the_copies_waits_for_the_next_run(
@@ -149,6 +222,37 @@ def test_a_server_edit_after_a_lost_answer_is_still_someone_elses(
     assert record["notes"] == "theirs"
     (conflict,) = store.conflicts.list()
     assert [f.name for f in conflict.fields] == ["notes"]
+
+
+def test_a_lost_update_stays_ours_after_a_newer_claim_that_was_never_sent(
+    store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
+) -> None:
+    # Campaign A1 under load: an update reached the server and its answer was lost; the trip
+    # was edited and claimed again (its body kept) by a process that died before sending
+    # it. Every body sent since the last answer is kept, so the server's copy is still known
+    # as ours and the newest edit is pushed, not held as a conflict with itself.
+    trip, record = _lost_update_answer(store, sandbox, make_engine)
+    store.trips.edit(trip.id, {"notes": "third"})
+
+    def hook(point: str) -> None:
+        if point == "after_claim":
+            raise KeyboardInterrupt  # claimed (body kept), never sent
+
+    with pytest.raises(KeyboardInterrupt):
+        push(make_engine(hook=hook))
+    assert sandbox.record(record["id"]) == record  # still "second"
+    with store.db.read() as s:
+        (owner,) = s.exec(
+            select(JournalEntry.lease_owner).where(JournalEntry.state == "in_flight")
+        ).all()
+    assert owner is not None
+    store.outbox.expire_claims(owner)  # its process died: as a take-over does
+    push(make_engine())
+    push(make_engine())
+    assert store.conflicts.count() == 0
+    stored = sandbox.record(record["id"])
+    assert stored is not None and stored["notes"] == "third"
+    assert store.journal.counts().pending == 0
 
 
 def _said(store: Tracker, trip_id: str) -> str:
