@@ -76,6 +76,33 @@ WHERE seq IN (
     LIMIT :limit)
 RETURNING seq, trip_id, op, attempts, in_doubt
 """
+# PostgreSQL (fleet mode): the same rule written out over the tables, so that its rows can be
+# locked. Claimers run at once (tracker.db: the write lock shared among pushers' steps):
+# FOR UPDATE SKIP LOCKED passes over the entries another worker is claiming instead of waiting
+# for its transaction, and READ COMMITTED re-checks a row it does lock (one another worker
+# has just claimed is no longer pending). An entry whose earlier entry of the same trip is
+# being claimed stays not due: that earlier entry is still open in every snapshot. The pick
+# is a CTE, run once (as a subquery of the UPDATE, PostgreSQL may run it again per row).
+_CLAIM_PG_SQL = """
+WITH picked AS (
+    SELECT j.seq FROM journal AS j JOIN trip AS t ON t.id = j.trip_id
+    WHERE j.state = 'pending' AND t.status = 'complete'
+      AND NOT EXISTS (
+          SELECT 1 FROM journal AS e
+          WHERE e.trip_id = j.trip_id AND e.seq < j.seq AND e.state IN ('pending', 'in_flight'))
+      AND NOT EXISTS (SELECT 1 FROM conflict AS c WHERE c.trip_id = j.trip_id)
+      AND (j.next_attempt_at IS NULL OR j.next_attempt_at <= :due)
+      AND (:updates OR j.op = 'delete' OR t.remote_id IS NULL
+           OR j.trip_id IN (SELECT value FROM json_each(:fresh)))
+    ORDER BY j.seq
+    LIMIT :limit
+    FOR UPDATE OF j SKIP LOCKED)
+UPDATE journal
+SET state = 'in_flight', lease_owner = :owner, lease_expires_at = :expires,
+    attempts = attempts + 1, updated_at = :now
+FROM picked WHERE journal.seq = picked.seq
+RETURNING journal.seq, journal.trip_id, journal.op, journal.attempts, journal.in_doubt
+"""
 _DUE_COUNT_SQL = (
     "SELECT count(*) FROM journal_due WHERE (next_attempt_at IS NULL OR next_attempt_at <= :due) "
     "AND (:updates OR op = 'delete' OR remote_id IS NULL OR seq IN (SELECT seq FROM journal "
@@ -185,7 +212,8 @@ def claim(
         **_updates_params(updates),
         "limit": limit,
     }
-    rows = sorted(conn.exec_driver_sql(_CLAIM_SQL, params).all())
+    sql = _CLAIM_PG_SQL if conn.dialect.name == "postgresql" else _CLAIM_SQL
+    rows = sorted(conn.exec_driver_sql(sql, params).all())
     if not rows:
         return []
     remote: dict[str, str | None] = dict(

@@ -13,7 +13,9 @@ PostgreSQL (fleet mode, ``TRACKER_DATABASE_URL``; :func:`create_pg_engine`) has 
 file's parts. Its counterparts: a write transaction is READ COMMITTED and first takes one
 transaction-scoped advisory lock (:data:`WRITE_LOCK`), so writers are serialised exactly as
 ``BEGIN IMMEDIATE`` serialises them on SQLite and every read-then-write of the store keeps
-the meaning it has there; a read is REPEATABLE READ READ ONLY (one snapshot that blocks no
+the meaning it has there; the pushers' steps (claims with ``FOR UPDATE SKIP LOCKED``, answers
+to entries each one holds) take it shared, so workers never wait for one another, only for
+the store's other writers; a read is REPEATABLE READ READ ONLY (one snapshot that blocks no
 writer, as SQLite's deferred read); ``durable=False`` is ``SET LOCAL synchronous_commit =
 off``; the pool is SQLAlchemy's QueuePool over psycopg 3 connections, checked before use.
 The store's raw SQL is written for SQLite's driver (``?`` and ``:name`` placeholders, id lists
@@ -194,7 +196,7 @@ def file_mode(path: Path) -> int:
 
 
 #: The advisory lock key every PostgreSQL write transaction takes first ("TRTP"): one writer
-#: at a time, as on SQLite. Fleet work will lift it path by path (docs/decisions.md).
+#: at a time, as on SQLite; shared among the pushers' steps (``Database.write(shared=True)``).
 WRITE_LOCK = APPLICATION_ID
 
 
@@ -289,7 +291,12 @@ def create_pg_engine(url: str, options: DbOptions = DbOptions()) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        if conn.get_execution_options().get("sqlite_begin") != "DEFERRED":
+        options = conn.get_execution_options()
+        if options.get("sqlite_begin") == "DEFERRED":
+            return
+        if options.get("write_lock") == "shared":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock_shared({WRITE_LOCK})")
+        else:
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
 
     return engine
@@ -493,6 +500,8 @@ class Database:
         #: True on PostgreSQL (fleet mode): the file's parts (PRAGMAs, file size) do not apply.
         self.postgres = engine.dialect.name == "postgresql"
         self._reader = reader_of(engine)
+        # PostgreSQL: pushers' steps share the write lock (SQLite: BEGIN IMMEDIATE all the same).
+        self._shared = engine.execution_options(write_lock="shared")
         self._now = clock
         self._damaged = False
 
@@ -506,8 +515,12 @@ class Database:
             raise
 
     @contextlib.contextmanager
-    def write(self, *, durable: bool = True) -> Iterator[Session]:
+    def write(self, *, durable: bool = True, shared: bool = False) -> Iterator[Session]:
         """A write transaction (BEGIN IMMEDIATE); commits on success, rolls back on error.
+
+        ``shared=True`` (PostgreSQL only; SQLite ignores it): the write lock is taken shared,
+        for transactions that touch only rows they lock themselves (the pushers' steps):
+        several run at once, none with another writer.
 
         ``durable=False``: the commit does not wait for the disk (``synchronous=NORMAL`` for
         this transaction only); it survives the process being killed, not a power cut, and
@@ -515,7 +528,8 @@ class Database:
         stored (the request budget's grants): ~0.02 ms instead of a ~2 ms fsync.
         """
         if durable:
-            with self._translated(), Session(self.engine) as session, session.begin():
+            bind = self._shared if shared and self.postgres else self.engine
+            with self._translated(), Session(bind) as session, session.begin():
                 yield session
             return
         if self.postgres:

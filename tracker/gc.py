@@ -11,9 +11,12 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import Connection
 from sqlmodel import Session
 
+from tracker import tally
 from tracker.coltypes import utc_text
 from tracker.db import Database, translate_errors
 from tracker.retention import GcReport, cutoff
@@ -52,14 +55,26 @@ class _Removed:
 
 def _remove(s: Session, before: datetime) -> _Removed:
     conn = s.connection()
-    free = int(conn.exec_driver_sql("PRAGMA freelist_count").scalar_one())
     params = {"cutoff": utc_text(before)}
-    events = int(conn.exec_driver_sql(_EVENTS_SQL, params).rowcount or 0)
-    events += int(conn.exec_driver_sql(_CLAIMED_SQL, params).rowcount or 0)
+    if conn.dialect.name == "postgresql":
+        # No file pages to count (the server's VACUUM reclaims space); then the tally's rows
+        # per server process are folded back into one per count (tracker.tally, 0019).
+        events = _delete(conn, params)
+        entries = int(conn.exec_driver_sql(_ENTRIES_SQL, params).rowcount or 0)
+        tally.compact(conn)
+        return _Removed(entries, events, 0, 0)
+    free = int(conn.exec_driver_sql("PRAGMA freelist_count").scalar_one())
+    events = _delete(conn, params)
     entries = int(conn.exec_driver_sql(_ENTRIES_SQL, params).rowcount or 0)
     freed = int(conn.exec_driver_sql("PRAGMA freelist_count").scalar_one()) - free
     page = int(conn.exec_driver_sql("PRAGMA page_size").scalar_one())
     return _Removed(entries, events, max(0, freed), page)
+
+
+def _delete(conn: Connection, params: dict[str, str]) -> int:
+    """The attempt-level events past retention (entries' first, then old ``claimed`` rows)."""
+    events = int(conn.exec_driver_sql(_EVENTS_SQL, params).rowcount or 0)
+    return events + int(conn.exec_driver_sql(_CLAIMED_SQL, params).rowcount or 0)
 
 
 def file_bytes(path: Path | None) -> int:
@@ -82,6 +97,16 @@ def vacuum(db: Database) -> None:
         # The DBAPI connection itself (autocommit, see tracker.db): VACUUM cannot run inside
         # a transaction, and SQLAlchemy's connection would BEGIN first.
         conn = db.engine.raw_connection()
+        if db.postgres:
+            # psycopg: autocommit for this statement only (the pool expects transactions).
+            driver: Any = conn.driver_connection
+            try:
+                driver.autocommit = True
+                driver.execute("VACUUM")
+            finally:
+                driver.autocommit = False
+                conn.close()
+            return
         try:
             cursor = conn.cursor()
             cursor.execute("VACUUM")

@@ -10,7 +10,6 @@ function runs in the caller's (IMMEDIATE) transaction.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -37,20 +36,23 @@ def expire_claims(session: Session, owner: str, now: datetime) -> int:
     return int(result.rowcount or 0)
 
 
-# An expired claim is a failed attempt: it extends the entry's failure streak.
+# An expired claim is a failed attempt: it extends the entry's failure streak. A create (no
+# remote id yet) not already in doubt becomes in doubt now: read first, for the history row.
 _EXPIRED_SQL = (
-    "SELECT seq, first_failed_at IS NULL FROM journal "
-    "WHERE state = 'in_flight' AND lease_expires_at <= ?"
+    "SELECT seq, first_failed_at IS NULL, NOT in_doubt AND op = 'save' AND "
+    "(SELECT remote_id FROM trip WHERE trip.id = journal.trip_id) IS NULL "
+    "FROM journal WHERE state = 'in_flight' AND lease_expires_at <= ?"
 )
+# Booleans as TRUE/FALSE (never 1/2): the column is a boolean on PostgreSQL.
 _RELEASE_EXPIRED_SQL = """
 UPDATE journal
 SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = :now,
     first_failed_at = COALESCE(first_failed_at, :now), last_failed_at = :now,
     in_doubt = CASE
-        WHEN in_doubt = 1 THEN 1
+        WHEN in_doubt THEN TRUE
         WHEN op = 'save' AND (SELECT remote_id FROM trip WHERE trip.id = journal.trip_id) IS NULL
-        THEN 2
-        ELSE 0 END
+        THEN TRUE
+        ELSE FALSE END
 WHERE state = 'in_flight' AND lease_expires_at <= :now
 RETURNING seq, trip_id, in_doubt
 """
@@ -64,26 +66,21 @@ def release_expired(session: Session, now: datetime) -> int:
     or an entry newly in doubt (``tracker.retention.failure_event``)."""
     conn = session.connection()
     at = utc_text(now)
-    first: dict[int, bool] = dict(conn.exec_driver_sql(_EXPIRED_SQL, (at,)).all())
-    if not first:
+    expired = {
+        seq: (bool(first), bool(fresh))
+        for seq, first, fresh in conn.exec_driver_sql(_EXPIRED_SQL, (at,)).all()
+    }
+    if not expired:
         return 0
     rows = conn.exec_driver_sql(_RELEASE_EXPIRED_SQL, {"now": at}).all()
-    # 2 marks "newly in doubt" for the event text; stored as a plain true.
-    fresh = [seq for seq, _trip, doubt in rows if doubt == 2]
-    if fresh:
-        conn.exec_driver_sql(
-            "UPDATE journal SET in_doubt = TRUE "
-            "WHERE seq IN (SELECT CAST(value AS INTEGER) FROM json_each(?))",
-            (json.dumps(fresh),),
-        )
-    add_events(
-        conn,
-        [
-            (seq, trip, at, "lease expired", "in doubt: reconcile first" if doubt else None)
-            for seq, trip, doubt in rows
-            if failure_event(bool(first.get(seq)), newly_in_doubt=doubt == 2)
-        ],
-    )
+    events = []
+    for seq, trip, doubt in rows:
+        first, fresh = expired.get(seq, (False, False))
+        if failure_event(first, newly_in_doubt=fresh):
+            events.append(
+                (seq, trip, at, "lease expired", "in doubt: reconcile first" if doubt else None)
+            )
+    add_events(conn, events)
     return len(rows)
 
 

@@ -228,7 +228,8 @@ class Outbox:
         (``lease_lost``). ``before_commit`` runs just before the commit when an answer was
         recorded (crash tests). ``schedule``: the claimed trips are read with their
         deduction under it (``tracker.deductions``), in the claim's transaction."""
-        with self._db.write() as s:
+        # Shared on PostgreSQL: every row this touches is one this owner holds or claims.
+        with self._db.write(shared=True) as s:
             now = self._db.now()
             if resolved:
                 for seq, remote_id in resolved.items():

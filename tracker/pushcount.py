@@ -51,7 +51,7 @@ PUSH_TOTALS_SQL = """
 SELECT count(*),
        coalesce(sum(op = 'save' AND remote_id IS NULL), 0),
        coalesce(sum(op = 'save' AND remote_id IS NOT NULL), 0),
-       (SELECT coalesce(max(n), 0) FROM tally WHERE key = 'journal:in_doubt')
+       (SELECT coalesce(sum(n), 0) FROM tally WHERE key = 'journal:in_doubt')
 FROM journal_due
 WHERE next_attempt_at IS NULL OR next_attempt_at <= :due
 """

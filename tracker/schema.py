@@ -37,6 +37,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0016",
     "0017",
     "0018",
+    "0019",
 )
 HEAD = KNOWN_REVISIONS[-1]
 

@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-__all__ = ["RECOUNT_SQL", "TALLY_KEYS", "TALLY_SQL", "as_counts", "read_tally", "recount"]
+__all__ = [
+    "COMPACT_PG_SQL",
+    "RECOUNT_SQL",
+    "TALLY_KEYS",
+    "TALLY_SQL",
+    "as_counts",
+    "compact",
+    "read_tally",
+    "recount",
+]
 
 TALLY_KEYS = (
     "journal:pending",
@@ -31,8 +40,15 @@ TALLY_KEYS = (
     "cost:unseen",
 )
 
-TALLY_SQL = "SELECT key, n FROM tally"
-"""The kept counts: rows of (key, n)."""
+TALLY_SQL = "SELECT key, sum(n) FROM tally GROUP BY key"
+"""The kept counts: rows of (key, n). On PostgreSQL a count is the sum of its rows, one per
+server process that moved it (migration 0019); on SQLite each count is one row."""
+COMPACT_PG_SQL = """
+WITH gone AS (DELETE FROM tally WHERE shard <> 0 RETURNING key, n)
+INSERT INTO tally (key, shard, n) SELECT key, 0, sum(n) FROM gone GROUP BY key
+ON CONFLICT (key, shard) DO UPDATE SET n = tally.n + EXCLUDED.n
+"""
+"""PostgreSQL: every count's rows folded into one (gc runs it; SQLite has nothing to fold)."""
 RECOUNT_SQL = """
 SELECT 'journal:' || state, count(*) FROM journal GROUP BY state
 UNION ALL
@@ -57,6 +73,14 @@ def as_counts(rows: Iterable[Sequence[Any]]) -> dict[str, int]:
 def read_tally(conn: Connection) -> dict[str, int]:
     """Every kept count (a few rows, whatever the store's size)."""
     return as_counts(conn.exec_driver_sql(TALLY_SQL).all())
+
+
+def compact(conn: Connection) -> int:
+    """Fold each count's rows into one on PostgreSQL (in the caller's write transaction);
+    returns how many rows were folded (0 on SQLite)."""
+    if conn.dialect.name != "postgresql":
+        return 0
+    return int(conn.exec_driver_sql(COMPACT_PG_SQL).rowcount or 0)
 
 
 def recount(conn: Connection) -> dict[str, int]:

@@ -99,3 +99,47 @@ def test_answers_are_recorded(any_store: Tracker) -> None:
     assert any_store.trips.get(ids[0]).sync_state == "synced"
     assert any_store.trips.get(ids[1]).sync_state == "parked"
     assert any_store.journal.counts().pending == 0
+
+
+@WRITES_READY
+def test_a_dead_workers_claims_are_taken_over_and_its_creates_reconciled(
+    any_store: Tracker,
+) -> None:
+    """An expired claim returns to pending; its creates become in doubt, once, with one
+    history row each; another worker then takes them, and a second expiry adds no row."""
+    ids = manual_trips(any_store, 2)
+    dead = claim(any_store, "worker-a", 2, timedelta(seconds=-1))  # expired at once
+    assert len(dead) == 2 and not any(c.in_doubt for c in dead)
+    also_dead = claim(any_store, "worker-b", 10, timedelta(seconds=-1))
+    assert sorted(c.trip_id for c in also_dead) == sorted(ids)
+    assert all(c.in_doubt for c in also_dead)
+    taken = claim(any_store, "worker-c", 10, timedelta(minutes=5))
+    assert sorted(c.trip_id for c in taken) == sorted(ids)
+    assert all(c.in_doubt for c in taken)
+    assert not claim(any_store, "worker-d", 10, timedelta(minutes=5))  # all held by c
+    for trip_id in ids:
+        _, events = any_store.journal.history(trip_id)
+        expired = [e.detail for e in events if e.event == "lease expired"]
+        assert expired == ["in doubt: reconcile first"]
+
+
+@WRITES_READY
+def test_gc_removes_synced_entries_past_retention(any_store: Tracker) -> None:
+    """gc on both backends (PostgreSQL: no file pages to count; it folds the tally's rows
+    per server process back into one per count, and VACUUM runs outside a transaction)."""
+    ids = manual_trips(any_store, 3)
+    held = claim(any_store, "worker-a", 3, timedelta(minutes=5))
+    record(any_store, "worker-a", {c.seq: Synced(f"mlg_{i}", None) for i, c in enumerate(held)})
+    dry = any_store.gc(timedelta(0), dry_run=True)
+    assert dry.entries == 3
+    assert any_store.journal.counts().synced == 3  # rolled back
+    done = any_store.gc(timedelta(0), vacuum=True)
+    assert done.entries == 3 and done.vacuumed
+    assert any_store.journal.counts().synced == 0
+    with any_store.db.read() as s:
+        conn = s.connection()
+        assert read_tally(conn) == recount(conn)
+        if any_store.db.postgres:
+            keys = conn.exec_driver_sql("SELECT count(*), count(DISTINCT key) FROM tally").one()
+            assert keys[0] == keys[1]  # one row per count again
+    assert all(any_store.trips.get(i).sync_state == "synced" for i in ids)
