@@ -19,6 +19,7 @@ from types import FrameType
 from sync import logs
 from sync.engine import SyncEngine
 from sync.lease import HeldLease
+from sync.owners import new_owner
 from sync.service import SyncService
 
 __all__ = ["DAEMON_LEASE", "run_daemon"]
@@ -39,14 +40,17 @@ def run_daemon(engine: SyncEngine, *, log_file: Path | None = None) -> int:
         log_format=settings.log_format,
     )
     ttl = timedelta(seconds=settings.schedule.lease_seconds)
+    # Fleet mode (PostgreSQL): as many daemons as machines, each under a lease of its own.
+    fleet = store.db.postgres
     lease = HeldLease(
         store.leases,
-        DAEMON_LEASE,
+        f"{DAEMON_LEASE}:{new_owner()}" if fleet else DAEMON_LEASE,
         ttl,
         engine.clock,
         busy=lambda held: (
-            f"a daemon is already running on {store.path} ({held.owner}); stop it first"
+            f"a daemon is already running on {store.db.location} ({held.owner}); stop it first"
         ),
+        forget=fleet,
     )
     stop = threading.Event()
 
@@ -60,7 +64,7 @@ def run_daemon(engine: SyncEngine, *, log_file: Path | None = None) -> int:
     service = SyncService(engine)
     try:
         service.start()
-        log.info("daemon running", extra={"owner": lease.owner, "db": str(store.path)})
+        log.info("daemon running", extra={"owner": lease.owner, "db": store.db.location})
         while not stop.wait(max(0.5, ttl.total_seconds() / 3)):
             if not lease.keep():
                 log.error("lost the daemon lease to another process; stopping")

@@ -28,13 +28,14 @@ from sync.costs.refresh import refresh_cost
 from sync.costs.report import PullReport, RefreshReport
 from sync.costs.strategies import paginator_from_settings
 from sync.deadline import Deadline
-from sync.errors import SyncError, TransientRemoteError
+from sync.errors import AlreadyRunningError, SyncError, TransientRemoteError
 from sync.events import Listener, StepStarted, SyncFinished, SyncStarted, notify
 from sync.http.client import build_client
 from sync.http.credentials import CredentialsProvider
 from sync.http.cutoff import CutOff
 from sync.http.reach import Reachability
 from sync.lease import HeldLease
+from sync.owners import new_owner
 from sync.preview import preview_run
 from sync.report import SyncReport
 from sync.settings import Settings
@@ -53,10 +54,14 @@ from tracker.errors import StorageError, TrackerError
 from tracker.leases import LeaseInfo
 from tracker.store import Tracker
 
-__all__ = ["PUSH_LEASE", "SyncEngine"]
+__all__ = ["MILEAGE_PULL_LEASE", "PUSH_LEASE", "SyncEngine"]
 
 PUSH_LEASE = "push"
-"""The lease of Tight's side of a run: one process pulls and pushes mileage at a time."""
+"""The lease of Tight's side of a run: one process pulls and pushes mileage at a time (on
+SQLite; in fleet mode each worker pushes under a lease of its own, ``push:<owner>``)."""
+MILEAGE_PULL_LEASE = "mileage-pull"
+"""Fleet mode: the walk of Tight's records, one worker at a time (on SQLite the push lease
+covers it)."""
 
 log = logging.getLogger(__name__)
 
@@ -182,13 +187,18 @@ class SyncEngine:
                         break  # the database is every step's: the next would fail alike
 
     def _push_lease(self) -> HeldLease:
+        # Fleet mode (PostgreSQL): workers push side by side, each under its own lease; the
+        # claims' own leases and fences keep them apart (tracker.claims), and a dead worker's
+        # claims return when their leases expire. The row goes with the run.
+        fleet = self.store.db.postgres
         return HeldLease(
             self.store.leases,
-            PUSH_LEASE,
+            f"{PUSH_LEASE}:{new_owner()}" if fleet else PUSH_LEASE,
             self._lease_ttl(),
             self.clock,
             busy=_push_busy,
             on_takeover=self.store.outbox.expire_claims,
+            forget=fleet,
         )
 
     def _lease_ttl(self) -> timedelta:
@@ -333,8 +343,13 @@ class SyncEngine:
 def _same_fate(error: Exception | None) -> bool:
     """True when the mileage pull's failure would fail the push the same way (a refusal, a
     misconfiguration, the database): the push is then not tried. After a temporary failure
-    it is (creates and deletes can go; updates wait for a read of their copies)."""
-    return error is not None and not isinstance(error, TransientRemoteError)
+    it is (creates and deletes can go; updates wait for a read of their copies), and after
+    another fleet worker's walk (a push reads the copies it updates itself)."""
+    return error is not None and not isinstance(error, TransientRemoteError | AlreadyRunningError)
+
+
+def _walk_busy(held: LeaseInfo) -> str:
+    return f"another worker ({held.owner}) is reading Tight's changes; this run only pushes"
 
 
 def _push_busy(held: LeaseInfo) -> str:
@@ -385,9 +400,21 @@ class _TightRun:
     def pull(self, stop: threading.Event | None) -> MileagePullReport:
         """Walk Tight's records of the open window and merge them."""
         engine = self.engine
-        notify(engine.listener, StepStarted("mileage"))
-        since = window_start(engine.settings.mileage.pull_since, engine.clock.wall().date())
-        return self._mileage(stop).walk(since)
+        with ExitStack() as held:
+            if engine.store.db.postgres:
+                # Fleet mode: one walker at a time (the others push meanwhile).
+                held.enter_context(
+                    HeldLease(
+                        engine.store.leases,
+                        MILEAGE_PULL_LEASE,
+                        engine._lease_ttl(),
+                        engine.clock,
+                        busy=_walk_busy,
+                    )
+                )
+            notify(engine.listener, StepStarted("mileage"))
+            since = window_start(engine.settings.mileage.pull_since, engine.clock.wall().date())
+            return self._mileage(stop).walk(since)
 
     def push(self, stop: threading.Event | None, retry_waiting: bool) -> PushReport:
         """Read the server copies of the trips about to be updated, then push."""

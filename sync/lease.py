@@ -32,7 +32,8 @@ class HeldLease:
 
     ``on_takeover(owner)`` runs after a dead holder's lease was taken over (the push gives
     that holder's claimed entries back). ``busy(info)`` words the AlreadyRunningError raised
-    when a live owner holds it.
+    when a live owner holds it. ``forget``: the row goes on release (a lease named for this
+    holder alone: a fleet worker's push lease).
     """
 
     def __init__(
@@ -44,9 +45,11 @@ class HeldLease:
         *,
         busy: Callable[[LeaseInfo], str],
         on_takeover: Callable[[str], object] | None = None,
+        forget: bool = False,
     ) -> None:
         self._leases = leases
         self._clock = clock
+        self._forget = forget
         owner = new_owner()
         fence = leases.acquire(name, owner, ttl)
         if fence is None:
@@ -99,7 +102,7 @@ class HeldLease:
     def release(self) -> None:
         """Give the lease up (harmless when it was already lost)."""
         hold = self.hold
-        self._leases.release(hold.name, hold.owner, hold.fence)
+        self._leases.release(hold.name, hold.owner, hold.fence, forget=self._forget)
 
     def __enter__(self) -> HeldLease:
         return self

@@ -32,7 +32,7 @@ from sync.engine import SyncEngine
 from sync.errors import AlreadyRunningError, AuthError
 from sync.gc import collect_garbage
 from sync.http.retry import RetryPolicy, next_attempt_at
-from sync.watchdog import Watchdog
+from sync.watchdog import Watchdog, changes_of
 from tracker.errors import TrackerError
 
 __all__ = ["CHECK", "GC", "PULL", "PUSH", "SOON", "JobState", "ServiceState", "SyncService"]
@@ -147,8 +147,9 @@ class SyncService:
                 )
             scheduler.start()
             self._scheduler = scheduler
+            db = self.engine.store.db
             self._watchdog = Watchdog(
-                self.engine.store.path,
+                lambda: changes_of(db),
                 self.clock,
                 self._stop,
                 interval=self._watch_interval,

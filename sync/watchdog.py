@@ -4,20 +4,39 @@ Why: APScheduler 3.11 computes its next wake-up from the wall clock, so a wall c
 back by an hour stalls an interval job for that hour. The watchdog ticks on the monotonic
 clock, compares the wall clock's progress with it, and reports a jump. It also polls
 ``PRAGMA data_version`` so changes committed by *another* process (the CLI, the app) trigger
-a push within seconds.
+a push within seconds; on PostgreSQL (fleet mode) it LISTENs for the journal's NOTIFY
+(migration 0020) instead, sent by whichever machine queued the change.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sync.clock import Clock
 
-__all__ = ["JUMP_TOLERANCE", "DataVersion", "Watchdog"]
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from tracker.db import Database
+
+__all__ = [
+    "JOURNAL_CHANNEL",
+    "JUMP_TOLERANCE",
+    "Changes",
+    "DataVersion",
+    "Notifications",
+    "Watchdog",
+    "changes_of",
+]
+
+JOURNAL_CHANNEL = "tracker_journal"
+"""What migration 0020's trigger NOTIFYs when a journal entry becomes pending."""
 
 log = logging.getLogger(__name__)
 
@@ -60,16 +79,67 @@ class DataVersion:
             self._con.close()
 
 
+class Notifications:
+    """PostgreSQL: ``LISTEN`` on the journal's channel on a private connection (taken out
+    of the engine's pool for good: it stays in autocommit, listening)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._con: Any = None
+        try:
+            raw = engine.raw_connection()
+            con: Any = raw.driver_connection
+            raw.detach()  # closed for real by close(), never handed back to the pool
+            con.autocommit = True
+            con.execute(f"LISTEN {JOURNAL_CHANNEL}")
+            self._con = con
+        except Exception:  # the watchdog then only watches the clock
+            log.warning("cannot listen for changes made elsewhere", exc_info=True)
+
+    def changed(self) -> bool:
+        """True when a change was queued (here or elsewhere) since the last call."""
+        if self._con is None:
+            return False
+        try:
+            return any(True for _ in self._con.notifies(timeout=0))
+        except Exception:
+            log.warning("stopped listening for changes made elsewhere", exc_info=True)
+            self.close()
+            return False
+
+    def close(self) -> None:
+        """Close the private connection."""
+        con, self._con = self._con, None
+        if con is not None:
+            with contextlib.suppress(Exception):
+                con.close()
+
+
+class Changes(Protocol):
+    """Where the watchdog learns of changes committed by other processes."""
+
+    def changed(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+def changes_of(db: Database) -> Changes:
+    """The store's change source: the file's data version, or the server's notifications."""
+    if db.path is None:
+        return Notifications(db.engine)
+    return DataVersion(db.path)
+
+
 class Watchdog:
     """A daemon thread ticking every ``interval`` seconds until ``stop`` is set.
 
     ``on_jump(drift)`` runs when the wall clock moved ``drift`` seconds more (or less) than
-    the monotonic clock; ``on_change()`` when another process committed to ``path``.
+    the monotonic clock; ``on_change()`` when another process committed to the store
+    (``changes``: opened in the thread, closed when it ends).
     """
 
     def __init__(
         self,
-        path: Path,
+        changes: Callable[[], Changes],
         clock: Clock,
         stop: threading.Event,
         *,
@@ -77,7 +147,7 @@ class Watchdog:
         on_jump: Callable[[float], None],
         on_change: Callable[[], None],
     ) -> None:
-        self._path = path
+        self._changes = changes
         self._clock = clock
         self._stop = stop
         self._interval = interval
@@ -96,7 +166,7 @@ class Watchdog:
     def _watch(self) -> None:
         clock = self._clock
         last_wall, last_mono = clock.wall().timestamp(), clock.monotonic()
-        version = DataVersion(self._path)
+        version = self._changes()
         try:
             while not self._stop.wait(self._interval):
                 wall, mono = clock.wall().timestamp(), clock.monotonic()

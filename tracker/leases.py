@@ -78,10 +78,14 @@ def renew(
     return True
 
 
-def release(session: Session, name: str, owner: str, fence: int) -> None:
-    """Give the lease up (no-op if it is no longer ours)."""
+def release(session: Session, name: str, owner: str, fence: int, *, forget: bool = False) -> None:
+    """Give the lease up (no-op if it is no longer ours); ``forget``: remove its row (a
+    lease named for one holder only, which nobody will take again)."""
     row = session.get(Lease, name)
     if row is not None and row.owner == owner and row.fence == fence:
+        if forget:
+            session.delete(row)
+            return
         row.owner = None
         row.expires_at = None
         session.add(row)
@@ -115,10 +119,10 @@ class Leases:
         with self._db.write() as s:
             return renew(s, name, owner, fence, ttl, self._db.now())
 
-    def release(self, name: str, owner: str, fence: int) -> None:
-        """Give a lease up (no-op if it is no longer ours)."""
+    def release(self, name: str, owner: str, fence: int, *, forget: bool = False) -> None:
+        """Give a lease up (no-op if it is no longer ours); ``forget``: remove its row."""
         with self._db.write() as s:
-            release(s, name, owner, fence)
+            release(s, name, owner, fence, forget=forget)
 
     def info(self, name: str) -> LeaseInfo:
         """Who holds the named lease."""

@@ -38,6 +38,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0017",
     "0018",
     "0019",
+    "0020",
 )
 HEAD = KNOWN_REVISIONS[-1]
 

@@ -4,12 +4,21 @@ two claims queue on one row, and the store's other writers still one at a time."
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from sync.clock import SystemClock
+from sync.engine import MILEAGE_PULL_LEASE, SyncEngine
+from sync.errors import AlreadyRunningError
+from sync.lease import HeldLease
+from sync.sandbox import Sandbox, SandboxServer
+from sync.settings import Settings
+from sync.tight.report import PushReport
+from tests.helpers.remote import KEY, fast_mileage, push
 from tests.helpers.store import claim, manual_trips
 from tracker import claims
 from tracker.db import create_pg_engine
@@ -122,3 +131,70 @@ def test_the_split_counts_migrate_down_and_up_again(pg_url: str) -> None:
         claim(store, "worker-c", 10, LEASE)
         with store.db.read() as s:
             assert read_tally(s.connection()) == recount(s.connection())
+
+
+def test_two_workers_push_one_backlog_side_by_side_each_trip_once(
+    pg_url: str, server: SandboxServer, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Worker a holds its first batch until worker b has claimed one too: both push at once
+    (on SQLite the second would be refused, one pusher per file); every trip is stored once."""
+    a_claimed, b_claimed = threading.Event(), threading.Event()
+
+    def hold_first_batch(point: str) -> None:
+        if point == "after_claim" and not a_claimed.is_set():
+            a_claimed.set()
+            assert b_claimed.wait(timeout=60), "worker b never claimed beside worker a"
+
+    def note_claim(point: str) -> None:
+        if point == "after_claim":
+            b_claimed.set()
+
+    mileage = fast_mileage(server.tight_url, batch_size=10)
+    settings = Settings(home=tmp_path / "home", mileage=mileage)
+    with (
+        Tracker.open_url(pg_url, timezone="UTC") as a,
+        Tracker.open_url(pg_url, timezone="UTC") as b,
+    ):
+        ids = manual_trips(a, 60)
+        with (
+            SyncEngine(settings, a, hook=hold_first_batch) as first,
+            SyncEngine(settings, b, hook=note_claim) as second,
+        ):
+            reports: dict[str, PushReport] = {}
+            worker = threading.Thread(target=lambda: reports.update(a=push(first)))
+            worker.start()
+            assert a_claimed.wait(timeout=60)
+            reports["b"] = push(second)
+            worker.join(timeout=60)
+            assert not worker.is_alive()
+        assert reports["a"].synced > 0 and reports["b"].synced > 0
+        assert reports["a"].synced + reports["b"].synced == len(ids)
+        counts = a.journal.counts()
+        assert (counts.pending, counts.in_flight, counts.synced) == (0, 0, len(ids))
+        with a.db.read() as s:
+            leases = s.connection().exec_driver_sql("SELECT count(*) FROM lease").scalar_one()
+        assert leases == 0  # each worker's lease went with its run
+    for trip_id in ids:
+        assert len(sandbox.records_with_custom(KEY, trip_id)) == 1
+
+
+def test_a_worker_whose_walk_is_taken_only_pushes(
+    pg_url: str, server: SandboxServer, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """One worker at a time reads Tight's changes; another's run says so and still pushes."""
+    settings = Settings(home=tmp_path / "home", mileage=fast_mileage(server.tight_url))
+    with Tracker.open_url(pg_url, timezone="UTC") as store:
+        ids = manual_trips(store, 3)
+        walking = HeldLease(
+            store.leases, MILEAGE_PULL_LEASE, LEASE, SystemClock(), busy=lambda held: "busy"
+        )
+        with walking, SyncEngine(settings, store) as engine:
+            report = engine.run(push=True, pull=True)
+        failure = report.failures.get("mileage")
+        assert isinstance(failure, AlreadyRunningError)
+        assert "another worker" in str(failure) and "only pushes" in str(failure)
+        assert report.push is not None and report.push.synced == len(ids)
+        with SyncEngine(settings, store) as engine:
+            report = engine.run(push=True, pull=True)  # the walk is free again
+        assert not report.failures and report.mileage is not None
+    assert all(len(sandbox.records_with_custom(KEY, i)) == 1 for i in ids)
