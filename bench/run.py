@@ -70,6 +70,8 @@ class Sizes:
     """Fixes in the 0010 store that bench/waypoint_store.py measures and migrates."""
     report_n: int
     """Trips of the one-year report of bench/report.py (issue 14: 100k)."""
+    fleet_n: int
+    """Trips drained by 1 then 4 worker processes on PostgreSQL (bench/fleet.py, issue 17)."""
 
 
 FULL = Sizes(
@@ -98,6 +100,7 @@ FULL = Sizes(
     shared_limit=1000,
     waypoint_n=1_000_000,
     report_n=100_000,
+    fleet_n=2_000,
 )
 QUICK = Sizes(
     ingest_n=5_000,
@@ -125,6 +128,7 @@ QUICK = Sizes(
     shared_limit=20,
     waypoint_n=20_000,
     report_n=2_000,
+    fleet_n=100,
 )
 
 
@@ -238,6 +242,12 @@ def _report(s: Sizes) -> list[Row]:
     return report.run(n=s.report_n)
 
 
+def _fleet(s: Sizes) -> list[Row]:
+    from bench import fleet
+
+    return [fleet.run(n=s.fleet_n)]
+
+
 BENCHMARKS: dict[str, Callable[[Sizes], list[Row]]] = {
     "ingest": _ingest,
     "push": _push,
@@ -255,6 +265,7 @@ BENCHMARKS: dict[str, Callable[[Sizes], list[Row]]] = {
     "idle_sync": _idle_sync,
     "waypoints": _waypoints,
     "report": _report,
+    "fleet": _fleet,
 }
 
 

@@ -50,6 +50,7 @@ SECTIONS = {
     17: "Two-way sync: daemon and tracker sync on one file, app and another client (F5)",
     18: "Hostile and odd servers through the tracker command (H)",
     19: "The once flaky daemon SIGKILL test, repeated in fresh processes (R)",
+    20: "Fleet mode on PostgreSQL: workers SIGKILLed mid-batch (A1-PG)",
 }
 
 #: Rows no campaign here produces, and where they are covered instead.

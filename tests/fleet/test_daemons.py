@@ -4,7 +4,6 @@ runs under a lease of its own (on SQLite a second daemon is refused with exit co
 from __future__ import annotations
 
 import functools
-import os
 import signal
 import subprocess
 import sys
@@ -13,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from sync.sandbox import DEFAULT_TOKEN, Sandbox, SandboxServer
+from sync.sandbox import Sandbox, SandboxServer
 from sync.watchdog import Notifications
-from tests.helpers.remote import KEY
+from tests.helpers.remote import KEY, fleet_env
 from tests.helpers.store import claim, manual_trips
 from tests.helpers.wait import wait_for
 from tracker.store import Tracker
@@ -28,20 +27,16 @@ EXE = str(Path(sys.executable).parent / "tracker")
 def test_two_daemons_run_side_by_side_and_store_each_trip_once(
     pg_url: str, server: SandboxServer, sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
-    env.update(
-        TRACKER_DATABASE_URL=pg_url,
-        TRACKER_MILEAGE_URL=server.tight_url,
-        TRACKER_MILEAGE_TOKEN=DEFAULT_TOKEN,
-        TRACKER_MILEAGE_BATCH_SIZE="5",
-        # No scheduled push after the first: what the daemons push later, a NOTIFY from
-        # the journal (migration 0020) made them push.
-        TRACKER_SCHEDULE_PUSH_INTERVAL="3600",
-        TRACKER_SCHEDULE_PULL_INTERVAL="3600",
-        TRACKER_SCHEDULE_JITTER="0",
-        TRACKER_SCHEDULE_SOON_DELAY="0.2",
-        TRACKER_LOG_LEVEL="INFO",
-    )
+    # No scheduled push after the first: what the daemons push later, a NOTIFY from the
+    # journal (migration 0020) made them push.
+    settings = {
+        "TRACKER_MILEAGE_BATCH_SIZE": "5",
+        "TRACKER_SCHEDULE_PUSH_INTERVAL": "3600",
+        "TRACKER_SCHEDULE_PULL_INTERVAL": "3600",
+        "TRACKER_SCHEDULE_JITTER": "0",
+        "TRACKER_SCHEDULE_SOON_DELAY": "0.2",
+        "TRACKER_LOG_LEVEL": "INFO",
+    }
     procs = []
     try:
         for n in (1, 2):
@@ -49,7 +44,7 @@ def test_two_daemons_run_side_by_side_and_store_each_trip_once(
             procs.append(
                 subprocess.Popen(
                     [EXE, "daemon", "--log-file", str(home / "daemon.log")],
-                    env={**env, "TRACKER_HOME": str(home)},
+                    env=fleet_env(pg_url, server.tight_url, home, **settings),
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
                     text=True,

@@ -3,7 +3,9 @@ point at it with quick backoff, and an in-process client."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -77,3 +79,18 @@ def pull(engine: SyncEngine, **options: Any) -> PullReport:
     report.raise_for_failure()
     assert report.costs is not None
     return report.costs
+
+
+def fleet_env(database_url: str, tight_url: str, home: Path, **settings: str) -> dict[str, str]:
+    """The environment of a `tracker` process on a PostgreSQL store (a fleet worker): this
+    process's without any TRACKER_* variable, the database, its own home, the sandbox and
+    its token, then ``settings`` (``TRACKER_...`` names)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    env.update(
+        TRACKER_DATABASE_URL=database_url,
+        TRACKER_HOME=str(home),
+        TRACKER_MILEAGE_URL=tight_url,
+        TRACKER_MILEAGE_TOKEN=DEFAULT_TOKEN,
+        **settings,
+    )
+    return env
