@@ -143,7 +143,8 @@ _TRIP_SYNCED_SQL = (
     "UPDATE trip SET synced_at = ?, remote_id = COALESCE(?, remote_id), "
     "remote_record = COALESCE(?, remote_record), sent_record = NULL WHERE id = ?"
 )
-# A rejected save was not applied: nothing of ours to recognise on the server.
+# A rejected save was not applied. The bodies kept from before it go too: a copy holding one
+# of them (an answer lost earlier) is then merged as anyone's edit, a conflict at worst.
 _TRIP_REJECTED_SQL = "UPDATE trip SET sent_record = NULL WHERE id = ? AND sent_record IS NOT NULL"
 _SENT_SQL = "UPDATE trip SET sent_record = ? WHERE id = ?"
 _KEPT_SENT_SQL = (
