@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
 
 from tracker.db import Database
 from tracker.tables import Lease
@@ -128,3 +129,16 @@ class Leases:
         """Who holds the named lease."""
         with self._db.read() as s:
             return info(s, name)
+
+    def held_as(self, name: str) -> list[LeaseInfo]:
+        """The live holders of the job ``name``: its lease, or in fleet mode the leases
+        named ``name:<owner>`` each worker holds for itself (``push``, ``daemon``)."""
+        now = self._db.now()
+        with self._db.read() as s:
+            rows = s.exec(
+                select(Lease).where(
+                    or_(col(Lease.name) == name, col(Lease.name).startswith(f"{name}:"))
+                )
+            ).all()
+            found = [LeaseInfo(r.name, r.owner, r.fence, r.expires_at) for r in rows]
+        return sorted((i for i in found if i.held(now)), key=lambda i: i.name)

@@ -33,13 +33,17 @@ def status(
         trips = store.trips.count()
         next_retry = store.journal.next_attempt_at()
         last = store.journal.last_error()
-        daemon = store.leases.info("daemon")
-        pusher = store.leases.info("push")
+        # Fleet mode: one lease per daemon and per run (``daemon:<owner>``, ``push:<owner>``).
+        daemons = store.leases.held_as("daemon")
+        pushers = store.leases.held_as("push")
         costs = store.costs.counts().to_json()
+        fleet = store.db.postgres
+        where = store.db.location
     oldest = counts.oldest_pending_at
     doc: dict[str, Any] = {
-        "database": str(settings.db_path),
-        "database_mode": oct(file_mode(settings.db_path)),
+        # PostgreSQL: the URL without its password; no file, so no file mode.
+        "database": where if fleet else str(settings.db_path),
+        "database_mode": None if fleet else oct(file_mode(settings.db_path)),
         "trips": trips,
         "conflicts": counts.conflicts,
         "journal": counts.to_dict(),
@@ -57,10 +61,11 @@ def status(
             )
         },
         "daemon": {
-            "running": daemon.held(now),
-            "owner": daemon.owner if daemon.held(now) else None,
+            "running": bool(daemons),
+            "owner": daemons[0].owner if daemons else None,
+            "count": len(daemons),
         },
-        "sync_running": pusher.held(now),
+        "sync_running": bool(pushers),
         "costs": costs,
     }
     if checked is not None:
@@ -74,7 +79,7 @@ def status(
         ["what", "value"],
         [
             ("database", doc["database"]),
-            ("file mode", doc["database_mode"]),
+            ("file mode", doc["database_mode"] or "- (PostgreSQL)"),
             ("trips", trips),
             ("pending", counts.pending),
             ("in flight", counts.in_flight),
@@ -89,7 +94,7 @@ def status(
                 "last error (mileage)",
                 f"{last.error_type}: {last.error_message}" if last else "-",
             ),
-            ("daemon", f"running ({daemon.owner})" if doc["daemon"]["running"] else "not running"),
+            ("daemon", _daemons(daemons)),
             ("sync running now", "yes" if doc["sync_running"] else "no"),
             *(
                 [("integrity", f"ok (PRAGMA quick_check, {checked * 1000:.0f} ms)")]
@@ -98,6 +103,14 @@ def status(
             ),
         ],
     )
+
+
+def _daemons(daemons: list[Any]) -> str:
+    if not daemons:
+        return "not running"
+    if len(daemons) == 1:
+        return f"running ({daemons[0].owner})"
+    return f"{len(daemons)} running ({', '.join(d.owner for d in daemons)})"
 
 
 def _check(store: Any) -> float:

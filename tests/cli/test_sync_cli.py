@@ -100,7 +100,7 @@ def test_status_reports_last_error_and_no_daemon(capsys: pytest.CaptureFixture[s
     status = json.loads(out)
     assert status["journal"]["parked"] == 1
     assert status["last_error"]["mileage"]["type"] == "INVALID_VALUE"
-    assert status["daemon"] == {"running": False, "owner": None}
+    assert status["daemon"] == {"running": False, "owner": None, "count": 0}
     assert status["sync_running"] is False
 
 

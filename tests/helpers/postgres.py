@@ -22,16 +22,18 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["PgCluster", "find_pg_bin", "start_cluster"]
+__all__ = ["PgCluster", "as_server_user", "find_pg_bin", "start_cluster"]
 
 #: Where Debian/Ubuntu's ``postgresql`` package puts the server binaries (not on PATH).
 _DEBIAN_BIN = Path("/usr/lib/postgresql")
 _RUN_AS = "postgres"
+_ROOT = Path(__file__).resolve().parents[2]
 _TEMPLATE = "tracker_template"
 
 
@@ -64,7 +66,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _as_server_user() -> list[str]:
+def as_server_user() -> list[str]:
     """The prefix that runs a command as the unprivileged user when we are root."""
     if os.geteuid() != 0:
         return []
@@ -83,6 +85,8 @@ class PgCluster:
     port: int
     _names: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _stopped: bool = False
+    reaper: subprocess.Popen[bytes] | None = None
+    """Stops the server if this process dies without stopping it (tests/helpers/pg_reaper.py)."""
 
     @property
     def data(self) -> Path:
@@ -94,7 +98,7 @@ class PgCluster:
 
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [*_as_server_user(), *args], check=True, capture_output=True, text=True, cwd="/"
+            [*as_server_user(), *args], check=True, capture_output=True, text=True, cwd="/"
         )
 
     def execute(self, sql: str, dbname: str = "postgres") -> None:
@@ -131,6 +135,9 @@ class PgCluster:
         with contextlib.suppress(subprocess.CalledProcessError, FileNotFoundError):
             self._run(str(self.bin / "pg_ctl"), "stop", "-D", str(self.data), "-m", "fast", "-w")
         shutil.rmtree(self.folder, ignore_errors=True)
+        if self.reaper is not None:  # nothing left for it to do
+            self.reaper.kill()
+            self.reaper.wait()
 
 
 def start_cluster() -> PgCluster:
@@ -141,6 +148,23 @@ def start_cluster() -> PgCluster:
         shutil.chown(folder, _RUN_AS, _RUN_AS)
     cluster = PgCluster(folder=folder, bin=pg_bin, port=0)
     atexit.register(cluster.stop)  # also when the session is interrupted
+    # And when it is killed (atexit does not run then): a reaper process, in a session of
+    # its own, stops the server once this process is gone (tests/helpers/pg_reaper.py).
+    cluster.reaper = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.helpers.pg_reaper",
+            str(os.getpid()),
+            str(folder),
+            str(pg_bin),
+        ],
+        cwd=_ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         cluster._run(
             str(pg_bin / "initdb"),
