@@ -155,11 +155,9 @@ def test_a_business_trip_no_rate_covers_is_named_and_nothing_is_written(
     capsys: Capture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rates = tmp_path / "rates.toml"
+    # Its only rate ends on 30 June: a trip in August has none.
     rates.write_text(
-        '[[schedules]]\nid = "half"\nname = "H"\njurisdiction = "H"\ntax_year = "calendar"\n'
-        'rounding = "per-trip"\n[[schedules.rates]]\nvehicle = "car"\npurpose = "business"\n'
-        'valid_from = 2025-01-01\nvalid_to = 2025-06-30\ncurrency = "EUR"\n'
-        'distance_unit = "km"\ntiers = [{ rate = "0.30" }]\n'
+        schedule_toml("half", "per-trip", "EUR", "km", '[{ rate = "0.30" }]', valid_to="2025-06-30")
     )
     bad = trip(capsys, "2025-08-01", "10", "--unit", "km", "-c", "business")
     out = tmp_path / "log.csv"
