@@ -32,6 +32,8 @@ def sent_bodies(stored: Any) -> list[dict[str, Any]]:
 
 def with_sent(stored: Any, body: str) -> str:
     """The column's new JSON text once ``body`` (a save's JSON text) is about to be sent."""
+    if stored is None:  # the common case (nothing unanswered): no parsing
+        return f"[{body}]"
     new = json.loads(body)
     kept = [old for old in sent_bodies(stored) if old != new]
     return json.dumps([*kept, new][-KEEP:])

@@ -36,12 +36,15 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Item:
-    """One save of a batch: its entry, the id it is sent under (None: a create), its body."""
+    """One save of a batch: its entry, the id it is sent under (None: a create), its body,
+    and the body's JSON text (encoded once: the request is made of it, and the trip keeps
+    it until the answer is recorded)."""
 
     claim: Claimed
     remote_id: str | None
     body: dict[str, Any]
     canon: Canon | None = None
+    text: str = ""
 
     @property
     def sent(self) -> vd.Sent:
@@ -105,10 +108,14 @@ def doubtful(c: Claimed) -> bool:
 
 
 def encode(items: list[Item]) -> bytes:
-    """The save request's body. ``allow_nan=False``: a stored NaN can never be sent as
-    invalid JSON."""
-    body = {"data": [i.body for i in items]}
-    return json.dumps(body, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    """The save request's body, joined from the items' texts: the bytes
+    ``json.dumps({"data": [...]}, ensure_ascii=False)`` would give."""
+    return ('{"data": [' + ", ".join(i.text for i in items) + "]}").encode("utf-8")
+
+
+def _text(body: dict[str, Any]) -> str:
+    # allow_nan=False: a stored NaN can never be sent as invalid JSON.
+    return json.dumps(body, allow_nan=False, ensure_ascii=False)
 
 
 def plan_saves(
@@ -128,24 +135,12 @@ def plan_saves(
         try:
             trip = trips[c.trip_id]
             body = save_body(trip, cfg, remote_id=remote_ids[c.seq], base=trip.base)
+            text = _text(body)
         except (ValueError, TypeError) as err:
             invalid[c.seq] = Parked("LOCAL_INVALID", f"cannot be sent: {err}")
             continue
-        items.append(Item(c, remote_ids[c.seq], body, _canon(body)))
-    if not items:
-        return Plan(items, invalid)
-    try:
-        return Plan(items, invalid, encode(items))  # one encode in the common case
-    except (ValueError, TypeError):
-        good: list[Item] = []
-        for item in items:
-            try:
-                json.dumps(item.body, allow_nan=False)
-            except (ValueError, TypeError) as err:
-                invalid[item.claim.seq] = Parked("LOCAL_INVALID", f"cannot be sent: {err}")
-            else:
-                good.append(item)
-        return Plan(good, invalid)
+        items.append(Item(c, remote_ids[c.seq], body, _canon(body), text))
+    return Plan(items, invalid, encode(items) if items else None)
 
 
 def _canon(body: dict[str, Any]) -> Canon | None:

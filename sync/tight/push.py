@@ -8,7 +8,6 @@ sent, so a crash leaves at most one batch whose answer is unknown. The decisions
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable
@@ -183,7 +182,7 @@ class Pusher:
         plan = self._sender.plan(Batch(claimed, trips))
         if not any(doubtful(c) for c in claimed):
             planned.append(plan)
-        return {item.claim.trip_id: json.dumps(item.body) for item in plan.items}
+        return {item.claim.trip_id: item.text for item in plan.items}
 
     def _wait_for_budget(self, stop: threading.Event | None) -> bool:
         """Wait for the rate budget *before* claiming, renewing the push lease meanwhile: a
