@@ -8,7 +8,7 @@ Guarantee: with ``limit`` L and ``window`` W, no half-open interval ``[t, t + W)
 budget's monotonic clock contains more than L granted requests. It is a sliding-window log, so
 any fixed-window counter the server might use (fixed windows are particular sliding windows)
 is satisfied too. It is also exact: request L+1 is granted at the very instant request 1 leaves
-the window, not later.
+the window (its answer's time once settled), not later.
 
 :class:`RequestBudget` keeps its window in memory, on the monotonic clock: stepping the wall
 clock (NTP, the user; DST has no effect anyway) changes nothing, and at most ``limit``
@@ -23,8 +23,14 @@ the processes share; a step back is taken conservatively, and a step forward can
 process exceed the limit on its own, since it also keeps its monotonic window
 (``tracker.grants`` explains both). A 429's pause is shared too.
 
-Network latency: grants are spaced on our clock, arrivals on the server's. If 429s show up
-at the window boundary, configure a slightly longer window (e.g. 301 s).
+Network latency: the server counts a request when it arrives, somewhere between our send and
+its answer. A grant is therefore stamped twice: when taken, and again when its answer (or its
+failure) comes back (:meth:`RequestBudget.settle`), which moves the stamp to that later time.
+Spacing the answers by the window spaces the arrivals by at least as much, whatever the
+latency, so the in-process window holds on the server too; a request still unanswered counts
+from its send (a request's deadline is far shorter than the window). The shared window keeps
+send times: between processes, if 429s show up at the window boundary, configure a slightly
+longer window (e.g. 301 s).
 """
 
 from __future__ import annotations
@@ -66,9 +72,12 @@ class RequestBudget:
         self.limit = limit
         self.window = float(window)
         self._clock = clock
-        # The send times of the last `limit` grants. Only the oldest of them matters: once the
-        # deque is full, a new grant is allowed when that oldest one has left the window.
+        # The stamps of the last `limit` grants, ascending. Only the oldest of them matters:
+        # once the deque is full, a new grant is allowed when that oldest one has left the
+        # window. A stamp is the send time until settle() moves it to the answer's time.
         self._sent: deque[float] = deque(maxlen=limit)
+        # Send stamps of the grants not settled yet, oldest first.
+        self._unsettled: deque[float] = deque()
         self._paused_until = -math.inf
         self._lock = threading.Lock()
 
@@ -85,8 +94,34 @@ class RequestBudget:
         """Take a slot if one is free at ``now`` (0.0 returned), else the seconds to wait."""
         wait = self._wait_locked(now)
         if wait <= 0:
-            self._sent.append(now)
+            self._grant_locked(now)
         return wait
+
+    def _grant_locked(self, now: float) -> None:
+        if (
+            len(self._sent) == self.limit
+            and self._unsettled
+            and self._unsettled[0] == self._sent[0]
+        ):
+            self._unsettled.popleft()  # its stamp leaves the log: nothing left to move
+        self._sent.append(now)
+        self._unsettled.append(now)
+
+    def settle(self) -> None:
+        """The answer to a granted request came back (or it failed): count it from now.
+
+        Call once per grant, after its request ends however it ends. It moves the earliest
+        unsettled grant's stamp to now; which grant's does not matter, as the window only
+        counts stamps, and once all are settled the stamps are the answers' times. A grant
+        never settled keeps its send time (as before this existed).
+        """
+        with self._lock:
+            if not self._unsettled:
+                return
+            sent = self._unsettled.popleft()
+            if sent in self._sent:
+                self._sent.remove(sent)  # the first equal stamp: equal stamps are alike
+                self._sent.append(max(self._clock.monotonic(), sent))
 
     def wait_time(self) -> float:
         """Seconds until a request may be sent (0 when one may be sent now)."""
@@ -197,7 +232,7 @@ class SharedBudget(RequestBudget):
             return local
         wait = _whole_microseconds(self._grants.take(self._shape, self._wall))
         if wait <= 0:
-            self._sent.append(now)
+            self._grant_locked(now)
         return wait
 
     def penalize(self, seconds: float) -> None:

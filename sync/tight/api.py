@@ -143,18 +143,22 @@ class TightApi:
             raise NotSent(f"{method} {path}: not sent, {spent_until(self._clock, waiting)}")
         time_left = self._deadline.cap(self._cfg.deadline)
         if time_left <= 0:
+            self._budget.settle()
             raise NotSent(f"{method} {path}: not sent, the run's time budget is spent")
         self.requests += 1
-        reply = send(
-            self._client,
-            method,
-            path,
-            clock=self._clock,
-            deadline=time_left,
-            json_body=None if isinstance(body, bytes) else body,
-            content=body if isinstance(body, bytes) else None,
-            on_headers=self._on_headers,
-        )
+        try:
+            reply = send(
+                self._client,
+                method,
+                path,
+                clock=self._clock,
+                deadline=time_left,
+                json_body=None if isinstance(body, bytes) else body,
+                content=body if isinstance(body, bytes) else None,
+                on_headers=self._on_headers,
+            )
+        finally:
+            self._budget.settle()  # the server counted it by now: the window runs from here
         if reply.status == 429:
             self._budget.note_retry_after(self.retry_after(reply))
         return reply

@@ -65,8 +65,12 @@ class TightAuth(TokenAuth):
         if self._budget is not None:
             self._budget.acquire()  # token requests count against the same limit
         self.minted += 1
-        response = yield self._token_request()
-        response.read()
+        try:
+            response = yield self._token_request()
+            response.read()
+        finally:
+            if self._budget is not None:
+                self._budget.settle()
         return self._accept(response)
 
     def _token_request(self) -> httpx.Request:

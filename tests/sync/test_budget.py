@@ -11,6 +11,7 @@ import pytest
 
 from sync.budget import RequestBudget
 from sync.clock import ManualClock
+from sync.sandbox.ratelimit import SlidingWindow
 from sync.settings import MileageSettings
 
 
@@ -131,11 +132,69 @@ def test_memory_is_bounded_by_the_limit() -> None:
     for _ in range(1000):
         budget.acquire()
     assert len(budget._sent) == 10
+    assert len(budget._unsettled) == 10  # grants never settled are not kept past the log
     assert budget.in_window() == 10
     clock.advance(0.5)
     assert budget.in_window() == 10
     clock.advance(1.0)
     assert budget.in_window() == 0
+
+
+def test_a_settled_grant_counts_from_its_answer() -> None:
+    clock = ManualClock()
+    budget = RequestBudget(2, 10.0, clock=clock)
+    assert budget.try_acquire()
+    clock.advance(3.0)  # the first answer takes 3 s
+    budget.settle()
+    assert budget.try_acquire()
+    budget.settle()
+    assert budget.wait_time() == pytest.approx(10.0)  # until 13: 10 s after the first *answer*
+    clock.advance(9.999)
+    assert not budget.try_acquire()
+    clock.advance(0.001)
+    assert budget.try_acquire()
+
+
+def test_answers_in_any_order_leave_the_answers_times() -> None:
+    clock = ManualClock()
+    budget = RequestBudget(3, 10.0, clock=clock)
+    assert budget.try_acquire()  # a: sent at 0
+    clock.advance(1.0)
+    assert budget.try_acquire()  # b: sent at 1
+    clock.advance(1.0)
+    budget.settle()  # b answered at 2 (the earliest grant's stamp moves: the same multiset)
+    clock.advance(5.0)
+    budget.settle()  # a answered at 7
+    assert budget.try_acquire()  # c at 7, settled at once
+    budget.settle()
+    assert list(budget._sent) == [2.0, 7.0, 7.0]
+    assert budget.wait_time() == pytest.approx(5.0)  # until 2 + 10
+    budget.settle()  # one settle too many changes nothing
+    assert list(budget._sent) == [2.0, 7.0, 7.0]
+
+
+def test_random_latencies_never_meet_the_servers_window() -> None:
+    # The server counts arrivals (the sandbox's own window, the same limit and window); the
+    # arrival lies anywhere between send and answer. Stamping answers keeps every arrival
+    # admitted, however the latency falls; stamping sends alone would not (checked below).
+    for settle in (True, False):
+        clock = ManualClock()
+        budget = RequestBudget(5, 1.0, clock=clock)
+        arrived = ManualClock()
+        server = SlidingWindow(5, 1.0, arrived.monotonic)
+        rng = random.Random(7)
+        refused = 0
+        for _ in range(400):
+            budget.acquire()
+            there = rng.choice([0.0, 0.001, 0.02, 0.3])
+            back = rng.choice([0.0, 0.001, 0.02, 0.3])
+            clock.advance(there)
+            arrived.advance(clock.monotonic() - arrived.monotonic())
+            refused += server.admit("token") is not None
+            clock.advance(back)
+            if settle:
+                budget.settle()
+        assert (refused == 0) is settle
 
 
 class ReadingClock(ManualClock):
