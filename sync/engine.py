@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from sync.accountsettings import settings_for
 from sync.budget import SharedBudget
 from sync.clock import Clock, SystemClock
 from sync.costs.api import CostsApi
@@ -73,7 +74,10 @@ class SyncEngine:
     ``transport`` replaces the network for both remotes (an ``httpx`` transport: the
     sandbox in process, a test server); ``credentials`` / ``costs_credentials`` supply
     tokens on demand (``sync.http.credentials``); ``listener`` receives the run's events
-    (``sync.events``); ``clock`` and ``rng`` drive every wait and jitter.
+    (``sync.events``); ``clock`` and ``rng`` drive every wait and jitter. ``account``
+    (fleet mode): sync that account's trips only, with its credentials (read from where its
+    references point, ``sync.accountsettings``) and its own request budget; None (the
+    default) or ``default``: the implicit account, with the settings' credentials.
     """
 
     def __init__(
@@ -88,7 +92,12 @@ class SyncEngine:
         listener: Listener | None = None,
         rng: random.Random | None = None,
         hook: Hook | None = None,
+        account: str | None = None,
     ) -> None:
+        if account is not None:
+            # A disabled or unknown account is refused here, before anything is sent.
+            settings = settings_for(settings, store.accounts.active(account))
+            store = store.for_account(account)
         self.settings = settings
         self.store = store
         self.clock = clock or SystemClock()
@@ -348,6 +357,11 @@ def _same_fate(error: Exception | None) -> bool:
     return error is not None and not isinstance(error, TransientRemoteError | AlreadyRunningError)
 
 
+def _of_account(lease: str, account: str | None) -> str:
+    """A lease of one account's work (each account walks its own records)."""
+    return lease if account is None else f"{lease}:{account}"
+
+
 def _walk_busy(held: LeaseInfo) -> str:
     return f"another worker ({held.owner}) is reading Tight's changes; this run only pushes"
 
@@ -406,7 +420,7 @@ class _TightRun:
                 held.enter_context(
                     HeldLease(
                         engine.store.leases,
-                        MILEAGE_PULL_LEASE,
+                        _of_account(MILEAGE_PULL_LEASE, engine.store.account),
                         engine._lease_ttl(),
                         engine.clock,
                         busy=_walk_busy,

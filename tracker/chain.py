@@ -91,9 +91,11 @@ COVERED: tuple[str, ...] = (
 
 #: Trip columns outside the chain: the sync's own bookkeeping, written by the pusher and the
 #: pull on every exchange (hashing them would put a hash on the push's hot path and say
-#: nothing about the trip), and the chain's head itself.
+#: nothing about the trip), and the chain's head itself. ``account`` (0021) is set when the
+#: trip is made and never changed; hashing it would change every digest chained before it.
 BOOKKEEPING: frozenset[str] = frozenset(
     {
+        "account",
         "remote_id",
         "remote_record",
         "sent_record",

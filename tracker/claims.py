@@ -69,7 +69,7 @@ SET state = 'in_flight', lease_owner = :owner, lease_expires_at = :expires,
     attempts = attempts + 1, updated_at = :now
 WHERE seq IN (
     SELECT seq FROM journal_due
-    WHERE (next_attempt_at IS NULL OR next_attempt_at <= :due)
+    WHERE (next_attempt_at IS NULL OR next_attempt_at <= :due) AND coalesce(account, '') = :account
       AND (:updates OR op = 'delete' OR remote_id IS NULL OR seq IN (
           SELECT seq FROM journal WHERE trip_id IN (SELECT value FROM json_each(:fresh))))
     ORDER BY seq
@@ -92,6 +92,7 @@ WITH picked AS (
           WHERE e.trip_id = j.trip_id AND e.seq < j.seq AND e.state IN ('pending', 'in_flight'))
       AND NOT EXISTS (SELECT 1 FROM conflict AS c WHERE c.trip_id = j.trip_id)
       AND (j.next_attempt_at IS NULL OR j.next_attempt_at <= :due)
+      AND coalesce(t.account, '') = :account
       AND (:updates OR j.op = 'delete' OR t.remote_id IS NULL
            OR j.trip_id IN (SELECT value FROM json_each(:fresh)))
     ORDER BY j.seq
@@ -105,6 +106,7 @@ RETURNING journal.seq, journal.trip_id, journal.op, journal.attempts, journal.in
 """
 _DUE_COUNT_SQL = (
     "SELECT count(*) FROM journal_due WHERE (next_attempt_at IS NULL OR next_attempt_at <= :due) "
+    "AND coalesce(account, '') = :account "
     "AND (:updates OR op = 'delete' OR remote_id IS NULL OR seq IN (SELECT seq FROM journal "
     "WHERE trip_id IN (SELECT value FROM json_each(:fresh))))"
 )
@@ -113,7 +115,8 @@ _DUE_UPDATES_SQL = (
     "SELECT j.trip_id, d.remote_id, t.date FROM journal_due AS d "
     "JOIN journal AS j ON j.seq = d.seq JOIN trip AS t ON t.id = j.trip_id "
     "WHERE d.op = 'save' AND d.remote_id IS NOT NULL "
-    "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= :due) ORDER BY t.date, d.seq"
+    "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= :due) "
+    "AND coalesce(d.account, '') = :account ORDER BY t.date, d.seq"
 )
 Updates = bool | Collection[str]
 """Which updates (changes of trips the server has) a claim may take: all (True), none
@@ -169,18 +172,27 @@ _RETRY_SQL = (
 
 
 def due_count(
-    session: Session, now: datetime, *, retry_waiting: bool = False, updates: Updates = True
+    session: Session,
+    now: datetime,
+    *,
+    retry_waiting: bool = False,
+    updates: Updates = True,
+    account: str | None = None,
 ) -> int:
     """How many entries a claim could take now (the options as for :func:`claim`)."""
-    params = {"due": _END_OF_TIME if retry_waiting else utc_text(now), **_updates_params(updates)}
+    params = {
+        "due": _END_OF_TIME if retry_waiting else utc_text(now),
+        "account": account or "",
+        **_updates_params(updates),
+    }
     return int(session.connection().exec_driver_sql(_DUE_COUNT_SQL, params).scalar_one())
 
 
 def due_updates(
-    session: Session, now: datetime, *, retry_waiting: bool = False
+    session: Session, now: datetime, *, retry_waiting: bool = False, account: str | None = None
 ) -> list[tuple[str, str, date | None]]:
     """The updates due now: (trip id, Tight id, trip date), oldest date first."""
-    params = {"due": _END_OF_TIME if retry_waiting else utc_text(now)}
+    params = {"due": _END_OF_TIME if retry_waiting else utc_text(now), "account": account or ""}
     rows = session.connection().exec_driver_sql(_DUE_UPDATES_SQL, params).all()
     return [(t, r, stored_date(d)) for t, r, d in rows]
 
@@ -194,13 +206,16 @@ def claim(
     *,
     retry_waiting: bool = False,
     updates: Updates = True,
+    account: str | None = None,
 ) -> list[Claimed]:
     """Claim up to ``limit`` due entries for ``owner``, oldest first, inside the caller's
     (IMMEDIATE) transaction. Only complete trips, and only the first open entry of a trip.
     ``retry_waiting``: entries waiting for a retry are due as well (a sync asked for by hand).
     ``updates``: also changes of trips the server already has (False: creates and deletes
     only, when the server's copies could not be read first; a collection of trip ids: only
-    the updates of those trips, whose copies were just read)."""
+    the updates of those trips, whose copies were just read). ``account``: only the trips
+    of this account (None: the implicit one's; a run never sends another account's trip
+    with its credentials)."""
     release_expired(session, now)
     conn = session.connection()
     expires = now + lease
@@ -211,6 +226,7 @@ def claim(
         "now": at,
         "due": _END_OF_TIME if retry_waiting else at,
         **_updates_params(updates),
+        "account": account or "",
         "limit": limit,
     }
     sql = _CLAIM_PG_SQL if conn.dialect.name == "postgresql" else _CLAIM_SQL

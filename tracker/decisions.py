@@ -135,6 +135,9 @@ class PageCounts:
     adopted: int = 0
     deleted: int = 0
     recreated: int = 0
+    others: int = 0
+    """Records of another account's trips (seen through a token that sees several users'):
+    left to that account, never adopted or copied (fleet mode)."""
     conflicts: list[str] = field(default_factory=list)
     """Trips whose change is now held in a conflict."""
 

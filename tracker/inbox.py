@@ -20,6 +20,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from tracker import journal
+from tracker.accounts import of_account
 from tracker.coltypes import stored_json
 from tracker.db import Database
 from tracker.decisions import (
@@ -53,8 +54,14 @@ HELD_STATES = (EntryState.PENDING, EntryState.IN_FLIGHT, EntryState.PARKED)
 class Inbox:
     """Applies what a pull found on the server (see the module docstring)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, account: str | None = None) -> None:
         self._db = db
+        # Whose records the pulls bring (None: the implicit account): only this account's
+        # trips are matched, and the trips made from the server's records are given to it.
+        self.account = account
+
+    def _walk(self, name: str) -> str:
+        return name if self.account is None else f"{name}:{self.account}"
 
     def apply(
         self,
@@ -70,30 +77,37 @@ class Inbox:
         with self._db.write() as s:
             if step is not None:
                 advance(
-                    s.connection(), step.name, step.run_id, step.checkpoint, step.pages, step.items
+                    s.connection(),
+                    self._walk(step.name),
+                    step.run_id,
+                    step.checkpoint,
+                    step.pages,
+                    step.items,
                 )
-            by_remote, by_local = _local_trips(s, list(remote_ids), list(local_ids))
+            by_remote, by_local = _local_trips(s, list(remote_ids), list(local_ids), self.account)
             applied = Applied()
             for decision in decide(by_remote, by_local):
-                _apply(s, decision, now, applied)
+                _apply(s, decision, now, applied, self.account)
             return applied
 
     def begin_run(self, name: str) -> PullStart:
         """Resume the interrupted walk ``name`` if there is one, else start a new one."""
         with self._db.write() as s:
-            return begin(s, name, self._db.now())
+            return begin(s, self._walk(name), self._db.now())
 
     def finish_run(self, name: str, run_id: str, *, complete: bool) -> None:
         """Close walk ``run_id`` (its checkpoint is cleared)."""
         with self._db.write() as s:
-            finish(s, name, run_id, self._db.now(), complete=complete, stop_reason=None)
+            finish(s, self._walk(name), run_id, self._db.now(), complete=complete, stop_reason=None)
 
     def candidates_gone(self, since: date | None, seen: set[str]) -> list[str]:
         """Trips of ours on the server (active, with a Tight id, dated ``since`` or later)
         that a complete walk did not see: deleted there, or moved out of the window."""
         with self._db.read() as s:
             query = select(Trip.id, Trip.remote_id).where(
-                col(Trip.remote_id).is_not(None), Trip.lifecycle == Lifecycle.ACTIVE
+                col(Trip.remote_id).is_not(None),
+                Trip.lifecycle == Lifecycle.ACTIVE,
+                of_account(self.account),
             )
             if since is not None:
                 query = query.where(col(Trip.date) >= since)
@@ -105,18 +119,25 @@ class Inbox:
             return _load(s, list(trip_ids))
 
 
+_BY_REMOTE_ID_SQL = (
+    "SELECT id FROM trip WHERE remote_id IN (SELECT value FROM json_each(?)) "
+    "AND coalesce(account, '') = ?"
+)
+_BY_ID_SQL = (
+    "SELECT id FROM trip WHERE id IN (SELECT value FROM json_each(?)) AND coalesce(account, '') = ?"
+)
+
+
 def _local_trips(
-    s: Session, remote_ids: list[str], local_ids: list[str]
+    s: Session, remote_ids: list[str], local_ids: list[str], account: str | None
 ) -> tuple[dict[str, LocalTrip], dict[str, LocalTrip]]:
-    ids: set[str] = set(local_ids)
-    if remote_ids:
-        ids |= {
-            trip_id
-            for (trip_id,) in s.connection().exec_driver_sql(
-                "SELECT id FROM trip WHERE remote_id IN (SELECT value FROM json_each(?))",
-                (_json(remote_ids),),
-            )
-        }
+    ids: set[str] = set()
+    # By Tight id, then by the local id a record carries: this account's trips only. Another
+    # account's trip with the same local id is not ours (tracker.accounts: isolation).
+    for sql, values in ((_BY_REMOTE_ID_SQL, remote_ids), (_BY_ID_SQL, local_ids)):
+        if values:
+            found = s.connection().exec_driver_sql(sql, (_json(values), account or ""))
+            ids |= {trip_id for (trip_id,) in found}
     loaded = _load(s, sorted(ids))
     by_remote = {t.trip.remote_id: t for t in loaded.values() if t.trip.remote_id is not None}
     return by_remote, loaded
@@ -174,7 +195,9 @@ def _loads(stored: Any) -> dict[str, Any] | None:
 
 
 # ------------------------------------------------------------------------ applying
-def _apply(s: Session, decision: Decision, now: datetime, applied: Applied) -> None:
+def _apply(
+    s: Session, decision: Decision, now: datetime, applied: Applied, account: str | None
+) -> None:
     if isinstance(decision, Keep):
         applied.unchanged += 1
     elif isinstance(decision, TakeServer):
@@ -199,8 +222,11 @@ def _apply(s: Session, decision: Decision, now: datetime, applied: Applied) -> N
         _say(s, trip.id, now, "reconciled", (f"found on the server as {decision.remote_id}",))
         applied.adopted += 1
     elif isinstance(decision, CreateLocal):
-        _create(s, decision, now)
-        applied.created += 1
+        if _another_accounts(s, decision, account):
+            applied.others += 1
+        else:
+            _create(s, decision, now, account)
+            applied.created += 1
     elif isinstance(decision, DeleteLocal):
         trip = _trip(s, decision.trip_id)
         before = covered_row(s, trip.id)
@@ -291,7 +317,20 @@ def _car_for(s: Session, remote_id: str, now: datetime) -> str:
     return car.id
 
 
-def _create(s: Session, decision: CreateLocal, now: datetime) -> None:
+def _another_accounts(s: Session, decision: CreateLocal, account: str | None) -> bool:
+    """The record is a trip of another account of this store (the pull matched only its
+    own account's trips): by its Tight id, or by the local id it carries."""
+    found = s.connection().exec_driver_sql(
+        "SELECT 1 FROM trip WHERE remote_id = ? AND coalesce(account, '') <> ?",
+        (decision.remote_id, account or ""),
+    )
+    if found.first() is not None:
+        return True
+    local = None if decision.local_id is None else s.get(Trip, decision.local_id)
+    return local is not None and local.account != account
+
+
+def _create(s: Session, decision: CreateLocal, now: datetime, account: str | None) -> None:
     values = decision.values
     trip_id = decision.local_id
     if trip_id is None or s.get(Trip, trip_id) is not None:
@@ -303,6 +342,7 @@ def _create(s: Session, decision: CreateLocal, now: datetime) -> None:
         lifecycle=Lifecycle.ACTIVE,
         source=TripSource.MANUAL,
         origin="server",
+        account=account,
         timezone="UTC",
         distance=values.distance if values.distance is not None else Decimal(0),
         distance_unit=values.unit or "km",

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -35,6 +36,7 @@ from pydantic import (
     model_validator,
 )
 
+from tracker.accounts import IMPLICIT_ACCOUNT
 from tracker.enums import Classification, DistanceUnit
 from tracker.errors import InvalidInputError
 from tracker.fixcodec import ACC_SCALE, DEG_SCALE, SPEED_SCALE
@@ -248,6 +250,52 @@ class CarIn(_Input):
     odometer: Distance | None = None
     odometer_unit: DistanceUnit | None = None
     remote_id: Ident | None = None
+
+
+_ACCOUNT_NAME = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+AccountName = Annotated[str, Field(pattern=_ACCOUNT_NAME)]
+_REF_ENV = re.compile(r"env:[A-Za-z_][A-Za-z0-9_]*")
+
+
+def secret_ref(value: str) -> str:
+    """A reference to a secret: ``env:NAME`` (an environment variable of the process that
+    syncs) or ``file:/absolute/path`` (a file holding only the secret). The secret itself is
+    refused: the database never holds one."""
+    if _REF_ENV.fullmatch(value) or (value.startswith("file:/") and len(value) > len("file:/")):
+        return value
+    raise ValueError(
+        "give where the secret is read, not the secret: env:NAME or file:/absolute/path"
+    )
+
+
+SecretRef = Annotated[str, AfterValidator(secret_ref)]
+
+
+class AccountIn(_Input):
+    """A Tight user to sync for (fleet mode): a client id, its user id and a reference to
+    the client secret (client-credential tokens are minted per user), or a reference to a
+    static token."""
+
+    name: AccountName
+    tight_client_id: Ident | None = None
+    tight_user_id: Ident | None = None
+    tight_secret_ref: SecretRef | None = None
+    tight_token_ref: SecretRef | None = None
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> AccountIn:
+        if self.name == IMPLICIT_ACCOUNT:
+            raise ValueError(f"{IMPLICIT_ACCOUNT!r} is the implicit account: choose another name")
+        minted = (self.tight_client_id, self.tight_user_id, self.tight_secret_ref)
+        if self.tight_token_ref is not None:
+            if any(v is not None for v in minted):
+                raise ValueError("give a token reference or client credentials, not both")
+        elif any(v is None for v in minted):
+            raise ValueError(
+                "give --tight-token-ref, or --tight-client-id, --tight-user-id and "
+                "--tight-secret-ref together"
+            )
+        return self
 
 
 M = TypeVar("M", bound=BaseModel)

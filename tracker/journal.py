@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, exists, func, or_
 from sqlmodel import Session, col, select
 
+from tracker.accounts import of_account
 from tracker.coltypes import from_utc_text
 from tracker.db import Database
 from tracker.enums import OPEN_STATES, EntryOp, EntryState
 from tracker.lookup import find_trip
-from tracker.tables import Conflict, JournalEntry, JournalEvent
+from tracker.tables import Conflict, JournalEntry, JournalEvent, Trip
 from tracker.tally import read_tally
 from tracker.views import EntryView, EventView
 
@@ -229,14 +230,18 @@ def last_seq(session: Session) -> int:
     return int(session.exec(select(func.max(JournalEntry.seq))).one() or 0)
 
 
-def unfinished_through(session: Session, mark: int) -> int:
+def unfinished_through(session: Session, mark: int, account: str | None = None) -> int:
     """Entries up to ``seq`` ``mark`` still pending (not held in a conflict) or in flight:
-    the work a run found and did not finish. Entries opened after the mark are new work."""
+    the work a run found and did not finish. Entries opened after the mark are new work.
+    Only the trips of ``account`` (None: the implicit account's)."""
     held = select(Conflict.trip_id)
+    # Correlated: looked at for the open entries only, never a scan of every trip.
+    theirs = exists().where(col(Trip.id) == col(JournalEntry.trip_id), of_account(account))
     return int(
         session.exec(
             select(func.count()).where(
                 col(JournalEntry.seq) <= mark,
+                theirs,
                 or_(
                     col(JournalEntry.state) == EntryState.IN_FLIGHT,
                     and_(
@@ -331,8 +336,9 @@ def parked(session: Session) -> list[JournalEntry]:
 class Journal:
     """The journal as an app or the CLI reads it (``store.journal``)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, account: str | None = None) -> None:
         self._db = db
+        self._account = account
 
     def counts(self) -> JournalCounts:
         """Entries per state, and the oldest pending one's time."""
@@ -345,9 +351,11 @@ class Journal:
             return last_seq(s)
 
     def unfinished_through(self, mark: int) -> int:
-        """How many entries that existed at ``mark`` are still pending or in flight."""
+        """How many entries that existed at ``mark`` are still pending or in flight, of
+        the store's account (the implicit one, or the account of a ``for_account`` view): the
+        work a run of that account left."""
         with self._db.read() as s:
-            return unfinished_through(s, mark)
+            return unfinished_through(s, mark, self._account)
 
     def next_attempt_at(self) -> datetime | None:
         """When the earliest waiting retry is due (None when nothing waits)."""

@@ -196,8 +196,9 @@ class Step:
 class Outbox:
     """The journal as the pusher sees it (a part of :class:`~tracker.store.Tracker`)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, account: str | None = None) -> None:
         self._db = db
+        self.account = account  # whose trips it sends (None: the implicit account)
 
     def step(
         self,
@@ -250,6 +251,7 @@ class Outbox:
                         now,
                         retry_waiting=retry_waiting,
                         updates=updates,
+                        account=self.account,
                     )
                     step.trips = read_outbox_trips(
                         s.connection(), [c.trip_id for c in step.claimed], schedule
@@ -266,7 +268,13 @@ class Outbox:
         transaction that is rolled back, so the two can never disagree."""
         with self._db.rolled_back() as s:
             taken = claims.claim(
-                s, "dry-run", limit, timedelta(0), self._db.now(), retry_waiting=retry_waiting
+                s,
+                "dry-run",
+                limit,
+                timedelta(0),
+                self._db.now(),
+                retry_waiting=retry_waiting,
+                account=self.account,
             )
         return [dataclasses.replace(c, attempts=c.attempts - 1) for c in taken]
 
@@ -278,18 +286,27 @@ class Outbox:
             claims.release_expired(s, now)
             due = END_OF_TIME if retry_waiting else utc_text(now)
             conn = s.connection()
-            totals = conn.exec_driver_sql(PUSH_TOTALS_SQL, {"due": due}).one()
+            mine = self.account or ""
+            totals = conn.exec_driver_sql(PUSH_TOTALS_SQL, {"due": due, "account": mine}).one()
             entries, creates, updates, in_doubt = (int(v) for v in totals)
             counted = from_totals(entries, creates, updates, in_doubt, batch_size)
             if counted is not None:  # saves only, none in doubt: the common backlog
                 return counted
-            row = conn.exec_driver_sql(PUSH_COUNT_SQL, {"size": batch_size, "due": due}).one()
+            row = conn.exec_driver_sql(
+                PUSH_COUNT_SQL, {"size": batch_size, "due": due, "account": mine}
+            ).one()
         return PushCount(*(int(v) for v in row))
 
     def due_count(self, *, retry_waiting: bool = False, updates: claims.Updates = True) -> int:
         """How many entries are due now (the options as for :meth:`step`)."""
         with self._db.read() as s:
-            return claims.due_count(s, self._db.now(), retry_waiting=retry_waiting, updates=updates)
+            return claims.due_count(
+                s,
+                self._db.now(),
+                retry_waiting=retry_waiting,
+                updates=updates,
+                account=self.account,
+            )
 
     def due_updates(self, *, retry_waiting: bool = False) -> list[tuple[str, str, dt.date | None]]:
         """The updates due now (changes of trips the server has): (trip id, Tight id, trip
@@ -299,7 +316,7 @@ class Outbox:
         with self._db.write() as s:
             now = self._db.now()
             claims.release_expired(s, now)
-            return claims.due_updates(s, now, retry_waiting=retry_waiting)
+            return claims.due_updates(s, now, retry_waiting=retry_waiting, account=self.account)
 
     def trips(
         self, trip_ids: Sequence[str], schedule: Schedule | None = None

@@ -17,13 +17,16 @@ __all__ = ["END_OF_TIME", "PUSH_COUNT_SQL", "PUSH_TOTALS_SQL", "PushCount", "fro
 END_OF_TIME = "9999-12-31T23:59:59.999999Z"
 """After every stored instant: with it every waiting retry counts as due (a sync by hand)."""
 
-# journal_due (migration 0007) is what a claim may take; its remote_id is the trip's.
+# journal_due (migrations 0007, 0021) is what a claim may take; its remote_id and account
+# are the trip's. The in-doubt total of the tally is the store's (an account's run may then
+# take the exact count: still right).
 PUSH_COUNT_SQL = """
 WITH due AS (
     SELECT d.op, d.remote_id, j.in_doubt,
            (row_number() OVER (ORDER BY d.seq) - 1) / :size AS batch
     FROM journal_due AS d JOIN journal AS j ON j.seq = d.seq
-    WHERE d.next_attempt_at IS NULL OR d.next_attempt_at <= :due
+    WHERE (d.next_attempt_at IS NULL OR d.next_attempt_at <= :due)
+      AND coalesce(d.account, '') = :account
 ), batches AS (
     SELECT count(*) AS entries,
            sum(op = 'save' AND remote_id IS NULL) AS creates,
@@ -53,7 +56,7 @@ SELECT count(*),
        coalesce(sum(op = 'save' AND remote_id IS NOT NULL), 0),
        (SELECT coalesce(sum(n), 0) FROM tally WHERE key = 'journal:in_doubt')
 FROM journal_due
-WHERE next_attempt_at IS NULL OR next_attempt_at <= :due
+WHERE (next_attempt_at IS NULL OR next_attempt_at <= :due) AND coalesce(account, '') = :account
 """
 
 

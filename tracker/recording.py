@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracker import journal
+from tracker.accounts import require_active
 from tracker.db import Database
 from tracker.enums import Classification, EntryOp, TripSource, TripStatus
 from tracker.errors import InvalidInputError
@@ -54,23 +55,29 @@ class Recorder:
     """Starts, feeds and stops live trips; imports GPX tracks (the base of
     :class:`~tracker.trips.Trips`)."""
 
-    def __init__(self, db: Database, rules: TripRules) -> None:
+    def __init__(self, db: Database, rules: TripRules, account: str | None = None) -> None:
         self._db = db
         self._rules = rules
+        self._account = account  # the account new trips belong to unless one is given
 
-    def start(self, data: TripStart | Mapping[str, Any] | None = None) -> TripView:
-        """Start a live recording. The trip is pushed once :meth:`stop` completes it."""
+    def start(
+        self, data: TripStart | Mapping[str, Any] | None = None, *, account: str | None = None
+    ) -> TripView:
+        """Start a live recording. The trip is pushed once :meth:`stop` completes it.
+        ``account``: whose trip it is (fleet mode; None: the implicit account)."""
         from tracker.inputs import TripStart, parse
 
         start = parse(TripStart, data or {})
         now = self._db.now()
         begins = start.start_time or now
         with self._db.write() as s:
+            owner = require_active(s, self._account if account is None else account)
             start = start.model_copy(update={"car_id": resolve_car(s, start.car_id)})
             trip = insert_trip(
                 s,
                 self._rules,
                 now,
+                account=owner,
                 status=TripStatus.RECORDING,
                 source=TripSource.LIVE,
                 date=local_date(begins, self._rules.timezone),

@@ -51,6 +51,7 @@ from tracker.triprows import TripRules
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from tracker.accounts import Accounts
     from tracker.bulk import Progress
     from tracker.bulkrows import BulkReport, RowError, TripRow
     from tracker.cars import Cars
@@ -93,17 +94,31 @@ class Tracker:
             trip = store.trips.add({"date": "2026-03-01", "distance": "12.5"})
     """
 
-    def __init__(self, db: Database, rules: TripRules) -> None:
+    def __init__(self, db: Database, rules: TripRules, account: str | None = None) -> None:
         self.db = db
         self.rules = rules
+        self.account = account  # fleet mode: whose trips this view adds, pushes and pulls
         self._session: str | None = None
+
+    def for_account(self, name: str) -> Tracker:
+        """This store as one account sees it (fleet mode): trips added through it are the
+        account's, its outbox sends only the account's changes and its inbox matches only
+        the account's trips. ``default`` is the implicit account. The view shares this
+        store's connections: close this store, not the view. The name must be an account
+        (NotFoundError); a disabled one is refused when a trip is given to it."""
+        from tracker.accounts import account_key
+
+        key = account_key(name)
+        if key is not None:
+            self.accounts.get(key)  # NotFoundError for a name that is no account
+        return Tracker(self.db, self.rules, key)
 
     @cached_property
     def trips(self) -> Trips:
         """Record, enter, import, edit, delete and read trips."""
         from tracker.trips import Trips
 
-        return Trips(self.db, self.rules)
+        return Trips(self.db, self.rules, self.account)
 
     @cached_property
     def cars(self) -> Cars:
@@ -117,7 +132,7 @@ class Tracker:
         """What is queued, and a trip's history."""
         from tracker.journal import Journal
 
-        return Journal(self.db)
+        return Journal(self.db, self.account)
 
     @cached_property
     def parked(self) -> ParkedChanges:
@@ -138,14 +153,14 @@ class Tracker:
         """What the pusher claims and records."""
         from tracker.outbox import Outbox
 
-        return Outbox(self.db)
+        return Outbox(self.db, self.account)
 
     @cached_property
     def inbox(self) -> Inbox:
         """What the mileage pull writes."""
         from tracker.inbox import Inbox
 
-        return Inbox(self.db)
+        return Inbox(self.db, self.account)
 
     @cached_property
     def costs(self) -> CostStore:
@@ -153,6 +168,13 @@ class Tracker:
         from tracker.costs import CostStore
 
         return CostStore(self.db)
+
+    @cached_property
+    def accounts(self) -> Accounts:
+        """The Tight users this store syncs for (fleet mode; one implicit account else)."""
+        from tracker.accounts import Accounts
+
+        return Accounts(self.db)
 
     @cached_property
     def leases(self) -> Leases:

@@ -63,6 +63,22 @@ class Car(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class Account(SQLModel, table=True):
+    """A Tight user the store syncs for (fleet mode; migration 0021). Trips without one
+    belong to the implicit account, whose credentials are the settings'. Secrets are never
+    stored: only references to where they are read (``tracker.accounts``)."""
+
+    __tablename__ = "account"
+
+    name: str = Field(primary_key=True, max_length=64)
+    tight_client_id: str | None = None
+    tight_user_id: str | None = None
+    tight_secret_ref: str | None = None  # "env:NAME" or "file:/path" of the client secret
+    tight_token_ref: str | None = None  # the same, of a static access token
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class Trip(SQLModel, table=True):
     """One trip. ``id`` is a local UUID4, ``remote_id`` Tight's ``mlg_...`` once pushed."""
 
@@ -70,6 +86,7 @@ class Trip(SQLModel, table=True):
     __table_args__ = (
         Index("ix_trip_start_time", "start_time"),
         Index("ix_trip_remote_id", "remote_id"),
+        Index("ix_trip_account", "account"),
         # The list order (tracker/triplist.py), so a page never sorts the store (0011).
         Index(
             "ix_trip_list_order",
@@ -121,6 +138,8 @@ class Trip(SQLModel, table=True):
     deleted_by: str | None = None  # "server": deleted there (never re-created)
     # The hash of the trip's latest history link (tracker.chain; migration 0018).
     chain_head: str | None = None
+    # The account it belongs to (migration 0021); None: the implicit account.
+    account: str | None = None
 
 
 class Waypoint(SQLModel, table=True):

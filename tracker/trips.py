@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import func, select
 
 from tracker import journal
+from tracker.accounts import require_active
 from tracker.enums import EntryOp, Lifecycle, SyncState, TripSource, TripStatus
 from tracker.errors import InvalidInputError, StateError
 from tracker.geo import local_date
@@ -60,13 +61,17 @@ class Trips(Recorder):
     Trip ids may be given as a unique prefix of 4 or more characters.
     """
 
-    def add(self, data: ManualTripIn | Mapping[str, Any]) -> TripView:
-        """Record a finished trip by hand (a date and a distance at least)."""
+    def add(
+        self, data: ManualTripIn | Mapping[str, Any], *, account: str | None = None
+    ) -> TripView:
+        """Record a finished trip by hand (a date and a distance at least). ``account``:
+        whose trip it is (fleet mode; None: the implicit account); it must be active."""
         from tracker.inputs import ManualTripIn, parse  # validation: only when writing
 
         given = parse(ManualTripIn, data)
         now = self._db.now()
         with self._db.write() as s:
+            owner = require_active(s, self._account if account is None else account)
             given = given.model_copy(update={"car_id": resolve_car(s, given.car_id)})
             start = given.start_time
             day = given.date
@@ -77,6 +82,7 @@ class Trips(Recorder):
                 s,
                 self._rules,
                 now,
+                account=owner,
                 status=TripStatus.COMPLETE,
                 source=TripSource.MANUAL,
                 date=day,

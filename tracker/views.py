@@ -211,3 +211,22 @@ class WaypointView(_View):
     lng: float
     accuracy: float | None
     speed: float | None
+
+
+class AccountView(_View):
+    """An account (fleet mode): its credentials by reference, and its trips counted."""
+
+    name: str
+    tight_client_id: str | None
+    tight_user_id: str | None
+    tight_secret_ref: str | None
+    tight_token_ref: str | None
+    created_at: datetime | None
+    disabled_at: datetime | None
+    trips: int
+    pending: int
+
+    @property
+    def active(self) -> bool:
+        """Not disabled: its trips are synced."""
+        return self.disabled_at is None

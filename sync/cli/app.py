@@ -25,6 +25,7 @@ class _Entry(NamedTuple):
 COMMANDS: dict[str, _Entry] = {
     "trip": _Entry("trips", "app", "Record, list, edit and delete trips."),
     "car": _Entry("cars", "app", "Cars trips can be attached to."),
+    "account": _Entry("accounts", "app", "Fleet mode: the Tight users this store syncs for."),
     "status": _Entry("status", "status", "Journal counts, oldest pending change, database facts."),
     "costs": _Entry("costs", "app", "Costs pulled from the mobility platform."),
     "report": _Entry(

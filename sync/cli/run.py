@@ -35,18 +35,29 @@ def sync(
         bool, typer.Option("--dry-run", help="Print what would be sent; change nothing.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    account: Annotated[
+        str | None,
+        typer.Option("--account", help="Fleet mode: sync this account's trips only."),
+    ] = None,
 ) -> None:
     """Sync now. Exit 0: all done; 65: some records need you (parked, or held in a
     conflict); 75: temporary failure, work kept queued; 77: authentication; 69: endpoint
-    missing."""
+    missing. With --account, that account's trips only (without it: the implicit
+    account's)."""
     if ctx.invoked_subcommand is not None:
         return
     settings = load_settings()
     # Neither flag: both directions (each remote that is configured).
     do_push = push or not pull
     do_pull = pull or not push
-    with open_store(settings) as store:
-        store.check_integrity()  # a damaged file is neither pushed from nor pulled into
+    with open_store(settings) as whole:
+        whole.check_integrity()  # a damaged file is neither pushed from nor pulled into
+        store = whole
+        if account is not None:
+            from sync.accountsettings import settings_for
+
+            settings = settings_for(settings, whole.accounts.active(account))
+            store = whole.for_account(account)
         if dry_run:
             # Sends nothing, so it loads no HTTP stack: what SyncEngine.preview does.
             from sync.clock import SystemClock

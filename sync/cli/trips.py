@@ -256,6 +256,9 @@ def add(
     car: Car = None,
     customer: Customer = None,
     segment: Segment = None,
+    account: Annotated[
+        str | None, typer.Option("--account", help="Fleet mode: whose trip it is.")
+    ] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -270,7 +273,7 @@ def add(
             start_time=_when(start_time, "start_time", store.rules.timezone),
             end_time=_when(end_time, "end_time", store.rules.timezone),
         )
-        added = store.trips.add({k: v for k, v in data.items() if v is not None})
+        added = store.trips.add({k: v for k, v in data.items() if v is not None}, account=account)
         print_trip(added, as_json, "added", quiet)
 
 

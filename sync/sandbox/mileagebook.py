@@ -44,6 +44,7 @@ class MileageBook:
     query_date_filter: bool
     _records: dict[str, dict[str, Any]]
     _order: dict[str, int]
+    _owners: dict[str, str | None]
     _locked: set[str]
     _deliveries: list[Delivery]
     _sequence: int
@@ -54,19 +55,30 @@ class MileageBook:
         with self._lock:
             return copy.deepcopy(self._records)
 
-    def record(self, record_id: str) -> dict[str, Any] | None:
-        """One stored record (a copy), or ``None``."""
+    def record(self, record_id: str, *, viewer: str | None = None) -> dict[str, Any] | None:
+        """One stored record (a copy), or ``None`` (also when ``viewer`` may not see it)."""
         with self._lock:
-            found = self._records.get(record_id)
+            found = self._records.get(record_id) if self._visible(record_id, viewer) else None
             return copy.deepcopy(found) if found is not None else None
 
-    def add_record(self, item: Mapping[str, Any]) -> str:
-        """Store a save-shaped item directly (validated like a create); returns its new id."""
+    def _visible(self, record_id: str, viewer: str | None) -> bool:
+        # Tight: a token minted for a userId sees that user's records only; a token without
+        # one (partner level, the static tokens here) sees every record (api-facts 1.6).
+        return viewer is None or self._owners.get(record_id) == viewer
+
+    def owner_of(self, record_id: str) -> str | None:
+        """The userId of the token that created ``record_id`` (None: a partner token)."""
+        with self._lock:
+            return self._owners.get(record_id)
+
+    def add_record(self, item: Mapping[str, Any], *, owner: str | None = None) -> str:
+        """Store a save-shaped item directly (validated like a create); returns its new id.
+        ``owner``: the userId it belongs to (None: no user's, as a partner token's create)."""
         with self._lock:
             errors = validate_item(item, creating=True, rules=self.rules)
             if errors:
                 raise ValueError("; ".join(f"{e.param}: {e.type} {e.message}" for e in errors))
-            return self._store(None, item)
+            return self._store(None, item, owner)
 
     def edit_record(self, record_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
         """Another client (Tight's app, an accountant) edits a stored record: ``changes`` is
@@ -95,8 +107,10 @@ class MileageBook:
         with self._lock:
             self._locked.discard(record_id)
 
-    def save_batch(self, body: Any, *, request: int = 0) -> Reply:
-        """``POST /v6/mileage`` on a parsed body: 200 all stored, 207 some failed, 400 unusable."""
+    def save_batch(self, body: Any, *, request: int = 0, viewer: str | None = None) -> Reply:
+        """``POST /v6/mileage`` on a parsed body: 200 all stored, 207 some failed, 400 unusable.
+        ``viewer``: the userId of the token (None: partner level): it owns what it creates and
+        updates only what it may see."""
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
             message = "the body must be a JSON object with a 'data' list"
             return 400, failure([ItemError("BAD_REQUEST", message, "data")])
@@ -107,7 +121,9 @@ class MileageBook:
             message = f"batch too large: {len(items)} items, at most {self.max_batch} per request"
             return 400, failure([ItemError("BAD_REQUEST", message, "data")])
         with self._lock:
-            results = [self._save_one(item, request, index) for index, item in enumerate(items)]
+            results = [
+                self._save_one(item, request, index, viewer) for index, item in enumerate(items)
+            ]
         failed = any(result["result"] == "FAILURE" for result in results)
         return (207 if failed else 200), {
             "result": "FAILURE" if failed else "SUCCESS",
@@ -115,7 +131,9 @@ class MileageBook:
             "error": [],
         }
 
-    def _save_one(self, item: Any, request: int, position: int) -> dict[str, Any]:
+    def _save_one(
+        self, item: Any, request: int, position: int, viewer: str | None
+    ) -> dict[str, Any]:
         def refuse(
             status: int, errors: list[ItemError], outcome: Outcome = "rejected", data: Any = None
         ) -> dict[str, Any]:
@@ -143,7 +161,7 @@ class MileageBook:
         if record_id is not None:
             if not isinstance(record_id, str):
                 return refuse(400, [ItemError("INVALID_FORMAT", "id must be a string", "id")])
-            if record_id not in self._records:
+            if record_id not in self._records or not self._visible(record_id, viewer):
                 message = f"no mileage with id {record_id!r} (creates must omit id)"
                 return refuse(404, [ItemError("INVALID_VALUE", message, "id")])
             if record_id in self._locked:
@@ -161,12 +179,12 @@ class MileageBook:
         if isinstance(rule, ItemRule):
             return refuse(rule.status_code, [ItemError(rule.error_type, rule.message, rule.param)])
         if record_id is None and self.dedupe_key is not None:
-            twin = self._twin(item)
+            twin = self._twin(item, viewer)
             if twin is not None:
                 message = f"customData.{self.dedupe_key} already saved as {twin['id']}"
                 error = ItemError("DUPLICATE", message, f"customData.{self.dedupe_key}")
                 return refuse(409, [error], "duplicate", copy.deepcopy(twin))
-        stored_id = self._store(record_id, item)
+        stored_id = self._store(record_id, item, viewer)
         self._deliveries.append(
             Delivery(
                 request,
@@ -184,22 +202,25 @@ class MileageBook:
             "error": [],
         }
 
-    def _twin(self, item: Mapping[str, Any]) -> dict[str, Any] | None:
+    def _twin(self, item: Mapping[str, Any], viewer: str | None) -> dict[str, Any] | None:
         key = self.dedupe_key
         data = item.get("customData")
         if key is None or not isinstance(data, dict) or data.get(key) is None:
             return None
-        for record in self._records.values():
+        for ident, record in self._records.items():
+            if not self._visible(ident, viewer):
+                continue
             existing = record.get("customData")
             if isinstance(existing, dict) and existing.get(key) == data[key]:
                 return record
         return None
 
-    def _store(self, record_id: str | None, item: Mapping[str, Any]) -> str:
+    def _store(self, record_id: str | None, item: Mapping[str, Any], owner: str | None) -> str:
         if record_id is None:
             record_id = self._new_id()
             self._sequence += 1
             self._order[record_id] = self._sequence
+            self._owners[record_id] = owner
             base = blank_record(record_id, self.rules)
         elif self.update_mode == "replace":
             base = blank_record(record_id, self.rules)
@@ -214,8 +235,8 @@ class MileageBook:
             if candidate not in self._records:
                 return candidate
 
-    def query(self, body: Any) -> Reply:
-        """``POST /v6/mileage/query`` on a parsed body."""
+    def query(self, body: Any, *, viewer: str | None = None) -> Reply:
+        """``POST /v6/mileage/query`` on a parsed body: the records ``viewer`` may see."""
         parsed = parse_query(
             body, max_limit=self.query_max_limit, date_filter=self.query_date_filter
         )
@@ -225,6 +246,7 @@ class MileageBook:
             rows = [
                 ((record.get("date") or "", self._order[ident]), record)
                 for ident, record in self._records.items()
+                if self._visible(ident, viewer)
             ]
             page = run_query(rows, parsed)
             data = copy.deepcopy(page.records)
@@ -234,9 +256,13 @@ class MileageBook:
             "cursor": {"after": page.after, "before": page.before},
         }
 
-    def delete(self, record_id: str) -> dict[str, Any] | None:
-        """``DELETE /v6/mileage/{id}``: the removed record, or ``None`` if unknown."""
+    def delete(self, record_id: str, *, viewer: str | None = None) -> dict[str, Any] | None:
+        """``DELETE /v6/mileage/{id}``: the removed record, or ``None`` if unknown (or not
+        ``viewer``'s to see)."""
         with self._lock:
+            if not self._visible(record_id, viewer):
+                return None
+            self._owners.pop(record_id, None)
             self._order.pop(record_id, None)
             self._locked.discard(record_id)
             return self._records.pop(record_id, None)

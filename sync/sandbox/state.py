@@ -87,6 +87,7 @@ class Sandbox(MileageBook, CostBook):
         self.costs_auth_scheme = costs_auth_scheme
         self._records: dict[str, dict[str, Any]] = {}
         self._order: dict[str, int] = {}
+        self._owners: dict[str, str | None] = {}
         self._locked: set[str] = set()
         self._costs: list[Any] = []
         self._deliveries: list[Delivery] = []
@@ -96,11 +97,18 @@ class Sandbox(MileageBook, CostBook):
 
     # ------------------------------------------------------------------ tokens and limits
 
-    def issue_token(self, *, scopes: Iterable[str] = ("write",), ttl: float | None = None) -> str:
-        """A fresh valid token without the HTTP dance (``ttl=None``: no expiry by time)."""
+    def issue_token(
+        self,
+        *,
+        scopes: Iterable[str] = ("write",),
+        ttl: float | None = None,
+        user_id: str | None = None,
+    ) -> str:
+        """A fresh valid token without the HTTP dance (``ttl=None``: no expiry by time;
+        ``user_id``: the user whose records it sees, None: every record)."""
         with self._lock:
             value = f"sbx_{self._rng.getrandbits(128):032x}"
-            self.tokens.add(value, scopes=scopes, ttl=ttl)
+            self.tokens.add(value, scopes=scopes, ttl=ttl, user_id=user_id)
             return value
 
     def expire_token(self, token: str) -> None:

@@ -36,8 +36,9 @@ def _error(status: int, type_: str, message: str, param: str | None = None) -> R
     return Refused(json_reply(failure([ItemError(type_, message, param)]), status))
 
 
-def _guard(sandbox: Sandbox, request: Request, *, write: bool) -> None:
-    """Raise :class:`Refused` unless the bearer token is valid, allowed and within budget."""
+def _guard(sandbox: Sandbox, request: Request, *, write: bool) -> str | None:
+    """Raise :class:`Refused` unless the bearer token is valid, allowed and within budget;
+    return the token's userId (None: a partner-level token, which sees every record)."""
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     value = value.strip()
     verdict = (
@@ -60,6 +61,7 @@ def _guard(sandbox: Sandbox, request: Request, *, write: bool) -> None:
         if sandbox.rate_retry_after:
             refusal.response.headers["retry-after"] = str(max(1, math.ceil(wait)))
         raise refusal
+    return verdict.user_id
 
 
 async def _json_body(request: Request) -> Any:
@@ -128,25 +130,31 @@ def tight_routes(sandbox: Sandbox) -> list[Route]:
     @answering_refusals
     async def save(request: Request) -> Response:
         """POST /v6/mileage: batch create/update."""
-        _guard(sandbox, request, write=True)
+        viewer = _guard(sandbox, request, write=True)
         body = await _json_body(request)
-        status, payload = sandbox.save_batch(body, request=request.scope.get(REQUEST_KEY, 0))
+        status, payload = sandbox.save_batch(
+            body, request=request.scope.get(REQUEST_KEY, 0), viewer=viewer
+        )
         return json_reply(payload, status)
 
     @answering_refusals
     async def query(request: Request) -> Response:
         """POST /v6/mileage/query: filtered, sorted, cursor-paged read."""
-        _guard(sandbox, request, write=False)
-        status, payload = sandbox.query(await _json_body(request))
+        viewer = _guard(sandbox, request, write=False)
+        status, payload = sandbox.query(await _json_body(request), viewer=viewer)
         return json_reply(payload, status)
 
     @answering_refusals
     async def one(request: Request) -> Response:
         """GET or DELETE /v6/mileage/{id}."""
         deleting = request.method == "DELETE"
-        _guard(sandbox, request, write=deleting)
+        viewer = _guard(sandbox, request, write=deleting)
         record_id = request.path_params["record_id"]
-        found = sandbox.delete(record_id) if deleting else sandbox.record(record_id)
+        found = (
+            sandbox.delete(record_id, viewer=viewer)
+            if deleting
+            else sandbox.record(record_id, viewer=viewer)
+        )
         if found is None:
             raise _error(404, "INVALID_VALUE", f"no mileage with id {record_id!r}", "id")
         return json_reply({"result": "SUCCESS", "data": found})

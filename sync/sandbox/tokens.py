@@ -70,11 +70,17 @@ class TokenBook:
             self.add(value)
 
     def add(
-        self, value: str, *, scopes: Iterable[str] = ("write",), ttl: float | None = None
+        self,
+        value: str,
+        *,
+        scopes: Iterable[str] = ("write",),
+        ttl: float | None = None,
+        user_id: str | None = None,
     ) -> Token:
-        """Register ``value`` as a valid token (``ttl=None``: never expires by time)."""
+        """Register ``value`` as a valid token (``ttl=None``: never expires by time) of
+        ``user_id`` (None: partner level, it sees every record)."""
         expires_at = None if ttl is None else self._clock() + ttl
-        token = Token(value, frozenset(scopes), expires_at=expires_at)
+        token = Token(value, frozenset(scopes), expires_at=expires_at, user_id=user_id)
         self._tokens[value] = token
         return token
 

@@ -106,7 +106,9 @@ def _counted_in_batches(store: Tracker, batch_size: int, *, retry_waiting: bool)
     """The count by the per-batch SQL alone (what the totals' shortcut must agree with)."""
     due = END_OF_TIME if retry_waiting else utc_text(store.now())
     with store.db.read() as s:
-        row = s.connection().exec_driver_sql(PUSH_COUNT_SQL, {"size": batch_size, "due": due})
+        row = s.connection().exec_driver_sql(
+            PUSH_COUNT_SQL, {"size": batch_size, "due": due, "account": ""}
+        )
         return PushCount(*(int(v) for v in row.one()))
 
 

@@ -1,0 +1,79 @@
+"""``tracker account ...`` and ``tracker sync --account`` against the sandbox over loopback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
+from tests.helpers.cli import run, run_json
+
+pytestmark = pytest.mark.usefixtures("point_at_sandbox")
+
+
+def test_accounts_are_added_listed_shown_disabled_and_enabled(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    added = run_json(
+        capsys, "account", "add", "acme", "--tight-token-ref", "file:/run/secrets/acme"
+    )
+    assert (added["name"], added["tight_token_ref"], added["trips"]) == (
+        "acme",
+        "file:/run/secrets/acme",
+        0,
+    )
+    code, _, err = run(capsys, "account", "add", "leaky", "--tight-token-ref", "sbx_secret")
+    assert code == 65 and "not the secret" in err and "sbx_secret" not in err  # never echoed
+    code, _, err = run(capsys, "account", "add", "half", "--tight-client-id", "c")
+    assert code == 65 and "together" in err
+    code, out, _ = run(capsys, "account", "list")
+    assert code == 0 and "2 accounts" in out and "token from file:/run/secrets/acme" in out
+    assert [a["name"] for a in run_json(capsys, "account", "list")] == ["default", "acme"]
+    assert run_json(capsys, "account", "disable", "acme")["disabled_at"] is not None
+    code, _, err = run(
+        capsys, "trip", "add", "--distance", "1", "--date", "2026-03-01", "--account", "acme"
+    )
+    assert code == 65 and "disabled" in err
+    assert run_json(capsys, "account", "enable", "acme")["disabled_at"] is None
+    code, _, err = run(capsys, "account", "show", "nope")
+    assert code == 65 and "tracker account list" in err
+
+
+def test_sync_account_pushes_that_accounts_trips_with_its_credentials(
+    capsys: pytest.CaptureFixture[str], sandbox: Sandbox, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text(DEFAULT_CLIENT_SECRET)
+    assert (
+        run(
+            capsys,
+            "account",
+            "add",
+            "acme",
+            "--tight-client-id",
+            DEFAULT_CLIENT_ID,
+            "--tight-user-id",
+            "user-acme",
+            "--tight-secret-ref",
+            f"file:{secret}",
+        )[0]
+        == 0
+    )
+    for account in ("acme", "acme", None):
+        extra = ("--account", account) if account else ()
+        code, _, err = run(capsys, "trip", "add", "--distance", "2", "--date", "2026-11-20", *extra)
+        assert code == 0, err
+    code, out, err = run(capsys, "sync", "--push", "--account", "acme", "--json")
+    assert code == 0, err
+    assert json.loads(out)["push"]["synced"] == 2
+    assert sorted(map(sandbox.owner_of, sandbox.records)) == ["user-acme", "user-acme"]
+    shown = run_json(capsys, "account", "show", "acme")
+    assert (shown["trips"], shown["pending"]) == (2, 0)
+    assert run_json(capsys, "account", "show", "default")["pending"] == 1
+    code, out, _ = run(capsys, "sync", "--push", "--json")  # the implicit account's trip
+    assert code == 0 and json.loads(out)["push"]["synced"] == 1
+    secret.unlink()
+    code, _, err = run(capsys, "sync", "--account", "acme")
+    assert code == 78 and f"file:{secret}" in err

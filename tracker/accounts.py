@@ -1,0 +1,179 @@
+"""Accounts (``store.accounts``): the Tight users one store syncs for, in fleet mode.
+
+A trip belongs to one account for good; a trip with none belongs to the implicit account
+(``default``), whose credentials are the settings'. A single-user store never has to know:
+it is the implicit account's. An account keeps its credentials by reference (``env:NAME``,
+``file:/path``), never the secrets themselves (``tracker.inputs.secret_ref``): the database
+can be read by every worker and every backup, the secrets only by the process that syncs.
+
+A disabled account keeps its trips; no new trip may be given to it and no run syncs it.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement
+from sqlmodel import Session, col, func, select
+
+from tracker.db import Database
+from tracker.enums import EntryState, Lifecycle
+from tracker.errors import InvalidInputError, NotFoundError, StateError
+from tracker.tables import Account, JournalEntry, Trip
+from tracker.views import AccountView
+
+if TYPE_CHECKING:
+    from tracker.inputs import AccountIn
+
+__all__ = ["IMPLICIT_ACCOUNT", "Accounts", "account_key", "of_account", "require_active"]
+
+IMPLICIT_ACCOUNT = "default"
+"""The name of the implicit account (trips with no account; the settings' credentials)."""
+
+# Trips and open journal entries per account (NULL: the implicit one). Proportional to the
+# store: for `tracker account list/show`, never on a hot path.
+_TRIPS_SQL = "SELECT account, count(*) FROM trip WHERE lifecycle = 'active' GROUP BY account"
+_PENDING_SQL = (
+    "SELECT t.account, count(*) FROM journal AS j JOIN trip AS t ON t.id = j.trip_id "
+    "WHERE j.state IN ('pending', 'in_flight') GROUP BY t.account"
+)
+
+
+def account_key(name: str | None) -> str | None:
+    """The stored value for an account name: None for the implicit account."""
+    return None if name in (None, IMPLICIT_ACCOUNT) else name
+
+
+def of_account(key: str | None) -> ColumnElement[bool]:
+    """The condition "the trip belongs to the account stored as ``key``" (None: implicit)."""
+    column = col(Trip.account)
+    return column.is_(None) if key is None else column == key
+
+
+def require_active(s: Session, name: str | None) -> str | None:
+    """The stored key of ``name``, which must name an account that is not disabled (the
+    implicit account always qualifies). Raises InvalidInputError otherwise."""
+    key = account_key(name)
+    if key is None:
+        return None
+    row = s.get(Account, key)
+    if row is None:
+        raise InvalidInputError(
+            "account", f"no account named {key!r}; add it with `tracker account add`"
+        )
+    if row.disabled_at is not None:
+        raise InvalidInputError(
+            "account", f"account {key!r} is disabled; enable it with `tracker account enable`"
+        )
+    return key
+
+
+_OPEN = (EntryState.PENDING, EntryState.IN_FLIGHT)
+
+
+def _implicit(trips: int, pending: int) -> AccountView:
+    return AccountView(
+        name=IMPLICIT_ACCOUNT,
+        tight_client_id=None,
+        tight_user_id=None,
+        tight_secret_ref=None,
+        tight_token_ref=None,
+        created_at=None,
+        disabled_at=None,
+        trips=trips,
+        pending=pending,
+    )
+
+
+class Accounts:
+    """The accounts of one store."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def add(self, data: AccountIn | Mapping[str, Any]) -> AccountView:
+        """Add an account; its name must be new."""
+        from tracker.inputs import AccountIn, parse  # validation: only when writing
+
+        given = parse(AccountIn, data)
+        with self._db.write() as s:
+            if s.get(Account, given.name) is not None:
+                raise InvalidInputError(
+                    "name", f"an account named {given.name!r} exists; choose another name"
+                )
+            s.add(Account(**given.model_dump(), created_at=self._db.now()))
+            s.flush()
+        return self.get(given.name)
+
+    def list(self) -> builtins.list[AccountView]:
+        """The implicit account, then every account by name, with their counts."""
+        with self._db.read() as s:
+            conn = s.connection()
+            trips: dict[str | None, int] = dict(conn.exec_driver_sql(_TRIPS_SQL).all())
+            pending: dict[str | None, int] = dict(conn.exec_driver_sql(_PENDING_SQL).all())
+            rows = s.exec(select(Account).order_by(col(Account.name))).all()
+            implicit = _implicit(trips.get(None, 0), pending.get(None, 0))
+            return [implicit] + [
+                AccountView(
+                    **row.model_dump(),
+                    trips=trips.get(row.name, 0),
+                    pending=pending.get(row.name, 0),
+                )
+                for row in rows
+            ]
+
+    def get(self, name: str) -> AccountView:
+        """One account (``default``: the implicit one), with its counts."""
+        key = account_key(name)
+        with self._db.read() as s:
+            row = None if key is None else s.get(Account, key)
+            fields = None if row is None else row.model_dump()
+            if key is not None and row is None:
+                raise NotFoundError("account", name)
+            mine = of_account(key)
+            trips = s.exec(
+                select(func.count()).where(mine, col(Trip.lifecycle) == Lifecycle.ACTIVE)
+            ).one()
+            pending = s.exec(
+                select(func.count())
+                .select_from(JournalEntry)
+                .join(Trip, col(Trip.id) == col(JournalEntry.trip_id))
+                .where(mine, col(JournalEntry.state).in_(_OPEN))
+            ).one()
+        if fields is None:
+            return _implicit(trips, pending)
+        return AccountView(**fields, trips=trips, pending=pending)
+
+    def active(self, name: str) -> AccountView:
+        """One account that may be synced (not disabled)."""
+        found = self.get(name)
+        if not found.active:
+            raise StateError(
+                f"account {name!r} is disabled; enable it with `tracker account enable`"
+            )
+        return found
+
+    def disable(self, name: str) -> AccountView:
+        """Stop syncing an account and giving it trips; its trips stay. Idempotent."""
+        self._set_disabled(name, disabled=True)
+        return self.get(name)
+
+    def enable(self, name: str) -> AccountView:
+        """Sync a disabled account again. Idempotent."""
+        self._set_disabled(name, disabled=False)
+        return self.get(name)
+
+    def _set_disabled(self, name: str, *, disabled: bool) -> None:
+        if account_key(name) is None:
+            raise StateError("the implicit account cannot be disabled or enabled")
+        with self._db.write() as s:
+            row = s.get(Account, name)
+            if row is None:
+                raise NotFoundError("account", name)
+            if disabled and row.disabled_at is None:
+                row.disabled_at = self._db.now()
+            elif not disabled:
+                row.disabled_at = None
+            s.add(row)
