@@ -84,6 +84,13 @@ def pg_url(pg_cluster: PgCluster, request: pytest.FixtureRequest) -> Iterator[st
         pg_cluster.drop(url)
 
 
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """Where the ``store`` fixture of tests/tracker and tests/sync lives: "sqlite" (a file),
+    or "postgres" in a test parametrised over both (tests.helpers.store.BOTH_BACKENDS)."""
+    return str(getattr(request, "param", "sqlite"))
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def any_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Where a store lives, once per backend: a SQLite file URL, then a PostgreSQL one."""

@@ -155,20 +155,23 @@ def _insert(s: Session, rules: TripRules, now: str, rows: list[Checked]) -> tupl
     for row, error in unknown:
         raise _Rejected(row, error)
     zone = rules.timezone
-    seq = journal.next_seq(conn)
     ids = [str(uuid.uuid4()) for _ in fresh]
     trips = [trip_values(i, r.given, zone, now) for i, r in zip(ids, fresh, strict=True)]
     if not trips:
         return 0, skipped
+    seqs = journal.next_seqs(conn, len(trips))
     links = first_links(
-        [(seq + n, [t[i] if i >= 0 else None for i in _COVERED_AT]) for n, t in enumerate(trips)],
+        [
+            (q, [t[i] if i >= 0 else None for i in _COVERED_AT])
+            for q, t in zip(seqs, trips, strict=True)
+        ],
         now,
         "recorded",
         [recorded_how("manual", None, r.key, bulk=True) for r in fresh],
     )
     # Each trip row carries its first link's hash (its chain head) from the start.
     conn.exec_driver_sql(_trip_sql(), [(*t, h[-1]) for t, h in zip(trips, links, strict=True)])
-    journal.add_pending(conn, [(seq + n, i, now) for n, i in enumerate(ids)])
+    journal.add_pending(conn, [(q, i, now) for q, i in zip(seqs, ids, strict=True)])
     insert_links(conn, links)
     keys = [(r.key, i) for i, r in zip(ids, fresh, strict=True) if r.key is not None]
     if keys:

@@ -11,9 +11,14 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+INT64 = Integer().with_variant(BigInteger(), "postgresql")
+"""A 64-bit integer column: SQLite's INTEGER is, PostgreSQL's is 32-bit, so there it is
+BIGINT (microseconds, the track key: migration 0016; the platform's cost IDs: 0021).
+psycopg binds a value with its column's type: a 64-bit value bound as INTEGER fails."""
 
 
 def utc_text(value: datetime) -> str:

@@ -19,8 +19,9 @@ the store's other writers; a read is REPEATABLE READ READ ONLY (one snapshot tha
 writer, as SQLite's deferred read); ``durable=False`` is ``SET LOCAL synchronous_commit =
 off``; the pool is SQLAlchemy's QueuePool over psycopg 3 connections, checked before use.
 The store's raw SQL is written for SQLite's driver (``?`` and ``:name`` placeholders, id lists
-through ``json_each``): on PostgreSQL it is rewritten for psycopg at the one place every
-driver-level statement passes (:func:`for_postgres`).
+through ``json_each``, the date sort key ``coalesce(date, '')``): on PostgreSQL it is
+rewritten for psycopg at the one place every driver-level statement passes
+(:func:`for_postgres`).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from tracker.errors import (
     StorageFullError,
     StorageUnavailableError,
 )
+from tracker.sqldates import dates_for_postgres
 from tracker.sqlids import ids_for_postgres
 
 #: Written in the file header, so we can tell our files from other SQLite databases.
@@ -255,9 +257,10 @@ def _named_at(sql: str, n: int) -> bool:
 @functools.lru_cache(maxsize=1024)
 def for_postgres(sql: str) -> str:
     """A statement written for SQLite's driver as PostgreSQL's (psycopg's) reads it: id
-    lists (``tracker.sqlids``), then placeholders (:func:`qmark_to_format`). Cached: the
-    store's statements are a few hundred constant texts."""
-    return qmark_to_format(ids_for_postgres(sql))
+    lists (``tracker.sqlids``), the date sort key (``tracker.sqldates``), then placeholders
+    (:func:`qmark_to_format`). Cached: the store's statements are a few hundred constant
+    texts."""
+    return qmark_to_format(dates_for_postgres(ids_for_postgres(sql)))
 
 
 def pg_url(url: str) -> str:

@@ -28,6 +28,7 @@ from tracker.errors import NoRateError
 from tracker.rates.compute import RateTrip, compute, price
 from tracker.rates.schedule import Rounding, Schedule, VehicleKind
 from tracker.rates.taxyear import TaxYear, tax_year_of
+from tracker.respell import by_dialect
 
 __all__ = [
     "Deduction",
@@ -50,7 +51,9 @@ _YEAR_SQL = (
 # The same trips with, for each of the wanted ones (a JSON list of ids), the distance before
 # it by unit in thousandths (exact integers: a distance has at most 3 decimals), and whether
 # any distance up to it has more (then its sums would not be exact). Stored distances are
-# fixed-point text (``decimal_text``), never an exponent.
+# fixed-point text (``decimal_text``), never an exponent. One text for both dialects: the
+# distance is cast to a number (PostgreSQL does no arithmetic on text), "more than three
+# decimals" is a LIKE (no instr() there) and an integer (no max() of booleans there).
 _POSITIONS_SQL = """
 SELECT id, km, mile, inexact FROM (
   SELECT id,
@@ -59,29 +62,40 @@ SELECT id, km, mile, inexact FROM (
     max(inexact) OVER w AS inexact
   FROM (
     SELECT id, date, start_time,
-      CASE WHEN distance_unit = 'km' THEN CAST(round(distance * 1000) AS INTEGER) ELSE 0 END
-        AS km,
-      CASE WHEN distance_unit = 'mile' THEN CAST(round(distance * 1000) AS INTEGER) ELSE 0 END
-        AS mile,
-      instr(distance, '.') > 0 AND length(distance) - instr(distance, '.') > 3 AS inexact
+      CASE WHEN distance_unit = 'km' THEN CAST(round(CAST(distance AS NUMERIC) * 1000) AS BIGINT)
+        ELSE 0 END AS km,
+      CASE WHEN distance_unit = 'mile'
+        THEN CAST(round(CAST(distance AS NUMERIC) * 1000) AS BIGINT) ELSE 0 END AS mile,
+      CASE WHEN distance LIKE '%.____%' THEN 1 ELSE 0 END AS inexact
     FROM trip
     WHERE lifecycle = 'active' AND status = 'complete' AND classification = 'business'
       AND date >= ? AND date <= ?
-  )
+  ) AS business
   WINDOW w AS (ORDER BY coalesce(date, ''), coalesce(start_time, ''), id
                ROWS UNBOUNDED PRECEDING)
-) WHERE id IN (SELECT value FROM json_each(?))
+) AS counted WHERE id IN (SELECT value FROM json_each(?))
 """
+# PostgreSQL's spelling of the JSON paths read from the server copy (``remote_record``):
+# ``->`` gives a JSON value that psycopg reads as the Python value SQLite's json_extract
+# gives (a number, a string, None); the date is text (``->>``: DISTINCT needs a type with
+# equality, which json lacks).
+_SERVER_AMOUNT = {
+    "json_extract(t.remote_record, '$.deduction.amount')": (
+        "(t.remote_record -> 'deduction' -> 'amount')"
+    ),
+}
+_SERVER_DATE = {"json_extract(t.remote_record, '$.date')": "(t.remote_record ->> 'date')"}
 # Every trip of one tax year the server has, in trip order, with the deduction of
 # its last server copy and whether a change of it is still open (that change carries the
 # amount of its own: nothing to queue).
-_STALE_SQL = (
+_STALE_SQL = by_dialect(
     "SELECT t.id, t.date, t.distance, t.distance_unit, t.classification, t.lifecycle, "
     "t.status, json_extract(t.remote_record, '$.deduction.amount'), "
     "EXISTS (SELECT 1 FROM journal AS j WHERE j.trip_id = t.id "
     "AND j.state IN ('pending', 'in_flight', 'parked')) "
     "FROM trip AS t WHERE t.remote_id IS NOT NULL AND t.date >= ? AND t.date <= ? "
-    "ORDER BY coalesce(t.date, ''), coalesce(t.start_time, ''), t.id"
+    "ORDER BY coalesce(t.date, ''), coalesce(t.start_time, ''), t.id",
+    _SERVER_AMOUNT,
 )
 
 
@@ -213,12 +227,12 @@ def stale_deductions(
     one :func:`compute` per year. A trip no rate covers is left alone (its own save parks)."""
     stale: dict[str, tuple[int | None, int]] = {}
     for year in sorted(set(years)):
-        rows = conn.exec_driver_sql(_STALE_SQL, (year.start.isoformat(), year.end.isoformat()))
-        rows = rows.all()
+        span = (year.start.isoformat(), year.end.isoformat())
+        rows = conn.exec_driver_sql(_STALE_SQL[conn.dialect.name], span).all()
         paying = [
             RateTrip(
                 trip_id,
-                dt.date.fromisoformat(day),
+                _as_date(day),
                 Decimal(distance),
                 DistanceUnit(unit),
                 VehicleKind.CAR,
@@ -252,14 +266,22 @@ def stale_deductions(
 
 # The days whose tax years a change touches: a trip's date now and the date the server has
 # (an edit that moved the trip leaves a gap in its old year too).
-_OPEN_DAYS_SQL = (
+_OPEN_DAYS_SQL = by_dialect(
     "SELECT DISTINCT t.date, json_extract(t.remote_record, '$.date') FROM trip AS t "
-    "WHERE t.id IN (SELECT trip_id FROM journal WHERE state IN ('pending', 'in_flight', 'parked'))"
+    "WHERE t.id IN (SELECT trip_id FROM journal WHERE state IN ('pending', 'in_flight', 'parked'))",
+    _SERVER_DATE,
 )
-_TRIP_DAYS_SQL = (
+_TRIP_DAYS_SQL = by_dialect(
     "SELECT t.date, json_extract(t.remote_record, '$.date') FROM trip AS t "
-    "WHERE t.id IN (SELECT value FROM json_each(?))"
+    "WHERE t.id IN (SELECT value FROM json_each(?))",
+    _SERVER_DATE,
 )
+
+
+def _as_date(value: dt.date | str) -> dt.date:
+    """A date as raw SQL returns it: SQLite's ISO text (ValueError if it is none), or a date
+    (PostgreSQL's date column)."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
 def touched_years(
@@ -267,16 +289,18 @@ def touched_years(
 ) -> set[TaxYear]:
     """The tax years of the trips with an open change (``trip_ids`` None) or of
     ``trip_ids``: by their date here and the date of their last server copy."""
+    dialect = conn.dialect.name
     if trip_ids is None:
-        rows = conn.exec_driver_sql(_OPEN_DAYS_SQL).all()
+        rows = conn.exec_driver_sql(_OPEN_DAYS_SQL[dialect]).all()
     else:
-        rows = conn.exec_driver_sql(_TRIP_DAYS_SQL, (json.dumps(list(trip_ids)),)).all()
+        ids = json.dumps(list(trip_ids))
+        rows = conn.exec_driver_sql(_TRIP_DAYS_SQL[dialect], (ids,)).all()
     years: set[TaxYear] = set()
     for row in rows:
         for day in row:
-            if isinstance(day, str):
+            if isinstance(day, str | dt.date):  # PostgreSQL's own dates come typed
                 try:
-                    years.add(tax_year_of(schedule.tax_year, dt.date.fromisoformat(day)))
+                    years.add(tax_year_of(schedule.tax_year, _as_date(day)))
                 except ValueError:
                     continue  # a server date we cannot read touches no year
     return years

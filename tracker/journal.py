@@ -141,24 +141,37 @@ EntryRow = tuple[int, str, str]
 """A new pending save entry for :func:`add_pending`: seq, trip id, instant (stored text)."""
 _ENTRY_SQL = (
     "INSERT INTO journal (seq, trip_id, op, state, attempts, in_doubt, payload_version, "
-    "created_at, updated_at) VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?)"
+    "created_at, updated_at) VALUES (?, ?, ?, ?, 0, FALSE, ?, ?, ?)"
 )
 _NEXT_SEQ_SQL = (
     "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'journal'), 0), "
     "coalesce((SELECT max(seq) FROM journal), 0)) + 1"
 )
+# PostgreSQL: ``n`` values of the column's own sequence in one call. A value taken is never
+# handed out again, even when the transaction rolls back (a gap, as AUTOINCREMENT may leave);
+# other sessions may take values meanwhile, so the block need not be contiguous.
+_NEXT_SEQS_PG_SQL = (
+    "SELECT nextval(pg_get_serial_sequence('journal', 'seq')) FROM generate_series(1, ?)"
+)
 
 
-def next_seq(conn: Any) -> int:
-    """The ``seq`` the next entry gets (AUTOINCREMENT: never one used before), read inside
-    the caller's write transaction, so that nobody else takes it meanwhile."""
-    return int(conn.exec_driver_sql(_NEXT_SEQ_SQL).scalar_one())
+def next_seqs(conn: Any, n: int) -> list[int]:
+    """The ``seq`` of each of ``n`` new entries, ascending (AUTOINCREMENT: never one used
+    before), taken inside the caller's write transaction. On SQLite the next ``n`` numbers
+    (one writer at a time: nobody takes them meanwhile); on PostgreSQL ``n`` values of the
+    column's sequence, which the inserts with these explicit seqs leave where it is."""
+    if n <= 0:
+        return []
+    if conn.dialect.name == "postgresql":
+        return sorted(int(v) for (v,) in conn.exec_driver_sql(_NEXT_SEQS_PG_SQL, (n,)))
+    first = int(conn.exec_driver_sql(_NEXT_SEQ_SQL).scalar_one())
+    return list(range(first, first + n))
 
 
 def add_pending(conn: Any, rows: list[EntryRow], *, event: str | None = "queued save") -> None:
     """The first entry of many new trips at once (a pending save each, and its "queued
     save" event), as :func:`record_change` writes it for one new trip; seqs from
-    :func:`next_seq`, in row order. ``event=None``: the caller writes the events."""
+    :func:`next_seqs`, in row order. ``event=None``: the caller writes the events."""
     if rows:
         save, pending = EntryOp.SAVE.value, EntryState.PENDING.value
         conn.exec_driver_sql(

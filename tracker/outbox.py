@@ -26,7 +26,7 @@ from tracker.claims import Claimed
 from tracker.coltypes import from_utc_text, stored_date, stored_json, utc_text
 from tracker.db import Database
 from tracker.deductions import deductions, stale_deductions, touched_years
-from tracker.journal import add_events, add_pending, next_seq
+from tracker.journal import add_events, add_pending, next_seqs
 from tracker.leases import LeaseHold
 from tracker.outcomes import Verdict
 from tracker.pushcount import (
@@ -342,8 +342,8 @@ class Outbox:
             stale = stale_deductions(conn, schedule, years)
             if stale:
                 at = utc_text(self._db.now())
-                first = next_seq(conn)
-                rows = [(first + i, trip_id, at) for i, trip_id in enumerate(stale)]
+                seqs = next_seqs(conn, len(stale))
+                rows = [(q, trip_id, at) for q, trip_id in zip(seqs, stale, strict=True)]
                 add_pending(conn, rows, event=None)
                 add_events(
                     conn,

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from tracker.coltypes import DecimalText, UTCDateTime
+from tracker.coltypes import INT64, DecimalText, UTCDateTime
 
 __all__ = ["Cost", "CostQuarantine", "OdometerReading", "PullState"]
 
@@ -42,7 +42,7 @@ class Cost(SQLModel, table=True):
     __tablename__ = "cost"
     __table_args__ = (Index("ix_cost_trip", "trip_id"),)
 
-    id: int = Field(primary_key=True)  # the platform's ID
+    id: int = Field(primary_key=True, sa_type=INT64)  # the platform's ID
     trip_guid: str | None = None
     trip_id: str | None = Field(default=None, foreign_key="trip.id")
     link: str = "none"  # trip_guid | time | ambiguous | none

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlmodel import AutoString, Field, SQLModel
 
-from tracker.coltypes import DecimalText, UTCDateTime
+from tracker.coltypes import INT64, DecimalText, UTCDateTime
 
 # Declared in tracker.sidetables, imported on first use (PEP 562): a read of trips never
 # builds them (issue 15, start-up).
@@ -149,9 +149,10 @@ class Waypoint(SQLModel, table=True):
     __tablename__ = "waypoint"
     __table_args__ = {"sqlite_with_rowid": False}
 
-    trip_key: int = Field(foreign_key="track.key", primary_key=True)
+    trip_key: int = Field(foreign_key="track.key", primary_key=True, sa_type=INT64)
     seq: int = Field(primary_key=True)
-    dt_us: int  # microseconds since the track's t0_us: exact for every Python datetime
+    # microseconds since the track's t0_us: exact for every Python datetime
+    dt_us: int = Field(sa_type=INT64)
     lat_e7: int  # 1e-7 degree
     lng_e7: int
     acc_cm: int | None = None  # accuracy radius, centimetres
@@ -268,10 +269,10 @@ TRACK = Table(
     _META,
     # An INTEGER PRIMARY KEY: an explicit alias of the rowid, which VACUUM keeps (it may
     # renumber only implicit rowids). A row is made with a trip's first fix (migration 0016).
-    Column("key", Integer, primary_key=True),
+    Column("key", INT64, primary_key=True),
     Column("trip_id", AutoString, ForeignKey("trip.id"), nullable=False, unique=True),
     # The first fix's time (UTC epoch microseconds): waypoint times are offsets from it.
-    Column("t0_us", Integer, nullable=False),
+    Column("t0_us", INT64, nullable=False),
 )
 """A trip's recorded fixes: their compact integer key and time base."""
 

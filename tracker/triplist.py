@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tracker.errors import InvalidInputError
+from tracker.sqldates import dates_for_postgres
 
 if TYPE_CHECKING:  # the CLI reads the page sizes without loading the database stack
     from tracker.enums import SyncState
@@ -93,7 +94,7 @@ def list_sql(sql: str, dialect: str) -> str:
     if dialect != "postgresql":
         return sql
     sql = sql.replace(" INDEXED BY ix_journal_trip_seq", "")
-    sql = sql.replace("coalesce(t.date, '')", "coalesce(CAST(t.date AS TEXT), '')")
+    sql = dates_for_postgres(sql)
     # A parameter only compared with NULL has no type PostgreSQL can infer: say it.
     for name in (":state", ":k0", ":k1", ":k2"):
         sql = sql.replace(name, f"CAST({name} AS TEXT)")

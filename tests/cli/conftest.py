@@ -13,3 +13,12 @@ def point_at_sandbox(monkeypatch: pytest.MonkeyPatch, server: SandboxServer) -> 
     monkeypatch.setenv("TRACKER_MILEAGE_URL", server.tight_url)
     monkeypatch.setenv("TRACKER_MILEAGE_TOKEN", DEFAULT_TOKEN)
     return server
+
+
+@pytest.fixture
+def cli_store(backend: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> str:
+    """Where the CLI's store lives in a test marked BOTH_BACKENDS (tests.helpers.store): its
+    file in TRACKER_HOME, or a fresh PostgreSQL database (TRACKER_DATABASE_URL)."""
+    if backend == "postgres":
+        monkeypatch.setenv("TRACKER_DATABASE_URL", str(request.getfixturevalue("pg_url")))
+    return backend

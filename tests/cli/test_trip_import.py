@@ -16,6 +16,7 @@ import pytest
 
 from sync.sandbox import Sandbox
 from tests.helpers.cli import run, run_json
+from tests.helpers.store import BOTH_BACKENDS
 from tracker.store import Tracker
 
 HEADER = "date,distance,unit,classification,description\n"
@@ -39,6 +40,8 @@ def _all(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     return trips
 
 
+@BOTH_BACKENDS
+@pytest.mark.usefixtures("cli_store")
 def test_a_file_with_bad_rows_imports_nothing_and_reports_each(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -60,6 +63,8 @@ def test_a_file_with_bad_rows_imports_nothing_and_reports_each(
     assert "nothing imported: 4 of 6 rows are invalid" in out and "--skip-invalid" in out
 
 
+@BOTH_BACKENDS
+@pytest.mark.usefixtures("cli_store")
 def test_skip_invalid_imports_the_good_rows_and_a_rerun_adds_nothing(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -80,6 +85,8 @@ def test_skip_invalid_imports_the_good_rows_and_a_rerun_adds_nothing(
     assert run_json(capsys, "status")["journal"]["pending"] == 3
 
 
+@BOTH_BACKENDS
+@pytest.mark.usefixtures("cli_store")
 def test_dry_run_checks_and_writes_nothing(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -186,8 +193,13 @@ def _flat(trip: dict[str, Any]) -> dict[str, str]:
     return row
 
 
+@BOTH_BACKENDS
 def test_trip_list_json_to_csv_and_back_gives_the_same_trips(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+    backend: str,
 ) -> None:
     monkeypatch.setenv("TRACKER_TIMEZONE", "Europe/Berlin")
     with Tracker.open(tmp_path / "home" / "tracker.db", timezone="Europe/Berlin") as store:
@@ -219,6 +231,7 @@ def test_trip_list_json_to_csv_and_back_gives_the_same_trips(
         writer.writerows(rows)
 
     monkeypatch.setenv("TRACKER_HOME", str(tmp_path / "other"))
+    request.getfixturevalue("cli_store")  # postgres: imported into a PostgreSQL store
     assert run_json(capsys, "trip", "import", str(path))["added"] == 2
     after = _all(capsys)
 

@@ -143,3 +143,27 @@ def test_gc_removes_synced_entries_past_retention(any_store: Tracker) -> None:
             keys = conn.exec_driver_sql("SELECT count(*), count(DISTINCT key) FROM tally").one()
             assert keys[0] == keys[1]  # one row per count again
     assert all(any_store.trips.get(i).sync_state == "synced" for i in ids)
+
+
+@WRITES_READY
+def test_bulk_trips_take_journal_seqs_that_later_changes_follow(any_store: Tracker) -> None:
+    """``Tracker.add_trips`` gives each trip its entry with an explicit seq (on PostgreSQL
+    from the column's sequence): a chunk rolled back writes nothing, and a trip added alone
+    afterwards is ordered after every bulk one."""
+    before = any_store.trips.add({"date": "2026-01-01", "distance": "1"})
+    rows: list[dict[str, str]] = [
+        {"date": "2026-03-01", "distance": str(n), "description": f"t{n}"} for n in range(5)
+    ]
+    bad = [*rows, {"date": "2026-03-02", "distance": "1", "car_id": "no-such-car"}]
+    report = any_store.add_trips(bad, chunk_size=10)
+    assert (report.added, report.stopped_at) == (0, 6)
+    assert any_store.add_trips(rows, chunk_size=2).added == 5
+    after = any_store.trips.add({"date": "2026-04-01", "distance": "2"})
+    entries = claim(any_store, "worker-a", 100, timedelta(minutes=5))
+    seqs = [c.seq for c in entries]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 7
+    by_seq = [c.trip_id for c in entries]
+    assert by_seq[0] == before.id and by_seq[-1] == after.id
+    described = [any_store.trips.get(t).description for t in by_seq[1:-1]]
+    assert described == [f"t{n}" for n in range(5)]
+    assert any_store.verify_history().ok

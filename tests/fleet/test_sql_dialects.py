@@ -1,7 +1,8 @@
 """The store's raw SQL on both backends: SQLite's driver SQL (``?``/``:name``, id lists
-through ``json_each``) rewritten for psycopg (tracker.db.for_postgres, tracker.sqlids), the
-trip list's PostgreSQL form (tracker.triplist.list_sql); and the reads that use them give
-the same answers on a SQLite file and a real PostgreSQL database."""
+through ``json_each``, the date sort key) rewritten for psycopg (tracker.db.for_postgres,
+tracker.sqlids, tracker.sqldates), the trip list's PostgreSQL form (tracker.triplist.list_sql),
+statements respelled by dialect (tracker.respell); and the reads that use them give the same
+answers on a SQLite file and a real PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 from tests.helpers.store import claim, manual_trips
 from tracker.db import for_postgres, qmark_to_format
 from tracker.outbox import read_outbox_trips
+from tracker.respell import by_dialect, respelled
+from tracker.sqldates import dates_for_postgres
 from tracker.sqlids import ids_for_postgres
 from tracker.store import Tracker
 from tracker.triplist import COUNT_SQL, PAGE_SQL, list_sql
@@ -87,3 +90,23 @@ def test_the_push_reads_typed_columns_as_on_sqlite(any_store: Tracker) -> None:
     assert read.class_segment_ids == ["s1"]
     assert read.custom_data == {"k": 1}
     assert read.base is None
+
+
+def test_the_date_sort_key_reads_the_typed_date_as_its_text_on_postgres() -> None:
+    sql = "WHERE coalesce(t.date, '') >= ? ORDER BY COALESCE(date,''), coalesce(t.start_time, '')"
+    assert dates_for_postgres(sql) == (
+        "WHERE coalesce(CAST(t.date AS TEXT), '') >= ? "
+        "ORDER BY coalesce(CAST(date AS TEXT), ''), coalesce(t.start_time, '')"
+    )
+    assert dates_for_postgres(dates_for_postgres(sql)) == dates_for_postgres(sql)
+    assert "CAST(t.date AS TEXT)" in for_postgres("SELECT coalesce(t.date, '') FROM trip AS t")
+
+
+def test_a_respelling_that_no_longer_matches_its_statement_is_an_error() -> None:
+    sql = "SELECT json_extract(r, '$.a') FROM t"
+    assert by_dialect(sql, {"json_extract(r, '$.a')": "(r -> 'a')"}) == {
+        "sqlite": sql,
+        "postgresql": "SELECT (r -> 'a') FROM t",
+    }
+    with pytest.raises(ValueError, match="not in the statement"):
+        respelled(sql, {"json_extract(r, '$.b')": "(r -> 'b')"})

@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+import pytest
+
 from tracker.outbox import Claimed
 from tracker.outcomes import Verdict
 from tracker.store import Tracker
+
+BOTH_BACKENDS = pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+"""A test of the ``store`` fixture (tests/tracker/conftest.py), run on a SQLite file, then on
+a real PostgreSQL database: the same assertions hold on both."""
 
 
 class StepClock:

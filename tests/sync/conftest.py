@@ -23,8 +23,13 @@ def home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(home: Path) -> Iterator[Tracker]:
-    with Tracker.open(home / "tracker.db", timezone="Europe/Berlin") as opened:
+def store(home: Path, backend: str, request: pytest.FixtureRequest) -> Iterator[Tracker]:
+    """The store the engines sync: a file in ``home``, or a PostgreSQL database for a test
+    marked BOTH_BACKENDS (tests.helpers.store)."""
+    url = f"sqlite:///{home / 'tracker.db'}"
+    if backend == "postgres":
+        url = str(request.getfixturevalue("pg_url"))
+    with Tracker.open_url(url, timezone="Europe/Berlin") as opened:
         yield opened
 
 

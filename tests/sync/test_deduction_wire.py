@@ -1,6 +1,7 @@
 """The deduction sent to Tight: per trip, from the rate schedule in force on its date and
-its tier position in its tax year, against figures worked out by hand. Real SQLite files,
-the sandbox over real HTTP; amounts are read back from the sandbox with GET requests."""
+its tier position in its tax year, against figures worked out by hand. Real SQLite files
+(and PostgreSQL databases: BOTH_BACKENDS), the sandbox over real HTTP; amounts are read
+back from the sandbox with GET requests."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from sync.settings import Settings
 from sync.tight.deduction import deduction_schedule
 from tests.helpers.rates import schedule_toml
 from tests.helpers.remote import AUTH, KEY, EngineFactory, fast_mileage, push
+from tests.helpers.store import BOTH_BACKENDS
 from tracker.enums import DistanceUnit
 from tracker.rates import RateTrip, Rounding, compute, load_schedules
 from tracker.store import Tracker
@@ -48,6 +50,7 @@ def deliveries(sandbox: Sandbox, trip_id: str) -> int:
     return sandbox.delivery_counts_by_custom(KEY).get(trip_id, 0)
 
 
+@BOTH_BACKENDS
 def test_us_2022_crosses_the_mid_year_change(
     store: Tracker, server: SandboxServer, make_engine: EngineFactory
 ) -> None:
@@ -148,6 +151,7 @@ def test_an_old_trip_pushed_again_keeps_its_own_years_rate(
     assert amounts(server, store, {"old": old, "new": new}) == {"old": 5850, "new": 6550}
 
 
+@BOTH_BACKENDS
 def test_a_tier_shift_requeues_the_later_trips_and_only_when_their_amount_changes(
     store: Tracker, server: SandboxServer, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
@@ -183,6 +187,7 @@ def test_a_tier_shift_requeues_the_later_trips_and_only_when_their_amount_change
     assert store.journal.counts().pending == 0
 
 
+@BOTH_BACKENDS
 def test_a_reclassification_pulled_from_the_server_sends_the_new_amount(
     store: Tracker, server: SandboxServer, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:

@@ -1,4 +1,6 @@
-"""Fixtures for the local store: a real SQLite file under tmp_path and a settable clock."""
+"""Fixtures for the local store: a real SQLite file under tmp_path and a settable clock;
+the store on a real PostgreSQL database too for the tests marked
+:data:`tests.helpers.store.BOTH_BACKENDS`."""
 
 from __future__ import annotations
 
@@ -23,6 +25,14 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(db_path: Path, clock: StepClock) -> Iterator[Tracker]:
-    with Tracker.open(db_path, timezone="Europe/Berlin", clock=clock) as opened:
+def store_url(backend: str, db_path: Path, request: pytest.FixtureRequest) -> str:
+    """The URL of ``store``: the file at ``db_path``, or a fresh PostgreSQL database."""
+    if backend == "postgres":
+        return str(request.getfixturevalue("pg_url"))
+    return f"sqlite:///{db_path}"
+
+
+@pytest.fixture
+def store(store_url: str, clock: StepClock) -> Iterator[Tracker]:
+    with Tracker.open_url(store_url, timezone="Europe/Berlin", clock=clock) as opened:
         yield opened

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.store import claim
+from tests.helpers.store import BOTH_BACKENDS, claim
 from tracker.bulkrows import BulkReport, RowError, TripRow
 from tracker.errors import InvalidInputError
 from tracker.store import Tracker
@@ -89,6 +89,7 @@ def test_every_added_trip_has_one_pending_entry_in_row_order(store: Tracker, db_
     assert [c.seq for c in claimed] == list(range(1, 27))
 
 
+@BOTH_BACKENDS
 def test_invalid_rows_are_reported_with_their_row_and_field(store: Tracker) -> None:
     rows: list[Any] = [
         {"date": "2026-03-01", "distance": "1"},
@@ -120,6 +121,7 @@ def test_invalid_rows_are_reported_with_their_row_and_field(store: Tracker) -> N
         report.raise_for_errors()
 
 
+@BOTH_BACKENDS
 def test_a_car_is_named_by_its_id_or_a_unique_prefix_as_for_one_trip(store: Tracker) -> None:
     car = store.cars.add({"name": "Golf"})
     report = store.add_trips(
@@ -132,6 +134,7 @@ def test_a_car_is_named_by_its_id_or_a_unique_prefix_as_for_one_trip(store: Trac
     assert {t.car_id for t in store.trips.list()} == {car.id}
 
 
+@BOTH_BACKENDS
 def test_without_skip_the_first_invalid_row_stops_and_its_chunk_is_not_written(
     store: Tracker,
 ) -> None:
@@ -146,6 +149,7 @@ def test_without_skip_the_first_invalid_row_stops_and_its_chunk_is_not_written(
     assert store.journal.counts().pending == 10
 
 
+@BOTH_BACKENDS
 def test_a_row_found_bad_while_writing_leaves_its_chunk_out_whole_or_without_it(
     store: Tracker,
 ) -> None:
@@ -200,6 +204,7 @@ def test_a_dry_run_checks_everything_and_writes_nothing(store: Tracker, db_path:
     assert _rows(db_path, "journal", "seq") == []
 
 
+@BOTH_BACKENDS
 def test_progress_is_told_after_each_chunk(store: Tracker) -> None:
     seen: list[int] = []
     store.add_trips(
@@ -210,6 +215,7 @@ def test_progress_is_told_after_each_chunk(store: Tracker) -> None:
     assert seen == [10, 20, 25]
 
 
+@BOTH_BACKENDS
 def test_a_chunk_size_out_of_range_is_refused(store: Tracker) -> None:
     with pytest.raises(InvalidInputError, match="chunk_size"):
         store.add_trips([], chunk_size=0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from tests.helpers.store import BOTH_BACKENDS
 from tracker.costs.counts import pull_state
 from tracker.costs.inputs import QuarantineIn
 from tracker.costs.views import PullStateView
@@ -19,6 +20,7 @@ def _both(store: Tracker) -> tuple[PullStateView | None, PullStateView | None]:
         return pull_state(s.connection(), "costs"), by_model
 
 
+@BOTH_BACKENDS
 def test_the_pull_row_reads_alike_through_every_state_of_a_run(store: Tracker) -> None:
     assert _both(store) == (None, None)
     run = store.costs.begin_run()

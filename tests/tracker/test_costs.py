@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import event
 
 from bench.costs_rewrite import counting_frames
-from tests.helpers.store import StepClock
+from tests.helpers.store import BOTH_BACKENDS, StepClock
 from tracker.costs import (
     CostIn,
     CostNotFoundError,
@@ -106,6 +106,7 @@ def stored(db: Path, sql: str) -> list[tuple[Any, ...]]:
 # ---------------------------------------------------------------- upsert
 
 
+@BOTH_BACKENDS
 def test_insert_then_unchanged_then_updated(store: Tracker) -> None:
     run = store.costs.begin_run()
     assert page(store, run, [cost(1), cost(2)]).inserted == 2
@@ -116,6 +117,7 @@ def test_insert_then_unchanged_then_updated(store: Tracker) -> None:
     assert store.costs.get(1).amount == Decimal("2.00")
 
 
+@BOTH_BACKENDS
 def test_an_older_last_updated_never_overwrites(store: Tracker) -> None:
     pull(store, [cost(1, last_updated=T0, amount=Decimal("9.99"))])
     run = store.costs.begin_run()
@@ -127,6 +129,7 @@ def test_an_older_last_updated_never_overwrites(store: Tracker) -> None:
     assert view.last_updated == T0
 
 
+@BOTH_BACKENDS
 def test_on_a_last_updated_tie_the_copy_read_last_wins(store: Tracker) -> None:
     pull(store, [cost(1, amount=Decimal("1.00"))])
     run = store.costs.begin_run()
@@ -134,6 +137,7 @@ def test_on_a_last_updated_tie_the_copy_read_last_wins(store: Tracker) -> None:
     assert store.costs.get(1).amount == Decimal("1.01")
 
 
+@BOTH_BACKENDS
 def test_ids_at_the_ends_of_int64_are_found_again(store: Tracker) -> None:
     # Stored costs are looked up by ids passed as one JSON array: no id may lose precision.
     ids = [2**63 - 1, -(2**63), 2**53 + 1]
@@ -142,6 +146,7 @@ def test_ids_at_the_ends_of_int64_are_found_again(store: Tracker) -> None:
     assert page(store, run, [cost(i) for i in ids], n=2).unchanged == 3
 
 
+@BOTH_BACKENDS
 def test_duplicate_ids_on_one_page_keep_the_newest(store: Tracker) -> None:
     run = store.costs.begin_run()
     result = page(
@@ -173,6 +178,7 @@ def test_amounts_are_stored_as_exact_text(store: Tracker, db_path: Path) -> None
     assert store.costs.get(1).to_json()["amount"] == "10.30"
 
 
+@BOTH_BACKENDS
 def test_cost_input_is_validated_before_any_row(store: Tracker) -> None:
     with pytest.raises(ValueError, match="finite"):
         cost(1, amount=Decimal("NaN"))
@@ -191,6 +197,7 @@ def test_cost_input_is_validated_before_any_row(store: Tracker) -> None:
 # ---------------------------------------------------------------- page + checkpoint
 
 
+@BOTH_BACKENDS
 def test_page_and_checkpoint_commit_together(store: Tracker) -> None:
     run = store.costs.begin_run()
     page(store, run, [cost(1)], n=1)
@@ -240,6 +247,7 @@ def test_disk_full_during_a_page_keeps_old_data_and_checkpoint(
     assert store.costs.begin_run().checkpoint == {"page": 2}
 
 
+@BOTH_BACKENDS
 def test_a_superseded_run_cannot_write(store: Tracker) -> None:
     old = store.costs.begin_run()
     store.costs.begin_run(fresh=True)
@@ -250,6 +258,7 @@ def test_a_superseded_run_cannot_write(store: Tracker) -> None:
     assert store.costs.list() == []
 
 
+@BOTH_BACKENDS
 def test_a_finished_run_is_not_resumed(store: Tracker) -> None:
     first = store.costs.begin_run()
     page(store, first, [cost(1)])
@@ -262,6 +271,7 @@ def test_a_finished_run_is_not_resumed(store: Tracker) -> None:
 # ---------------------------------------------------------------- not seen
 
 
+@BOTH_BACKENDS
 def test_items_gone_are_marked_not_seen_after_a_complete_walk_only(store: Tracker) -> None:
     pull(store, [cost(1), cost(2)], [cost(3)])
     run = store.costs.begin_run()
@@ -316,16 +326,17 @@ def test_a_pull_of_unchanged_costs_writes_next_to_nothing(store: Tracker, db_pat
     assert stored(db_path, "SELECT count(*) FROM pull_seen") == [(0,)]  # cleared at the end
 
 
-def test_unchanged_pages_are_checkpointed_every_so_often(db_path: Path, clock: StepClock) -> None:
+@BOTH_BACKENDS
+def test_unchanged_pages_are_checkpointed_every_so_often(store_url: str, clock: StepClock) -> None:
     every = UNCHANGED_PAGES_PER_CHECKPOINT
     pages = [[cost(n * 10 + i) for i in range(10)] for n in range(every + 3)]
-    with Tracker.open(db_path, timezone="UTC", clock=clock) as first:
+    with Tracker.open_url(store_url, timezone="UTC", clock=clock) as first:
         pull(first, *pages, [cost(999)])
         run = first.costs.begin_run()
         for n, items in enumerate(pages, start=1):
             page(first, run, items, n=n)
     # killed after every + 3 unchanged pages: the checkpoint of page `every` was written
-    with Tracker.open(db_path, timezone="UTC", clock=clock) as second:
+    with Tracker.open_url(store_url, timezone="UTC", clock=clock) as second:
         resumed = second.costs.begin_run()
         assert resumed.run_id == run.run_id
         assert resumed.checkpoint == {"page": every + 1}
@@ -337,16 +348,17 @@ def test_unchanged_pages_are_checkpointed_every_so_often(db_path: Path, clock: S
         assert [c.id for c in second.costs.list() if not c.seen_in_last_pull] == [999]
 
 
+@BOTH_BACKENDS
 def test_save_progress_writes_the_checkpoint_of_unchanged_pages(
-    db_path: Path, clock: StepClock
+    store_url: str, clock: StepClock
 ) -> None:
-    with Tracker.open(db_path, timezone="UTC", clock=clock) as first:
+    with Tracker.open_url(store_url, timezone="UTC", clock=clock) as first:
         pull(first, [cost(1)], [cost(2)], [cost(3)])
         run = first.costs.begin_run()
         page(first, run, [cost(1)], n=1)
         page(first, run, [cost(2)], n=2)
         first.costs.save_progress(run_id=run.run_id)  # a stop: the pull ends here
-    with Tracker.open(db_path, timezone="UTC", clock=clock) as second:
+    with Tracker.open_url(store_url, timezone="UTC", clock=clock) as second:
         resumed = second.costs.begin_run()
         assert resumed.checkpoint == {"page": 3}
         page(second, resumed, [cost(3)], n=3)
@@ -354,6 +366,7 @@ def test_save_progress_writes_the_checkpoint_of_unchanged_pages(
         assert done.marked_not_seen == 0
 
 
+@BOTH_BACKENDS
 def test_a_cost_marked_not_seen_is_seen_again_when_read_unchanged(store: Tracker) -> None:
     pull(store, [cost(1), cost(2)])
     pull(store, [cost(1)])
@@ -362,6 +375,7 @@ def test_a_cost_marked_not_seen_is_seen_again_when_read_unchanged(store: Tracker
     assert store.costs.get(2).seen_in_last_pull
 
 
+@BOTH_BACKENDS
 def test_mark_gone(store: Tracker) -> None:
     pull(store, [cost(1)])
     assert store.costs.mark_gone(1)
@@ -372,6 +386,7 @@ def test_mark_gone(store: Tracker) -> None:
 # ---------------------------------------------------------------- quarantine
 
 
+@BOTH_BACKENDS
 def test_quarantine_is_kept_updated_and_resolved(store: Tracker) -> None:
     run = store.costs.begin_run()
     result = page(store, run, [cost(1)], [reject("7", reason="Amount: bad"), reject(None, "[1]")])
@@ -391,6 +406,7 @@ def test_quarantine_is_kept_updated_and_resolved(store: Tracker) -> None:
     assert [r.cost_id for r in store.costs.quarantine()] == [None]
 
 
+@BOTH_BACKENDS
 def test_a_last_updated_from_the_future_is_refused_by_the_store(store: Tracker) -> None:
     now = store.now()
     run = store.costs.begin_run()
@@ -413,6 +429,7 @@ def test_repeated_ids_compare_valid_ids_and_quarantine_keys_as_text() -> None:
     assert repeated_ids([cost(1)], [reject(None), reject(None)]) == []
 
 
+@BOTH_BACKENDS
 def test_quarantine_not_read_again_is_dropped_after_a_complete_walk(store: Tracker) -> None:
     run = store.costs.begin_run()
     page(store, run, [], [reject("7"), reject(None, "[1]")])
@@ -427,6 +444,7 @@ def test_quarantine_not_read_again_is_dropped_after_a_complete_walk(store: Track
     assert store.costs.quarantine() == []
 
 
+@BOTH_BACKENDS
 def test_a_stored_cost_whose_new_version_is_quarantined_stays_seen(store: Tracker) -> None:
     pull(store, [cost(5, amount=Decimal("4.00"))])
     run = store.costs.begin_run()
@@ -437,6 +455,7 @@ def test_a_stored_cost_whose_new_version_is_quarantined_stays_seen(store: Tracke
     assert view.amount == Decimal("4.00")  # the last valid version is kept
 
 
+@BOTH_BACKENDS
 def test_single_item_storage_outside_a_pull(store: Tracker) -> None:
     assert store.costs.store_rejects([reject("8")]) == 1
     result = store.costs.store_cost(cost(8), link_tolerance=TOLERANCE)
@@ -469,6 +488,7 @@ def trips(store: Tracker) -> dict[str, str]:
     }
 
 
+@BOTH_BACKENDS
 def test_link_by_trip_guid_whatever_its_case_or_braces(
     store: Tracker, trips: dict[str, str]
 ) -> None:
@@ -487,6 +507,7 @@ def test_link_by_trip_guid_whatever_its_case_or_braces(
     assert store.costs.get(1).trip_guid == morning  # stored canonical
 
 
+@BOTH_BACKENDS
 def test_link_by_time_overlap_within_the_tolerance(store: Tracker, trips: dict[str, str]) -> None:
     unknown_guid = "0f8fad5b-d9cb-469f-a165-70867728950e"
     after_end = T0 + timedelta(hours=1, minutes=4)  # 4 min after the morning trip
@@ -512,6 +533,7 @@ def test_link_by_time_overlap_within_the_tolerance(store: Tracker, trips: dict[s
     }
 
 
+@BOTH_BACKENDS
 def test_an_ambiguous_overlap_stays_unlinked_and_is_reported(
     store: Tracker, trips: dict[str, str]
 ) -> None:
@@ -525,6 +547,7 @@ def test_an_ambiguous_overlap_stays_unlinked_and_is_reported(
     assert (view.trip_id, view.link) == (None, "ambiguous")
 
 
+@BOTH_BACKENDS
 def test_deleted_and_recording_trips_are_not_linked_by_time(store: Tracker) -> None:
     gone = add_trip(store, T0, 60)
     store.trips.delete(gone)
@@ -535,6 +558,7 @@ def test_deleted_and_recording_trips_are_not_linked_by_time(store: Tracker) -> N
     assert store.costs.get(2).trip_id == gone
 
 
+@BOTH_BACKENDS
 def test_links_are_recomputed_when_the_cost_is_read_again(store: Tracker) -> None:
     at = T0 + timedelta(days=2)
     pull(store, [cost(1, start_time=at)])
@@ -544,6 +568,7 @@ def test_links_are_recomputed_when_the_cost_is_read_again(store: Tracker) -> Non
     assert store.costs.get(1).trip_id == trip
 
 
+@BOTH_BACKENDS
 def test_one_page_mixes_every_kind_of_link(store: Tracker, trips: dict[str, str]) -> None:
     # The links of a page are looked up together: each cost still gets its own.
     pull(store, [cost(9, last_updated=T0 + timedelta(hours=1), start_time=T0)])  # morning
@@ -577,6 +602,7 @@ def test_one_page_mixes_every_kind_of_link(store: Tracker, trips: dict[str, str]
     }
 
 
+@BOTH_BACKENDS
 def test_an_ambiguous_cost_lists_the_first_overlapping_trips_by_start(store: Tracker) -> None:
     starts = [T0 + timedelta(minutes=m) for m in (50, 10, 40, 0, 30, 20)]
     ids = {start: add_trip(store, start, 120) for start in starts}
@@ -620,6 +646,7 @@ def test_link_tolerance_from_settings() -> None:
 # ---------------------------------------------------------------- reads
 
 
+@BOTH_BACKENDS
 def test_list_by_trip_show_and_counts(store: Tracker, trips: dict[str, str]) -> None:
     pull(
         store,
@@ -655,6 +682,7 @@ def test_list_by_trip_show_and_counts(store: Tracker, trips: dict[str, str]) -> 
     assert counts.pull.complete
 
 
+@BOTH_BACKENDS
 def test_empty_store_counts(store: Tracker, clock: StepClock) -> None:
     counts = store.costs.counts()
     assert (counts.total, counts.quarantined, counts.pull) == (0, 0, None)
@@ -724,6 +752,7 @@ def test_digit_prefix_ranges_cover_exactly_the_longer_ids_with_that_prefix() -> 
         assert not str(high).startswith("4821")
 
 
+@BOTH_BACKENDS
 def test_a_cost_is_named_by_its_id_or_a_unique_prefix_of_its_digits(store: Tracker) -> None:
     ids = [48213399, 48219, 77, 9_223_372_036_854_775_807, -(2**63)]
     pull(store, [cost(i) for i in ids])

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.rates import schedule_toml
+from tests.helpers.store import BOTH_BACKENDS
 from tracker.costs.inputs import CostIn
 from tracker.errors import (
     InvalidInputError,
@@ -43,6 +44,7 @@ def amounts(data: ReportData, ids: dict[str, str]) -> dict[str, Decimal | None]:
     return {name: by_id.get(trip_id) for name, trip_id in ids.items()}
 
 
+@BOTH_BACKENDS
 def test_us_2022_crosses_the_mid_year_change(store: Tracker) -> None:
     ids = {
         "june": add(store, "2022-06-30", "100"),  # 100 mi x 0.585 = 58.50
@@ -71,6 +73,7 @@ def test_us_2022_crosses_the_mid_year_change(store: Tracker) -> None:
     assert data.head.currency == "USD" and data.head.unit == "mile"
 
 
+@BOTH_BACKENDS
 def test_uk_year_from_6_april_with_the_10000_mile_boundary_inside_one_trip(store: Tracker) -> None:
     ids = {
         "old_year": add(store, "2025-04-05", "500"),  # 2024-25: not in the 2025 report
@@ -97,6 +100,7 @@ def test_uk_year_from_6_april_with_the_10000_mile_boundary_inside_one_trip(store
     assert data.totals.deduction == D("4565.78")
 
 
+@BOTH_BACKENDS
 def test_canada_2023_across_5000_km(store: Tracker) -> None:
     ids = {
         "first": add(store, "2023-03-01", "4990", "km"),  # 4,990 x 0.68 = 3,393.20
@@ -111,6 +115,7 @@ def test_canada_2023_across_5000_km(store: Tracker) -> None:
     assert data.totals.deduction == D("3416.18")
 
 
+@BOTH_BACKENDS
 def test_km_trips_under_a_per_mile_rate_are_converted_exactly(store: Tracker) -> None:
     ids = {"km": add(store, "2023-05-01", "10", "km")}  # 10 / 1.609344 x 0.655 = 4.0700.. -> 4.07
     data = store.report(jurisdiction="us-irs", year=2023).collect()
@@ -119,6 +124,7 @@ def test_km_trips_under_a_per_mile_rate_are_converted_exactly(store: Tracker) ->
     assert data.totals.business_distance == D("6.214")
 
 
+@BOTH_BACKENDS
 def test_a_custom_schedule_from_the_users_file(store: Tracker, tmp_path: Path) -> None:
     rates = tmp_path / "rates.toml"
     tiers = '[{ up_to = 1000, rate = "0.35" }, { rate = "0.20" }]'
@@ -134,6 +140,7 @@ def test_a_custom_schedule_from_the_users_file(store: Tracker, tmp_path: Path) -
     assert data.head.currency == "EUR"
 
 
+@BOTH_BACKENDS
 def test_unclassified_trips_are_listed_apart_and_never_guessed(store: Tracker) -> None:
     business = add(store, "2023-01-10", "10")
     unknown = add(store, "2023-01-11", "30", cls="unclassified")
@@ -149,6 +156,7 @@ def test_unclassified_trips_are_listed_apart_and_never_guessed(store: Tracker) -
     assert t.deduction == D("6.55")  # 10 x 0.655: the unclassified trip adds nothing
 
 
+@BOTH_BACKENDS
 def test_filters_keep_each_trips_amount_of_the_whole_year(store: Tracker) -> None:
     """A filtered report leaves trips out, never their distance out of the tier position."""
     car = store.cars.add({"name": "van"}).id
@@ -173,6 +181,7 @@ def test_filters_keep_each_trips_amount_of_the_whole_year(store: Tracker) -> Non
     assert may.head.period.tax_year.label == "2025-26"
 
 
+@BOTH_BACKENDS
 def test_deductible_linked_costs_count_for_business_trips_only(store: Tracker) -> None:
     business = add(store, "2026-01-10", "10", "km")
     personal = add(store, "2026-01-11", "10", "km", cls="personal")
@@ -221,6 +230,7 @@ def test_deductible_linked_costs_count_for_business_trips_only(store: Tracker) -
     assert t.grand_total == D("10.00")
 
 
+@BOTH_BACKENDS
 def test_the_odometer_at_the_start_and_end_of_the_period_and_its_warning(store: Tracker) -> None:
     car = store.cars.add({"name": "estate"}).id
     store.cars.record_odometer(car, "2022-01-01", "10000", "mile")
@@ -235,6 +245,7 @@ def test_the_odometer_at_the_start_and_end_of_the_period_and_its_warning(store: 
     assert line.warning is not None and "150 mile" in line.warning
 
 
+@BOTH_BACKENDS
 def test_recorded_says_how_and_how_long_after_the_trip(store: Tracker, tmp_path: Path) -> None:
     rates = tmp_path / "rates.toml"
     rates.write_text(schedule_toml("acme", "per-trip", "EUR", "km", '[{ rate = "0.30" }]'))
@@ -320,6 +331,7 @@ def test_unknown_jurisdictions_and_germany_are_typed_errors() -> None:
         resolve_schedule(rates, "fr")
 
 
+@BOTH_BACKENDS
 def test_a_year_with_no_rates_and_a_trip_in_a_gap_are_refused_before_any_row(
     store: Tracker,
 ) -> None:
@@ -343,6 +355,7 @@ def test_a_year_with_no_rates_and_a_trip_in_a_gap_are_refused_before_any_row(
         store.report(jurisdiction="ca-holed", year=2023, schedules={"ca-holed": holed})
 
 
+@BOTH_BACKENDS
 def test_json_and_csv_carry_the_same_rows(store: Tracker) -> None:
     add(store, "2022-06-30", "100", description="client visit")
     add(store, "2022-07-02", "7", cls="unclassified")
@@ -364,6 +377,7 @@ def test_json_and_csv_carry_the_same_rows(store: Tracker) -> None:
     assert lines[2] == "" and lines[3].startswith("to classify")
 
 
+@BOTH_BACKENDS
 def test_rows_are_report_rows_in_trip_order(store: Tracker) -> None:
     later = add(store, "2022-03-02", "1")
     earlier = add(store, "2022-03-01", "1")
@@ -428,6 +442,7 @@ def test_the_reports_edit_rule_is_provenances_word_for_word() -> None:
     assert f"e.trip_id = t.id AND {CHANGE_LINKS_SQL})" in spelled
 
 
+@BOTH_BACKENDS
 def test_the_report_carries_the_chain_head_verify_prints(store: Tracker) -> None:
     add(store, "2022-06-30", "100", description="client visit")
     trip = add(store, "2022-07-02", "7")

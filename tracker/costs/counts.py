@@ -8,13 +8,12 @@ are also ``tracker.costs.views``' (and ``tracker.costs``') names.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from tracker.coltypes import from_utc_text
+from tracker.coltypes import from_utc_text, stored_json
 from tracker.tally import read_tally
 
 if TYPE_CHECKING:
@@ -78,7 +77,7 @@ class CostCounts(_View):
 
 
 # The pull_state row with each column as the table model reads it (UTCDateTime: from_utc_text;
-# JSON: json.loads, so a stored JSON null is None): a test holds it equal to the model's row.
+# JSON: stored_json, so a stored JSON null is None): a test holds it equal to the model's row.
 _PULL_STATE_SQL = (
     "SELECT name, run_id, checkpoint, pages, items, complete, stop_reason, started_at, "
     "finished_at, last_complete_at FROM pull_state WHERE name = ?"
@@ -90,7 +89,7 @@ def pull_state(conn: Connection, name: str) -> PullStateView | None:
     row = conn.exec_driver_sql(_PULL_STATE_SQL, (name,)).first()
     if row is None:
         return None
-    checkpoint = None if row.checkpoint is None else json.loads(row.checkpoint)
+    checkpoint = stored_json(row.checkpoint)
     return PullStateView(
         name=row.name,
         run_id=row.run_id,

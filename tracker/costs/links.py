@@ -67,17 +67,29 @@ def canonical_guid(value: str | None) -> str | None:
 # Whether any trip exists (else no GUID can match), and the longest candidate trip (active,
 # with both times): the overlap query can then use the start_time index, since a trip
 # overlapping [lo, hi] starts in [lo - longest trip, hi]. julianday() reads our fixed-width
-# UTC text.
-_TRIPS_SQL = """
+# UTC text; PostgreSQL reads it as a timestamptz (the Z is UTC).
+_TRIPS_SQL = {
+    "sqlite": """
 SELECT EXISTS (SELECT 1 FROM trip),
        (SELECT max((julianday(end_time) - julianday(start_time)) * 86400.0) FROM trip
         WHERE lifecycle = ? AND start_time IS NOT NULL AND end_time IS NOT NULL)
-"""
+""",
+    "postgresql": """
+SELECT EXISTS (SELECT 1 FROM trip),
+       (SELECT CAST(max(extract(epoch FROM
+                    CAST(end_time AS timestamptz) - CAST(start_time AS timestamptz)))
+                AS double precision) FROM trip
+        WHERE lifecycle = ? AND start_time IS NOT NULL AND end_time IS NOT NULL)
+""",
+}
 _ACTIVE = Lifecycle.ACTIVE.value
 _KNOWN_SQL = "SELECT id FROM trip WHERE id IN (SELECT value FROM json_each(?))"
 # For each window of the page (JSON [[lo - longest trip, lo, hi], ...]), its first
-# overlapping candidate trips by start time.
-_OVERLAP_SQL = """
+# overlapping candidate trips by start time: ``n`` is the window's place in the list (from
+# 0), its bounds are text compared with the stored text. PostgreSQL numbers the elements
+# WITH ORDINALITY (from 1) and reads an element's items with ->>.
+_OVERLAP_SQL = {
+    "sqlite": """
 SELECT n, id FROM (
     SELECT w.key AS n, t.id AS id,
            row_number() OVER (PARTITION BY w.key ORDER BY t.start_time, t.id) AS nth
@@ -88,7 +100,20 @@ SELECT n, id FROM (
     WHERE t.lifecycle = ? AND t.start_time IS NOT NULL AND t.end_time IS NOT NULL)
 WHERE nth <= ?
 ORDER BY n, nth
-"""
+""",
+    "postgresql": """
+SELECT n, id FROM (
+    SELECT w.n - 1 AS n, t.id AS id,
+           row_number() OVER (PARTITION BY w.n ORDER BY t.start_time, t.id) AS nth
+    FROM jsonb_array_elements(CAST(? AS jsonb)) WITH ORDINALITY AS w (value, n) JOIN trip AS t
+      ON t.start_time >= w.value ->> 0
+     AND t.start_time <= w.value ->> 2
+     AND t.end_time >= w.value ->> 1
+    WHERE t.lifecycle = ? AND t.start_time IS NOT NULL AND t.end_time IS NOT NULL) AS found
+WHERE nth <= ?
+ORDER BY n, nth
+""",
+}
 
 
 class Linker:
@@ -102,7 +127,8 @@ class Linker:
         self._conn = conn
         self._tolerance = min(max(tolerance, timedelta(0)), MAX_TOLERANCE)
         self._known: set[str] = set()
-        any_trip, longest = conn.exec_driver_sql(_TRIPS_SQL, (_ACTIVE,)).one()
+        self._dialect = conn.dialect.name
+        any_trip, longest = conn.exec_driver_sql(_TRIPS_SQL[self._dialect], (_ACTIVE,)).one()
         self._any = bool(any_trip)
         self._span: timedelta | None = None
         if longest is not None and math.isfinite(longest):
@@ -144,7 +170,7 @@ class Linker:
             ]
             found: dict[int, list[str]] = {}
             for n, trip_id in self._conn.exec_driver_sql(
-                _OVERLAP_SQL, (json.dumps(windows), _ACTIVE, MAX_CANDIDATES)
+                _OVERLAP_SQL[self._dialect], (json.dumps(windows), _ACTIVE, MAX_CANDIDATES)
             ):
                 found.setdefault(n, []).append(trip_id)
             for n, (cost_id, _low, _high) in enumerate(self._windows):

@@ -40,7 +40,13 @@ UNCHANGED_PAGES_PER_CHECKPOINT = 20
 """Pages that change nothing read before their checkpoint is written anyway: one small write
 per 20 pages (2000 costs at 100 a page), and a killed pull reads at most that many again."""
 
-_CHANGES_SQL = "SELECT total_changes()"
+# A mark that moves when the transaction writes a row: SQLite counts the rows changed on the
+# connection; PostgreSQL assigns the transaction an id at its first write (the write lock is
+# an advisory lock, which assigns none), so NULL until then. Compared before and after a page.
+_CHANGES_SQL = {
+    "sqlite": "SELECT total_changes()",
+    "postgresql": "SELECT CAST(pg_current_xact_id_if_assigned() AS TEXT)",
+}
 
 
 @dataclass
@@ -112,13 +118,14 @@ class CostStore:
         pending = self._pending_for(run_id, name)
         with self._db.write() as s:
             conn = s.connection()
-            before = conn.exec_driver_sql(_CHANGES_SQL).scalar()
+            changes = _CHANGES_SQL[conn.dialect.name]
+            before = conn.exec_driver_sql(changes).scalar()
             result = store_costs(conn, kept, run_id, now, link_tolerance)
             result.quarantined = quarantine.quarantine(conn, all_rejects, run_id, now)
             result.resolved = quarantine.resolve(conn, [c.id for c in kept], run_id=run_id)
             result.repeated = repeated_ids(costs, rejects)
             result.refused = refused
-            changed = conn.exec_driver_sql(_CHANGES_SQL).scalar() != before
+            changed = conn.exec_driver_sql(changes).scalar() != before
             ids = [*(c.id for c in kept), *quarantine.read_ids(all_rejects)]
             due = _Pending(
                 run_id, name, [*pending.ids, *ids], pending.pages + 1, (checkpoint, pages, items)

@@ -23,7 +23,10 @@ PULL_NAME = "costs"
 """The ``pull_state`` row of the additional-costs pull."""
 
 _SEEN_IDS_SQL = "SELECT id FROM cost WHERE seen_in_last_pull = TRUE ORDER BY id"
-_MARK_SQL = "UPDATE cost SET seen_in_last_pull = FALSE WHERE id IN (SELECT value FROM json_each(?))"
+_MARK_SQL = (
+    "UPDATE cost SET seen_in_last_pull = FALSE "
+    "WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))"
+)
 _CHUNK = 10_000  # ids per UPDATE: one JSON text of ~100 KB
 
 

@@ -76,9 +76,13 @@ def repeated_ids(costs: Sequence[CostIn], rejects: Sequence[QuarantineIn]) -> li
     return [key for key, n in counts.items() if n > 1]
 
 
+# ``raw`` as its stored text (PostgreSQL's json keeps it verbatim; psycopg would parse it),
+# compared with the text of an item read again. IDs are 64-bit (BIGINT: PostgreSQL's
+# INTEGER is 32-bit).
 _STORED_SQL = (
-    "SELECT id, last_updated, raw, currency, trip_guid, start_time, end_time, trip_id, link, "
-    "seen_in_last_pull FROM cost WHERE id IN (SELECT value FROM json_each(?))"
+    "SELECT id, last_updated, CAST(raw AS TEXT), currency, trip_guid, start_time, end_time, "
+    "trip_id, link, seen_in_last_pull FROM cost "
+    "WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))"
 )
 # A cost's content columns, in the order of _content(); then the link and bookkeeping.
 _INSERT_SQL = """
@@ -87,7 +91,7 @@ INSERT INTO cost (
     end_location, start_time, end_time, last_updated, ext_user_guid, payment_id,
     payment_status, payment_attempt, payment_user, payment_notes, raw,
     trip_id, link, seen_in_last_pull, seen_run, first_seen_at, updated_at, id)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE, ?, ?, ?, ?)
 """
 _UPDATE_SQL = """
 UPDATE cost SET

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracker.chain import file_head
+from tracker.db import for_postgres
 from tracker.errors import NoRateError
 from tracker.lookup import find_car
 from tracker.rates.loader import load_schedules
@@ -29,6 +30,7 @@ from tracker.report.period import (
     report_unit,
     resolve_schedule,
 )
+from tracker.respell import respelled
 
 if TYPE_CHECKING:
     from tracker.store import Tracker
@@ -44,7 +46,7 @@ _BEFORE_SQL = (
     "AND t.lifecycle = 'active' AND t.status = 'complete' AND t.classification = 'business' "
     "ORDER BY coalesce(t.date, ''), coalesce(t.start_time, ''), t.id"
 )
-# The period's trips, classified (``?`` = 0) or to classify (``?`` = 1), in trip order.
+# The period's trips, classified (``?`` false) or to classify (``?`` true), in trip order.
 _ROWS_SQL = (
     "SELECT t.id, t.date, t.end_time, t.timezone, t.distance, t.distance_unit, "
     "t.classification, t.description, t.customer_id, t.car_id, t.start_lat, t.start_lng, "
@@ -68,6 +70,27 @@ _ROWS_SQL = (
     "AND (t.classification = 'unclassified') = ? "
     "ORDER BY coalesce(t.date, ''), coalesce(t.start_time, ''), t.id"
 )
+# PostgreSQL's spelling of _ROWS_SQL's expressions, so that its rows are SQLite's (RawTrip:
+# dates and JSON as text; psycopg would return a date and parsed JSON): its JSON aggregate
+# (NULL over no rows, which reads as no costs or edits, as '[]' does), its typed date and
+# JSON columns read as their text. The date sort key is ``tracker.sqldates``'.
+_ROWS_PG = {
+    "SELECT t.id, t.date,": "SELECT t.id, CAST(t.date AS TEXT),",
+    "t.start_address,": "CAST(t.start_address AS TEXT),",
+    "t.end_address,": "CAST(t.end_address AS TEXT),",
+    "(SELECT json_group_array(json_array(c.id, c.type_id, json(c.labels), c.amount, "
+    "c.currency))": "(SELECT CAST(json_agg(json_build_array(c.id, c.type_id, c.labels, "
+    "c.amount, c.currency)) AS TEXT)",
+    "(SELECT json_group_array(json_array(e.id, e.at, json(e.changes)))": (
+        "(SELECT CAST(json_agg(json_build_array(e.id, e.at, CAST(e.changes AS json))) AS TEXT)"
+    ),
+}
+# The rows' statement as each dialect's driver reads it: the report reads them through the
+# driver's own cursor, past the engine's rewriting, so PostgreSQL's is rewritten here.
+_ROWS_BY_DIALECT = {
+    "sqlite": _ROWS_SQL,
+    "postgresql": for_postgres(respelled(_ROWS_SQL, _ROWS_PG)),
+}
 _IN_GAP_SQL = (
     "SELECT t.id, t.date FROM trip AS t "
     "WHERE coalesce(t.date, '') >= ? AND coalesce(t.date, '') <= ? "
@@ -142,8 +165,9 @@ def build_report(
             raw_conn = conn.connection.driver_connection
             assert raw_conn is not None  # a live session's connection
             make, take = RawTrip._make, builder.take
-            for apart in (0, 1):
-                cursor = raw_conn.execute(_ROWS_SQL, (*days, apart))
+            rows_sql = _ROWS_BY_DIALECT[conn.dialect.name]
+            for apart in (False, True):
+                cursor = raw_conn.execute(rows_sql, (*days, apart))
                 try:
                     while batch := cursor.fetchmany(500):
                         for raw in batch:
