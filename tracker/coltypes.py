@@ -17,7 +17,7 @@ from sqlalchemy.types import TypeDecorator
 
 INT64 = Integer().with_variant(BigInteger(), "postgresql")
 """A 64-bit integer column: SQLite's INTEGER is, PostgreSQL's is 32-bit, so there it is
-BIGINT (microseconds, the track key: migration 0016; the platform's cost IDs: 0021).
+BIGINT (microseconds, the track key: migration 0016; the platform's cost IDs: 0022).
 psycopg binds a value with its column's type: a 64-bit value bound as INTEGER fails."""
 
 

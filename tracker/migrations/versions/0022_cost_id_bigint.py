@@ -4,16 +4,16 @@
 2**31 (the platform's IDs are int64) could not be stored. It is BIGINT there now, as the
 microseconds of 0016 are.
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0022
+Revises: 0021
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0021"
-down_revision = "0020"
+revision = "0022"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
