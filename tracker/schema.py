@@ -39,6 +39,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0018",
     "0019",
     "0020",
+    "0021",
     "0022",
 )
 HEAD = KNOWN_REVISIONS[-1]
