@@ -98,9 +98,9 @@ class App:
         """The sync engine (built on first use)."""
         with self._lock:
             if self._engine is None:
-                from sync.engine import SyncEngine
+                from sync.rotation import engine_for
 
-                self._engine = SyncEngine(self.settings, self.tracker, **self._options)
+                self._engine = engine_for(self.settings, self.tracker, **self._options)
             return self._engine
 
     @property

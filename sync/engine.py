@@ -252,6 +252,10 @@ class SyncEngine:
                 stop=stop,
             ).run()
 
+    def work_due(self) -> bool:
+        """Whether a push run would find changes due now (a watchdog's question)."""
+        return self.store.outbox.due_count() > 0
+
     # ------------------------------------------------------------------ single jobs
     def refresh_cost(self, cost_id: int) -> RefreshReport:
         """Fetch one cost from the platform and store it (the pull's rules)."""

@@ -34,6 +34,9 @@ class SyncReport:
     failures: dict[str, Exception] = field(default_factory=dict)
     stopped: str | None = None
     unreachable: list[Unreachable] = field(default_factory=list)
+    accounts: dict[str, SyncReport] = field(default_factory=dict)
+    """Fleet mode (``sync.rotation``): each account's own report of the run, by name; the
+    fields above sum them."""
 
     @property
     def ok(self) -> bool:
@@ -68,4 +71,9 @@ class SyncReport:
                 {"origin": error.origin, "url": error.url, "cause": error.cause}
                 for error in self.unreachable
             ],
+            **(
+                {"accounts": {name: r.to_dict() for name, r in self.accounts.items()}}
+                if self.accounts
+                else {}
+            ),
         }

@@ -324,7 +324,7 @@ class SyncService:
 
     # ------------------------------------------------------------------ watchdog
     def _changed_elsewhere(self) -> None:
-        if self.engine.store.outbox.due_count() > 0:
+        if self.engine.work_due():
             self.sync_soon()
 
     def _clock_jumped(self, drift: float) -> None:

@@ -171,6 +171,12 @@ class ScheduleSettings(BaseModel):
     gc_interval: float = Field(
         86400.0, gt=0, description="seconds between the daemon's journal gc runs (daily)"
     )
+    account_turn: float = Field(
+        2.0,
+        gt=0,
+        description="fleet mode (TRACKER_SYNC_ACCOUNTS=all): seconds one account pushes "
+        "before the next account with work has its turn",
+    )
 
 
 class JournalSettings(BaseModel):
@@ -213,6 +219,11 @@ class Settings(BaseSettings, StoreSettings):
         le=21,
         description="tries of a request whose server cannot be connected to, in a sync asked "
         "for by hand: offline is said in seconds (the daemon keeps its retries)",
+    )
+    sync_accounts: Literal["implicit", "all"] = Field(
+        "implicit",
+        description="whose trips the daemon and a plain tracker sync sync: the implicit "
+        "account's, or (fleet mode) every active account's, in turns",
     )
     sync_conflicts: Literal["ask", "local", "remote"] = Field(
         "ask",

@@ -124,6 +124,17 @@ class Accounts:
                 for row in rows
             ]
 
+    def any(self) -> bool:
+        """Whether the store has any account besides the implicit one (fleet mode)."""
+        with self._db.read() as s:
+            return s.exec(select(Account.name).limit(1)).first() is not None
+
+    def active_names(self) -> builtins.list[str]:
+        """The names of the accounts that may be synced, by name (not the implicit one)."""
+        with self._db.read() as s:
+            query = select(Account.name).where(col(Account.disabled_at).is_(None))
+            return list(s.exec(query.order_by(col(Account.name))))
+
     def get(self, name: str) -> AccountView:
         """One account (``default``: the implicit one), with its counts."""
         key = account_key(name)

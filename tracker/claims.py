@@ -188,6 +188,21 @@ def due_count(
     return int(session.connection().exec_driver_sql(_DUE_COUNT_SQL, params).scalar_one())
 
 
+_DUE_ACCOUNTS_SQL = (
+    "SELECT DISTINCT coalesce(account, '') FROM journal_due "
+    "WHERE next_attempt_at IS NULL OR next_attempt_at <= :due"
+)
+
+
+def due_accounts(
+    session: Session, now: datetime, *, retry_waiting: bool = False
+) -> set[str | None]:
+    """The accounts with an entry a claim could take now (None: the implicit account)."""
+    due = _END_OF_TIME if retry_waiting else utc_text(now)
+    rows = session.connection().exec_driver_sql(_DUE_ACCOUNTS_SQL, {"due": due}).scalars()
+    return {name or None for name in rows}
+
+
 def due_updates(
     session: Session, now: datetime, *, retry_waiting: bool = False, account: str | None = None
 ) -> list[tuple[str, str, date | None]]:

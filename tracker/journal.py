@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_
+from sqlalchemy import and_, exists, func, or_, true
 from sqlmodel import Session, col, select
 
 from tracker.accounts import of_account
@@ -243,10 +243,12 @@ def last_seq(session: Session) -> int:
     return int(session.exec(select(func.max(JournalEntry.seq))).one() or 0)
 
 
-def unfinished_through(session: Session, mark: int, account: str | None = None) -> int:
+def unfinished_through(
+    session: Session, mark: int, account: str | None = None, *, every_account: bool = False
+) -> int:
     """Entries up to ``seq`` ``mark`` still pending (not held in a conflict) or in flight:
     the work a run found and did not finish. Entries opened after the mark are new work.
-    Only the trips of ``account`` (None: the implicit account's)."""
+    Only the trips of ``account`` (None: the implicit account's), or of every account."""
     held = select(Conflict.trip_id)
     # Correlated: looked at for the open entries only, never a scan of every trip.
     theirs = exists().where(col(Trip.id) == col(JournalEntry.trip_id), of_account(account))
@@ -254,7 +256,7 @@ def unfinished_through(session: Session, mark: int, account: str | None = None) 
         session.exec(
             select(func.count()).where(
                 col(JournalEntry.seq) <= mark,
-                theirs,
+                true() if every_account else theirs,
                 or_(
                     col(JournalEntry.state) == EntryState.IN_FLIGHT,
                     and_(
@@ -363,12 +365,12 @@ class Journal:
         with self._db.read() as s:
             return last_seq(s)
 
-    def unfinished_through(self, mark: int) -> int:
+    def unfinished_through(self, mark: int, *, every_account: bool = False) -> int:
         """How many entries that existed at ``mark`` are still pending or in flight, of
-        the store's account (the implicit one, or the account of a ``for_account`` view): the
-        work a run of that account left."""
+        the store's account (the implicit one, or the account of a ``for_account`` view), or
+        of every account: the work a run of that account (or of all, in turns) left."""
         with self._db.read() as s:
-            return unfinished_through(s, mark, self._account)
+            return unfinished_through(s, mark, self._account, every_account=every_account)
 
     def next_attempt_at(self) -> datetime | None:
         """When the earliest waiting retry is due (None when nothing waits)."""

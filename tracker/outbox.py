@@ -308,6 +308,12 @@ class Outbox:
                 account=self.account,
             )
 
+    def due_accounts(self, *, retry_waiting: bool = False) -> set[str | None]:
+        """The accounts of the whole store with changes due now (None: the implicit
+        account), whatever this outbox's own account (fleet mode: whose turn comes next)."""
+        with self._db.read() as s:
+            return claims.due_accounts(s, self._db.now(), retry_waiting=retry_waiting)
+
     def due_updates(self, *, retry_waiting: bool = False) -> list[tuple[str, str, dt.date | None]]:
         """The updates due now (changes of trips the server has): (trip id, Tight id, trip
         date), oldest date first. A two-way run reads their server copies before sending.

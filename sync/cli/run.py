@@ -68,10 +68,15 @@ def sync(
             _dry_run(preview_run(settings, store, steps, SystemClock().wall().date()), as_json)
             return
         from sync.engine import SyncEngine
+        from sync.rotation import engine_for
 
         with (
             _progress(as_json) as listener,
-            SyncEngine(settings, store, listener=listener) as engine,
+            (
+                SyncEngine(settings, store, listener=listener)
+                if account is not None
+                else engine_for(settings, store, listener=listener)
+            ) as engine,
         ):
             # Changes recorded while this run works are new work, not work it left undone.
             mark = store.journal.mark()
@@ -119,7 +124,7 @@ def _exit_code(report: SyncReport, store: Tracker, mark: int) -> ExitCode:
             report.push.stopped
             or report.push.retried
             or report.push.updates_held
-            or store.journal.unfinished_through(mark)
+            or store.journal.unfinished_through(mark, every_account=bool(report.accounts))
         ):
             codes.append(ExitCode.TEMPFAIL)
     if report.costs is not None:
@@ -254,12 +259,12 @@ def daemon(
 ) -> None:
     """Run the sync service in the foreground until SIGTERM/SIGINT (exit 0)."""
     from sync.daemon import run_daemon
-    from sync.engine import SyncEngine
+    from sync.rotation import engine_for
 
     settings = load_settings()
     if log_format is not None:
         settings = settings.model_copy(update={"log_format": log_format.value})
-    with open_store(settings) as store, SyncEngine(settings, store) as engine:
+    with open_store(settings) as store, engine_for(settings, store) as engine:
         store.check_integrity()
         code = run_daemon(engine, log_file=log_file)
     raise typer.Exit(code)

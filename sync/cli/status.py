@@ -21,8 +21,13 @@ def status(
             "when it is damaged.",
         ),
     ] = False,
+    account: Annotated[
+        str | None,
+        typer.Option("--account", help="Fleet mode: that account's trips and open changes."),
+    ] = None,
 ) -> None:
-    """Journal counts per state, oldest pending change, database facts."""
+    """Journal counts per state, oldest pending change, database facts; in fleet mode the
+    trips and open changes of each account too."""
     from tracker.db import file_mode
 
     settings = load_store_settings()
@@ -39,6 +44,11 @@ def status(
         costs = store.costs.counts().to_json()
         fleet = store.db.postgres
         where = store.db.location
+        # Counted per account only when the store has accounts (fleet mode): a GROUP BY over
+        # the trips, which a single-user store's status never pays for.
+        accounts = store.accounts.list() if account or store.accounts.any() else []
+        if account is not None:
+            accounts = [store.accounts.get(account)]
     oldest = counts.oldest_pending_at
     doc: dict[str, Any] = {
         # PostgreSQL: the URL without its password; no file, so no file mode.
@@ -68,6 +78,11 @@ def status(
         "sync_running": bool(pushers),
         "costs": costs,
     }
+    if accounts:
+        doc["accounts"] = [
+            {"name": a.name, "active": a.active, "trips": a.trips, "pending": a.pending}
+            for a in accounts
+        ]
     if checked is not None:
         doc["integrity"] = {"check": "quick_check", "result": "ok", "seconds": checked}
     if as_json:
@@ -93,6 +108,13 @@ def status(
             (
                 "last error (mileage)",
                 f"{last.error_type}: {last.error_message}" if last else "-",
+            ),
+            *(
+                (
+                    f"account {a.name}",
+                    f"{a.trips} trips, {a.pending} open" + ("" if a.active else " (disabled)"),
+                )
+                for a in accounts
             ),
             ("daemon", _daemons(daemons)),
             ("sync running now", "yes" if doc["sync_running"] else "no"),

@@ -77,3 +77,26 @@ def test_sync_account_pushes_that_accounts_trips_with_its_credentials(
     secret.unlink()
     code, _, err = run(capsys, "sync", "--account", "acme")
     assert code == 78 and f"file:{secret}" in err
+
+
+def test_status_counts_each_account_once_the_store_has_accounts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert "accounts" not in run_json(capsys, "status")  # a single-user store: no such part
+    run(capsys, "account", "add", "acme", "--tight-token-ref", "env:ACME_TOKEN")
+    run(capsys, "trip", "add", "--distance", "1", "--date", "2026-03-01", "--account", "acme")
+    run(capsys, "trip", "add", "--distance", "2", "--date", "2026-03-01")
+    doc = run_json(capsys, "status")
+    assert doc["accounts"] == [
+        {"name": "default", "active": True, "trips": 1, "pending": 1},
+        {"name": "acme", "active": True, "trips": 1, "pending": 1},
+    ]
+    assert doc["journal"]["pending"] == 2  # the whole store
+    run(capsys, "account", "disable", "acme")
+    code, out, _ = run(capsys, "status", "--account", "acme")
+    assert code == 0 and "account acme" in out and "1 trips, 1 open (disabled)" in out
+    assert [a["name"] for a in run_json(capsys, "status", "--account", "acme")["accounts"]] == [
+        "acme"
+    ]
+    code, _, err = run(capsys, "status", "--account", "nope")
+    assert code == 65 and "tracker account list" in err

@@ -1,0 +1,276 @@
+"""Fleet mode: one run over every account with work, in turns.
+
+A :class:`RotatingEngine` is the implicit account's engine whose :meth:`~RotatingEngine.run`
+also syncs every active account (``TRACKER_SYNC_ACCOUNTS=all``). The accounts with changes
+due take turns, round robin, each for at most ``TRACKER_SCHEDULE_ACCOUNT_TURN`` seconds
+(its run stops after the batch under way once its turn is over, as for a stop asked for:
+no request is cut), until none has
+work due or the run's budget is spent: one account's backlog of 100k trips holds another
+account's single new trip back by one turn of each account with work, not by the backlog.
+Each account keeps its own engine (its token, its request budget) from run to run.
+
+An account whose credentials cannot be read, or that was disabled meanwhile, fails alone:
+its failure is in the report (``push:NAME``) and the others take their turns.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from sync.clock import Clock
+from sync.deadline import Deadline
+from sync.engine import SyncEngine
+from sync.errors import SyncError
+from sync.report import SyncReport
+from sync.settings import Settings
+from sync.tight.pull import MileagePullReport
+from sync.tight.report import PushReport
+from tracker.errors import TrackerError
+from tracker.store import Tracker
+
+__all__ = ["RotatingEngine", "engine_for", "turn_order"]
+
+
+def engine_for(settings: Settings, store: Tracker, **options: Any) -> SyncEngine:
+    """The engine of a daemon, an app or a plain ``tracker sync``: the implicit account's,
+    or with ``TRACKER_SYNC_ACCOUNTS=all`` one that syncs every account in turns."""
+    if settings.sync_accounts == "all":
+        return RotatingEngine(settings, store, **options)
+    return SyncEngine(settings, store, **options)
+
+
+def turn_order(due: Iterable[str | None], after: str | None, *, first: bool) -> list[str | None]:
+    """The accounts with work (None: the implicit one) in the order of their next turns:
+    by name (the implicit account first), starting after the one served last (``after``;
+    ``first``: nobody was served yet).
+
+    >>> turn_order(["b", None, "a", "c"], "a", first=False)
+    ['b', 'c', None, 'a']
+    >>> turn_order(["b", "a"], None, first=True)
+    ['a', 'b']
+    """
+    ordered = sorted(set(due), key=_key)
+    if first:
+        return ordered
+    later = [name for name in ordered if _key(name) > _key(after)]
+    return later + [name for name in ordered if _key(name) <= _key(after)]
+
+
+def _key(name: str | None) -> tuple[bool, str]:
+    return (name is not None, name or "")
+
+
+class _TurnEnd(threading.Event):
+    """The stop an account's run is given: set when the run's own stop is, or once the
+    account's turn is over. The run then ends after the batch under way, as for a stop
+    asked for: a turn never cuts a request (a time budget would, leaving it in doubt)."""
+
+    def __init__(self, stop: threading.Event | None, clock: Clock, until: float) -> None:
+        super().__init__()
+        self._stop = stop
+        self._clock = clock
+        self._until = until
+
+    def is_set(self) -> bool:
+        """True once the run is stopped or the turn is over."""
+        if self._stop is not None and self._stop.is_set():
+            return True
+        return self._clock.monotonic() >= self._until
+
+
+def _left(deadline: Deadline) -> float | None:
+    """The run's remaining budget for one account's run (None: no budget)."""
+    remaining = deadline.remaining()
+    return None if remaining == float("inf") else max(remaining, 1e-6)
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """What the caller asked of the whole run, passed to each account's."""
+
+    stop: threading.Event | None
+    retry_waiting: bool
+    connect_tries: int | None
+
+
+class RotatingEngine(SyncEngine):
+    """The implicit account's engine, whose runs sync every active account in turns (see
+    the module docstring). Built like :class:`~sync.engine.SyncEngine`; ``store`` is the
+    whole store."""
+
+    def __init__(self, settings: Settings, store: Tracker, **options: Any) -> None:
+        super().__init__(settings, store, **options)
+        self._options = options
+        self._accounts: dict[str, SyncEngine] = {}
+        self._last: str | None = None
+        self._served = False
+        self._turn = settings.schedule.account_turn
+        self._rotation_lock = threading.Lock()
+
+    def run(
+        self,
+        *,
+        push: bool = True,
+        pull: bool | None = None,
+        budget: float | None = None,
+        stop: threading.Event | None = None,
+        retry_waiting: bool = False,
+        connect_tries: int | None = None,
+    ) -> SyncReport:
+        """One run over the accounts: a pull (``push=False``) reads each active account's
+        records; a push gives each account with changes due its turns until none is left.
+        The report sums them (``push``, ``mileage``); each account's own is in
+        ``accounts``."""
+        with self._rotation_lock:
+            deadline = Deadline.after(self.clock, budget)
+            total = SyncReport()
+            asked = _Asked(stop, retry_waiting, connect_tries)
+            if not push:
+                for name in [None, *self.store.accounts.active_names()]:
+                    if self._out_of_time(total, deadline, stop):
+                        break
+                    self._turn_of(
+                        name, total, asked, push=False, pull=pull, seconds=_left(deadline)
+                    )
+                return total
+            pulled: set[str] = set()
+            while not self._out_of_time(total, deadline, stop):
+                due = self._due(retry_waiting)
+                if not due:
+                    break
+                moved = False
+                for name in turn_order(due, self._last, first=not self._served):
+                    if self._out_of_time(total, deadline, stop):
+                        break
+                    turn = _TurnEnd(stop, self.clock, self.clock.monotonic() + self._turn)
+                    # An account's pulls (the costs, a walk) go with its first turn only.
+                    first_turn = (name or "") not in pulled
+                    pulled.add(name or "")
+                    report = self._turn_of(
+                        name,
+                        total,
+                        replace(asked, stop=turn),
+                        push=True,
+                        pull=pull if first_turn else False,
+                        seconds=_left(deadline),
+                    )
+                    self._last, self._served = name, True
+                    moved = moved or _moved(report)
+                if not moved:
+                    break  # every account with work is offline, refused or waiting
+            if total.push is not None:
+                total.push.stopped = total.stopped  # a turn's end is not the run's
+            return total
+
+    def work_due(self) -> bool:
+        """Whether any active account has changes due now."""
+        return bool(self._due(retry_waiting=False))
+
+    def _due(self, retry_waiting: bool) -> list[str | None]:
+        due = self.store.outbox.due_accounts(retry_waiting=retry_waiting)
+        active = set(self.store.accounts.active_names())
+        return [name for name in due if name is None or name in active]
+
+    @staticmethod
+    def _out_of_time(total: SyncReport, deadline: Deadline, stop: threading.Event | None) -> bool:
+        if stop is not None and stop.is_set():
+            total.stopped = "stop requested"
+        elif deadline.expired():
+            total.stopped = "the run's time budget is spent"
+        return total.stopped is not None
+
+    def _turn_of(
+        self,
+        name: str | None,
+        total: SyncReport,
+        asked: _Asked,
+        *,
+        push: bool,
+        pull: bool | None,
+        seconds: float | None,
+    ) -> SyncReport | None:
+        """One account's run (None: the implicit account's, this engine's own), added to
+        ``total``; None when its engine could not be built (the failure is in ``total``)."""
+        try:
+            engine = self._engine(name)
+        except (SyncError, TrackerError) as err:
+            total.failures[f"push:{name}"] = err
+            return None
+        run = super().run if engine is self else engine.run
+        report = run(
+            push=push,
+            pull=pull,
+            budget=seconds,
+            stop=asked.stop,
+            retry_waiting=asked.retry_waiting,
+            connect_tries=asked.connect_tries,
+        )
+        _add(total, name, report)
+        return report
+
+    def _engine(self, name: str | None) -> SyncEngine:
+        if name is None:
+            return self
+        if name not in self._accounts:
+            self._accounts[name] = SyncEngine(
+                self.settings, self.store, account=name, **self._options
+            )
+        return self._accounts[name]
+
+    def interrupt(self) -> None:
+        """Cut every request under way, of every account."""
+        super().interrupt()
+        for engine in list(self._accounts.values()):
+            engine.interrupt()
+
+    def resume(self) -> None:
+        """Allow requests again, for every account."""
+        super().resume()
+        for engine in list(self._accounts.values()):
+            engine.resume()
+
+    def close(self) -> None:
+        """Close every account's clients."""
+        for engine in self._accounts.values():
+            engine.close()
+        self._accounts.clear()
+        super().close()
+
+
+def _moved(report: SyncReport | None) -> bool:
+    push = None if report is None else report.push
+    return push is not None and bool(
+        push.synced or push.deleted or push.deleted_locally or push.parked or push.fenced
+    )
+
+
+def _add(total: SyncReport, name: str | None, report: SyncReport) -> None:
+    """Sum an account's run into the rotation's report."""
+    key = "default" if name is None else name
+    total.accounts[key] = report
+    total.steps = tuple(dict.fromkeys((*total.steps, *report.steps)))
+    for step, error in report.failures.items():
+        total.failures[step if name is None else f"{step}:{name}"] = error
+    total.unreachable.extend(report.unreachable)
+    if report.costs is not None:
+        total.costs = report.costs
+    if report.mileage is not None:
+        total.mileage = total.mileage or MileagePullReport()
+        total.mileage.count(report.mileage)
+    if report.push is not None:
+        total.push = _sum_push(total.push or PushReport(), report.push)
+
+
+def _sum_push(into: PushReport, more: PushReport) -> PushReport:
+    for field in fields(PushReport):
+        value = getattr(more, field.name)
+        if isinstance(value, int):
+            setattr(into, field.name, getattr(into, field.name) + value)
+        elif isinstance(value, list):
+            getattr(into, field.name).extend(value)
+        elif value is not None:
+            setattr(into, field.name, value)  # stopped, retry_reason: the latest said
+    return into
