@@ -51,6 +51,7 @@ SECTIONS = {
     18: "Hostile and odd servers through the tracker command (H)",
     19: "The once flaky daemon SIGKILL test, repeated in fresh processes (R)",
     20: "Fleet mode on PostgreSQL: workers SIGKILLed mid-batch (A1-PG)",
+    21: "Fleet mode accounts: workers killed, every account's limit kept, turns (A1-ACCT)",
 }
 
 #: Rows no campaign here produces, and where they are covered instead.

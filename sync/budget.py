@@ -28,9 +28,9 @@ its answer. A grant is therefore stamped twice: when taken, and again when its a
 failure) comes back (:meth:`RequestBudget.settle`), which moves the stamp to that later time.
 Spacing the answers by the window spaces the arrivals by at least as much, whatever the
 latency, so the in-process window holds on the server too; a request still unanswered counts
-from its send (a request's deadline is far shorter than the window). The shared window keeps
-send times: between processes, if 429s show up at the window boundary, configure a slightly
-longer window (e.g. 301 s).
+from its send (a request's deadline is far shorter than the window). The shared window does
+the same (one more small write per request), so processes together keep to a server window
+equal to theirs too.
 """
 
 from __future__ import annotations
@@ -209,6 +209,9 @@ class SharedBudget(RequestBudget):
         super().__init__(limit, window, clock=clock)
         self._grants = grants
         self._shape = Window(key, self.limit, self.window)
+        # Ids of the shared grants not settled yet (bounded like the log: a caller that never
+        # settles leaves them at their send times, as before settling existed).
+        self._open_grants: deque[int] = deque(maxlen=self.limit)
 
     @classmethod
     def for_store(
@@ -230,10 +233,21 @@ class SharedBudget(RequestBudget):
         local = super()._wait_locked(now)
         if local > 0:
             return local
-        wait = _whole_microseconds(self._grants.take(self._shape, self._wall))
+        wait, grant = self._grants.take_grant(self._shape, self._wall)
+        wait = _whole_microseconds(wait)
         if wait <= 0:
             self._grant_locked(now)
+            if grant is not None:
+                self._open_grants.append(grant)
         return wait
+
+    def settle(self) -> None:
+        """As :meth:`RequestBudget.settle`, in the shared window too (one small write)."""
+        super().settle()
+        with self._lock:
+            grant = self._open_grants.popleft() if self._open_grants else None
+        if grant is not None:
+            self._grants.answered(grant, self._wall)
 
     def penalize(self, seconds: float) -> None:
         """Pause this process and every other one on the file for ``seconds`` from now."""

@@ -137,30 +137,36 @@ class RotatingEngine(SyncEngine):
                     )
                 return total
             pulled: set[str] = set()
+            idle: set[str] = set()  # accounts whose last turn moved nothing
             while not self._out_of_time(total, deadline, stop):
+                # Read before every turn: an account whose first change arrives now is in
+                # the very next round, not after the one under way.
                 due = self._due(retry_waiting)
-                if not due:
-                    break
-                moved = False
-                for name in turn_order(due, self._last, first=not self._served):
-                    if self._out_of_time(total, deadline, stop):
-                        break
-                    turn = _TurnEnd(stop, self.clock, self.clock.monotonic() + self._turn)
-                    # An account's pulls (the costs, a walk) go with its first turn only.
-                    first_turn = (name or "") not in pulled
-                    pulled.add(name or "")
-                    report = self._turn_of(
-                        name,
-                        total,
-                        replace(asked, stop=turn),
-                        push=True,
-                        pull=pull if first_turn else False,
-                        seconds=_left(deadline),
-                    )
-                    self._last, self._served = name, True
-                    moved = moved or _moved(report)
-                if not moved:
-                    break  # every account with work is offline, refused or waiting
+                if not due or all((name or "") in idle for name in due):
+                    break  # nothing due, or every account with work is offline or refused
+                if not self._served:
+                    # Workers start at random places: several of them spread over the
+                    # accounts instead of queueing on the same one.
+                    self._last = self.rng.choice(sorted(due, key=_key))
+                    self._served = True
+                name = turn_order(due, self._last, first=False)[0]
+                turn = _TurnEnd(stop, self.clock, self.clock.monotonic() + self._turn)
+                # An account's pulls (the costs, a walk) go with its first turn only.
+                first_turn = (name or "") not in pulled
+                pulled.add(name or "")
+                report = self._turn_of(
+                    name,
+                    total,
+                    replace(asked, stop=turn),
+                    push=True,
+                    pull=pull if first_turn else False,
+                    seconds=_left(deadline),
+                )
+                self._last = name
+                if _moved(report):
+                    idle.discard(name or "")
+                else:
+                    idle.add(name or "")
             if total.push is not None:
                 total.push.stopped = total.stopped  # a turn's end is not the run's
             return total

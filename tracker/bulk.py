@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, insert
 from sqlmodel import Session, col, select
 
 from tracker import journal
+from tracker.accounts import require_active
 from tracker.bulkrows import (
     TRIP_COLUMNS,
     BulkReport,
@@ -66,10 +67,15 @@ def add_trips(
     on_progress: Progress | None = None,
     skip_invalid: bool = False,
     dry_run: bool = False,
+    account: str | None = None,
 ) -> BulkReport:
-    """Add many trips, ``chunk_size`` per transaction (see ``Tracker.add_trips``)."""
+    """Add many trips, ``chunk_size`` per transaction (see ``Tracker.add_trips``), to
+    ``account`` (None: the implicit account; refused before anything is read when it is
+    no active account)."""
     if not 1 <= chunk_size <= MAX_CHUNK:
         raise InvalidInputError("chunk_size", f"must be between 1 and {MAX_CHUNK}")
+    with db.read() as s:
+        owner = require_active(s, account)
     tally = Tally(dry_run=dry_run)
     strict = not (skip_invalid or dry_run)
     for chunk in _chunks(rows, chunk_size):
@@ -79,7 +85,7 @@ def add_trips(
             break
         if dry_run:
             _check_chunk(db, good, tally)
-        elif not _write_chunk(db, rules, good, tally, skip_invalid):
+        elif not _write_chunk(db, rules, good, tally, skip_invalid, owner):
             break
         if on_progress is not None:
             on_progress(tally.report())
@@ -112,14 +118,20 @@ def _chunks(rows: Iterable[Any], size: int) -> Iterator[list[Checked | RowError]
 
 
 def _write_chunk(
-    db: Database, rules: TripRules, rows: list[Checked], tally: Tally, skip_invalid: bool
+    db: Database,
+    rules: TripRules,
+    rows: list[Checked],
+    tally: Tally,
+    skip_invalid: bool,
+    account: str | None,
 ) -> bool:
     """One transaction; a row found bad inside it rolls it back, and the chunk is written
     again without that row (or, not skipping, nothing more is written: False)."""
     while True:
         try:
             with db.write() as s:
-                added, skipped = _insert(s, rules, utc_text(db.now()), rows)
+                require_active(s, account)  # not disabled meanwhile
+                added, skipped = _insert(s, rules, utc_text(db.now()), rows, account)
         except _Rejected as bad:
             tally.reject(bad.error)
             if not skip_invalid:
@@ -148,7 +160,9 @@ def _check_chunk(db: Database, rows: list[Checked], tally: Tally) -> None:
         tally.skipped += skipped
 
 
-def _insert(s: Session, rules: TripRules, now: str, rows: list[Checked]) -> tuple[int, int]:
+def _insert(
+    s: Session, rules: TripRules, now: str, rows: list[Checked], account: str | None
+) -> tuple[int, int]:
     conn = s.connection()
     fresh, skipped = _fresh(conn, rows)
     fresh, unknown = _with_cars(s, fresh)
@@ -170,7 +184,9 @@ def _insert(s: Session, rules: TripRules, now: str, rows: list[Checked]) -> tupl
         [recorded_how("manual", None, r.key, bulk=True) for r in fresh],
     )
     # Each trip row carries its first link's hash (its chain head) from the start.
-    conn.exec_driver_sql(_trip_sql(), [(*t, h[-1]) for t, h in zip(trips, links, strict=True)])
+    conn.exec_driver_sql(
+        _trip_sql(), [(*t, h[-1], account) for t, h in zip(trips, links, strict=True)]
+    )
     journal.add_pending(conn, [(q, i, now) for q, i in zip(seqs, ids, strict=True)])
     insert_links(conn, links)
     keys = [(r.key, i) for i, r in zip(ids, fresh, strict=True) if r.key is not None]
@@ -250,16 +266,16 @@ _COVERED_AT = [TRIP_COLUMNS.index(c) if c in TRIP_COLUMNS else -1 for c in COVER
 
 @functools.cache
 def _trip_sql() -> str:
-    """The Core INSERT of :data:`TRIP_COLUMNS` and ``chain_head``, compiled once for SQLite
-    (qmark)."""
+    """The Core INSERT of :data:`TRIP_COLUMNS`, ``chain_head`` and ``account``, compiled
+    once for SQLite (qmark)."""
     from sqlalchemy.dialects import sqlite
 
-    names = (*TRIP_COLUMNS, "chain_head")
+    names = (*TRIP_COLUMNS, "chain_head", "account")
     table = Trip.__table__  # type: ignore[attr-defined]
     stmt = insert(table).values({name: bindparam(name) for name in names})
     compiled = stmt.compile(dialect=sqlite.dialect())
     # Positional: the values go in the order of the table's columns (trip_values' order,
-    # then the head, the table's last column).
+    # then the head and the account, the table's last columns).
     assert tuple(compiled.positiontup or ()) == names, compiled.positiontup
     return str(compiled)
 

@@ -11,7 +11,7 @@ transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -34,6 +34,7 @@ __all__ = [
     "claim",
     "due_count",
     "expire_claims",
+    "hold",
     "record_answers",
     "release",
     "release_expired",
@@ -265,6 +266,27 @@ def claim(
     ]
     # No history row per claim: the attempt count is on the entry (docs/sync-guarantees.md).
     return claimed
+
+
+_HOLD_SQL = (
+    "UPDATE journal SET lease_expires_at = ? "
+    "WHERE seq IN (SELECT CAST(value AS INTEGER) FROM json_each(?)) "
+    "AND state = 'in_flight' AND lease_owner = ? AND lease_expires_at > ?"
+)
+
+
+def hold(
+    session: Session, owner: str, seqs: Sequence[int], lease: timedelta, now: datetime
+) -> bool:
+    """Extend ``owner``'s claims on ``seqs`` by ``lease`` from now, right before a request
+    that sends them: True when every one is still ``owner``'s and unexpired. False: some
+    were taken over (their lease ran out while this owner waited, e.g. for the rate budget),
+    and the request must not go: the new owner may be sending them already."""
+    at = utc_text(now)
+    result = session.connection().exec_driver_sql(
+        _HOLD_SQL, (utc_text(now + lease), json.dumps(list(seqs)), owner, at)
+    )
+    return int(result.rowcount or 0) == len(set(seqs))
 
 
 def record_answers(

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, update
+from sqlalchemy import case, update
 from sqlmodel import Session, col, select
 
 from tracker.coltypes import utc_text
@@ -98,7 +98,8 @@ def release(
         "lease_owner": None,
         "lease_expires_at": None,
         "updated_at": now,
-        "attempts": func.max(col(JournalEntry.attempts) - 1, 0),
+        # The attempt refunded, never below 0 (a CASE: max(a, b) is SQLite's alone).
+        "attempts": case((col(JournalEntry.attempts) > 0, col(JournalEntry.attempts) - 1), else_=0),
     }
     if in_doubt:
         # Only a create (no remote id yet) can be duplicated by a resend.

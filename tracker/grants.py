@@ -50,19 +50,36 @@ class RequestGrants:
 
     def take(self, w: Window, now: WallSeconds) -> float:
         """Take one grant if a request may go now (0.0 returned); otherwise take nothing and
-        return the seconds to wait. One write transaction, committed without waiting for the
-        disk (a grant lost to a power cut costs at most a 429, which pauses every process);
-        prunes grants out of the window."""
+        return the seconds to wait (see :meth:`take_grant`)."""
+        return self.take_grant(w, now)[0]
+
+    def take_grant(self, w: Window, now: WallSeconds) -> tuple[float, int | None]:
+        """Take one grant if a request may go now: (0.0, the grant's id); otherwise take
+        nothing: (the seconds to wait, None). One write transaction, committed without
+        waiting for the disk (a grant lost to a power cut costs at most a 429, which pauses
+        every process); prunes grants out of the window."""
         with self._db.write(durable=False) as s:
             conn = s.connection()
             t = now()
             paused_until = _settle(conn, w.key, t)
             wait = slot_wait(_kth_latest(conn, w, t, 0.0), paused_until, t, w.window)
             if wait > 0:
-                return wait
-            conn.exec_driver_sql("INSERT INTO request_grant (key, at) VALUES (?, ?)", (w.key, t))
+                return wait, None
+            grant = conn.exec_driver_sql(
+                "INSERT INTO request_grant (key, at) VALUES (?, ?) RETURNING id", (w.key, t)
+            ).scalar_one()
             conn.exec_driver_sql("DELETE FROM request_grant WHERE at <= ?", (t - w.window,))
-            return 0.0
+            return 0.0, int(grant)
+
+    def answered(self, grant: int, now: WallSeconds) -> None:
+        """The request of ``grant`` has its answer (or failed): its stamp moves to now, so
+        the window counts it from the time the server had surely seen it (``sync.budget``:
+        latency). Never moves a stamp back; a grant already pruned is left alone."""
+        with self._db.write(durable=False) as s:
+            t = now()
+            s.connection().exec_driver_sql(
+                "UPDATE request_grant SET at = ? WHERE id = ? AND at < ?", (t, grant, t)
+            )
 
     def wait(self, w: Window, now: WallSeconds) -> float:
         """Seconds until a request may go (0.0: now); reads only."""

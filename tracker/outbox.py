@@ -310,9 +310,13 @@ class Outbox:
 
     def due_accounts(self, *, retry_waiting: bool = False) -> set[str | None]:
         """The accounts of the whole store with changes due now (None: the implicit
-        account), whatever this outbox's own account (fleet mode: whose turn comes next)."""
-        with self._db.read() as s:
-            return claims.due_accounts(s, self._db.now(), retry_waiting=retry_waiting)
+        account), whatever this outbox's own account (fleet mode: whose turn comes next).
+        Claims whose lease expired (a worker that died) are released first, as a claim
+        would: their entries are due again, and only an account's turn claims them."""
+        with self._db.write(shared=True) as s:
+            now = self._db.now()
+            claims.release_expired(s, now)
+            return claims.due_accounts(s, now, retry_waiting=retry_waiting)
 
     def due_updates(self, *, retry_waiting: bool = False) -> list[tuple[str, str, dt.date | None]]:
         """The updates due now (changes of trips the server has): (trip id, Tight id, trip
@@ -359,6 +363,12 @@ class Outbox:
                     ],
                 )
             return stale
+
+    def hold(self, owner: str, seqs: Sequence[int], lease_for: timedelta) -> bool:
+        """Extend ``owner``'s claims on ``seqs`` before a request sends them; False when
+        any was taken over meanwhile (see :func:`tracker.claims.hold`): do not send."""
+        with self._db.write(shared=True, durable=False) as s:
+            return claims.hold(s, owner, seqs, lease_for, self._db.now())
 
     def release(self, owner: str, seqs: Iterable[int], *, in_doubt: bool) -> int:
         """Give claimed entries back to the queue (no answer was received about them)."""

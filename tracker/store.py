@@ -298,6 +298,7 @@ class Tracker:
         on_progress: Progress | None = None,
         skip_invalid: bool = False,
         dry_run: bool = False,
+        account: str | None = None,
     ) -> BulkReport:
         """Add many finished trips, ``chunk_size`` (1 to 10,000; None: 1,000) per transaction.
 
@@ -311,9 +312,11 @@ class Tracker:
         Invalid rows: with ``skip_invalid`` they are left out and reported, the others
         added; without it the first invalid row stops the import, and its chunk and every
         row after it are not written (earlier chunks are: give rows import keys to resume).
-        ``dry_run`` checks every row and writes nothing. ``rows`` is read once, a chunk at
-        a time (any length, constant memory); ``on_progress`` gets the counts after each
-        chunk. Returns the counts and the rejected rows::
+        ``dry_run`` checks every row and writes nothing. ``account``: whose trips they are
+        (fleet mode; None: this store's, the implicit account unless a ``for_account``
+        view). ``rows`` is read once, a chunk at a time (any length, constant memory);
+        ``on_progress`` gets the counts after each chunk. Returns the counts and the
+        rejected rows::
 
             report = store.add_trips(rows, skip_invalid=True)
             print(report.added, report.skipped, report.errors)
@@ -328,6 +331,7 @@ class Tracker:
             on_progress=on_progress,
             skip_invalid=skip_invalid,
             dry_run=dry_run,
+            account=self.account if account is None else account,
         )
 
     def export_trips(

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -99,6 +101,17 @@ class TightApi:
         )
         self._reach = reach
         self.requests = 0
+        self._guards = threading.local()  # per thread: the sender's batch, not a reader's
+
+    @contextmanager
+    def guarded(self, check: Callable[[], None]) -> Iterator[None]:
+        """Run ``check`` before each request this thread sends meanwhile (after its rate
+        grant, the last moment before it goes); an exception from it stops the request."""
+        self._guards.check = check
+        try:
+            yield
+        finally:
+            self._guards.check = None
 
     @property
     def policy(self) -> RetryPolicy:
@@ -138,13 +151,18 @@ class TightApi:
         """One request under the rate budget and the run's time budget."""
         if self._reach is not None:  # given up on in this run: no grant, no request
             self._reach.check(joined(self._client.base_url, path))
-        if not self._budget.acquire(max_wait=self._deadline.remaining()):
-            waiting = self._budget.wait_time()
-            raise NotSent(f"{method} {path}: not sent, {spent_until(self._clock, waiting)}")
+        self._grant(method, path)
         time_left = self._deadline.cap(self._cfg.deadline)
         if time_left <= 0:
             self._budget.settle()
             raise NotSent(f"{method} {path}: not sent, the run's time budget is spent")
+        try:
+            guard = getattr(self._guards, "check", None)
+            if guard is not None:
+                guard()  # the claims this request sends are still ours (or it does not go)
+        except BaseException:
+            self._budget.settle()
+            raise
         self.requests += 1
         try:
             reply = send(
@@ -162,6 +180,23 @@ class TightApi:
         if reply.status == 429:
             self._budget.note_retry_after(self.retry_after(reply))
         return reply
+
+    def _grant(self, method: str, path: str) -> None:
+        """Take a slot of the rate budget, waiting as long as the run's time budget allows.
+
+        A wait runs in slices of at most a third of the claim lease, the guard called after
+        each (it extends the claims being sent): other workers sharing the budget can make
+        the wait long, and a claim must not expire meanwhile, or another worker takes its
+        changes over and both end up waiting, claiming and losing them in turn."""
+        guard = getattr(self._guards, "check", None)
+        keepalive = max(0.05, self._cfg.lease_seconds / 3)
+        while not self._budget.acquire(max_wait=0.0):
+            waiting = self._budget.wait_time()
+            if waiting > self._deadline.remaining():
+                raise NotSent(f"{method} {path}: not sent, {spent_until(self._clock, waiting)}")
+            self._clock.sleep(min(waiting, keepalive) if guard is not None else waiting)
+            if guard is not None:
+                guard()
 
     def query(self, body: dict[str, Any]) -> Any:
         """One page of ``POST /v6/mileage/query`` (parsed JSON). The date filter is our

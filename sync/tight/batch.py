@@ -211,6 +211,11 @@ class BatchSender:
         """Requests sent so far (token requests excluded)."""
         return self._api.requests
 
+    @property
+    def api(self) -> TightApi:
+        """The API the batches go through."""
+        return self._api
+
     def plan(self, batch: Batch) -> Plan:
         """The saves of ``batch`` under the ids it was claimed with."""
         return plan_saves(

@@ -40,6 +40,10 @@ Hook = Callable[[str], None]
 (answers written, transaction not committed)."""
 
 
+class _ClaimsLost(Exception):
+    """A batch's claims were taken over before one of its requests went (not sent)."""
+
+
 class Pusher:
     """Pushes the journal of one store through one :class:`BatchSender`."""
 
@@ -202,17 +206,35 @@ class Pusher:
 
     # ------------------------------------------------------------------ one batch
     def _exchange(self, batch: Batch) -> Answer:
-        """The sender thread's part: every request of one batch. Touches no database."""
+        """The sender thread's part: every request of one batch. Its only database write:
+        before each request, the batch's claims are extended, or it does not go."""
         before = self._sender.requests
         try:
-            return self._sender.send(batch)
+            with self._sender.api.guarded(lambda: self._hold(batch)):
+                return self._sender.send(batch)
         finally:
             batch.requests = self._sender.requests - before
+
+    def _hold(self, batch: Batch) -> None:
+        """Fleet mode: a claim's lease may run out while its worker waits (for the request
+        budget, which other workers share, or a retry); another worker then owns the
+        entries and may be sending them. A request sent anyway could store a trip twice:
+        the claims are extended right before each request, and if any is lost the batch
+        stops here."""
+        if not self._outbox.hold(self._owner, batch.seqs, self._lease_for):
+            raise _ClaimsLost(f"{len(batch.seqs)} claimed change(s) were taken over; not sent")
 
     def _collect(self, request: Future[Answer], batch: Batch, upcoming: Batch) -> Answer:
         """The answer to ``batch``; on a refusal or a crash, give back what is claimed."""
         try:
             return request.result()
+        except _ClaimsLost as lost:
+            # Ours no longer (all or some): what is still ours goes back; a batch that sent
+            # an earlier request (a delete) may have had a part done: reconciled first.
+            self._outbox.release(self._owner, batch.seqs, in_doubt=batch.requests > 0)
+            self.report.fenced += len(batch.seqs)
+            log.info("%s", lost)
+            return Answer(batch.by_seq, {})
         except (AuthError, EndpointMissingError, ConfigError) as err:
             # Refused (auth, 404, TLS). Only a batch that got further than its first
             # request can have had a part stored: its creates are reconciled first.

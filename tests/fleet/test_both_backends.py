@@ -167,3 +167,21 @@ def test_bulk_trips_take_journal_seqs_that_later_changes_follow(any_store: Track
     described = [any_store.trips.get(t).description for t in by_seq[1:-1]]
     assert described == [f"t{n}" for n in range(5)]
     assert any_store.verify_history().ok
+
+
+def test_claims_are_held_before_a_send_and_given_back_refunded(any_store: Tracker) -> None:
+    manual_trips(any_store, 3)
+    lease = timedelta(minutes=5)
+    mine = [c.seq for c in claim(any_store, "worker-a", 2, lease)]
+    assert any_store.outbox.hold("worker-a", mine, lease)
+    assert not any_store.outbox.hold("worker-b", mine, lease)  # not b's: b must not send
+    assert any_store.outbox.release("worker-a", mine, in_doubt=True) == 2
+    with any_store.db.read() as s:
+        attempts = (
+            s.connection()
+            .exec_driver_sql("SELECT attempts FROM journal WHERE state = 'pending' ORDER BY seq")
+            .scalars()
+            .all()
+        )
+    assert attempts == [0, 0, 0]  # the claims' attempts refunded
+    assert not any_store.outbox.hold("worker-a", mine, lease)  # given back: no longer held

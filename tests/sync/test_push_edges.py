@@ -7,6 +7,7 @@ import json
 import os
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from sync.cli import main
 from sync.sandbox import DEFAULT_TOKEN, Drip, ItemRule, Sandbox, SandboxServer, Status
 from tests.helpers.remote import KEY, EngineFactory, push
-from tests.helpers.store import manual_trips
+from tests.helpers.store import claim, manual_trips
 from tests.helpers.wait import retry_due
 from tracker.store import Tracker
 
@@ -49,6 +50,36 @@ def test_a_stored_row_that_cannot_be_sent_is_parked_not_blocking(
     assert [(p.trip_id, p.error_type) for p in report.parked] == [(bad, "LOCAL_INVALID")]
     assert sandbox.stored_count_by_custom(KEY, bad) == 0
     assert all(sandbox.stored_count_by_custom(KEY, g) == 1 for g in good)
+
+
+def test_a_batch_whose_claims_were_taken_over_is_not_sent(
+    store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
+) -> None:
+    # Fleet mode: a worker whose claims expired while it waited (for the shared request
+    # budget, say) must not send them: another worker owns them now and may send them too.
+    ids = manual_trips(store, 3)
+    taken: list[str] = []
+
+    def take_over(point: str) -> None:
+        if point == "after_claim" and not taken:
+            with store.db.read() as s:
+                (owner,) = (
+                    s.connection()
+                    .exec_driver_sql(
+                        "SELECT DISTINCT lease_owner FROM journal WHERE state = 'in_flight'"
+                    )
+                    .one()
+                )
+            store.outbox.expire_claims(owner)
+            taken.extend(c.trip_id for c in claim(store, "other-worker", 10, timedelta(minutes=5)))
+
+    report = push(make_engine(hook=take_over))
+    assert sorted(taken) == sorted(ids)
+    assert sandbox.request_count("/v6/mileage", method="POST") == 0  # nothing went
+    assert report.fenced == 3 and report.synced == 0
+    with store.db.read() as s:
+        owners = s.connection().exec_driver_sql("SELECT lease_owner FROM journal").scalars().all()
+    assert owners == ["other-worker"] * 3  # still the other worker's, untouched
 
 
 @pytest.mark.slow

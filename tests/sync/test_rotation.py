@@ -6,7 +6,10 @@ Turns are measured on a manual clock that each request moves by one second (the 
 
 from __future__ import annotations
 
+import random
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +20,7 @@ from sync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, Sand
 from sync.settings import ScheduleSettings, Settings
 from tests.helpers.cli import run as cli
 from tests.helpers.remote import KEY, fast_mileage
+from tests.helpers.store import claim
 from tracker.store import Tracker
 
 DAY = "2026-11-20"
@@ -31,6 +35,14 @@ def test_turns_go_round_after_the_last_served() -> None:
     # The one served last has no work now: the next after it by name still comes first.
     assert turn_order(["acme", "gamma"], "beta", first=False) == ["gamma", "acme"]
     assert turn_order([], "beta", first=False) == []
+
+
+class FirstPick(random.Random):
+    """Takes the last account with work as the one served last, so the first rotation
+    starts at the first (the implicit account): the order the assertions follow."""
+
+    def choice(self, seq: Any) -> Any:
+        return seq[-1]
 
 
 def add_account(store: Tracker, name: str, secret: Path) -> None:
@@ -61,7 +73,9 @@ def rotating(
         schedule=ScheduleSettings(account_turn=2.5),
         sync_accounts="all",
     )
-    engine = engine_for(settings, store, clock=clock, hook=lambda point: clock.advance(1.0))
+    engine = engine_for(
+        settings, store, clock=clock, hook=lambda point: clock.advance(1.0), rng=FirstPick()
+    )
     assert isinstance(engine, RotatingEngine)
     return engine
 
@@ -143,3 +157,18 @@ def test_a_plain_engine_without_the_setting(home: Path, store: Tracker) -> None:
     engine = engine_for(settings, store)
     assert type(engine) is SyncEngine
     engine.close()
+
+
+def test_a_dead_workers_claims_come_back_to_their_account(
+    home: Path, store: Tracker, server: SandboxServer, sandbox: Sandbox, secret: Path
+) -> None:
+    # Only in-flight entries, claimed by a worker that died (lease already over): no account
+    # has anything pending, yet the rotation must release them and push them.
+    add_account(store, "acme", secret)
+    for _ in range(3):
+        store.trips.add({"date": DAY, "distance": "1"}, account="acme")
+    assert len(claim(store.for_account("acme"), "dead-worker", 10, timedelta(0))) == 3
+    with rotating(home, store, server) as engine:
+        report = engine.run(push=True, pull=False)
+    assert report.push is not None and report.push.synced == 3
+    assert store.accounts.get("acme").pending == 0

@@ -110,6 +110,26 @@ def test_a_429_pause_holds_every_process(pair: tuple[Tracker, Tracker], clock: M
     assert b.try_acquire()
 
 
+def test_another_processs_grant_counts_from_its_answer(
+    pair: tuple[Tracker, Tracker], clock: ManualClock
+) -> None:
+    # Two processes, a limit of 2: a's requests are answered 3 s after they are sent, so
+    # the server may have counted them that late; b waits a window from those answers.
+    one, two = pair
+    cfg = _settings(one.path.parent).mileage.model_copy(update={"rate_limit": 2})
+    a = SharedBudget.for_store(cfg, one.grants, clock=clock)
+    b = SharedBudget.for_store(cfg, two.grants, clock=clock)
+    assert a.try_acquire() and a.try_acquire()
+    clock.advance(3.0)
+    a.settle()
+    a.settle()
+    clock.advance(WINDOW - 1.0)  # a window after the sends, not after the answers
+    assert not b.try_acquire()
+    assert b.wait_time() == pytest.approx(1.0)
+    clock.advance(1.0)
+    assert b.try_acquire()
+
+
 def test_the_budget_key_names_no_secret() -> None:
     cfg = fast_mileage("https://tight.example", token="s3cr3t-token-value")
     key = budget_key(cfg)

@@ -115,3 +115,17 @@ def test_the_migration_goes_down_and_up_with_accounts_in_the_store(tmp_path: Pat
                 migrate(conn, target)
         # Down dropped the account (a trip of none is the implicit account's), not the trip.
         assert [(a.name, a.trips) for a in store.accounts.list()] == [(IMPLICIT_ACCOUNT, 1)]
+
+
+def test_a_bulk_import_gives_every_trip_to_its_account(store: Tracker) -> None:
+    store.accounts.add(ACME)
+    rows = [{"date": "2026-03-01", "distance": f"{i + 1}"} for i in range(5)]
+    report = store.add_trips(rows, account="acme", chunk_size=2)
+    assert report.added == 5
+    assert store.for_account("acme").add_trips(rows[:1]).added == 1  # a view's default
+    assert store.accounts.get("acme").pending == 6
+    assert store.accounts.get(IMPLICIT_ACCOUNT).trips == 0
+    store.accounts.disable("acme")
+    with pytest.raises(InvalidInputError, match="disabled"):
+        store.add_trips(rows, account="acme")
+    assert store.accounts.get("acme").trips == 6
