@@ -152,6 +152,10 @@ def import_(
             help="CSV: trips per transaction (1000; at most 10000).",
         ),
     ] = None,
+    account: Annotated[
+        str | None,
+        typer.Option("--account", metavar="NAME", help="CSV: whose trips they are (fleet mode)."),
+    ] = None,
     as_json: JsonOpt = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="GPX: print only the ids (one per line).")
@@ -167,9 +171,9 @@ def import_(
     details = {k: v for k, v in given.items() if v is not None}
     csv_files = [f for f in files if f.suffix.lower() == ".csv"]
     if not csv_files:
-        if skip_invalid or dry_run or mapping or chunk_size:
+        if skip_invalid or dry_run or mapping or chunk_size or account:
             raise typer.BadParameter(
-                "--skip-invalid, --dry-run, --map and --chunk-size are for CSV files"
+                "--skip-invalid, --dry-run, --map, --chunk-size and --account are for CSV files"
             )
         _import_gpx(files, details, as_json, quiet)
         return
@@ -180,7 +184,7 @@ def import_(
     store = open_store(load_settings())
     with store, _bar(output.interactive(as_json)) as tick:
         result = import_csv(
-            store,
+            store if account is None else store.for_account(account),
             file,
             rename=rename,
             defaults=details,

@@ -100,3 +100,18 @@ def test_status_counts_each_account_once_the_store_has_accounts(
     ]
     code, _, err = run(capsys, "status", "--account", "nope")
     assert code == 65 and "tracker account list" in err
+
+
+def test_a_csv_import_gives_its_trips_to_an_account(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    sheet = tmp_path / "trips.csv"
+    sheet.write_text("date,distance\n2026-03-01,12.5\n2026-03-02,3\n")
+    run(capsys, "account", "add", "acme", "--tight-token-ref", "env:ACME_TOKEN")
+    code, _, err = run(capsys, "trip", "import", str(sheet), "--account", "nope")
+    assert code == 65 and "tracker account list" in err
+    code, _, err = run(capsys, "trip", "import", str(sheet), "--account", "acme")
+    assert code == 0, err
+    shown = run_json(capsys, "account", "show", "acme")
+    assert (shown["trips"], shown["pending"]) == (2, 2)
+    assert run_json(capsys, "account", "show", "default")["trips"] == 0
