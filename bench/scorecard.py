@@ -52,6 +52,8 @@ SECTIONS = {
     19: "The once flaky daemon SIGKILL test, repeated in fresh processes (R)",
     20: "Fleet mode on PostgreSQL: workers SIGKILLed mid-batch (A1-PG)",
     21: "Fleet mode accounts: workers killed, every account's limit kept, turns (A1-ACCT)",
+    22: "Fleet mode: concurrent pushers on one PostgreSQL store (F1-PG)",
+    23: "Fleet mode: transport faults on a PostgreSQL store (B-PG)",
 }
 
 #: Rows no campaign here produces, and where they are covered instead.

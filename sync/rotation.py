@@ -2,11 +2,13 @@
 
 A :class:`RotatingEngine` is the implicit account's engine whose :meth:`~RotatingEngine.run`
 also syncs every active account (``TRACKER_SYNC_ACCOUNTS=all``). The accounts with changes
-due take turns, round robin, each for at most ``TRACKER_SCHEDULE_ACCOUNT_TURN`` seconds
-(its run stops after the batch under way once its turn is over, as for a stop asked for:
-no request is cut), until none has
-work due or the run's budget is spent: one account's backlog of 100k trips holds another
-account's single new trip back by one turn of each account with work, not by the backlog.
+due take turns, each for at most ``TRACKER_SCHEDULE_ACCOUNT_TURN`` seconds (its run stops
+after the batch under way once its turn is over, as for a stop asked for: no request is
+cut), until none has work due or the run's budget is spent. The next turn goes to the
+account this worker served longest ago (:func:`next_turn`), and the accounts with work are
+read before every turn: round robin while the same accounts have work, and an account whose
+first change just arrived goes next. One account's backlog of 100k trips never holds back
+another account's single new trip by more than a turn.
 Each account keeps its own engine (its token, its request budget) from run to run.
 
 An account whose credentials cannot be read, or that was disabled meanwhile, fails alone:
@@ -15,8 +17,9 @@ its failure is in the report (``push:NAME``) and the others take their turns.
 
 from __future__ import annotations
 
+import math
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -31,7 +34,7 @@ from sync.tight.report import PushReport
 from tracker.errors import TrackerError
 from tracker.store import Tracker
 
-__all__ = ["RotatingEngine", "engine_for", "turn_order"]
+__all__ = ["RotatingEngine", "engine_for", "next_turn"]
 
 
 def engine_for(settings: Settings, store: Tracker, **options: Any) -> SyncEngine:
@@ -42,21 +45,17 @@ def engine_for(settings: Settings, store: Tracker, **options: Any) -> SyncEngine
     return SyncEngine(settings, store, **options)
 
 
-def turn_order(due: Iterable[str | None], after: str | None, *, first: bool) -> list[str | None]:
-    """The accounts with work (None: the implicit one) in the order of their next turns:
-    by name (the implicit account first), starting after the one served last (``after``;
-    ``first``: nobody was served yet).
+def next_turn(due: Iterable[str | None], served_at: Mapping[str | None, float]) -> str | None:
+    """Whose turn it is: of the accounts with work, the one this worker served longest ago,
+    one never served first (ties by name). Round robin while the same accounts have work; an
+    account whose first change just arrived goes next, not after a round of the others.
 
-    >>> turn_order(["b", None, "a", "c"], "a", first=False)
-    ['b', 'c', None, 'a']
-    >>> turn_order(["b", "a"], None, first=True)
-    ['a', 'b']
+    >>> next_turn(["a", "b", "c"], {"a": 3.0, "b": 1.0, "c": 2.0})
+    'b'
+    >>> next_turn(["a", "b", "new"], {"a": 3.0, "b": 1.0})
+    'new'
     """
-    ordered = sorted(set(due), key=_key)
-    if first:
-        return ordered
-    later = [name for name in ordered if _key(name) > _key(after)]
-    return later + [name for name in ordered if _key(name) <= _key(after)]
+    return min(due, key=lambda name: (served_at.get(name, -math.inf), _key(name)))
 
 
 def _key(name: str | None) -> tuple[bool, str]:
@@ -105,8 +104,7 @@ class RotatingEngine(SyncEngine):
         super().__init__(settings, store, **options)
         self._options = options
         self._accounts: dict[str, SyncEngine] = {}
-        self._last: str | None = None
-        self._served = False
+        self._served_at: dict[str | None, float] = {}  # account -> when this worker served it
         self._turn = settings.schedule.account_turn
         self._rotation_lock = threading.Lock()
 
@@ -144,12 +142,12 @@ class RotatingEngine(SyncEngine):
                 due = self._due(retry_waiting)
                 if not due or all((name or "") in idle for name in due):
                     break  # nothing due, or every account with work is offline or refused
-                if not self._served:
-                    # Workers start at random places: several of them spread over the
-                    # accounts instead of queueing on the same one.
-                    self._last = self.rng.choice(sorted(due, key=_key))
-                    self._served = True
-                name = turn_order(due, self._last, first=False)[0]
+                if not self._served_at:
+                    # Workers start in random orders: several of them spread over the
+                    # accounts instead of queueing on the same one. (An account with work
+                    # that arrives later has never been served: it goes first.)
+                    self._served_at = {n: -1.0 - self.rng.random() for n in sorted(due, key=_key)}
+                name = next_turn(due, self._served_at)
                 turn = _TurnEnd(stop, self.clock, self.clock.monotonic() + self._turn)
                 # An account's pulls (the costs, a walk) go with its first turn only.
                 first_turn = (name or "") not in pulled
@@ -162,7 +160,7 @@ class RotatingEngine(SyncEngine):
                     pull=pull if first_turn else False,
                     seconds=_left(deadline),
                 )
-                self._last = name
+                self._served_at[name] = self.clock.monotonic()
                 if _moved(report):
                     idle.discard(name or "")
                 else:

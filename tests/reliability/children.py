@@ -173,7 +173,10 @@ def job_a2(args: dict[str, Any]) -> None:
 def job_f1(args: dict[str, Any]) -> None:
     """Insert ``trips`` trips in chunks and push after every chunk, racing another process
     doing the same on the same file."""
-    store = Tracker.open(args["db"], timezone="UTC", synchronous="NORMAL", busy_timeout=30.0)
+    if args.get("database_url"):  # fleet mode: the same race on PostgreSQL
+        store = Tracker.open_url(args["database_url"], timezone="UTC", busy_timeout=30.0)
+    else:
+        store = Tracker.open(args["db"], timezone="UTC", synchronous="NORMAL", busy_timeout=30.0)
     engine = SyncEngine(settings(args), store)
     line("READY")
     name = args["name"]

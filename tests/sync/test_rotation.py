@@ -9,13 +9,12 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from sync.clock import ManualClock
 from sync.engine import SyncEngine
-from sync.rotation import RotatingEngine, engine_for, turn_order
+from sync.rotation import RotatingEngine, engine_for, next_turn
 from sync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, SandboxServer
 from sync.settings import ScheduleSettings, Settings
 from tests.helpers.cli import run as cli
@@ -26,23 +25,28 @@ from tracker.store import Tracker
 DAY = "2026-11-20"
 
 
-def test_turns_go_round_after_the_last_served() -> None:
-    due = ["beta", None, "acme"]
-    assert turn_order(due, None, first=True) == [None, "acme", "beta"]
-    assert turn_order(due, None, first=False) == ["acme", "beta", None]
-    assert turn_order(due, "acme", first=False) == ["beta", None, "acme"]
-    assert turn_order(due, "beta", first=False) == [None, "acme", "beta"]
-    # The one served last has no work now: the next after it by name still comes first.
-    assert turn_order(["acme", "gamma"], "beta", first=False) == ["gamma", "acme"]
-    assert turn_order([], "beta", first=False) == []
+def test_the_next_turn_is_the_account_served_longest_ago() -> None:
+    served = {None: 5.0, "acme": 1.0, "beta": 3.0}
+    assert next_turn(["beta", None, "acme"], served) == "acme"
+    assert next_turn(["beta", None], served) == "beta"
+    # An account whose first change just arrived has never been served: it goes next.
+    assert next_turn(["beta", None, "acme", "new"], served) == "new"
+    # Never served, both: the implicit account first, then by name.
+    assert next_turn(["zed", None, "new"], {}) is None
+    assert next_turn(["zed", "new"], {}) == "new"
 
 
-class FirstPick(random.Random):
-    """Takes the last account with work as the one served last, so the first rotation
-    starts at the first (the implicit account): the order the assertions follow."""
+class InOrder(random.Random):
+    """Orders a worker's first round by name, the implicit account first (each worker's
+    first round is in a random order): the order the assertions follow."""
 
-    def choice(self, seq: Any) -> Any:
-        return seq[-1]
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def random(self) -> float:
+        self.calls += 1
+        return 1.0 - self.calls / 1000  # decreasing: the first asked is served first
 
 
 def add_account(store: Tracker, name: str, secret: Path) -> None:
@@ -74,7 +78,7 @@ def rotating(
         sync_accounts="all",
     )
     engine = engine_for(
-        settings, store, clock=clock, hook=lambda point: clock.advance(1.0), rng=FirstPick()
+        settings, store, clock=clock, hook=lambda point: clock.advance(1.0), rng=InOrder()
     )
     assert isinstance(engine, RotatingEngine)
     return engine
