@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -45,17 +45,21 @@ def engine_for(settings: Settings, store: Tracker, **options: Any) -> SyncEngine
     return SyncEngine(settings, store, **options)
 
 
-def next_turn(due: Iterable[str | None], served_at: Mapping[str | None, float]) -> str | None:
-    """Whose turn it is: of the accounts with work, the one this worker served longest ago,
-    one never served first (ties by name). Round robin while the same accounts have work; an
-    account whose first change just arrived goes next, not after a round of the others.
+def next_turn(due: Mapping[str | None, int], served_at: Mapping[str | None, float]) -> str | None:
+    """Whose turn it is, of the accounts with work (name -> changes due): the one this
+    worker served longest ago, one never served first; among those, the smallest backlog
+    (then by name). Round robin while the same accounts have work; an account whose first
+    change just arrived goes next, and a worker just started serves the small backlogs
+    first, so that one account's single new trip never waits for the big ones.
 
-    >>> next_turn(["a", "b", "c"], {"a": 3.0, "b": 1.0, "c": 2.0})
+    >>> next_turn({"a": 9, "b": 9, "c": 9}, {"a": 3.0, "b": 1.0, "c": 2.0})
     'b'
-    >>> next_turn(["a", "b", "new"], {"a": 3.0, "b": 1.0})
+    >>> next_turn({"a": 9, "b": 9, "new": 1}, {"a": 3.0, "b": 1.0})
     'new'
+    >>> next_turn({"big": 25_000, "quiet": 1, None: 300}, {})
+    'quiet'
     """
-    return min(due, key=lambda name: (served_at.get(name, -math.inf), _key(name)))
+    return min(due, key=lambda name: (served_at.get(name, -math.inf), due[name], _key(name)))
 
 
 def _key(name: str | None) -> tuple[bool, str]:
@@ -142,11 +146,6 @@ class RotatingEngine(SyncEngine):
                 due = self._due(retry_waiting)
                 if not due or all((name or "") in idle for name in due):
                     break  # nothing due, or every account with work is offline or refused
-                if not self._served_at:
-                    # Workers start in random orders: several of them spread over the
-                    # accounts instead of queueing on the same one. (An account with work
-                    # that arrives later has never been served: it goes first.)
-                    self._served_at = {n: -1.0 - self.rng.random() for n in sorted(due, key=_key)}
                 name = next_turn(due, self._served_at)
                 turn = _TurnEnd(stop, self.clock, self.clock.monotonic() + self._turn)
                 # An account's pulls (the costs, a walk) go with its first turn only.
@@ -173,10 +172,10 @@ class RotatingEngine(SyncEngine):
         """Whether any active account has changes due now."""
         return bool(self._due(retry_waiting=False))
 
-    def _due(self, retry_waiting: bool) -> list[str | None]:
+    def _due(self, retry_waiting: bool) -> dict[str | None, int]:
         due = self.store.outbox.due_accounts(retry_waiting=retry_waiting)
         active = set(self.store.accounts.active_names())
-        return [name for name in due if name is None or name in active]
+        return {name: n for name, n in due.items() if name is None or name in active}
 
     @staticmethod
     def _out_of_time(total: SyncReport, deadline: Deadline, stop: threading.Event | None) -> bool:

@@ -193,19 +193,20 @@ def due_count(
 # of the trip, a conflict): 2.5x faster on 50k pending entries, and an account whose due
 # entries all wait on those checks only gets a turn that claims nothing.
 _DUE_ACCOUNTS_SQL = (
-    "SELECT DISTINCT coalesce(t.account, '') FROM journal AS j JOIN trip AS t ON t.id = j.trip_id "
+    "SELECT coalesce(t.account, ''), count(*) FROM journal AS j JOIN trip AS t ON t.id = j.trip_id "
     "WHERE j.state = 'pending' AND t.status = 'complete' "
-    "AND (j.next_attempt_at IS NULL OR j.next_attempt_at <= :due)"
+    "AND (j.next_attempt_at IS NULL OR j.next_attempt_at <= :due) GROUP BY coalesce(t.account, '')"
 )
 
 
 def due_accounts(
     session: Session, now: datetime, *, retry_waiting: bool = False
-) -> set[str | None]:
-    """The accounts with an entry a claim could take now (None: the implicit account)."""
+) -> dict[str | None, int]:
+    """The accounts with entries a claim could take now (None: the implicit account), and
+    how many each has."""
     due = _END_OF_TIME if retry_waiting else utc_text(now)
-    rows = session.connection().exec_driver_sql(_DUE_ACCOUNTS_SQL, {"due": due}).scalars()
-    return {name or None for name in rows}
+    rows = session.connection().exec_driver_sql(_DUE_ACCOUNTS_SQL, {"due": due}).all()
+    return {name or None: int(n) for name, n in rows}
 
 
 def due_updates(

@@ -308,9 +308,10 @@ class Outbox:
                 account=self.account,
             )
 
-    def due_accounts(self, *, retry_waiting: bool = False) -> set[str | None]:
+    def due_accounts(self, *, retry_waiting: bool = False) -> dict[str | None, int]:
         """The accounts of the whole store with changes due now (None: the implicit
-        account), whatever this outbox's own account (fleet mode: whose turn comes next).
+        account) and how many each has, whatever this outbox's own account (fleet mode: whose
+        turn comes next).
         Claims whose lease expired (a worker that died) are released first, as a claim
         would: their entries are due again, and only an account's turn claims them."""
         with self._db.write(shared=True) as s:

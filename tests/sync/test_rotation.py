@@ -6,7 +6,6 @@ Turns are measured on a manual clock that each request moves by one second (the 
 
 from __future__ import annotations
 
-import random
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,26 +26,16 @@ DAY = "2026-11-20"
 
 def test_the_next_turn_is_the_account_served_longest_ago() -> None:
     served = {None: 5.0, "acme": 1.0, "beta": 3.0}
-    assert next_turn(["beta", None, "acme"], served) == "acme"
-    assert next_turn(["beta", None], served) == "beta"
+    due = {"beta": 10, None: 10, "acme": 10}
+    assert next_turn(due, served) == "acme"
+    assert next_turn({"beta": 10, None: 1}, served) == "beta"
     # An account whose first change just arrived has never been served: it goes next.
-    assert next_turn(["beta", None, "acme", "new"], served) == "new"
-    # Never served, both: the implicit account first, then by name.
-    assert next_turn(["zed", None, "new"], {}) is None
-    assert next_turn(["zed", "new"], {}) == "new"
-
-
-class InOrder(random.Random):
-    """Orders a worker's first round by name, the implicit account first (each worker's
-    first round is in a random order): the order the assertions follow."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls = 0
-
-    def random(self) -> float:
-        self.calls += 1
-        return 1.0 - self.calls / 1000  # decreasing: the first asked is served first
+    assert next_turn({**due, "new": 500}, served) == "new"
+    # A worker that never served any: the smallest backlog first, then the implicit
+    # account, then by name.
+    assert next_turn({"big": 25_000, "quiet": 1, None: 300}, {}) == "quiet"
+    assert next_turn({"zed": 2, None: 2, "new": 2}, {}) is None
+    assert next_turn({"zed": 2, "new": 2}, {}) == "new"
 
 
 def add_account(store: Tracker, name: str, secret: Path) -> None:
@@ -77,9 +66,7 @@ def rotating(
         schedule=ScheduleSettings(account_turn=2.5),
         sync_accounts="all",
     )
-    engine = engine_for(
-        settings, store, clock=clock, hook=lambda point: clock.advance(1.0), rng=InOrder()
-    )
+    engine = engine_for(settings, store, clock=clock, hook=lambda point: clock.advance(1.0))
     assert isinstance(engine, RotatingEngine)
     return engine
 
@@ -101,11 +88,10 @@ def test_a_quiet_accounts_trip_waits_one_turn_not_the_backlog(
     assert set(report.accounts) == {"default", "acme", "beta"}
     created = [d.item["customData"][KEY] for d in sandbox.deliveries if d.outcome == "created"]
     assert sorted(created) == sorted([*big, quiet, mine])
-    # The implicit account's one trip, acme's first turn (its token and at most three
-    # batches of 5), then beta's: one turn, not acme's backlog of 50.
+    # The small backlogs first (the implicit account's one trip, then beta's), then acme's
+    # 50 in turns: the quiet trip does not wait for the backlog.
     assert created.index(mine) == 0
-    assert 1 + 5 <= created.index(quiet) <= 1 + 15
-    assert len(created) - created.index(quiet) > 30  # most of acme's came after it
+    assert created.index(quiet) == 1
     for trip_id in [*big, quiet]:
         remote = store.trips.get(trip_id).remote_id
         assert remote is not None
@@ -176,3 +162,33 @@ def test_a_dead_workers_claims_come_back_to_their_account(
         report = engine.run(push=True, pull=False)
     assert report.push is not None and report.push.synced == 3
     assert store.accounts.get("acme").pending == 0
+
+
+def test_a_trip_that_arrives_during_a_backlog_goes_after_one_turn(
+    home: Path, store: Tracker, server: SandboxServer, sandbox: Sandbox, secret: Path
+) -> None:
+    add_account(store, "acme", secret)
+    add_account(store, "beta", secret)
+    for _ in range(50):
+        store.trips.add({"date": DAY, "distance": "1"}, account="acme")
+    arrived: list[str] = []
+    clock = ManualClock()
+
+    def moved(point: str) -> None:
+        clock.advance(1.0)
+        if point == "after_send" and not arrived and sandbox.request_count("/v6/mileage") == 2:
+            arrived.append(store.trips.add({"date": DAY, "distance": "2"}, account="beta").id)
+
+    settings = Settings(
+        home=home,
+        mileage=fast_mileage(server.tight_url, batch_size=5),
+        schedule=ScheduleSettings(account_turn=2.5),
+        sync_accounts="all",
+    )
+    with engine_for(settings, store, clock=clock, hook=moved) as engine:
+        report = engine.run(push=True, pull=False)
+    assert report.push is not None and report.push.synced == 51
+    created = [d.item["customData"][KEY] for d in sandbox.deliveries if d.outcome == "created"]
+    # It arrived during acme's first turn (after its second batch): it goes when that turn
+    # ends, before the rest of acme's 50.
+    assert 10 <= created.index(arrived[0]) <= 15
