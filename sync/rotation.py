@@ -17,6 +17,7 @@ its failure is in the report (``push:NAME``) and the others take their turns.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections.abc import Mapping
@@ -35,6 +36,8 @@ from tracker.errors import TrackerError
 from tracker.store import Tracker
 
 __all__ = ["RotatingEngine", "engine_for", "next_turn"]
+
+log = logging.getLogger(__name__)
 
 
 def engine_for(settings: Settings, store: Tracker, **options: Any) -> SyncEngine:
@@ -160,6 +163,16 @@ class RotatingEngine(SyncEngine):
                     seconds=_left(deadline),
                 )
                 self._served_at[name] = self.clock.monotonic()
+                log.info(
+                    "turn done",
+                    extra={
+                        "account": name or "default",
+                        "due": due[name],
+                        "synced": 0
+                        if report is None or report.push is None
+                        else report.push.synced,
+                    },
+                )
                 if _moved(report):
                     idle.discard(name or "")
                 else:
