@@ -148,25 +148,25 @@ class WatchedSandbox(Sandbox):
         fields = {k: record[k] for k in ("description", *OTHER_FIELDS) if k in record}
         self.history.append(Event(len(self.history), kind, record_id, _run.get(), fields, local))
 
-    def query(self, body: Any) -> Reply:
+    def query(self, body: Any, *, viewer: str | None = None) -> Reply:
         with self._lock:
-            status, payload = super().query(body)
+            status, payload = super().query(body, viewer=viewer)
             if status == 200:
                 for record in payload.get("data") or []:
                     self._log("read", record, record["id"])
             return status, payload
 
-    def record(self, record_id: str) -> dict[str, Any] | None:
+    def record(self, record_id: str, *, viewer: str | None = None) -> dict[str, Any] | None:
         with self._lock:
-            found = super().record(record_id)
+            found = super().record(record_id, viewer=viewer)
             if found is not None:
                 self._log("read", found, record_id)
             return found
 
-    def save_batch(self, body: Any, *, request: int = 0) -> Reply:
+    def save_batch(self, body: Any, *, request: int = 0, viewer: str | None = None) -> Reply:
         with self._lock:
             before = len(self._deliveries)
-            reply = super().save_batch(body, request=request)
+            reply = super().save_batch(body, request=request, viewer=viewer)
             for d in self._deliveries[before:]:
                 if not isinstance(d.item, dict):
                     continue
@@ -174,9 +174,9 @@ class WatchedSandbox(Sandbox):
                 self._log(kind, d.item, d.record_id or str(d.item.get("id")))
             return reply
 
-    def delete(self, record_id: str) -> dict[str, Any] | None:
+    def delete(self, record_id: str, *, viewer: str | None = None) -> dict[str, Any] | None:
         with self._lock:
-            gone = super().delete(record_id)
+            gone = super().delete(record_id, viewer=viewer)
             if gone is not None:
                 self._log("deleted", gone, record_id)
             return gone
