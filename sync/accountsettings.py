@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
@@ -23,7 +24,10 @@ from sync.errors import ConfigError
 from sync.settings import Settings
 from tracker.views import AccountView
 
-__all__ = ["read_secret", "settings_for"]
+if TYPE_CHECKING:
+    from tracker.store import Tracker
+
+__all__ = ["for_account", "read_secret", "settings_for"]
 
 _CREDENTIALS = ("token", "client_id", "client_secret", "user_id")
 """The Tight settings an account replaces."""
@@ -79,3 +83,10 @@ def settings_for(
         creds["user_id"] = account.tight_user_id
     costs = settings.costs.model_copy(update={"url": "", **dict.fromkeys(("token",))})
     return settings.model_copy(update={"mileage": mileage.model_copy(update=creds), "costs": costs})
+
+
+def for_account(settings: Settings, store: Tracker, name: str) -> tuple[Settings, Tracker]:
+    """What one account's sync runs with: ``settings`` with its credentials, and the store
+    as the account sees it. An unknown (NotFoundError) or disabled (StateError) account, or
+    a secret that cannot be read (ConfigError), is refused before anything is sent."""
+    return settings_for(settings, store.accounts.active(name)), store.for_account(name)

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from sync.accountsettings import settings_for
+from sync.accountsettings import for_account
 from sync.budget import SharedBudget
 from sync.clock import Clock, SystemClock
 from sync.costs.api import CostsApi
@@ -95,9 +95,7 @@ class SyncEngine:
         account: str | None = None,
     ) -> None:
         if account is not None:
-            # A disabled or unknown account is refused here, before anything is sent.
-            settings = settings_for(settings, store.accounts.active(account))
-            store = store.for_account(account)
+            settings, store = for_account(settings, store, account)
         self.settings = settings
         self.store = store
         self.clock = clock or SystemClock()

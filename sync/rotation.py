@@ -141,19 +141,19 @@ class RotatingEngine(SyncEngine):
                         name, total, asked, push=False, pull=pull, seconds=_left(deadline)
                     )
                 return total
-            pulled: set[str] = set()
-            idle: set[str] = set()  # accounts whose last turn moved nothing
+            pulled: set[str | None] = set()
+            idle: set[str | None] = set()  # accounts whose last turn moved nothing
             while not self._out_of_time(total, deadline, stop):
                 # Read before every turn: an account whose first change arrives now is in
                 # the very next round, not after the one under way.
                 due = self._due(retry_waiting)
-                if not due or all((name or "") in idle for name in due):
+                if not due or due.keys() <= idle:
                     break  # nothing due, or every account with work is offline or refused
                 name = next_turn(due, self._served_at)
                 turn = _TurnEnd(stop, self.clock, self.clock.monotonic() + self._turn)
                 # An account's pulls (the costs, a walk) go with its first turn only.
-                first_turn = (name or "") not in pulled
-                pulled.add(name or "")
+                first_turn = name not in pulled
+                pulled.add(name)
                 report = self._turn_of(
                     name,
                     total,
@@ -174,9 +174,9 @@ class RotatingEngine(SyncEngine):
                     },
                 )
                 if _moved(report):
-                    idle.discard(name or "")
+                    idle.discard(name)
                 else:
-                    idle.add(name or "")
+                    idle.add(name)
             if total.push is not None:
                 total.push.stopped = total.stopped  # a turn's end is not the run's
             return total

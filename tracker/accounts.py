@@ -32,14 +32,6 @@ __all__ = ["IMPLICIT_ACCOUNT", "Accounts", "account_key", "of_account", "require
 IMPLICIT_ACCOUNT = "default"
 """The name of the implicit account (trips with no account; the settings' credentials)."""
 
-# Trips and open journal entries per account (NULL: the implicit one). Proportional to the
-# store: for `tracker account list/show`, never on a hot path.
-_TRIPS_SQL = "SELECT account, count(*) FROM trip WHERE lifecycle = 'active' GROUP BY account"
-_PENDING_SQL = (
-    "SELECT t.account, count(*) FROM journal AS j JOIN trip AS t ON t.id = j.trip_id "
-    "WHERE j.state IN ('pending', 'in_flight') GROUP BY t.account"
-)
-
 
 def account_key(name: str | None) -> str | None:
     """The stored value for an account name: None for the implicit account."""
@@ -71,6 +63,29 @@ def require_active(s: Session, name: str | None) -> str | None:
 
 
 _OPEN = (EntryState.PENDING, EntryState.IN_FLIGHT)
+
+
+# Trips and open journal entries per account (None: the implicit one), of every account or
+# of those ``where`` selects. Proportional to the trips counted: for `tracker account` and
+# `tracker status` in fleet mode, never on a hot path.
+def _trip_counts(s: Session, *where: ColumnElement[bool]) -> dict[str | None, int]:
+    query = (
+        select(col(Trip.account), func.count())
+        .where(col(Trip.lifecycle) == Lifecycle.ACTIVE, *where)
+        .group_by(col(Trip.account))
+    )
+    return {account: int(n) for account, n in s.exec(query)}
+
+
+def _open_counts(s: Session, *where: ColumnElement[bool]) -> dict[str | None, int]:
+    query = (
+        select(col(Trip.account), func.count())
+        .select_from(JournalEntry)
+        .join(Trip, col(Trip.id) == col(JournalEntry.trip_id))
+        .where(col(JournalEntry.state).in_(_OPEN), *where)
+        .group_by(col(Trip.account))
+    )
+    return {account: int(n) for account, n in s.exec(query)}
 
 
 def _implicit(trips: int, pending: int) -> AccountView:
@@ -110,9 +125,7 @@ class Accounts:
     def list(self) -> builtins.list[AccountView]:
         """The implicit account, then every account by name, with their counts."""
         with self._db.read() as s:
-            conn = s.connection()
-            trips: dict[str | None, int] = dict(conn.exec_driver_sql(_TRIPS_SQL).all())
-            pending: dict[str | None, int] = dict(conn.exec_driver_sql(_PENDING_SQL).all())
+            trips, pending = _trip_counts(s), _open_counts(s)
             rows = s.exec(select(Account).order_by(col(Account.name))).all()
             implicit = _implicit(trips.get(None, 0), pending.get(None, 0))
             return [implicit] + [
@@ -135,6 +148,16 @@ class Accounts:
             query = select(Account.name).where(col(Account.disabled_at).is_(None))
             return list(s.exec(query.order_by(col(Account.name))))
 
+    def key_of(self, name: str) -> str | None:
+        """The stored key of an account's name (None: the implicit account); NotFoundError
+        for a name that is no account. One row read, no counting."""
+        key = account_key(name)
+        if key is not None:
+            with self._db.read() as s:
+                if s.get(Account, key) is None:
+                    raise NotFoundError("account", name)
+        return key
+
     def get(self, name: str) -> AccountView:
         """One account (``default``: the implicit one), with its counts."""
         key = account_key(name)
@@ -144,15 +167,8 @@ class Accounts:
             if key is not None and row is None:
                 raise NotFoundError("account", name)
             mine = of_account(key)
-            trips = s.exec(
-                select(func.count()).where(mine, col(Trip.lifecycle) == Lifecycle.ACTIVE)
-            ).one()
-            pending = s.exec(
-                select(func.count())
-                .select_from(JournalEntry)
-                .join(Trip, col(Trip.id) == col(JournalEntry.trip_id))
-                .where(mine, col(JournalEntry.state).in_(_OPEN))
-            ).one()
+            trips = _trip_counts(s, mine).get(key, 0)
+            pending = _open_counts(s, mine).get(key, 0)
         if fields is None:
             return _implicit(trips, pending)
         return AccountView(**fields, trips=trips, pending=pending)

@@ -40,6 +40,8 @@ from tracker.triprows import (
 from tracker.views import TripView
 
 if TYPE_CHECKING:  # validation models load when a method validates (not for reads)
+    from sqlmodel import Session
+
     from tracker.inputs import TripDetails, TripStart, WaypointIn
 
 __all__ = ["Recorder"]
@@ -60,6 +62,11 @@ class Recorder:
         self._rules = rules
         self._account = account  # the account new trips belong to unless one is given
 
+    def _owner(self, s: Session, account: str | None) -> str | None:
+        """The stored account of a new trip: ``account``, else this store's; it must be an
+        active account (InvalidInputError)."""
+        return require_active(s, self._account if account is None else account)
+
     def start(
         self, data: TripStart | Mapping[str, Any] | None = None, *, account: str | None = None
     ) -> TripView:
@@ -71,7 +78,7 @@ class Recorder:
         now = self._db.now()
         begins = start.start_time or now
         with self._db.write() as s:
-            owner = require_active(s, self._account if account is None else account)
+            owner = self._owner(s, account)
             start = start.model_copy(update={"car_id": resolve_car(s, start.car_id)})
             trip = insert_trip(
                 s,

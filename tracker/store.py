@@ -106,12 +106,7 @@ class Tracker:
         the account's trips. ``default`` is the implicit account. The view shares this
         store's connections: close this store, not the view. The name must be an account
         (NotFoundError); a disabled one is refused when a trip is given to it."""
-        from tracker.accounts import account_key
-
-        key = account_key(name)
-        if key is not None:
-            self.accounts.get(key)  # NotFoundError for a name that is no account
-        return Tracker(self.db, self.rules, key)
+        return Tracker(self.db, self.rules, self.accounts.key_of(name))
 
     @cached_property
     def trips(self) -> Trips:

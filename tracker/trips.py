@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import func, select
 
 from tracker import journal
-from tracker.accounts import require_active
 from tracker.enums import EntryOp, Lifecycle, SyncState, TripSource, TripStatus
 from tracker.errors import InvalidInputError, StateError
 from tracker.geo import local_date
@@ -71,7 +70,7 @@ class Trips(Recorder):
         given = parse(ManualTripIn, data)
         now = self._db.now()
         with self._db.write() as s:
-            owner = require_active(s, self._account if account is None else account)
+            owner = self._owner(s, account)
             given = given.model_copy(update={"car_id": resolve_car(s, given.car_id)})
             start = given.start_time
             day = given.date

@@ -54,10 +54,9 @@ def sync(
         whole.check_integrity()  # a damaged file is neither pushed from nor pulled into
         store = whole
         if account is not None:
-            from sync.accountsettings import settings_for
+            from sync.accountsettings import for_account
 
-            settings = settings_for(settings, whole.accounts.active(account))
-            store = whole.for_account(account)
+            settings, store = for_account(settings, whole, account)
         if dry_run:
             # Sends nothing, so it loads no HTTP stack: what SyncEngine.preview does.
             from sync.clock import SystemClock

@@ -152,19 +152,14 @@ class TightApi:
         if self._reach is not None:  # given up on in this run: no grant, no request
             self._reach.check(joined(self._client.base_url, path))
         self._grant(method, path)
-        time_left = self._deadline.cap(self._cfg.deadline)
-        if time_left <= 0:
-            self._budget.settle()
-            raise NotSent(f"{method} {path}: not sent, the run's time budget is spent")
         try:
+            time_left = self._deadline.cap(self._cfg.deadline)
+            if time_left <= 0:
+                raise NotSent(f"{method} {path}: not sent, the run's time budget is spent")
             guard = getattr(self._guards, "check", None)
             if guard is not None:
                 guard()  # the claims this request sends are still ours (or it does not go)
-        except BaseException:
-            self._budget.settle()
-            raise
-        self.requests += 1
-        try:
+            self.requests += 1
             reply = send(
                 self._client,
                 method,
@@ -176,7 +171,9 @@ class TightApi:
                 on_headers=self._on_headers,
             )
         finally:
-            self._budget.settle()  # the server counted it by now: the window runs from here
+            # Sent or not, the grant ends here; a sent request was counted by the server by
+            # now, so the window runs from here.
+            self._budget.settle()
         if reply.status == 429:
             self._budget.note_retry_after(self.retry_after(reply))
         return reply
