@@ -7,8 +7,10 @@ but the credentials is the settings' (URL, batch size, rate limit per token...).
 budget follows: it is keyed by URL and identity (``sync.budget.budget_key``), so each
 account has its own window, shared by every worker through the database.
 
-An account's runs pull no costs (the costs API's credentials are the settings', which belong
-to the implicit account): docs/fleet.md.
+An account pulls its own costs when it has a costs token (``costs_token_ref``): the costs
+API's other settings (URL, paging, header) are the settings', since the platform is one; an
+account without one pulls no costs (the settings' token is the implicit account's):
+docs/fleet.md.
 """
 
 from __future__ import annotations
@@ -67,8 +69,9 @@ def read_secret(ref: str, *, environ: Mapping[str, str] | None = None) -> Secret
 def settings_for(
     settings: Settings, account: AccountView, *, environ: Mapping[str, str] | None = None
 ) -> Settings:
-    """``settings`` with ``account``'s Tight credentials instead of the settings' own (the
-    implicit account: ``settings`` as they are). No costs pull: see the module docstring."""
+    """``settings`` with ``account``'s credentials instead of the settings' own (the
+    implicit account: ``settings`` as they are): its Tight credentials, and its costs token
+    or, without one, no costs pull."""
     if account.tight_client_id is None and account.tight_token_ref is None:
         return settings  # the implicit account
     mileage = settings.mileage
@@ -81,7 +84,12 @@ def settings_for(
         creds["client_id"] = account.tight_client_id
         creds["client_secret"] = read_secret(account.tight_secret_ref, environ=environ)
         creds["user_id"] = account.tight_user_id
-    costs = settings.costs.model_copy(update={"url": "", **dict.fromkeys(("token",))})
+    if account.costs_token_ref is not None:
+        token = read_secret(account.costs_token_ref, environ=environ)
+        costs = settings.costs.model_copy(update={"token": token})
+    else:
+        # No URL, no token (dict.fromkeys: bandit reads a literal None token as a password).
+        costs = settings.costs.model_copy(update={"url": "", **dict.fromkeys(("token",))})
     return settings.model_copy(update={"mileage": mileage.model_copy(update=creds), "costs": costs})
 
 

@@ -53,6 +53,7 @@ from sync.tight.report import PushReport
 from sync.tight.window import window_start
 from tracker.errors import StorageError, TrackerError
 from tracker.leases import LeaseInfo
+from tracker.liveness import alive
 from tracker.store import Tracker
 
 __all__ = ["MILEAGE_PULL_LEASE", "PUSH_LEASE", "SyncEngine"]
@@ -180,9 +181,10 @@ class SyncEngine:
                         report.costs = self._pull_costs(deadline, stop, reach)
                         continue
                     if tight is None:  # Tight's steps share one lease: one writer of trips
-                        tight = _TightRun(
-                            self, held.enter_context(self._push_lease()), deadline, reach
-                        )
+                        lease = held.enter_context(self._push_lease())
+                        # Before the first claim: others see at once if this process dies.
+                        held.enter_context(alive(self.store.db, lease.owner))
+                        tight = _TightRun(self, lease, deadline, reach)
                     if step == "mileage":
                         report.mileage = tight.pull(stop)
                     elif not _same_fate(report.failures.get("mileage")):
@@ -231,8 +233,11 @@ class SyncEngine:
         context = read_context(cfg)
         tolerance = link_tolerance_of(cfg)
         client = self.costs_client
+        # One costs pull per account at a time; accounts pull side by side.
+        account = self.store.account
+        name = PULL_LEASE if account is None else f"{PULL_LEASE}:{account}"
         with HeldLease(
-            self.store.leases, PULL_LEASE, self._lease_ttl(), self.clock, busy=_pull_busy
+            self.store.leases, name, self._lease_ttl(), self.clock, busy=_pull_busy
         ) as lease:
             notify(self.listener, StepStarted("costs"))
             api = CostsApi(

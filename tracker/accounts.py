@@ -95,6 +95,7 @@ def _implicit(trips: int, pending: int) -> AccountView:
         tight_user_id=None,
         tight_secret_ref=None,
         tight_token_ref=None,
+        costs_token_ref=None,
         created_at=None,
         disabled_at=None,
         trips=trips,

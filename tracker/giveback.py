@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from tracker.coltypes import utc_text
 from tracker.enums import EntryOp, EntryState
 from tracker.journal import add_events
+from tracker.liveness import LIVENESS_SPACE, ORPHANED_SQL
 from tracker.retention import failure_event
 from tracker.tables import JournalEntry, Trip
 
@@ -59,13 +60,17 @@ RETURNING seq, trip_id, in_doubt
 
 
 def release_expired(session: Session, now: datetime) -> int:
-    """Return in-flight entries whose lease expired to pending. Returns how many.
+    """Return in-flight entries whose lease expired to pending, and on PostgreSQL those of a
+    push run whose process is gone (``tracker.liveness``). Returns how many.
 
     The request may have reached the server: a create (no remote id yet) becomes in doubt,
     to be reconciled before it is sent again. History: only the first failure of a streak,
     or an entry newly in doubt (``tracker.retention.failure_event``)."""
     conn = session.connection()
     at = utc_text(now)
+    if conn.dialect.name == "postgresql":
+        # A dead worker's claims end now, not when their lease runs out (tracker.liveness).
+        conn.exec_driver_sql(ORPHANED_SQL, {"now": at, "space": LIVENESS_SPACE})
     expired = {
         seq: (bool(first), bool(fresh))
         for seq, first, fresh in conn.exec_driver_sql(_EXPIRED_SQL, (at,)).all()

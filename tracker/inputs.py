@@ -274,13 +274,15 @@ SecretRef = Annotated[str, AfterValidator(secret_ref)]
 class AccountIn(_Input):
     """A Tight user to sync for (fleet mode): a client id, its user id and a reference to
     the client secret (client-credential tokens are minted per user), or a reference to a
-    static token."""
+    static token; optionally a reference to its token for the costs API."""
 
     name: AccountName
     tight_client_id: Ident | None = None
     tight_user_id: Ident | None = None
     tight_secret_ref: SecretRef | None = None
     tight_token_ref: SecretRef | None = None
+    costs_token_ref: SecretRef | None = None
+    """The account's token for the costs API (its own costs pull); none: it pulls no costs."""
 
     @model_validator(mode="after")
     def _one_way_in(self) -> AccountIn:

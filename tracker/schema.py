@@ -41,6 +41,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0020",
     "0021",
     "0022",
+    "0023",
 )
 HEAD = KNOWN_REVISIONS[-1]
 

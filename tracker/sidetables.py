@@ -65,6 +65,8 @@ class Cost(SQLModel, table=True):
     payment_user: str | None = None
     payment_notes: str | None = None
     raw: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    # Whose pull read it (fleet mode, migration 0023): None is the implicit account.
+    account: str | None = None
     seen_in_last_pull: bool = True
     # The last pull that wrote this row (a pull that reads it unchanged writes nothing: the
     # costs a walk read are in ``pull_seen``).
@@ -85,6 +87,7 @@ class CostQuarantine(SQLModel, table=True):
     first_seen_at: datetime = Field(sa_type=UTCDateTime)
     last_seen_at: datetime = Field(sa_type=UTCDateTime)
     seen_run: str | None = None  # run id of the last pull that read this item
+    account: str | None = None  # whose pull read it (None: the implicit account)
 
 
 class PullState(SQLModel, table=True):

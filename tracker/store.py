@@ -162,7 +162,7 @@ class Tracker:
         """What the costs pull writes."""
         from tracker.costs import CostStore
 
-        return CostStore(self.db)
+        return CostStore(self.db, self.account)
 
     @cached_property
     def accounts(self) -> Accounts:

@@ -75,6 +75,7 @@ class Account(SQLModel, table=True):
     tight_user_id: str | None = None
     tight_secret_ref: str | None = None  # "env:NAME" or "file:/path" of the client secret
     tight_token_ref: str | None = None  # the same, of a static access token
+    costs_token_ref: str | None = None  # the same, of its costs API token (migration 0023)
     created_at: datetime = Field(sa_type=UTCDateTime)
     disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

@@ -221,6 +221,7 @@ class AccountView(_View):
     tight_user_id: str | None
     tight_secret_ref: str | None
     tight_token_ref: str | None
+    costs_token_ref: str | None
     created_at: datetime | None
     disabled_at: datetime | None
     trips: int

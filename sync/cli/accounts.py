@@ -35,16 +35,22 @@ def add(
     token_ref: Annotated[
         str | None, typer.Option("--tight-token-ref", help=f"A static token instead: {_REF}.")
     ] = None,
+    costs_ref: Annotated[
+        str | None,
+        typer.Option("--costs-token-ref", help=f"Its costs API token (its own costs): {_REF}."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add an account: client credentials (id, user id, secret reference) or a token
-    reference. Secrets are read when a sync runs, never stored."""
+    reference, and optionally its costs API token. Secrets are read when a sync runs,
+    never stored."""
     data = {
         "name": name,
         "tight_client_id": client_id,
         "tight_user_id": user_id,
         "tight_secret_ref": secret_ref,
         "tight_token_ref": token_ref,
+        "costs_token_ref": costs_ref,
     }
     with open_store(load_settings()) as store:
         account = store.accounts.add({k: v for k, v in data.items() if v is not None})
@@ -106,11 +112,15 @@ def _state(account: AccountView) -> str:
 
 def _credentials(account: AccountView) -> str:
     if account.tight_token_ref is not None:
-        return f"token from {output.safe(account.tight_token_ref)}"
-    if account.tight_client_id is not None:
-        return (
+        tight = f"token from {output.safe(account.tight_token_ref)}"
+    elif account.tight_client_id is not None:
+        tight = (
             f"client {output.safe(account.tight_client_id)} for user "
             f"{output.safe(account.tight_user_id or '')}, secret from "
             f"{output.safe(account.tight_secret_ref or '')}"
         )
-    return "the settings' (TRACKER_MILEAGE_*)"
+    else:
+        return "the settings' (TRACKER_MILEAGE_*, TRACKER_COSTS_*)"
+    if account.costs_token_ref is None:
+        return f"{tight}; no costs"
+    return f"{tight}; costs token from {output.safe(account.costs_token_ref)}"

@@ -53,6 +53,7 @@ def _costs(costs: dict[str, Any]) -> str:
         (costs["marked_not_seen"], "no longer listed"),
         (costs["quarantined"], "quarantined: `tracker costs list --quarantined`"),
         (costs["ambiguous"], "linked to no single trip: `tracker costs list`"),
+        (costs.get("others", 0), "another account's (left alone)"),
     )
     read = costs["items"]
     done = "" if costs["complete"] else " (incomplete: the next sync resumes)"

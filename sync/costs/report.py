@@ -39,7 +39,7 @@ class PullReport(StoredCounts):
 
     def add(self, stored: StoredPage, rejects: Sequence[QuarantineIn], items: int) -> None:
         """Count one stored page: ``items`` = inserted + updated + unchanged + stale +
-        duplicates + quarantined."""
+        duplicates + quarantined + others (another account's costs, left alone)."""
         rejects = [*rejects, *stored.refused]
         self.pages += 1
         self.items += items

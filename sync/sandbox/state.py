@@ -90,6 +90,7 @@ class Sandbox(MileageBook, CostBook):
         self._owners: dict[str, str | None] = {}
         self._locked: set[str] = set()
         self._costs: list[Any] = []
+        self._user_costs: dict[str, list[Any]] = {}  # a costs user's own list, by token
         self._deliveries: list[Delivery] = []
         self._requests: list[RequestRecord] = []
         self._faults = FaultBook()

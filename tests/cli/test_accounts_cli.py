@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from sync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
+from sync.sandbox import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_TOKEN,
+    Sandbox,
+    SandboxServer,
+)
 from tests.helpers.cli import run, run_json
 
 pytestmark = pytest.mark.usefixtures("point_at_sandbox")
@@ -115,3 +121,38 @@ def test_a_csv_import_gives_its_trips_to_an_account(
     shown = run_json(capsys, "account", "show", "acme")
     assert (shown["trips"], shown["pending"]) == (2, 2)
     assert run_json(capsys, "account", "show", "default")["trips"] == 0
+
+
+def test_an_account_with_a_costs_token_pulls_its_own_costs(
+    capsys: pytest.CaptureFixture[str],
+    sandbox: Sandbox,
+    server: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TRACKER_COSTS_URL", server.costs_url)
+    monkeypatch.setenv("TRACKER_COSTS_TOKEN", DEFAULT_TOKEN)
+    monkeypatch.setenv("ACME_COSTS", "costs-acme")
+    sandbox.add_costs_user("costs-acme")
+    sandbox.seed_costs(3, seed=1, token="costs-acme")
+    sandbox.seed_costs(2, seed=2)  # the implicit account's (the settings' token)
+    code, _, err = run(
+        capsys,
+        "account",
+        "add",
+        "acme",
+        "--tight-token-ref",
+        "env:TRACKER_MILEAGE_TOKEN",
+        "--costs-token-ref",
+        "env:ACME_COSTS",
+    )
+    assert code == 0, err
+    code, out, _ = run(capsys, "account", "show", "acme")
+    assert code == 0 and "costs token from env:ACME_COSTS" in out
+    code, out, err = run(capsys, "sync", "--pull", "--account", "acme")
+    assert code == 0, err
+    assert "costs: 3 read; 3 new" in out
+    costs = run_json(capsys, "costs", "list", "--json")
+    assert len(costs) == 3
+    monkeypatch.delenv("ACME_COSTS")
+    code, _, err = run(capsys, "sync", "--pull", "--account", "acme")
+    assert code == 78 and "env:ACME_COSTS" in err

@@ -104,12 +104,28 @@ def pull_state(conn: Connection, name: str) -> PullStateView | None:
     )
 
 
-def cost_counts(conn: Connection, name: str) -> CostCounts:
-    """Counts for ``tracker status``: by link, not seen, quarantined, and the pull's row."""
-    kept = read_tally(conn)  # kept by triggers: no scan of the costs (tracker.tally)
-    by_link = {key.removeprefix("cost:"): n for key, n in kept.items() if key.startswith("cost:")}
-    not_seen = by_link.pop("unseen")
-    quarantined = conn.exec_driver_sql("SELECT count(*) FROM cost_quarantine").scalar_one()
+# One account's counts (fleet mode), counted: the tally is the whole store's.
+_ACCOUNT_LINKS_SQL = "SELECT link, count(*) FROM cost WHERE account = ? GROUP BY link"
+_ACCOUNT_UNSEEN_SQL = "SELECT count(*) FROM cost WHERE account = ? AND seen_in_last_pull = FALSE"
+_QUARANTINED_SQL = "SELECT count(*) FROM cost_quarantine"
+_ACCOUNT_QUARANTINED_SQL = "SELECT count(*) FROM cost_quarantine WHERE account = ?"
+
+
+def cost_counts(conn: Connection, name: str, *, account: str | None = None) -> CostCounts:
+    """Counts for ``tracker status``: by link, not seen, quarantined, and the pull's row.
+    ``account``: that account's costs only, counted (None: every cost, from the tally)."""
+    if account is None:
+        kept = read_tally(conn)  # kept by triggers: no scan of the costs (tracker.tally)
+        by_link = {
+            key.removeprefix("cost:"): n for key, n in kept.items() if key.startswith("cost:")
+        }
+        not_seen = by_link.pop("unseen")
+        quarantined = conn.exec_driver_sql(_QUARANTINED_SQL).scalar_one()
+    else:
+        rows = conn.exec_driver_sql(_ACCOUNT_LINKS_SQL, (account,))
+        by_link = {link: int(n) for link, n in rows}
+        not_seen = conn.exec_driver_sql(_ACCOUNT_UNSEEN_SQL, (account,)).scalar_one()
+        quarantined = conn.exec_driver_sql(_ACCOUNT_QUARANTINED_SQL, (account,)).scalar_one()
     return CostCounts(
         total=sum(by_link.values()),
         linked_by_guid=by_link.get("trip_guid", 0),

@@ -70,20 +70,24 @@ def canonical_guid(value: str | None) -> str | None:
 # UTC text; PostgreSQL reads it as a timestamptz (the Z is UTC).
 _TRIPS_SQL = {
     "sqlite": """
-SELECT EXISTS (SELECT 1 FROM trip),
+SELECT EXISTS (SELECT 1 FROM trip WHERE coalesce(account, '') = ?),
        (SELECT max((julianday(end_time) - julianday(start_time)) * 86400.0) FROM trip
-        WHERE lifecycle = ? AND start_time IS NOT NULL AND end_time IS NOT NULL)
+        WHERE lifecycle = ? AND start_time IS NOT NULL AND end_time IS NOT NULL
+          AND coalesce(account, '') = ?)
 """,
     "postgresql": """
-SELECT EXISTS (SELECT 1 FROM trip),
+SELECT EXISTS (SELECT 1 FROM trip WHERE coalesce(account, '') = ?),
        (SELECT CAST(max(extract(epoch FROM
                     CAST(end_time AS timestamptz) - CAST(start_time AS timestamptz)))
                 AS double precision) FROM trip
-        WHERE lifecycle = ? AND start_time IS NOT NULL AND end_time IS NOT NULL)
+        WHERE lifecycle = ? AND start_time IS NOT NULL AND end_time IS NOT NULL
+          AND coalesce(account, '') = ?)
 """,
 }
 _ACTIVE = Lifecycle.ACTIVE.value
-_KNOWN_SQL = "SELECT id FROM trip WHERE id IN (SELECT value FROM json_each(?))"
+_KNOWN_SQL = (
+    "SELECT id FROM trip WHERE id IN (SELECT value FROM json_each(?)) AND coalesce(account, '') = ?"
+)
 # For each window of the page (JSON [[lo - longest trip, lo, hi], ...]), its first
 # overlapping candidate trips by start time: ``n`` is the window's place in the list (from
 # 0), its bounds are text compared with the stored text. PostgreSQL numbers the elements
@@ -97,7 +101,8 @@ SELECT n, id FROM (
       ON t.start_time >= json_extract(w.value, '$[0]')
      AND t.start_time <= json_extract(w.value, '$[2]')
      AND t.end_time >= json_extract(w.value, '$[1]')
-    WHERE t.lifecycle = ? AND t.start_time IS NOT NULL AND t.end_time IS NOT NULL)
+    WHERE t.lifecycle = ? AND t.start_time IS NOT NULL AND t.end_time IS NOT NULL
+      AND coalesce(t.account, '') = ?)
 WHERE nth <= ?
 ORDER BY n, nth
 """,
@@ -109,7 +114,8 @@ SELECT n, id FROM (
       ON t.start_time >= w.value ->> 0
      AND t.start_time <= w.value ->> 2
      AND t.end_time >= w.value ->> 1
-    WHERE t.lifecycle = ? AND t.start_time IS NOT NULL AND t.end_time IS NOT NULL) AS found
+    WHERE t.lifecycle = ? AND t.start_time IS NOT NULL AND t.end_time IS NOT NULL
+      AND coalesce(t.account, '') = ?) AS found
 WHERE nth <= ?
 ORDER BY n, nth
 """,
@@ -120,15 +126,19 @@ class Linker:
     """Finds the trip of each cost of a page, within the caller's transaction.
 
     ``want()`` each cost, then ``resolve()`` once: a GUID that names a local trip links at
-    once; the time overlaps of the others are one query for the whole page.
+    once; the time overlaps of the others are one query for the whole page. Only the trips
+    of ``account`` (None: the implicit account) are candidates.
     """
 
-    def __init__(self, conn: Connection, tolerance: timedelta) -> None:
+    def __init__(self, conn: Connection, tolerance: timedelta, account: str | None = None) -> None:
         self._conn = conn
+        self._account = account or ""  # the SQL compares coalesce(account, '')
         self._tolerance = min(max(tolerance, timedelta(0)), MAX_TOLERANCE)
         self._known: set[str] = set()
         self._dialect = conn.dialect.name
-        any_trip, longest = conn.exec_driver_sql(_TRIPS_SQL[self._dialect], (_ACTIVE,)).one()
+        any_trip, longest = conn.exec_driver_sql(
+            _TRIPS_SQL[self._dialect], (self._account, _ACTIVE, self._account)
+        ).one()
         self._any = bool(any_trip)
         self._span: timedelta | None = None
         if longest is not None and math.isfinite(longest):
@@ -141,7 +151,9 @@ class Linker:
         """Look up at once which of these (canonical) GUIDs are local trip ids."""
         wanted = {g for g in guids if g is not None}
         if wanted and self._any:
-            found = self._conn.exec_driver_sql(_KNOWN_SQL, (json.dumps(sorted(wanted)),))
+            found = self._conn.exec_driver_sql(
+                _KNOWN_SQL, (json.dumps(sorted(wanted)), self._account)
+            )
             self._known.update(row[0] for row in found)
 
     def want(
@@ -170,7 +182,8 @@ class Linker:
             ]
             found: dict[int, list[str]] = {}
             for n, trip_id in self._conn.exec_driver_sql(
-                _OVERLAP_SQL[self._dialect], (json.dumps(windows), _ACTIVE, MAX_CANDIDATES)
+                _OVERLAP_SQL[self._dialect],
+                (json.dumps(windows), _ACTIVE, self._account, MAX_CANDIDATES),
             ):
                 found.setdefault(n, []).append(trip_id)
             for n, (cost_id, _low, _high) in enumerate(self._windows):

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, func, update
 
 from tracker import pullruns
 from tracker.costs import walked
 from tracker.costs.tables import table
-from tracker.costs.unseen import PULL_NAME, FinishedPull, mark_unseen
+from tracker.costs.unseen import FinishedPull, mark_unseen, pull_name
 from tracker.db import Database
 from tracker.pullruns import PullStart
 
@@ -68,19 +68,27 @@ class _Pending:
 
 
 class CostStore:
-    """Pulled additional costs, their quarantine and the pull's checkpoint."""
+    """Pulled additional costs, their quarantine and the pull's checkpoint.
 
-    def __init__(self, db: Database) -> None:
+    ``account`` (fleet mode; None: the implicit account) is whose pull writes: its own pull
+    row (``costs:NAME``), its costs marked "not seen" and linked to its trips only, another
+    account's costs left alone. A named account's store also reads its own costs only; the
+    implicit account's reads the whole store, as the store's trips do.
+    """
+
+    def __init__(self, db: Database, account: str | None = None) -> None:
         self._db = db
+        self._account = account
+        self._name = pull_name(account)
         self._pending: _Pending | None = None
 
     # ------------------------------------------------------------------ the pull's run
-    def begin_run(self, *, name: str = PULL_NAME, fresh: bool = False) -> PullStart:
+    def begin_run(self, *, name: str | None = None, fresh: bool = False) -> PullStart:
         """Resume the interrupted run of pull ``name`` if there is one, else start a new run
         (``fresh``: discard any checkpoint, e.g. one written under other paging settings)."""
         self._pending = None
         with self._db.write() as s:
-            start = pullruns.begin(s, name, self._db.now(), fresh=fresh)
+            start = pullruns.begin(s, name or self._name, self._db.now(), fresh=fresh)
             if not start.resumed:
                 walked.clear(s.connection(), start.run_id, others=True)
             return start
@@ -95,7 +103,7 @@ class CostStore:
         pages: int,
         items: int,
         link_tolerance: timedelta,
-        name: str = PULL_NAME,
+        name: str | None = None,
     ) -> StoredPage:
         """Store one page and, if it changed anything (or after
         :data:`UNCHANGED_PAGES_PER_CHECKPOINT` pages that did not), its checkpoint and the IDs
@@ -115,14 +123,15 @@ class CostStore:
         now = self._db.now()
         kept, refused = split_future(costs, now)
         all_rejects = [*rejects, *refused]
+        name, account = name or self._name, self._account
         pending = self._pending_for(run_id, name)
         with self._db.write() as s:
             conn = s.connection()
             changes = _CHANGES_SQL[conn.dialect.name]
             before = conn.exec_driver_sql(changes).scalar()
-            result = store_costs(conn, kept, run_id, now, link_tolerance)
-            result.quarantined = quarantine.quarantine(conn, all_rejects, run_id, now)
-            result.resolved = quarantine.resolve(conn, [c.id for c in kept], run_id=run_id)
+            result = store_costs(conn, kept, run_id, now, link_tolerance, account)
+            result.quarantined = quarantine.quarantine(conn, all_rejects, run_id, now, account)
+            result.resolved = quarantine.resolve(conn, [c.id for c in kept], run_id, account)
             result.repeated = repeated_ids(costs, rejects)
             result.refused = refused
             changed = conn.exec_driver_sql(changes).scalar() != before
@@ -136,7 +145,7 @@ class CostStore:
         self._pending = due  # only once the transaction is committed
         return result
 
-    def save_progress(self, *, run_id: str, name: str = PULL_NAME) -> None:
+    def save_progress(self, *, run_id: str, name: str | None = None) -> None:
         """Write the checkpoint and IDs of the pages read since the last written checkpoint
         (a pull stopping early calls this, so the next one resumes after its last page).
 
@@ -146,7 +155,7 @@ class CostStore:
             return
         with self._db.write() as s:
             pending.write(s.connection())
-        self._pending = _Pending(run_id, name)
+        self._pending = _Pending(run_id, name or self._name)
 
     def _pending_for(self, run_id: str, name: str) -> _Pending:
         pending = self._pending
@@ -155,15 +164,25 @@ class CostStore:
         return pending
 
     def finish_run(
-        self, *, run_id: str, complete: bool, stop_reason: str | None, name: str = PULL_NAME
+        self,
+        *,
+        run_id: str,
+        complete: bool,
+        stop_reason: str | None,
+        name: str | None = None,
     ) -> FinishedPull:
         """Close run ``run_id``; only a complete walk marks unread costs as not seen."""
+        name = name or self._name
         pending = self._pending_for(run_id, name)
         with self._db.write() as s:
             now = self._db.now()
             pullruns.finish(s, name, run_id, now, complete=complete, stop_reason=stop_reason)
             conn = s.connection()
-            done = mark_unseen(conn, run_id, pending.ids) if complete else FinishedPull()
+            done = (
+                mark_unseen(conn, run_id, pending.ids, self._account)
+                if complete
+                else FinishedPull()
+            )
             walked.clear(conn, run_id)
         self._pending = None
         return done
@@ -181,14 +200,15 @@ class CostStore:
 
         now = self._db.now()
         kept, refused = split_future([cost], now)
+        account = self._account
         with self._db.write() as s:
             conn = s.connection()
             if refused:
                 result = StoredPage(refused=refused)
-                result.quarantined = quarantine.quarantine(conn, refused, None, now)
+                result.quarantined = quarantine.quarantine(conn, refused, None, now, account)
                 return result
-            result = store_costs(conn, kept, None, now, link_tolerance)
-            result.resolved = quarantine.resolve(conn, [cost.id])
+            result = store_costs(conn, kept, None, now, link_tolerance, account)
+            result.resolved = quarantine.resolve(conn, [cost.id], None, account)
             return result
 
     def store_rejects(self, rejects: Sequence[QuarantineIn]) -> int:
@@ -196,16 +216,20 @@ class CostStore:
         from tracker.costs import quarantine
 
         with self._db.write() as s:
-            return quarantine.quarantine(s.connection(), rejects, None, self._db.now())
+            return quarantine.quarantine(
+                s.connection(), rejects, None, self._db.now(), self._account
+            )
 
     def mark_gone(self, cost_id: int) -> bool:
-        """Record that the platform no longer has this cost (kept, marked not seen)."""
+        """Record that the platform no longer has this cost (kept, marked not seen); only
+        this account's cost."""
         from tracker.sidetables import Cost
 
         costs = table(Cost)
+        mine = func.coalesce(costs.c.account, "") == (self._account or "")
         with self._db.write() as s:
             done = s.connection().execute(
-                update(costs).where(costs.c.id == cost_id).values(seen_in_last_pull=False)
+                update(costs).where(costs.c.id == cost_id, mine).values(seen_in_last_pull=False)
             )
             return bool(done.rowcount)
 
@@ -217,28 +241,28 @@ class CostStore:
         from tracker.costs import queries
 
         with self._db.read() as s:
-            return queries.get_cost(s, cost_id, treatments=treatments)
+            return queries.get_cost(s, cost_id, treatments=treatments, account=self._account)
 
     def quarantine(self) -> list[QuarantineView]:
         """Quarantined items, most recently seen first."""
         from tracker.costs import queries
 
         with self._db.read() as s:
-            return queries.list_quarantine(s)
+            return queries.list_quarantine(s, account=self._account)
 
-    def pull_status(self, *, name: str = PULL_NAME) -> PullStateView | None:
-        """The pull's bookkeeping row, or None before the first pull."""
+    def pull_status(self, *, name: str | None = None) -> PullStateView | None:
+        """The pull's bookkeeping row (this account's), or None before the first pull."""
         from tracker.costs import queries
 
         with self._db.read() as s:
-            return queries.pull_status(s, name=name)
+            return queries.pull_status(s, name=name or self._name)
 
-    def counts(self, *, name: str = PULL_NAME) -> CostCounts:
+    def counts(self, *, name: str | None = None) -> CostCounts:
         """Counts per link kind, not seen and quarantined, with the pull's state."""
         from tracker.costs.counts import cost_counts
 
         with self._db.read() as s:
-            return cost_counts(s.connection(), name)
+            return cost_counts(s.connection(), name or self._name, account=self._account)
 
     def list(
         self, *, trip_id: str | None = None, treatments: Mapping[int, str] | None = None
@@ -248,7 +272,9 @@ class CostStore:
         from tracker.costs import queries
 
         with self._db.read() as s:
-            return queries.list_costs(s, trip_id=trip_id, treatments=treatments)
+            return queries.list_costs(
+                s, trip_id=trip_id, treatments=treatments, account=self._account
+            )
 
     def tally(self, *, treatments: Mapping[int, str] | None = None) -> CostTally:
         """The deductible total (only deductible costs linked to business trips, by
@@ -256,4 +282,4 @@ class CostStore:
         from tracker.costs import queries
 
         with self._db.read() as s:
-            return queries.cost_tally(s, treatments=treatments)
+            return queries.cost_tally(s, treatments=treatments, account=self._account)

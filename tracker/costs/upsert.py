@@ -44,6 +44,8 @@ class StoredCounts:
     linked_by_guid: int = 0
     linked_by_time: int = 0
     unlinked: int = 0
+    others: int = 0
+    """Items that are another account's stored costs (fleet mode): left alone."""
 
     def count(self, other: StoredCounts) -> None:
         """Add ``other``'s counts to these."""
@@ -81,7 +83,7 @@ def repeated_ids(costs: Sequence[CostIn], rejects: Sequence[QuarantineIn]) -> li
 # INTEGER is 32-bit).
 _STORED_SQL = (
     "SELECT id, last_updated, CAST(raw AS TEXT), currency, trip_guid, start_time, end_time, "
-    "trip_id, link, seen_in_last_pull FROM cost "
+    "trip_id, link, seen_in_last_pull, account FROM cost "
     "WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))"
 )
 # A cost's content columns, in the order of _content(); then the link and bookkeeping.
@@ -90,8 +92,8 @@ INSERT INTO cost (
     trip_guid, type_id, cost_type, label, labels, amount, currency, notes, start_location,
     end_location, start_time, end_time, last_updated, ext_user_guid, payment_id,
     payment_status, payment_attempt, payment_user, payment_notes, raw,
-    trip_id, link, seen_in_last_pull, seen_run, first_seen_at, updated_at, id)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE, ?, ?, ?, ?)
+    trip_id, link, seen_in_last_pull, seen_run, first_seen_at, updated_at, account, id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE, ?, ?, ?, ?, ?)
 """
 _UPDATE_SQL = """
 UPDATE cost SET
@@ -119,6 +121,7 @@ class _Stored:
     trip_id: str | None
     link: str
     seen_in_last_pull: bool
+    account: str | None
 
 
 def _exact(value: Any) -> str:
@@ -219,12 +222,15 @@ def store_costs(
     run_id: str | None,
     now: datetime,
     tolerance: timedelta,
+    account: str | None = None,
 ) -> StoredPage:
     """Upsert ``costs`` (a newer ``LastUpdated`` wins; the later copy on a tie; one copy per
     ID, the others counted as duplicates) and link each to its trip, in the caller's
     transaction. The caller refuses stamps from the future first (``tracker.costs.future``).
     ``run_id``: the pull that read them (None for a refresh outside a pull: its "seen"
-    bookkeeping is left to the pulls)."""
+    bookkeeping is left to the pulls). ``account``: whose pull read them (None: the implicit
+    account); a cost stored as another account's is left alone and counted as ``others``,
+    and costs link to the account's own trips only."""
     result = StoredPage()
     latest = _latest(costs)
     result.duplicates = len(costs) - len(latest)
@@ -234,8 +240,15 @@ def store_costs(
     # keep: it would make every real update stale forever.
     trusted = latest_trusted_text(now)
     stored = _stored(conn, list(latest))
+    for ident in [i for i, old in stored.items() if old.account != account]:
+        # Another account's cost (one platform user's cost seen through another's token):
+        # neither taken over nor rewritten.
+        del latest[ident], stored[ident]
+        result.others += 1
+    if not latest:
+        return result
     guids = {ident: canonical_guid(cost.trip_guid) for ident, cost in latest.items()}
-    linker = Linker(conn, tolerance)
+    linker = Linker(conn, tolerance, account)
     linker.know_trips([*guids.values(), *(canonical_guid(s.trip_guid) for s in stored.values())])
     # Each item is decided first; the links are then looked up for the whole page at once.
     decided: list[tuple[str, int, tuple[Any, ...]]] = []
@@ -270,7 +283,7 @@ def store_costs(
     for action, ident, content in decided:
         link = links[ident]
         if action == "insert":
-            writes.inserts.append((*content, *link, run_id, stamp, stamp, ident))
+            writes.inserts.append((*content, *link, run_id, stamp, stamp, account, ident))
         elif action == "update":
             writes.updates.append((*content, *link, stamp, *seen, ident))
         elif _needs_touch(stored[ident], link, marked_seen=run_id is not None):

@@ -60,7 +60,11 @@ def outside(sorted_ids: Iterable[int], ranges: Sequence[Range]) -> Iterator[int]
 _INSERT_SQL = "INSERT INTO pull_seen (run_id, ranges) VALUES (?, ?)"
 _READ_SQL = "SELECT ranges FROM pull_seen WHERE run_id = ?"
 _CLEAR_SQL = "DELETE FROM pull_seen WHERE run_id = ?"
-_CLEAR_OTHERS_SQL = "DELETE FROM pull_seen WHERE run_id != ?"
+# Runs no pull row names any more (abandoned); another account's run under way is kept.
+_CLEAR_OTHERS_SQL = (
+    "DELETE FROM pull_seen WHERE run_id != ? "
+    "AND run_id NOT IN (SELECT run_id FROM pull_state WHERE run_id IS NOT NULL)"
+)
 
 
 def record(conn: Connection, run_id: str, ids: Iterable[int]) -> None:
@@ -77,6 +81,7 @@ def read(conn: Connection, run_id: str) -> list[Range]:
 
 
 def clear(conn: Connection, run_id: str, *, others: bool = False) -> None:
-    """Forget what run ``run_id`` read (``others``: what every other run read, e.g. a run
-    abandoned when the pull started over)."""
+    """Forget what run ``run_id`` read (``others``: what every other run no pull names any
+    more read, e.g. a run abandoned when the pull started over; not what another account's
+    run under way read)."""
     conn.exec_driver_sql(_CLEAR_OTHERS_SQL if others else _CLEAR_SQL, (run_id,))
