@@ -58,12 +58,17 @@ def list_(
         bool,
         typer.Option("--quarantined", help="List the items that failed validation instead."),
     ] = False,
+    account: Annotated[
+        str | None,
+        typer.Option("--account", metavar="NAME", help="Fleet mode: that account's costs only."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List pulled costs, latest first, with how each counts for tax (or the quarantined
     items)."""
     settings = load_settings()
-    with open_store(settings) as store:
+    with open_store(settings) as opened:
+        store = opened if account is None else opened.for_account(account)
         zone = store.rules.timezone
         if quarantined:
             _print_quarantine(store.costs.quarantine(), as_json, zone)
@@ -204,14 +209,18 @@ def refresh(cost_id: CostId, as_json: JsonOpt = False) -> None:
     from tracker.errors import AmbiguousIdError, IdTooShortError, NotFoundError
 
     settings = load_settings()
-    with open_store(settings) as store, SyncEngine(settings, store) as engine:
+    with open_store(settings) as store:
+        account = None
         try:  # a stored cost may be named by a prefix; one not stored yet by its whole ID
-            number = store.costs.get(cost_id).id
+            stored = store.costs.get(cost_id)
+            number, account = stored.id, stored.account
         except (IdTooShortError, AmbiguousIdError):
             raise
         except NotFoundError:
             number = int(cost_id)
-        result = engine.refresh_cost(number)
+        # A stored cost is refreshed as the account that pulled it (with its costs token).
+        with SyncEngine(settings, store, account=account) as engine:
+            result = engine.refresh_cost(number)
     if as_json:
         output.emit_json(result.to_dict())
         return

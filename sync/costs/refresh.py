@@ -26,7 +26,7 @@ from tracker.costs import CostNotFoundError, CostStore, CostView, QuarantineIn
 
 __all__ = ["refresh_cost"]
 
-_OUTCOMES = ("inserted", "updated", "stale", "unchanged")
+_OUTCOMES = ("inserted", "updated", "stale", "unchanged", "others")
 
 
 def refresh_cost(

@@ -59,7 +59,8 @@ class PullReport(StoredCounts):
 @dataclass(frozen=True)
 class RefreshReport:
     """What refreshing one cost did: ``outcome`` is inserted, updated, unchanged, stale,
-    quarantined or gone (the platform no longer has it; kept locally, marked not seen)."""
+    quarantined, gone (the platform no longer has it; kept locally, marked not seen) or
+    others (another account's cost: left alone; refresh it as that account)."""
 
     cost_id: int
     outcome: str

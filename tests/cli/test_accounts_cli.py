@@ -156,3 +156,43 @@ def test_an_account_with_a_costs_token_pulls_its_own_costs(
     monkeypatch.delenv("ACME_COSTS")
     code, _, err = run(capsys, "sync", "--pull", "--account", "acme")
     assert code == 78 and "env:ACME_COSTS" in err
+
+
+def test_costs_are_listed_and_refreshed_as_their_account(
+    capsys: pytest.CaptureFixture[str],
+    sandbox: Sandbox,
+    server: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TRACKER_COSTS_URL", server.costs_url)
+    monkeypatch.setenv("TRACKER_COSTS_TOKEN", DEFAULT_TOKEN)
+    monkeypatch.setenv("ACME_COSTS", "costs-acme")
+    sandbox.add_costs_user("costs-acme")
+    acme = sandbox.seed_costs(2, seed=1, token="costs-acme")
+    shared = sandbox.seed_costs(1, seed=2)
+    code, _, err = run(
+        capsys,
+        "account",
+        "add",
+        "acme",
+        "--tight-token-ref",
+        "env:TRACKER_MILEAGE_TOKEN",
+        "--costs-token-ref",
+        "env:ACME_COSTS",
+    )
+    assert code == 0, err
+    for extra in (("--account", "acme"), ()):
+        code, _, err = run(capsys, "sync", "--pull", *extra)
+        assert code == 0, err
+    listed = run_json(capsys, "costs", "list", "--account", "acme", "--json")
+    assert sorted(c["id"] for c in listed) == sorted(c["ID"] for c in acme)
+    assert {c["account"] for c in listed} == {"acme"}
+    every = run_json(capsys, "costs", "list", "--json")
+    assert {c["id"]: c["account"] for c in every}[shared[0]["ID"]] is None
+    # Changed on the platform: refreshed with acme's token (the shared list has no such ID).
+    sandbox.update_cost(acme[0]["ID"], token="costs-acme", LastUpdated="2026-11-01 00:00:00")
+    code, out, err = run(capsys, "costs", "refresh", str(acme[0]["ID"]))
+    assert code == 0, err
+    assert f"cost {acme[0]['ID']}: updated" in out
+    code, _, err = run(capsys, "costs", "list", "--account", "nope")
+    assert code == 65 and "nope" in err

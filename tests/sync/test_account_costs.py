@@ -179,3 +179,15 @@ def test_two_accounts_pulls_interleaved_keep_each_walk(
     assert report.costs is not None and report.costs.complete
     assert report.costs.marked_not_seen == 0
     assert ids(store, "acme") == set(acme)
+
+
+def test_refreshing_another_accounts_cost_leaves_it_alone(
+    store: Tracker, sandbox: Sandbox, engines: dict[str | None, SyncEngine]
+) -> None:
+    cost = sandbox.seed_costs(1, seed=9, token=COSTS_TOKENS["acme"])[0]
+    pull(engines["acme"])
+    sandbox.add_cost({**cost, "Amount": Decimal("5.00")}, token=COSTS_TOKENS["beta"])
+    result = engines["beta"].refresh_cost(cost["ID"])
+    assert result.outcome == "others"
+    assert store.costs.get(cost["ID"]).account == "acme"
+    assert store.costs.get(cost["ID"]).amount != Decimal("5.00")

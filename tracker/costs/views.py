@@ -80,6 +80,8 @@ class CostView(_View):
     seen_in_last_pull: bool
     first_seen_at: datetime
     updated_at: datetime
+    account: str | None
+    """Whose pull read it (fleet mode); None: the implicit account's."""
     treatment: CostTreatment
     treatment_source: str
     trip_classification: str | None
@@ -142,6 +144,7 @@ class CostView(_View):
             seen_in_last_pull=cost.seen_in_last_pull,
             first_seen_at=cost.first_seen_at,
             updated_at=cost.updated_at,
+            account=cost.account,
             treatment=treatment,
             treatment_source=source,
             trip_classification=trip_classification,
