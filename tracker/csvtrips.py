@@ -67,6 +67,7 @@ IGNORED: frozenset[str] = frozenset(
         "synced_at",
         "origin",
         "deleted_by",
+        "account",  # whose trip: `trip import --account` gives it, not a column
     }
 )
 #: Other names accepted for a column (compared after :func:`normal_name`).

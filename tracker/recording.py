@@ -158,9 +158,12 @@ class Recorder:
         self,
         source: Path | bytes | str,
         extra: TripDetails | Mapping[str, Any] | None = None,
+        *,
+        account: str | None = None,
     ) -> list[TripView]:
         """Import every track of a GPX file as a finished trip (all tracks or none); returns
-        the trips made.
+        the trips made. ``account``: whose trips they are (fleet mode; None: this store's,
+        the implicit account unless a ``for_account`` view); it must be active.
 
         A track imported before (the same file content, the same track) is skipped: each is
         keyed by the file's SHA-256 and its number (``trip_import``, as the CSV import keys
@@ -176,6 +179,7 @@ class Recorder:
         now = self._db.now()
         views: list[TripView] = []
         with self._db.write() as s:
+            owner = self._owner(s, account)
             given = given.model_copy(update={"car_id": resolve_car(s, given.car_id)})
             known = imported_keys(s, keys)
             for number, track in enumerate(tracks):
@@ -202,6 +206,7 @@ class Recorder:
                     s,
                     self._rules,
                     now,
+                    account=owner,
                     status=TripStatus.COMPLETE,
                     source=TripSource.GPX,
                     date=local_date(begins, self._rules.timezone),

@@ -22,7 +22,7 @@ code. Parts hold nothing but the database, so two threads making one at once is 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -72,6 +72,8 @@ if TYPE_CHECKING:
     from tracker.verify import VerifyResult
 
 __all__ = ["Tracker", "system_timezone"]
+
+_EXPORT_ROWS = 500  # rows an export fetches at a time (trips, or a track's fixes)
 
 
 def system_timezone() -> ZoneInfo:
@@ -336,29 +338,43 @@ class Tracker:
         *,
         start: date | None = None,
         end: date | None = None,
+        account: str | None = None,
     ) -> ExportReport:
         """Write the finished trips dated ``start``..``end`` (inclusive; None: open) to
         ``out`` as CSV (the columns ``tracker trip import`` reads; open ``out`` with
         ``newline=""``) or GPX 1.1 (a track per trip with fixes), oldest first, streamed
-        from one consistent snapshot. Returns the counts (docs/recording.md, "Export")::
+        from one consistent snapshot, on SQLite or PostgreSQL alike. ``account``: only that
+        account's trips (fleet mode; ``default``: the implicit account's; NotFoundError for
+        a name that is no account); None: every account's. Returns the counts
+        (docs/recording.md, "Export")::
 
             with open("trips.csv", "w", encoding="utf-8", newline="") as out:
                 store.export_trips(out, "csv", start=date(2026, 1, 1))
         """
         from tracker import tripexport
+        from tracker.accounts import of_account
 
         kind = tripexport.ExportFormat(fmt)
         if start is not None and end is not None and end < start:
             raise InvalidInputError("to", f"{end} is before {start}: give --from before --to")
-        sql, params = tripexport.trips_query(start, end)
+        scope = None if account is None else of_account(self.accounts.key_of(account))
         with self.db.read() as s:
-            raw = s.connection().connection.driver_connection
-            assert raw is not None
-            # A cursor of its own: GPX reads each trip's fixes while the trips stream.
-            rows = raw.cursor().execute(sql, params)
-            if kind is tripexport.ExportFormat.GPX:
-                return tripexport.write_gpx(raw, rows, out)
-            return tripexport.write_csv(rows, out)
+            conn = s.connection()
+            query = tripexport.trips_query(conn.dialect.name, start, end, scope)
+            # yield_per streams: a server-side cursor on PostgreSQL (psycopg would otherwise
+            # fetch every row first), rows stepped as fetched on SQLite. GPX reads each
+            # trip's fixes on the same connection while the trips stream.
+            streamed = {"yield_per": _EXPORT_ROWS}
+            with conn.execute(query, execution_options=streamed) as rows:
+                if kind is tripexport.ExportFormat.CSV:
+                    return tripexport.write_csv(rows, out)
+
+                def fixes_of(trip_id: str) -> Iterator[Sequence[Any]]:
+                    fixes = tripexport.fixes_query(trip_id)
+                    with conn.execute(fixes, execution_options=streamed) as points:
+                        yield from points
+
+                return tripexport.write_gpx(rows, fixes_of, out)
 
     def report(
         self,

@@ -46,12 +46,18 @@ MAX_PAGE = 1000
 # The sort key, as stored: dates are ISO text and instants fixed-width UTC text, so text
 # order is time order; '' puts a missing value last in a descending list. The filters are
 # bound, never spliced: ``:deleted`` (1 keeps tombstones), ``:state`` (NULL: any),
-# ``:k0, :k1, :k2`` (NULL: from the start). The CASE is the rule of ``sync_state``; its
-# lookups go by trip (INDEXED BY): left to itself the planner took the state index and
-# read every pending entry for every trip (minutes on 100k trips, measured).
+# ``:k0, :k1, :k2`` (NULL: from the start), ``:every`` (1: every account's trips) else
+# ``:account`` (the account's stored key, '' for the implicit account's trips, stored as
+# NULL: the claims' spelling, tracker/claims.py). The account filters the walk of the list
+# index as the state does, so one account's list has the same order and cursors (no index
+# leads with the account: a small account among many trips walks further for a page, as a
+# rare state does). The CASE is the rule of ``sync_state``; its lookups go by trip (INDEXED
+# BY): left to itself the planner took the state index and read every pending entry for
+# every trip (minutes on 100k trips, measured).
 _FILTER = """
 FROM trip AS t
 WHERE (:deleted OR t.lifecycle = 'active')
+  AND (:every OR coalesce(t.account, '') = :account)
   AND (:k0 IS NULL
        OR (coalesce(t.date, ''), coalesce(t.start_time, ''), t.id) < (:k0, :k1, :k2))
   AND (:state IS NULL OR :state = CASE
@@ -153,11 +159,17 @@ def page_params(
     sync_state: SyncState | None,
     after: tuple[str, str, str] | None,
     limit: int,
+    every_account: bool = True,
+    account: str | None = None,
 ) -> dict[str, Any]:
-    """The parameters of :data:`PAGE_SQL` (and, with the last key, :data:`COUNT_SQL`)."""
+    """The parameters of :data:`PAGE_SQL` (and, with the last key, :data:`COUNT_SQL`).
+    ``every_account`` lists every account's trips; else those of ``account``, a stored key
+    (None: the implicit account's: :func:`tracker.accounts.account_key`)."""
     k0, k1, k2 = after if after is not None else (None, None, None)
     return {
         "deleted": bool(include_deleted),
+        "every": bool(every_account),
+        "account": "" if every_account or account is None else account,
         "state": None if sync_state is None else str(sync_state),
         "k0": k0,
         "k1": k1,

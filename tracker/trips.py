@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import func, select
 
 from tracker import journal
+from tracker.accounts import Accounts
 from tracker.enums import EntryOp, Lifecycle, SyncState, TripSource, TripStatus
 from tracker.errors import InvalidInputError, StateError
 from tracker.geo import local_date
@@ -189,12 +190,15 @@ class Trips(Recorder):
         include_deleted: bool = False,
         sync_state: SyncState | str | None = None,
         count_up_to: int = MORE_CAP,
+        account: str | None = None,
     ) -> TripPage:
         """One page of trips, newest date first (then latest start, then id), paged in SQL.
 
         ``after``: the ``next`` cursor of the previous page (None: the first page).
         ``limit``: trips per page, 1 to :data:`~tracker.triplist.MAX_PAGE`.
         ``sync_state`` keeps the trips in that state; ``include_deleted`` adds tombstones.
+        ``account``: only that account's trips (fleet mode; ``default``: the implicit
+        account's; NotFoundError for a name that is no account); None: every account's.
         ``count_up_to``: the trips after the page are counted up to this many (``more``;
         ``more_exact`` False beyond). Costs one page and that count, whatever the size of
         the store::
@@ -209,8 +213,15 @@ class Trips(Recorder):
             raise InvalidInputError("count_up_to", f"must be 0 or more, not {count_up_to}")
         wanted = None if sync_state is None else parse_state(sync_state)
         key = None if after is None else decode_cursor(after)
+        # A disabled account's trips are listed too: reading gives nothing to it.
+        owner = None if account is None else Accounts(self._db).key_of(account)
         params = page_params(
-            include_deleted=include_deleted, sync_state=wanted, after=key, limit=limit
+            include_deleted=include_deleted,
+            sync_state=wanted,
+            after=key,
+            limit=limit,
+            every_account=account is None,
+            account=owner,
         )
         with self._db.read() as s:
             conn = s.connection()
@@ -235,15 +246,21 @@ class Trips(Recorder):
         include_deleted: bool = False,
         limit: int | None = None,
         sync_state: SyncState | str | None = None,
+        account: str | None = None,
     ) -> list[TripView]:
         """Trips in list order (see :meth:`page`); ``limit=None``: all of them, read page by
-        page. For a store of any size prefer :meth:`page`."""
+        page; ``account``: that account's only. For a store of any size prefer
+        :meth:`page`."""
         out: list[TripView] = []
         after: str | None = None
         while limit is None or len(out) < limit:
             size = MAX_PAGE if limit is None else min(MAX_PAGE, limit - len(out))
             page = self.page(
-                limit=size, after=after, include_deleted=include_deleted, sync_state=sync_state
+                limit=size,
+                after=after,
+                include_deleted=include_deleted,
+                sync_state=sync_state,
+                account=account,
             )
             out.extend(page.trips)
             if page.next is None:

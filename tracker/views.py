@@ -63,6 +63,10 @@ class TripView(_View):
     """``server``: made on the server (Tight's app, another device) and pulled here."""
     deleted_by: str | None = None
     """``server``: deleted on the server (the local trip followed; never re-created)."""
+    account: str
+    """Whose trip it is (fleet mode): the account's name, ``default`` for the implicit
+    account (a trip of none), as ``tracker account list`` names it and ``--account``
+    takes it."""
 
     @classmethod
     def from_row(cls, trip: Any, sync_state: SyncState) -> TripView:
@@ -101,7 +105,15 @@ class TripView(_View):
             synced_at=trip.synced_at,
             origin=trip.origin,
             deleted_by=trip.deleted_by,
+            account=_account_name(trip.account),
         )
+
+
+def _account_name(key: str | None) -> str:
+    # Here, not at the top: tracker.accounts imports this module (AccountView).
+    from tracker.accounts import IMPLICIT_ACCOUNT
+
+    return IMPLICIT_ACCOUNT if key is None else key
 
 
 def _place(lat: Decimal | None, lng: Decimal | None, address: Any) -> PlaceView | None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
@@ -50,16 +51,21 @@ def export(
     out: Annotated[
         str, typer.Option("--out", "-o", metavar="FILE", help="Write to FILE ('-': stdout).")
     ] = "-",
+    account: Annotated[
+        str | None,
+        typer.Option("--account", metavar="NAME", help="Fleet mode: only this account's trips."),
+    ] = None,
 ) -> None:
     """Export finished trips, oldest first, as CSV or GPX (see docs/recording.md)."""
     first, last = parse_day(start, "from"), parse_day(end, "to")
     store = open_store(load_settings())
     with store:
+        scope = Scope(first, last, account)
         if out == "-":
-            report = store.export_trips(sys.stdout, fmt, start=first, end=last)
+            report = _write(store, sys.stdout, fmt, scope)
             sys.stdout.flush()
         else:
-            report = _to_file(store, Path(out), fmt, first, last)
+            report = _to_file(store, Path(out), fmt, scope)
     said = f"exported {report.trips} trip{'s' if report.trips != 1 else ''}"
     if fmt is ExportFormat.GPX:
         said += f" ({report.fixes} points)"
@@ -72,14 +78,26 @@ def export(
     output.error_line(said if out == "-" else f"{said} to {out}")
 
 
-def _to_file(
-    store: Tracker, path: Path, fmt: ExportFormat, first: date | None, last: date | None
-) -> ExportReport:
+@dataclass(frozen=True)
+class Scope:
+    """Which trips an export writes: those dated ``start``..``end`` (None: open) of
+    ``account`` (None: every account's; an unknown name writes nothing: exit 65)."""
+
+    start: date | None
+    end: date | None
+    account: str | None
+
+
+def _write(store: Tracker, out: TextIO, fmt: ExportFormat, scope: Scope) -> ExportReport:
+    return store.export_trips(out, fmt, start=scope.start, end=scope.end, account=scope.account)
+
+
+def _to_file(store: Tracker, path: Path, fmt: ExportFormat, scope: Scope) -> ExportReport:
     """Written beside ``path`` and renamed into place: never half a file under its name."""
     part = path.with_name(f".{path.name}.part")
     try:
         with part.open("w", encoding="utf-8", newline="") as handle:
-            report = store.export_trips(handle, fmt, start=first, end=last)
+            report = _write(store, handle, fmt, scope)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(part, path)

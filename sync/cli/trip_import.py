@@ -154,7 +154,7 @@ def import_(
     ] = None,
     account: Annotated[
         str | None,
-        typer.Option("--account", metavar="NAME", help="CSV: whose trips they are (fleet mode)."),
+        typer.Option("--account", metavar="NAME", help="Fleet mode: whose trips they are."),
     ] = None,
     as_json: JsonOpt = False,
     quiet: Annotated[
@@ -171,11 +171,11 @@ def import_(
     details = {k: v for k, v in given.items() if v is not None}
     csv_files = [f for f in files if f.suffix.lower() == ".csv"]
     if not csv_files:
-        if skip_invalid or dry_run or mapping or chunk_size or account:
+        if skip_invalid or dry_run or mapping or chunk_size:
             raise typer.BadParameter(
-                "--skip-invalid, --dry-run, --map, --chunk-size and --account are for CSV files"
+                "--skip-invalid, --dry-run, --map and --chunk-size are for CSV files"
             )
-        _import_gpx(files, details, as_json, quiet)
+        _import_gpx(files, details, as_json, quiet, account)
         return
     if len(files) > 1:
         raise typer.BadParameter("import a CSV file on its own (GPX files may come together)")
@@ -255,16 +255,24 @@ def _render(path: Path, result: CsvImport, as_json: bool, asked_dry_run: bool) -
             output.line(f"{more} more invalid rows: --json lists them")
 
 
-def _import_gpx(gpx_files: list[Path], details: dict[str, Any], as_json: bool, quiet: bool) -> None:
+def _import_gpx(
+    gpx_files: list[Path],
+    details: dict[str, Any],
+    as_json: bool,
+    quiet: bool,
+    account: str | None,
+) -> None:
     """Each file in its own transaction, in order; a file (or track) imported before adds
-    nothing and says so."""
+    nothing and says so. ``account``: as a CSV import's (an unknown name is refused before
+    any file is read, a disabled one by the first file's transaction)."""
     from sync.cli.trips import print_trip
 
     store = open_store(load_settings())
     made: list[Any] = []
     with store:
+        owner = store if account is None else store.for_account(account)
         for gpx_file in gpx_files:
-            views = store.trips.import_gpx(gpx_file, details)
+            views = owner.trips.import_gpx(gpx_file, details)
             made += views
             if as_json:
                 continue

@@ -305,23 +305,33 @@ def list_(
             help="Start after this cursor (the `next` of a --json page).",
         ),
     ] = None,
+    account: Annotated[
+        str | None,
+        typer.Option("--account", metavar="NAME", help="Fleet mode: only this account's trips."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List trips, newest first, one page (--limit, default 50) or --all."""
     store, _ = _store()
     with store:
+        # The account column only where it tells trips apart: a store with accounts, not
+        # one account's list (its name is in the title) nor a single user's store.
+        column = account is None and store.accounts.any()
         if every:
             # "All" is everything: every page, and the tombstones of deleted trips too.
-            _list_all(store, limit, after, True, state, as_json)
+            _list_all(store, limit, after, True, state, as_json, account, column)
             return
-        page = store.trips.page(limit=limit, after=after, include_deleted=deleted, sync_state=state)
+        page = store.trips.page(
+            limit=limit, after=after, include_deleted=deleted, sync_state=state, account=account
+        )
     if as_json:
         output.emit_json(page.to_json())
         return
     if not page.trips:  # a sentence, not a title over an empty table
-        output.line("no trips" if after is None else "no more trips")
+        output.line(("no trips" if after is None else "no more trips") + _of(account))
         return
-    _trip_table(page.trips, f"{len(page.trips)} trip{'s' if len(page.trips) != 1 else ''}")
+    count = len(page.trips)
+    _trip_table(page.trips, f"{count} trip{'s' if count != 1 else ''}{_of(account)}", column)
     if page.more:
         more = f"{page.more}{'' if page.more_exact else '+'}"
         output.line(f"{more} more: use --all or --limit (next page: --after {page.next})")
@@ -334,6 +344,8 @@ def _list_all(
     deleted: bool,
     state: SyncState | None,
     as_json: bool,
+    account: str | None,
+    column: bool,
 ) -> None:
     """Every page, printed as it is read: memory stays one page whatever the store's size."""
 
@@ -341,7 +353,11 @@ def _list_all(
         cursor = after
         while True:
             page = store.trips.page(
-                limit=max(size, _ALL_PAGE), after=cursor, include_deleted=deleted, sync_state=state
+                limit=max(size, _ALL_PAGE),
+                after=cursor,
+                include_deleted=deleted,
+                sync_state=state,
+                account=account,
             )
             yield page.trips
             if page.next is None:
@@ -355,18 +371,26 @@ def _list_all(
     total = 0
     for trips in pages():
         if trips or not total:
-            _trip_table(trips, "" if total else "trips")
+            _trip_table(trips, "" if total else f"trips{_of(account)}", column)
         total += len(trips)
-    output.line(f"{total} trip{'s' if total != 1 else ''}")
+    output.line(f"{total} trip{'s' if total != 1 else ''}{_of(account)}")
 
 
 _ALL_PAGE = 1000  # --all reads this many per query
 
 
-def _trip_table(views: list[TripView], title: str) -> None:
+def _of(account: str | None) -> str:
+    """The words naming a list's account in its title ('' for a list of every account's)."""
+    return "" if account is None else f" of account {output.safe(account)}"
+
+
+def _trip_table(views: list[TripView], title: str, account_column: bool = False) -> None:
+    head = ["id", "date", "distance", "class", "sync"]
+    if account_column:
+        head.append("account")
     output.table(
         title,
-        ["id", "date", "distance", "class", "sync", "description"],
+        [*head, "description"],
         (
             (
                 v.id[:8],
@@ -374,6 +398,7 @@ def _trip_table(views: list[TripView], title: str) -> None:
                 f"{v.distance} {v.unit}",
                 v.classification,
                 _sync_column(v),
+                *((v.account,) if account_column else ()),
                 v.description or "",
             )
             for v in views
@@ -393,6 +418,8 @@ def _sync_column(view: TripView) -> str:
 @app.command("show")
 def show(trip_id: TripId, as_json: JsonOpt = False) -> None:
     """Show one trip: its fields, how and when it was recorded and changed, its history."""
+    from tracker.accounts import IMPLICIT_ACCOUNT
+
     store, _ = _store()
     with store:
         view = store.trips.get(trip_id)
@@ -425,6 +452,8 @@ def show(trip_id: TripId, as_json: JsonOpt = False) -> None:
         ("customer", view.customer_id or "-"),
         ("waypoints", count),
     ]
+    if view.account != IMPLICIT_ACCOUNT:  # a trip of an account (fleet mode) says whose
+        rows.insert(1, ("account", view.account))
     output.table("trip", ["field", "value"], rows)
     _print_record(record, zone)
     output.table(

@@ -6,9 +6,12 @@ from __future__ import annotations
 import io
 import itertools
 import tracemalloc
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from tracker.csvtrips import guard, unguard
 from tracker.fixcodec import ACC_SCALE, DEG_SCALE, SPEED_SCALE, encode
@@ -60,24 +63,61 @@ class _Null(io.StringIO):
         return len(text)
 
 
-def test_export_memory_does_not_grow_with_the_number_of_trips(tmp_path: Path) -> None:
+def test_export_memory_does_not_grow_with_the_number_of_trips(any_store: Tracker) -> None:
     peaks = {}
+    added = 0
     for count in (1_000, 20_000):
-        with Tracker.open(tmp_path / f"{count}.db", timezone="UTC") as store:
-            store.add_trips(
-                {"date": f"2026-01-{1 + n % 28:02d}", "distance": "1.5", "description": f"t{n}"}
-                for n in range(count)
-            )
-            sink = _Null()
-            tracemalloc.start()
-            try:
-                report = store.export_trips(sink, "csv")
-                peaks[count] = tracemalloc.get_traced_memory()[1]
-            finally:
-                tracemalloc.stop()
-            assert report.trips == count
+        any_store.add_trips(
+            {"date": f"2026-01-{1 + n % 28:02d}", "distance": "1.5", "description": f"t{n}"}
+            for n in range(added, count)
+        )
+        added = count
+        sink = _Null()
+        tracemalloc.start()
+        try:
+            report = any_store.export_trips(sink, "csv")
+            peaks[count] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert report.trips == count
     # A list of 20k rows would hold megabytes; a stream holds a row (and the SQL cache).
     assert peaks[20_000] < peaks[1_000] * 1.5 + 200_000, peaks
+
+
+def test_on_postgresql_the_trips_and_fixes_come_through_server_side_cursors(
+    pg_url: str,
+) -> None:
+    # psycopg's default cursor holds a whole result in the client (in libpq, where
+    # tracemalloc does not see it); a named cursor leaves it on the server, fetched in
+    # batches. Both the trips and each track's fixes are read so.
+    with Tracker.open_url(pg_url, timezone="UTC") as store:
+        start = datetime(2026, 3, 1, 8, tzinfo=UTC)
+        trip = store.trips.start({"start_time": start})
+        store.trips.add_points(
+            trip.id, [(start + timedelta(seconds=s), 52.5, 13.4 + s / 1e4) for s in range(3)]
+        )
+        store.trips.stop(trip.id, end_time=start + timedelta(minutes=1))
+        store.trips.add({"date": "2026-03-02", "distance": "1"})
+        cursors: list[tuple[str, bool]] = []
+
+        def seen(_c: Any, cursor: Any, statement: str, *_rest: Any) -> None:
+            read = (
+                "trips"
+                if "trip_import" in statement
+                else "fixes"
+                if "waypoint" in statement
+                else ""
+            )
+            if read:
+                cursors.append((read, getattr(cursor, "name", None) is not None))
+
+        event.listen(store.db.engine, "before_cursor_execute", seen)
+        try:
+            for fmt in ("csv", "gpx"):
+                store.export_trips(_Null(), fmt)
+        finally:
+            event.remove(store.db.engine, "before_cursor_execute", seen)
+    assert cursors == [("trips", True), ("trips", True), ("fixes", True), ("fixes", True)]
 
 
 def test_an_origin_key_fits_the_import_key_limit() -> None:
@@ -97,3 +137,20 @@ def test_xml_text_reads_back_unchanged(text: str) -> None:
     import xml.etree.ElementTree as ET
 
     assert ET.fromstring(f"<a>{xml_text(text)}</a>").text == text
+
+
+def test_on_sqlite_an_export_walks_the_list_order_index_and_sorts_nothing(
+    tmp_path: Path,
+) -> None:
+    # The sort key must be the index's own expression (a literal '', not a bound one).
+    from tracker.tripexport import trips_query
+
+    with Tracker.open(tmp_path / "trips.db", timezone="UTC") as store:
+        store.trips.add({"date": "2026-03-01", "distance": "1"})
+        with store.db.read() as s:
+            conn = s.connection()
+            compiled = trips_query("sqlite", None, None).compile(dialect=conn.dialect)
+            params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+            plan = [r[-1] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params)]
+    assert any("USING INDEX ix_trip_list_order" in step for step in plan), plan
+    assert not any("TEMP B-TREE" in step for step in plan), plan
