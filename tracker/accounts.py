@@ -27,7 +27,14 @@ from tracker.views import AccountView
 if TYPE_CHECKING:
     from tracker.inputs import AccountIn
 
-__all__ = ["IMPLICIT_ACCOUNT", "Accounts", "account_key", "of_account", "require_active"]
+__all__ = [
+    "IMPLICIT_ACCOUNT",
+    "Accounts",
+    "account_key",
+    "account_name",
+    "of_account",
+    "require_active",
+]
 
 IMPLICIT_ACCOUNT = "default"
 """The name of the implicit account (trips with no account; the settings' credentials)."""
@@ -36,6 +43,11 @@ IMPLICIT_ACCOUNT = "default"
 def account_key(name: str | None) -> str | None:
     """The stored value for an account name: None for the implicit account."""
     return None if name in (None, IMPLICIT_ACCOUNT) else name
+
+
+def account_name(key: str | None) -> str:
+    """The name of the account stored as ``key`` (None: the implicit account's name)."""
+    return IMPLICIT_ACCOUNT if key is None else key
 
 
 def of_account(key: str | None) -> ColumnElement[bool]:

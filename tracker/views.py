@@ -111,9 +111,9 @@ class TripView(_View):
 
 def _account_name(key: str | None) -> str:
     # Here, not at the top: tracker.accounts imports this module (AccountView).
-    from tracker.accounts import IMPLICIT_ACCOUNT
+    from tracker.accounts import account_name
 
-    return IMPLICIT_ACCOUNT if key is None else key
+    return account_name(key)
 
 
 def _place(lat: Decimal | None, lng: Decimal | None, address: Any) -> PlaceView | None:

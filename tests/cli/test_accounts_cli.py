@@ -188,7 +188,7 @@ def test_costs_are_listed_and_refreshed_as_their_account(
     assert sorted(c["id"] for c in listed) == sorted(c["ID"] for c in acme)
     assert {c["account"] for c in listed} == {"acme"}
     every = run_json(capsys, "costs", "list", "--json")
-    assert {c["id"]: c["account"] for c in every}[shared[0]["ID"]] is None
+    assert {c["id"]: c["account"] for c in every}[shared[0]["ID"]] == "default"
     # Changed on the platform: refreshed with acme's token (the shared list has no such ID).
     sandbox.update_cost(acme[0]["ID"], token="costs-acme", LastUpdated="2026-11-01 00:00:00")
     code, out, err = run(capsys, "costs", "refresh", str(acme[0]["ID"]))

@@ -14,6 +14,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from tracker.accounts import account_name
 from tracker.costs.counts import CostCounts as CostCounts
 from tracker.costs.counts import PullStateView as PullStateView
 from tracker.costs.counts import _View
@@ -80,8 +81,9 @@ class CostView(_View):
     seen_in_last_pull: bool
     first_seen_at: datetime
     updated_at: datetime
-    account: str | None
-    """Whose pull read it (fleet mode); None: the implicit account's."""
+    account: str
+    """Whose pull read it (fleet mode): the account's name, ``default`` for the implicit
+    account, as trips name theirs."""
     treatment: CostTreatment
     treatment_source: str
     trip_classification: str | None
@@ -144,7 +146,7 @@ class CostView(_View):
             seen_in_last_pull=cost.seen_in_last_pull,
             first_seen_at=cost.first_seen_at,
             updated_at=cost.updated_at,
-            account=cost.account,
+            account=account_name(cost.account),
             treatment=treatment,
             treatment_source=source,
             trip_classification=trip_classification,
