@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from sync.budget import RequestBudget
 from sync.clock import Clock
 from sync.deadline import Deadline
 from sync.engine import SyncEngine
@@ -72,19 +73,35 @@ def _key(name: str | None) -> tuple[bool, str]:
 class _TurnEnd(threading.Event):
     """The stop an account's run is given: set when the run's own stop is, or once the
     account's turn is over. The run then ends after the batch under way, as for a stop
-    asked for: a turn never cuts a request (a time budget would, leaving it in doubt)."""
+    asked for: a turn never cuts a request (a time budget would, leaving it in doubt).
 
-    def __init__(self, stop: threading.Event | None, clock: Clock, until: float) -> None:
+    A turn over before its first request went out ends only if the account cannot send now
+    anyway (its request budget is spent): else a slow start (the account's first engine,
+    its lease, a connection, on a loaded machine) left the turn empty and sent the account
+    to the back of the line; at 50k trips a quiet account's one trip waited a whole round
+    (~60 s) so."""
+
+    def __init__(
+        self, stop: threading.Event | None, clock: Clock, until: float, budget: RequestBudget
+    ) -> None:
         super().__init__()
         self._stop = stop
         self._clock = clock
         self._until = until
+        self._budget = budget
+        self._sent = False
+
+    def sent(self) -> None:
+        """A request of the account's run has gone out."""
+        self._sent = True
 
     def is_set(self) -> bool:
-        """True once the run is stopped or the turn is over."""
+        """True once the run is stopped or the turn is over (see the class docstring)."""
         if self._stop is not None and self._stop.is_set():
             return True
-        return self._clock.monotonic() >= self._until
+        if self._clock.monotonic() < self._until:
+            return False
+        return self._sent or self._budget.wait_time() > 0
 
 
 def _left(deadline: Deadline) -> float | None:
@@ -114,6 +131,11 @@ class RotatingEngine(SyncEngine):
         self._served_at: dict[str | None, float] = {}  # account -> when this worker served it
         self._turn = settings.schedule.account_turn
         self._rotation_lock = threading.Lock()
+        self._current: _TurnEnd | None = None  # the turn under way
+        # Every engine's hook goes through _on_point (a turn learns of its first request),
+        # then to the caller's.
+        self._caller_hook = self.hook
+        self.hook = self._on_point
 
     def run(
         self,
@@ -137,9 +159,17 @@ class RotatingEngine(SyncEngine):
                 for name in [None, *self.store.accounts.active_names()]:
                     if self._out_of_time(total, deadline, stop):
                         break
-                    self._turn_of(
-                        name, total, asked, push=False, pull=pull, seconds=_left(deadline)
-                    )
+                    engine = self._built(name, total)
+                    if engine is not None:
+                        self._turn_of(
+                            engine,
+                            name,
+                            total,
+                            asked,
+                            push=False,
+                            pull=pull,
+                            seconds=_left(deadline),
+                        )
                 return total
             pulled: set[str | None] = set()
             idle: set[str | None] = set()  # accounts whose last turn moved nothing
@@ -150,18 +180,24 @@ class RotatingEngine(SyncEngine):
                 if not due or due.keys() <= idle:
                     break  # nothing due, or every account with work is offline or refused
                 name = next_turn(due, self._served_at)
-                turn = _TurnEnd(stop, self.clock, self.clock.monotonic() + self._turn)
+                engine = self._built(name, total)
                 # An account's pulls (the costs, a walk) go with its first turn only.
                 first_turn = name not in pulled
                 pulled.add(name)
-                report = self._turn_of(
-                    name,
-                    total,
-                    replace(asked, stop=turn),
-                    push=True,
-                    pull=pull if first_turn else False,
-                    seconds=_left(deadline),
-                )
+                report = None
+                if engine is not None:
+                    until = self.clock.monotonic() + self._turn
+                    self._current = _TurnEnd(stop, self.clock, until, engine.budget)
+                    report = self._turn_of(
+                        engine,
+                        name,
+                        total,
+                        replace(asked, stop=self._current),
+                        push=True,
+                        pull=pull if first_turn else False,
+                        seconds=_left(deadline),
+                    )
+                    self._current = None
                 self._served_at[name] = self.clock.monotonic()
                 log.info(
                     "turn done",
@@ -181,6 +217,12 @@ class RotatingEngine(SyncEngine):
                 total.push.stopped = total.stopped  # a turn's end is not the run's
             return total
 
+    def _on_point(self, point: str) -> None:
+        turn = self._current
+        if point == "after_send" and turn is not None:
+            turn.sent()
+        self._caller_hook(point)
+
     def work_due(self) -> bool:
         """Whether any active account has changes due now."""
         return bool(self._due(retry_waiting=False))
@@ -198,8 +240,18 @@ class RotatingEngine(SyncEngine):
             total.stopped = "the run's time budget is spent"
         return total.stopped is not None
 
+    def _built(self, name: str | None, total: SyncReport) -> SyncEngine | None:
+        """The account's engine (None: the implicit account's, this one), or None when it
+        cannot be built (its failure is then in ``total``)."""
+        try:
+            return self._engine(name)
+        except (SyncError, TrackerError) as err:
+            total.failures[f"push:{name}"] = err
+            return None
+
     def _turn_of(
         self,
+        engine: SyncEngine,
         name: str | None,
         total: SyncReport,
         asked: _Asked,
@@ -207,14 +259,9 @@ class RotatingEngine(SyncEngine):
         push: bool,
         pull: bool | None,
         seconds: float | None,
-    ) -> SyncReport | None:
-        """One account's run (None: the implicit account's, this engine's own), added to
-        ``total``; None when its engine could not be built (the failure is in ``total``)."""
-        try:
-            engine = self._engine(name)
-        except (SyncError, TrackerError) as err:
-            total.failures[f"push:{name}"] = err
-            return None
+    ) -> SyncReport:
+        """One account's run with its ``engine`` (this one: the implicit account's), added
+        to ``total``."""
         run = super().run if engine is self else engine.run
         report = run(
             push=push,
@@ -231,9 +278,9 @@ class RotatingEngine(SyncEngine):
         if name is None:
             return self
         if name not in self._accounts:
-            self._accounts[name] = SyncEngine(
-                self.settings, self.store, account=name, **self._options
-            )
+            engine = SyncEngine(self.settings, self.store, account=name, **self._options)
+            engine.hook = self._on_point
+            self._accounts[name] = engine
         return self._accounts[name]
 
     def interrupt(self) -> None:

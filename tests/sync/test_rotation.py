@@ -6,14 +6,16 @@ Turns are measured on a manual clock that each request moves by one second (the 
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from sync.budget import RequestBudget
 from sync.clock import ManualClock
 from sync.engine import SyncEngine
-from sync.rotation import RotatingEngine, engine_for, next_turn
+from sync.rotation import RotatingEngine, _TurnEnd, engine_for, next_turn
 from sync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, SandboxServer
 from sync.settings import ScheduleSettings, Settings
 from tests.helpers.cli import run as cli
@@ -192,3 +194,57 @@ def test_a_trip_that_arrives_during_a_backlog_goes_after_one_turn(
     # It arrived during acme's first turn (after its second batch): it goes when that turn
     # ends, before the rest of acme's 50.
     assert 10 <= created.index(arrived[0]) <= 15
+
+
+class CreepingClock(ManualClock):
+    """Each reading of the monotonic clock takes 10 ms: a loaded machine, on which a turn
+    of 5 ms is over before the account's run has claimed anything."""
+
+    def monotonic(self) -> float:
+        self.advance(0.01)
+        return super().monotonic()
+
+
+def test_a_turn_over_before_its_first_request_still_sends_a_batch(
+    home: Path, store: Tracker, server: SandboxServer, secret: Path
+) -> None:
+    """A slow start (the account's first engine, its lease, a connection) must not leave
+    its turn empty: the quiet account's trip would then wait a whole round of turns."""
+    add_account(store, "acme", secret)
+    add_account(store, "quiet", secret)
+    for _ in range(30):
+        store.trips.add({"date": DAY, "distance": "1"}, account="acme")
+    quiet = store.trips.add({"date": DAY, "distance": "2"}, account="quiet").id
+    settings = Settings(
+        home=home,
+        mileage=fast_mileage(server.tight_url, batch_size=10),
+        schedule=ScheduleSettings(account_turn=0.005),
+        sync_accounts="all",
+    )
+    with engine_for(settings, store, clock=CreepingClock()) as engine:
+        report = engine.run(push=True)
+    assert report.push is not None and report.push.synced == 31
+    # One batch a turn: the quiet account's trip went in the first (the smaller backlog).
+    assert store.trips.get(quiet).remote_id is not None
+    assert report.accounts["quiet"].push is not None
+    assert report.accounts["quiet"].push.synced == 1
+
+
+def test_a_turn_over_before_its_first_request_ends_when_the_budget_is_spent() -> None:
+    clock = ManualClock()
+    budget = RequestBudget(limit=1, window=60.0, clock=clock)
+    turn = _TurnEnd(None, clock, clock.monotonic() + 1.0, budget)
+    assert not turn.is_set()
+    clock.advance(2.0)
+    assert not turn.is_set()  # over, but nothing claimed yet and the budget has room
+    assert budget.try_acquire()
+    assert turn.is_set()  # the account cannot send now anyway: the next account's turn
+    other = _TurnEnd(None, clock, clock.monotonic() + 1.0, RequestBudget(clock=clock))
+    other.sent()
+    assert not other.is_set()
+    clock.advance(1.0)
+    assert other.is_set()  # a request went out: the turn ends on time
+    stop = threading.Event()
+    stopped = _TurnEnd(stop, clock, clock.monotonic() + 100.0, RequestBudget(clock=clock))
+    stop.set()
+    assert stopped.is_set()  # the run's own stop ends it at once
