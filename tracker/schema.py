@@ -42,6 +42,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0021",
     "0022",
     "0023",
+    "0024",
 )
 HEAD = KNOWN_REVISIONS[-1]
 

@@ -46,8 +46,8 @@ class Cost(SQLModel, table=True):
     trip_guid: str | None = None
     trip_id: str | None = Field(default=None, foreign_key="trip.id")
     link: str = "none"  # trip_guid | time | ambiguous | none
-    type_id: int | None = None
-    cost_type: int | None = None
+    type_id: int | None = Field(default=None, sa_type=INT64)
+    cost_type: int | None = Field(default=None, sa_type=INT64)
     label: str | None = None
     labels: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     amount: Decimal = Field(sa_type=DecimalText)
@@ -59,8 +59,8 @@ class Cost(SQLModel, table=True):
     end_time: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_updated: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ext_user_guid: str | None = None
-    payment_id: int | None = None
-    payment_status: int | None = None
+    payment_id: int | None = Field(default=None, sa_type=INT64)
+    payment_status: int | None = Field(default=None, sa_type=INT64)
     payment_attempt: datetime | None = Field(default=None, sa_type=UTCDateTime)
     payment_user: str | None = None
     payment_notes: str | None = None

@@ -115,7 +115,7 @@ class Trip(SQLModel, table=True):
     end_address: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     distance: Decimal = Field(sa_type=DecimalText)
     distance_unit: str  # DistanceUnit
-    duration_ms: int | None = None
+    duration_ms: int | None = Field(default=None, sa_type=INT64)  # BIGINT on PostgreSQL
     classification: str  # Classification
     description: str | None = None
     notes: str | None = None
