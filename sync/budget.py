@@ -29,8 +29,9 @@ failure) comes back (:meth:`RequestBudget.settle`), which moves the stamp to tha
 Spacing the answers by the window spaces the arrivals by at least as much, whatever the
 latency, so the in-process window holds on the server too; a request still unanswered counts
 from its send (a request's deadline is far shorter than the window). The shared window does
-the same (one more small write per request), so processes together keep to a server window
-equal to theirs too.
+the same (one more small write per request; in a push run it goes with the next grant's
+write instead, :meth:`SharedBudget.coalescing`), so processes together keep to a server
+window equal to theirs too.
 """
 
 from __future__ import annotations
@@ -39,10 +40,12 @@ import hashlib
 import math
 import threading
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from tracker.grants import Window
+from tracker.grants import Answered, Window
 from tracker.ratewindow import slot_wait
 
 if TYPE_CHECKING:
@@ -122,6 +125,15 @@ class RequestBudget:
             if sent in self._sent:
                 self._sent.remove(sent)  # the first equal stamp: equal stamps are alike
                 self._sent.append(max(self._clock.monotonic(), sent))
+
+    @contextmanager
+    def coalescing(self) -> Iterator[None]:
+        """A stretch of back-to-back requests (a push run): :class:`SharedBudget` writes
+        the answers' stamps with the next grant instead of one by one. Nothing to do here."""
+        yield
+
+    def flush(self) -> None:
+        """Write the answers' stamps held back by :meth:`coalescing` (none here)."""
 
     def wait_time(self) -> float:
         """Seconds until a request may be sent (0 when one may be sent now)."""
@@ -212,6 +224,9 @@ class SharedBudget(RequestBudget):
         # Ids of the shared grants not settled yet (bounded like the log: a caller that never
         # settles leaves them at their send times, as before settling existed).
         self._open_grants: deque[int] = deque(maxlen=self.limit)
+        # Within coalescing(): answers whose stamps go with the next grant (or flush()).
+        self._coalescing = 0
+        self._answers: list[Answered] = []
 
     @classmethod
     def for_store(
@@ -232,8 +247,10 @@ class SharedBudget(RequestBudget):
     def _take_locked(self, now: float) -> float:
         local = super()._wait_locked(now)
         if local > 0:
+            self._flush_locked()  # a wait: the held-back stamps go now, not after it
             return local
-        wait, grant = self._grants.take_grant(self._shape, self._wall)
+        wait, grant = self._grants.take_grant(self._shape, self._wall, self._answers)
+        self._answers.clear()  # written in the grant's transaction, whatever its outcome
         wait = _whole_microseconds(wait)
         if wait <= 0:
             self._grant_locked(now)
@@ -242,16 +259,52 @@ class SharedBudget(RequestBudget):
         return wait
 
     def settle(self) -> None:
-        """As :meth:`RequestBudget.settle`, in the shared window too (one small write)."""
+        """As :meth:`RequestBudget.settle`, in the shared window too (one small write).
+
+        Within :meth:`coalescing` the stamp (the answer's time, read now) is written with
+        this process's next grant instead, in the grant's transaction, or by :meth:`flush`:
+        at the latest when the stretch ends or before any wait (for the budget, a retry).
+        Meanwhile another process sees the grant at its send time: that changes a decision
+        of its only once the send time has left the window (a window, 5 min by default,
+        after the send; the next grant here comes within one batch) or, when the window is
+        full, the wait it works out (it then checks again at that time). A process killed
+        meanwhile leaves its send time, as one killed before the answer does."""
         super().settle()
         with self._lock:
             grant = self._open_grants.popleft() if self._open_grants else None
+            if grant is not None and self._coalescing:
+                self._answers.append((grant, self._wall()))
+                return
         if grant is not None:
             self._grants.answered(grant, self._wall)
+
+    @contextmanager
+    def coalescing(self) -> Iterator[None]:
+        """Back-to-back requests: each answer's stamp is written with the next grant (one
+        write per request instead of two); the rest when the stretch ends."""
+        with self._lock:
+            self._coalescing += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._coalescing -= 1
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the answers' stamps held back by :meth:`coalescing` now."""
+        with self._lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        if self._answers:
+            self._grants.answered_at(self._answers)
+            self._answers.clear()
 
     def penalize(self, seconds: float) -> None:
         """Pause this process and every other one on the file for ``seconds`` from now."""
         super().penalize(seconds)
+        self.flush()
         self._grants.pause(self._shape.key, seconds, self._wall)
 
     def in_window(self) -> int:

@@ -35,11 +35,13 @@ __all__ = [
     "due_count",
     "expire_claims",
     "hold",
+    "needs_extension",
     "record_answers",
     "release",
     "release_expired",
     "remember_sent",
     "resolve_doubt",
+    "still_held",
 ]
 
 
@@ -278,6 +280,28 @@ _HOLD_SQL = (
     "WHERE seq IN (SELECT CAST(value AS INTEGER) FROM json_each(?)) "
     "AND state = 'in_flight' AND lease_owner = ? AND lease_expires_at > ?"
 )
+_STILL_HELD_SQL = (
+    "SELECT count(*) FROM journal "
+    "WHERE seq IN (SELECT CAST(value AS INTEGER) FROM json_each(?)) "
+    "AND state = 'in_flight' AND lease_owner = ? AND lease_expires_at > ?"
+)
+
+EXTEND_BELOW = 0.9
+"""A hold extends claims with less than this part of their lease left; claims taken or
+extended moments ago (a batch claimed while the previous request was out) are checked
+only (:func:`needs_extension`)."""
+
+
+def needs_extension(expires: datetime | None, now: datetime, lease: timedelta) -> bool:
+    """Whether a hold before a request must extend claims that expire at ``expires`` (as
+    their claim or last extension set it; None: not known), or may only check them.
+
+    Pure. Checking is as good as extending while the lease has nearly all its length left:
+    nobody can take an unexpired claim (a claim takes pending entries only, and an
+    in-flight one returns to pending when its lease has expired, or when its owner is known
+    dead); the request then goes with at least ``EXTEND_BELOW`` of the lease as margin
+    instead of all of it."""
+    return expires is None or expires - now < lease * EXTEND_BELOW
 
 
 def hold(
@@ -292,6 +316,15 @@ def hold(
         _HOLD_SQL, (utc_text(now + lease), json.dumps(list(seqs)), owner, at)
     )
     return int(result.rowcount or 0) == len(set(seqs))
+
+
+def still_held(session: Session, owner: str, seqs: Sequence[int], now: datetime) -> bool:
+    """:func:`hold` without the extension (a read): True when every claim on ``seqs`` is
+    still ``owner``'s and unexpired at ``now``."""
+    row = session.connection().exec_driver_sql(
+        _STILL_HELD_SQL, (json.dumps(list(seqs)), owner, utc_text(now))
+    )
+    return int(row.scalar_one()) == len(set(seqs))
 
 
 def record_answers(

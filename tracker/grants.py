@@ -19,7 +19,7 @@ holds at most ``limit`` rows per key (plus those of a key not used since).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
@@ -27,10 +27,12 @@ from sqlalchemy import Connection
 from tracker.db import Database
 from tracker.ratewindow import slot_wait, step_back
 
-__all__ = ["RequestGrants", "Window"]
+__all__ = ["Answered", "RequestGrants", "Window"]
 
 WallSeconds = Callable[[], float]
 """The wall clock as seconds since the epoch; read inside the transaction."""
+Answered = tuple[int, float]
+"""A grant's id and the wall time its answer came back."""
 
 
 @dataclass(frozen=True)
@@ -53,13 +55,17 @@ class RequestGrants:
         return the seconds to wait (see :meth:`take_grant`)."""
         return self.take_grant(w, now)[0]
 
-    def take_grant(self, w: Window, now: WallSeconds) -> tuple[float, int | None]:
+    def take_grant(
+        self, w: Window, now: WallSeconds, answered: Sequence[Answered] = ()
+    ) -> tuple[float, int | None]:
         """Take one grant if a request may go now: (0.0, the grant's id); otherwise take
         nothing: (the seconds to wait, None). One write transaction, committed without
         waiting for the disk (a grant lost to a power cut costs at most a 429, which pauses
-        every process); prunes grants out of the window."""
+        every process); prunes grants out of the window. ``answered``: stamps to move first,
+        in the same transaction (as :meth:`answered_at`), whatever the outcome."""
         with self._db.write(durable=False) as s:
             conn = s.connection()
+            _move(conn, answered)  # before a step back is applied: it moves them too
             t = now()
             paused_until = _settle(conn, w.key, t)
             wait = slot_wait(_kth_latest(conn, w, t, 0.0), paused_until, t, w.window)
@@ -76,10 +82,14 @@ class RequestGrants:
         the window counts it from the time the server had surely seen it (``sync.budget``:
         latency). Never moves a stamp back; a grant already pruned is left alone."""
         with self._db.write(durable=False) as s:
-            t = now()
-            s.connection().exec_driver_sql(
-                "UPDATE request_grant SET at = ? WHERE id = ? AND at < ?", (t, grant, t)
-            )
+            _move(s.connection(), [(grant, now())])
+
+    def answered_at(self, answered: Sequence[Answered]) -> None:
+        """:meth:`answered` of several grants, each at its answer's time as read then (one
+        write transaction)."""
+        if answered:
+            with self._db.write(durable=False) as s:
+                _move(s.connection(), answered)
 
     def wait(self, w: Window, now: WallSeconds) -> float:
         """Seconds until a request may go (0.0: now); reads only."""
@@ -115,6 +125,15 @@ class RequestGrants:
                 .first()
             )
             return int(row[0]) if row else 0
+
+
+_MOVE_SQL = "UPDATE request_grant SET at = ? WHERE id = ? AND at < ?"
+
+
+def _move(conn: Connection, answered: Sequence[Answered]) -> None:
+    """Move each grant's stamp to its answer's time (never back; a pruned grant is gone)."""
+    if answered:
+        conn.exec_driver_sql(_MOVE_SQL, [(at, grant, at) for grant, at in answered])
 
 
 def _state(conn: Connection, key: str, now: float) -> tuple[float, float]:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from tracker.coltypes import utc_text
 from tracker.db import Database
 from tracker.tables import Lease
 
@@ -61,6 +62,9 @@ def acquire(session: Session, name: str, owner: str, ttl: timedelta, now: dateti
     return row.fence
 
 
+_RENEW_SQL = "UPDATE lease SET expires_at = ? WHERE name = ? AND owner = ? AND fence = ?"
+
+
 def renew(
     session: Session, name: str, owner: str, fence: int, ttl: timedelta, now: datetime
 ) -> bool:
@@ -71,12 +75,11 @@ def renew(
     unchanged owner and fence prove that no other process held it meanwhile. The holder was
     only slow (a pull page longer than the lease on a loaded machine), and giving up then
     would end every such run before its push, with nobody else pushing."""
-    row = session.get(Lease, name)
-    if row is None or row.owner != owner or row.fence != fence:
-        return False
-    row.expires_at = now + ttl
-    session.add(row)
-    return True
+    # One statement, not the ORM's read and flush: the pusher renews before every claim.
+    result = session.connection().exec_driver_sql(
+        _RENEW_SQL, (utc_text(now + ttl), name, owner, fence)
+    )
+    return int(result.rowcount or 0) == 1
 
 
 def release(session: Session, name: str, owner: str, fence: int, *, forget: bool = False) -> None:

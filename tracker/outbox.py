@@ -365,11 +365,26 @@ class Outbox:
                 )
             return stale
 
-    def hold(self, owner: str, seqs: Sequence[int], lease_for: timedelta) -> bool:
-        """Extend ``owner``'s claims on ``seqs`` before a request sends them; False when
-        any was taken over meanwhile (see :func:`tracker.claims.hold`): do not send."""
+    def hold(
+        self,
+        owner: str,
+        seqs: Sequence[int],
+        lease_for: timedelta,
+        *,
+        expires: datetime | None = None,
+    ) -> datetime | None:
+        """Make sure ``owner`` still holds its claims on ``seqs`` before a request sends
+        them: the time they expire at, or None when any was taken over meanwhile (see
+        :func:`tracker.claims.hold`): do not send. ``expires``: when the caller's claim or
+        last hold left them expiring; with nearly all the lease left they are only checked,
+        a read (:func:`tracker.claims.needs_extension`), else extended by ``lease_for``."""
+        if not claims.needs_extension(expires, self._db.now(), lease_for):
+            with self._db.read() as s:
+                held = claims.still_held(s, owner, seqs, self._db.now())
+            return expires if held else None
         with self._db.write(shared=True, durable=False) as s:
-            return claims.hold(s, owner, seqs, lease_for, self._db.now())
+            now = self._db.now()
+            return now + lease_for if claims.hold(s, owner, seqs, lease_for, now) else None
 
     def release(self, owner: str, seqs: Iterable[int], *, in_doubt: bool) -> int:
         """Give claimed entries back to the queue (no answer was received about them)."""

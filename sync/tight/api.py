@@ -127,7 +127,7 @@ class TightApi:
             rng=self._rng,
             sleep=self._clock.sleep,
             retry=tenacity.retry_if_exception_type(NotSent),
-            before_sleep=_say_retry(method, path),
+            before_sleep=self._before_retry(method, path),
             clock=self._clock,
             until=self._deadline.until,
         )
@@ -140,6 +140,15 @@ class TightApi:
                 self._reach.give_up(err)  # the rest of the run does not wait for it
             raise
         return reply
+
+    def _before_retry(self, method: str, path: str) -> Callable[[tenacity.RetryCallState], None]:
+        say = _say_retry(method, path)
+
+        def before(state: tenacity.RetryCallState) -> None:
+            self._budget.flush()  # the answers' stamps are not held back over the sleep
+            say(state)
+
+        return before
 
     def _refusing(self, method: str, path: str, body: Any) -> Reply:
         reply = self.request(method, path, body)

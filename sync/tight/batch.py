@@ -13,7 +13,7 @@ import logging
 import random
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sync.clock import Clock
@@ -67,13 +67,15 @@ class Plan:
 class Batch:
     """Entries claimed together, with their trips and (when no reconciliation can change
     them) the request already built. ``later``: claiming was put off until the rate budget
-    has room. ``requests``: how many requests sending it took."""
+    has room. ``requests``: how many requests sending it took. ``held_until``: when its
+    claims expire, as its last hold left them (None: as claimed)."""
 
     claimed: list[Claimed] = field(default_factory=list)
     trips: dict[str, OutboxTrip] = field(default_factory=dict)
     plan: Plan | None = None
     later: bool = False
     requests: int = 0
+    held_until: datetime | None = None
 
     @property
     def seqs(self) -> list[int]:

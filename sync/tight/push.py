@@ -89,15 +89,21 @@ class Pusher:
         """Push until nothing is due, ``stop`` is set, the time budget is spent or the push
         lease is lost. Raises AuthError, EndpointMissingError or ConfigError (TLS) after
         giving every claimed entry back."""
-        with Ahead("tracker-push") as ahead:
+        # Requests back to back: an answer's budget stamp is written with the next grant.
+        with Ahead("tracker-push") as ahead, self._budget.coalescing():
             batch = self._claim(stop, ahead=False)
             while batch.claimed:
                 if self._should_stop(stop):
                     self._give_back(batch)
                     break
                 self.report.batches += 1
-                request = ahead.start(self._exchange, batch)
+                on_wire = threading.Event()
+                request = ahead.start(self._exchange, batch, on_wire)
                 try:
+                    # Claim ahead once the request's own writes (its rate grant, the claims'
+                    # hold) are done: begun together, the claim's transaction (~15 ms, its
+                    # bodies built inside) held them off, and the request with them.
+                    on_wire.wait()
                     upcoming = self._claim(stop, ahead=True)
                 except BaseException:
                     self._abandon(request, batch)
@@ -192,6 +198,7 @@ class Pusher:
         """Wait for the rate budget *before* claiming, renewing the push lease meanwhile: a
         wait of minutes must not happen while entries are claimed or let the lease lapse.
         Sleeps in slices of at most a second so a shutdown is never held up."""
+        self._budget.flush()  # the answers' stamps are not held back over a wait
         while (waiting := self._budget.wait_time()) > 0:
             if self._should_stop(stop):
                 return False
@@ -205,15 +212,25 @@ class Pusher:
         return True
 
     # ------------------------------------------------------------------ one batch
-    def _exchange(self, batch: Batch) -> Answer:
-        """The sender thread's part: every request of one batch. Its only database write:
-        before each request, the batch's claims are extended, or it does not go."""
+    def _exchange(self, batch: Batch, on_wire: threading.Event) -> Answer:
+        """The sender thread's part: every request of one batch. Its database writes: the
+        request budget's, and before each request the batch's claims are extended, or it
+        does not go. ``on_wire`` is set once the first request is about to go (or the
+        batch ended without one)."""
         before = self._sender.requests
+
+        def check() -> None:
+            try:
+                self._hold(batch)
+            finally:
+                on_wire.set()
+
         try:
-            with self._sender.api.guarded(lambda: self._hold(batch)):
+            with self._sender.api.guarded(check):
                 return self._sender.send(batch)
         finally:
             batch.requests = self._sender.requests - before
+            on_wire.set()
 
     def _hold(self, batch: Batch) -> None:
         """Fleet mode: a claim's lease may run out while its worker waits (for the request
@@ -221,8 +238,11 @@ class Pusher:
         entries and may be sending them. A request sent anyway could store a trip twice:
         the claims are extended right before each request, and if any is lost the batch
         stops here."""
-        if not self._outbox.hold(self._owner, batch.seqs, self._lease_for):
+        known = batch.held_until or min(c.lease_expires_at for c in batch.claimed)
+        held = self._outbox.hold(self._owner, batch.seqs, self._lease_for, expires=known)
+        if held is None:
             raise _ClaimsLost(f"{len(batch.seqs)} claimed change(s) were taken over; not sent")
+        batch.held_until = held
 
     def _collect(self, request: Future[Answer], batch: Batch, upcoming: Batch) -> Answer:
         """The answer to ``batch``; on a refusal or a crash, give back what is claimed."""

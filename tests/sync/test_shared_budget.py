@@ -200,3 +200,45 @@ def test_a_wait_shorter_than_a_microsecond_still_ends(
     for _ in range(5):
         assert budget.acquire()
     assert clock.slept
+
+
+def test_a_push_writes_an_answers_stamp_with_its_next_grant(
+    pair: tuple[Tracker, Tracker], clock: ManualClock
+) -> None:
+    # Within coalescing() (a push run) a's answers are not written one by one: the next
+    # grant carries them, in its transaction, and the end of the run writes the rest. b sees
+    # each answer's time from then on, as it would have at once.
+    one, two = pair
+    cfg = _settings(one.path.parent).mileage.model_copy(update={"rate_limit": 2})
+    a = SharedBudget.for_store(cfg, one.grants, clock=clock)
+    b = SharedBudget.for_store(cfg, two.grants, clock=clock)
+    with a.coalescing():
+        assert a.try_acquire()
+        clock.advance(3.0)
+        a.settle()  # answered at 3
+        assert a.try_acquire()  # the first answer's stamp goes with this grant
+        clock.advance(2.0)
+        a.settle()  # answered at 5, written when the run ends
+    clock.advance(WINDOW - 3.0)  # a window after the second send: both answers count
+    assert not b.try_acquire()
+    assert b.wait_time() == pytest.approx(1.0)  # until the first answer (3) leaves
+    clock.advance(1.0)
+    assert b.try_acquire()
+
+
+def test_held_back_stamps_are_written_before_any_wait(
+    pair: tuple[Tracker, Tracker], clock: ManualClock
+) -> None:
+    one, two = pair
+    cfg = _settings(one.path.parent).mileage.model_copy(update={"rate_limit": 1})
+    a = SharedBudget.for_store(cfg, one.grants, clock=clock)
+    b = SharedBudget.for_store(cfg, two.grants, clock=clock)
+    with a.coalescing():
+        assert a.try_acquire()
+        clock.advance(3.0)
+        a.settle()
+        assert not a.try_acquire()  # a's own window is full: it waits, its stamp written
+        clock.advance(WINDOW - 1.0)
+        assert b.wait_time() == pytest.approx(1.0)  # counted from the answer at 3, not 0
+        a.flush()
+        a.note_retry_after(1.0)  # a pause (429) writes them too; nothing left here

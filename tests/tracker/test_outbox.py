@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.helpers.store import StepClock
+from tests.helpers.store import BOTH_BACKENDS, StepClock, claim, manual_trips
+from tracker.claims import needs_extension
+from tracker.coltypes import utc_text
 from tracker.outbox import OutboxPlace, read_outbox_trips
 from tracker.store import Tracker
 from tracker.views import TripView
@@ -84,3 +86,53 @@ def test_reading_unknown_ids_gives_nothing(store: Tracker) -> None:
     with store.db.write() as s:
         assert read_outbox_trips(s.connection(), ["nope"]) == {}
         assert read_outbox_trips(s.connection(), []) == {}
+
+
+# ------------------------------------------------------------------ the hold before a send
+def test_a_hold_extends_only_claims_with_less_than_nine_tenths_of_their_lease_left() -> None:
+    now = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
+    assert not needs_extension(now + LEASE, now, LEASE)  # just claimed
+    assert not needs_extension(now + LEASE * 0.95, now, LEASE)
+    assert needs_extension(now + LEASE * 0.85, now, LEASE)  # a wait went by: extend
+    assert needs_extension(now - timedelta(seconds=1), now, LEASE)  # expired: the write tells
+    assert needs_extension(None, now, LEASE)  # not known: extend
+
+
+def _expiries(store: Tracker) -> list[str]:
+    with store.db.read() as s:
+        sql = "SELECT lease_expires_at FROM journal WHERE state = 'in_flight' ORDER BY seq"
+        return list(s.connection().exec_driver_sql(sql).scalars().all())
+
+
+@BOTH_BACKENDS
+def test_a_fresh_claim_is_checked_without_a_write_and_a_taken_one_is_refused(
+    store: Tracker, clock: StepClock
+) -> None:
+    manual_trips(store, 3)
+    mine = claim(store, "worker-a", 2, LEASE)
+    seqs, expires = [c.seq for c in mine], mine[0].lease_expires_at
+    before = _expiries(store)
+    clock.advance(1)
+    assert store.outbox.hold("worker-a", seqs, LEASE, expires=expires) == expires
+    assert _expiries(store) == before  # only read: nothing written
+    assert store.outbox.hold("worker-b", seqs, LEASE, expires=expires) is None
+    # Ended early (its owner taken for dead) and claimed by another: no longer held, even
+    # with all its lease known left.
+    store.outbox.expire_claims("worker-a")
+    clock.advance(1)
+    taken = claim(store, "worker-b", 2, LEASE)
+    assert [c.seq for c in taken] == seqs
+    assert store.outbox.hold("worker-a", seqs, LEASE, expires=expires) is None
+
+
+@BOTH_BACKENDS
+def test_a_claim_past_a_tenth_of_its_lease_is_extended(store: Tracker, clock: StepClock) -> None:
+    manual_trips(store, 2)
+    mine = claim(store, "worker-a", 2, LEASE)
+    seqs, expires = [c.seq for c in mine], mine[0].lease_expires_at
+    clock.advance(LEASE.total_seconds() / 5)
+    extended = store.outbox.hold("worker-a", seqs, LEASE, expires=expires)
+    assert extended == clock.value + LEASE
+    assert _expiries(store) == [utc_text(extended)] * 2
+    clock.advance(LEASE.total_seconds() * 1.5)  # expired since: a write refuses it
+    assert store.outbox.hold("worker-a", seqs, LEASE, expires=extended) is None
