@@ -17,10 +17,13 @@ dead holder's claims at once.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tracker.db import Database
+from sqlalchemy.exc import SQLAlchemyError
+
+from tracker.db import Database, translate_errors
 
 __all__ = ["LIVENESS_SPACE", "ORPHANED_SQL", "alive"]
 
@@ -52,9 +55,18 @@ def alive(db: Database, owner: str) -> Iterator[None]:
         return
     # sqlite_begin=DEFERRED: the engine's begin hook then takes no write lock (db.py).
     engine = db.engine.execution_options(isolation_level="AUTOCOMMIT", sqlite_begin="DEFERRED")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(_LOCK_SQL, (LIVENESS_SPACE, owner))
+    with translate_errors(db.location):  # a server gone is StorageError, as for any query
+        conn = engine.connect()
         try:
-            yield
-        finally:
+            conn.exec_driver_sql(_LOCK_SQL, (LIVENESS_SPACE, owner))
+        except BaseException:
+            conn.close()
+            raise
+    try:
+        yield
+    finally:
+        # A connection lost meanwhile took its lock with it: nothing left to give up.
+        with contextlib.suppress(SQLAlchemyError):
             conn.exec_driver_sql(_UNLOCK_SQL, (LIVENESS_SPACE, owner))
+        with contextlib.suppress(SQLAlchemyError):
+            conn.close()
