@@ -27,6 +27,9 @@ class RequestRecord:
     """Status sent; ``None`` when the connection was dropped before any response."""
     fault: str | None = None
     """Class name of the transport fault applied, if any."""
+    received: bool = False
+    """The whole body has arrived (known when a fault read it ahead: ``Latency``): a request
+    logged at its headers may still lose its body to a client that dies meanwhile."""
 
 
 @dataclass(frozen=True)

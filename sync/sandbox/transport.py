@@ -54,7 +54,7 @@ class FaultLayer:
         if isinstance(latency, Latency):
             # A slow server has the request already: read it first, so the work still happens
             # when the client gives up during the wait (another outcome it cannot know).
-            receive = await _buffered(receive)
+            receive, entry.received = await _buffered(receive)
             await asyncio.sleep(latency.seconds)
         fault = sandbox.take_fault(OUTCOMES, method, path)
         if fault is None:
@@ -70,7 +70,7 @@ class FaultLayer:
             # separate writes; closing before the body has arrived makes the kernel answer
             # the late bytes with an RST, so a FIN drop would now and then reach the client
             # as "connection reset" (about 1 in 50 over loopback, more under load).
-            receive = await _buffered(receive)
+            receive, _ = await _buffered(receive)
             await _drop(receive, send, reset=fault.reset)
             return
         status, headers, body = await _capture(self.app, scope, receive)
@@ -86,13 +86,14 @@ class FaultLayer:
             await _rewrite(logged, status, headers, body, fault)
 
 
-async def _buffered(receive: Receive) -> Receive:
-    """Read the whole request body now; replay it to the app, then pass ``receive`` through."""
+async def _buffered(receive: Receive) -> tuple[Receive, bool]:
+    """Read the whole request body now; replay it to the app, then pass ``receive`` through.
+    The flag: the whole body arrived (False: the client went away before its last byte)."""
     chunks: list[bytes] = []
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            return receive
+            return receive, False
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             break
@@ -103,7 +104,7 @@ async def _buffered(receive: Receive) -> Receive:
     async def replay() -> Message:
         return pending.pop() if pending else await receive()
 
-    return replay
+    return replay, True
 
 
 def _transport(send: Send) -> asyncio.Transport | None:

@@ -32,6 +32,7 @@ from sync.sandbox import (
 )
 from sync.sandbox.faults import FaultBook
 from tests.helpers.remote import AUTH, save_item
+from tests.helpers.wait import wait_for
 
 SAVE = "/v6/mileage"
 LIST = "/api/business-mobile/v1/additional-costs/list"
@@ -167,6 +168,28 @@ def test_latency_in_process_just_waits(sandbox: Sandbox, client: httpx.Client) -
     started = time.perf_counter()
     assert save(client).status_code == 200
     assert time.perf_counter() - started >= 0.2
+
+
+def test_a_slow_server_says_whether_a_request_arrived_whole(server: SandboxServer) -> None:
+    """``received``: the body arrived to its last byte. A client that dies halfway through
+    its body leaves a request logged at its headers, never answered and never stored."""
+    sandbox = server.sandbox
+    sandbox.add_fault(Latency(seconds=0.05, path=SAVE, times=None))
+    body = json.dumps({"data": [save_item("half")]}).encode()
+    head = (
+        f"POST {SAVE} HTTP/1.1\r\nHost: sandbox\r\nAuthorization: {AUTH['Authorization']}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        sock.sendall(head + body[: len(body) // 2])
+        assert wait_for(lambda: len(sandbox.requests) == 1, 10)
+    with httpx.Client(base_url=server.url, headers=AUTH, timeout=10) as client:
+        assert save(client, save_item("whole")).status_code == 200
+    half, whole = sandbox.requests
+    assert (half.received, whole.received) == (False, True)
+    assert half.status != 200 and whole.status == 200
+    assert sandbox.stored_count_by_custom("trackerLocalId", "half") == 0
+    assert sandbox.stored_count_by_custom("trackerLocalId", "whole") == 1
 
 
 def test_latency_beyond_the_read_timeout_is_another_unknown_outcome() -> None:
