@@ -19,7 +19,8 @@ END_OF_TIME = "9999-12-31T23:59:59.999999Z"
 
 # journal_due (migrations 0007, 0021) is what a claim may take; its remote_id and account
 # are the trip's. The in-doubt total of the tally is the store's (an account's run may then
-# take the exact count: still right).
+# take the exact count: still right). Conditions are counted with CASE: PostgreSQL has no
+# sum() or max() of a boolean (SQLite's booleans are integers).
 PUSH_COUNT_SQL = """
 WITH due AS (
     SELECT d.op, d.remote_id, j.in_doubt,
@@ -29,12 +30,13 @@ WITH due AS (
       AND coalesce(d.account, '') = :account
 ), batches AS (
     SELECT count(*) AS entries,
-           sum(op = 'save' AND remote_id IS NULL) AS creates,
-           sum(op = 'save' AND remote_id IS NOT NULL) AS updates,
-           sum(op = 'delete') AS deletes,
-           sum(op = 'delete' AND (remote_id IS NOT NULL OR in_doubt)) AS delete_requests,
-           max(op = 'save') AS save_request,
-           max(in_doubt AND remote_id IS NULL) AS reconcile
+           sum(CASE WHEN op = 'save' AND remote_id IS NULL THEN 1 ELSE 0 END) AS creates,
+           sum(CASE WHEN op = 'save' AND remote_id IS NOT NULL THEN 1 ELSE 0 END) AS updates,
+           sum(CASE WHEN op = 'delete' THEN 1 ELSE 0 END) AS deletes,
+           sum(CASE WHEN op = 'delete' AND (remote_id IS NOT NULL OR in_doubt) THEN 1 ELSE 0 END)
+               AS delete_requests,
+           max(CASE WHEN op = 'save' THEN 1 ELSE 0 END) AS save_request,
+           max(CASE WHEN in_doubt AND remote_id IS NULL THEN 1 ELSE 0 END) AS reconcile
     FROM due GROUP BY batch
 )
 SELECT count(*), coalesce(sum(entries), 0), coalesce(sum(creates), 0),
@@ -52,8 +54,8 @@ FROM batches
 # entry is pending.
 PUSH_TOTALS_SQL = """
 SELECT count(*),
-       coalesce(sum(op = 'save' AND remote_id IS NULL), 0),
-       coalesce(sum(op = 'save' AND remote_id IS NOT NULL), 0),
+       coalesce(sum(CASE WHEN op = 'save' AND remote_id IS NULL THEN 1 ELSE 0 END), 0),
+       coalesce(sum(CASE WHEN op = 'save' AND remote_id IS NOT NULL THEN 1 ELSE 0 END), 0),
        (SELECT coalesce(sum(n), 0) FROM tally WHERE key = 'journal:in_doubt')
 FROM journal_due
 WHERE (next_attempt_at IS NULL OR next_attempt_at <= :due) AND coalesce(account, '') = :account

@@ -23,12 +23,16 @@ def home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(home: Path, backend: str, request: pytest.FixtureRequest) -> Iterator[Tracker]:
+def store(
+    home: Path, backend: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Tracker]:
     """The store the engines sync: a file in ``home``, or a PostgreSQL database for a test
-    marked BOTH_BACKENDS (tests.helpers.store)."""
+    marked BOTH_BACKENDS (tests.helpers.store), which the CLI run in the test opens too
+    (TRACKER_DATABASE_URL)."""
     url = f"sqlite:///{home / 'tracker.db'}"
     if backend == "postgres":
         url = str(request.getfixturevalue("pg_url"))
+        monkeypatch.setenv("TRACKER_DATABASE_URL", url)
     with Tracker.open_url(url, timezone="Europe/Berlin") as opened:
         yield opened
 

@@ -10,7 +10,7 @@ import pytest
 
 from sync.sandbox import DEFAULT_TOKEN, Sandbox, SandboxServer
 from tests.helpers.cli import run, run_json
-from tests.helpers.store import manual_trips
+from tests.helpers.store import BOTH_BACKENDS, manual_trips
 from tracker.coltypes import utc_text
 from tracker.pushcount import END_OF_TIME, PUSH_COUNT_SQL, PushCount, from_totals
 from tracker.store import Tracker
@@ -29,6 +29,7 @@ def _sent(sandbox: Sandbox) -> int:
     return len(sandbox.requests)
 
 
+@BOTH_BACKENDS
 def test_250_creates_at_batch_100_are_3_requests_and_the_push_sends_3(
     capsys: pytest.CaptureFixture[str], cli_env: Path, store: Tracker, sandbox: Sandbox
 ) -> None:
@@ -49,6 +50,7 @@ def test_250_creates_at_batch_100_are_3_requests_and_the_push_sends_3(
     assert store.journal.counts().synced == 250
 
 
+@BOTH_BACKENDS
 def test_deletes_cost_one_request_each_and_the_count_matches_the_push(
     capsys: pytest.CaptureFixture[str], cli_env: Path, store: Tracker, sandbox: Sandbox
 ) -> None:
@@ -72,6 +74,7 @@ def test_deletes_cost_one_request_each_and_the_count_matches_the_push(
     assert store.journal.counts().pending == 0
 
 
+@BOTH_BACKENDS
 def test_the_library_counts_in_sql_what_a_claim_would_take(store: Tracker) -> None:
     ids = manual_trips(store, 12)
     count = store.outbox.push_count(5)
@@ -84,6 +87,7 @@ def test_the_library_counts_in_sql_what_a_claim_would_take(store: Tracker) -> No
     assert store.outbox.push_count(100, retry_waiting=True).entries == 12
 
 
+@BOTH_BACKENDS
 def test_a_dry_run_over_the_shown_batches_says_how_many_are_left_out(
     capsys: pytest.CaptureFixture[str],
     cli_env: Path,
@@ -132,6 +136,7 @@ def test_the_totals_give_the_count_only_when_every_due_entry_is_a_save_and_none_
     assert from_totals(10, 10, 0, 0, 0) is None
 
 
+@BOTH_BACKENDS
 def test_the_shortcut_and_the_batch_count_agree_on_a_mixed_store(
     capsys: pytest.CaptureFixture[str], cli_env: Path, store: Tracker, sandbox: Sandbox
 ) -> None:
