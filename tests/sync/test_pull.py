@@ -1,4 +1,5 @@
-"""The pull engine against the bundled sandbox over real loopback HTTP, into real SQLite files.
+"""The pull engine against the bundled sandbox over real loopback HTTP, into real SQLite files
+and (the tests marked BOTH_BACKENDS) PostgreSQL databases.
 
 Every paging convention and envelope, a real SIGKILL mid-walk and the resume, a server that
 ignores the page parameter, quarantine and retry, "not seen" only after a complete walk,
@@ -61,6 +62,7 @@ from sync.sandbox import (
 )
 from sync.settings import CostsSettings, Settings
 from tests.helpers.remote import pull as pull_step
+from tests.helpers.store import BOTH_BACKENDS
 from tests.helpers.wait import wait_for
 from tracker.store import Tracker
 
@@ -97,8 +99,12 @@ def db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(db: Path) -> Iterator[Tracker]:
-    with Tracker.open(db, timezone="UTC") as opened:
+def store(db: Path, backend: str, request: pytest.FixtureRequest) -> Iterator[Tracker]:
+    """The file at ``db``, or a PostgreSQL database in a test marked BOTH_BACKENDS."""
+    url = f"sqlite:///{db}"
+    if backend == "postgres":
+        url = str(request.getfixturevalue("pg_url"))
+    with Tracker.open_url(url, timezone="UTC") as opened:
         yield opened
 
 
@@ -119,7 +125,8 @@ def engine(cfg: CostsSettings, store: Tracker, **options: Any) -> SyncEngine:
     """An engine pulling with ``cfg`` on a manual clock: backoff waits are recorded, not
     slept."""
     options.setdefault("clock", ManualClock())
-    return SyncEngine(Settings(home=store.path.parent, costs=cfg), store, **options)
+    home = Path(os.environ["TRACKER_HOME"])  # the test's (tests/conftest.py), on either backend
+    return SyncEngine(Settings(home=home, costs=cfg), store, **options)
 
 
 def pull(
@@ -197,6 +204,7 @@ SHAPES: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
 }
 
 
+@BOTH_BACKENDS
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("convention", CONVENTIONS)
 def test_every_paging_convention_and_envelope(
@@ -224,6 +232,7 @@ def test_every_paging_convention_and_envelope(
         assert [(int(q[page_param]), q[size_param]) for q in queries] == expected[:pages]
 
 
+@BOTH_BACKENDS
 @pytest.mark.parametrize("convention", CONVENTIONS)
 def test_a_bare_list_of_whole_pages_ends_on_the_empty_page(
     sandbox: Sandbox, server: SandboxServer, store: Tracker, convention: str
@@ -236,6 +245,7 @@ def test_a_bare_list_of_whole_pages_ends_on_the_empty_page(
     assert stored_ids(store) == list(range(1, 31))
 
 
+@BOTH_BACKENDS
 def test_a_server_capping_the_page_size_is_read_fully_with_a_total(
     sandbox: Sandbox, server: SandboxServer, store: Tracker
 ) -> None:
@@ -246,6 +256,7 @@ def test_a_server_capping_the_page_size_is_read_fully_with_a_total(
     assert stored_ids(store) == list(range(1, 26))
 
 
+@BOTH_BACKENDS
 def test_the_default_settings_match_the_sandbox_default(
     sandbox: Sandbox, server: SandboxServer, store: Tracker
 ) -> None:
@@ -263,6 +274,7 @@ def test_the_default_settings_match_the_sandbox_default(
 # ---------------------------------------------------------------- guards
 
 
+@BOTH_BACKENDS
 def test_a_server_ignoring_the_page_parameter_stops_with_a_warning(
     sandbox: Sandbox, server: SandboxServer, store: Tracker, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -288,6 +300,7 @@ def test_a_server_ignoring_the_page_parameter_stops_with_a_warning(
     assert (state.complete, state.stop_reason, state.in_progress) == (False, "repeated_page", False)
 
 
+@BOTH_BACKENDS
 def test_the_page_cap_stops_an_endless_list(
     sandbox: Sandbox, server: SandboxServer, store: Tracker
 ) -> None:
@@ -301,6 +314,7 @@ def test_the_page_cap_stops_an_endless_list(
 # ---------------------------------------------------------------- quarantine
 
 
+@BOTH_BACKENDS
 def test_malformed_items_are_quarantined_while_their_page_mates_are_stored(
     sandbox: Sandbox, server: SandboxServer, store: Tracker
 ) -> None:
@@ -344,6 +358,7 @@ def stop_after_first_page(cfg: CostsSettings, store: Tracker) -> None:
     assert (report.pages, report.complete) == (1, False)
 
 
+@BOTH_BACKENDS
 def test_items_removed_are_marked_not_seen_after_a_complete_pull_only(
     sandbox: Sandbox, server: SandboxServer, store: Tracker
 ) -> None:
@@ -373,6 +388,7 @@ def test_items_removed_are_marked_not_seen_after_a_complete_pull_only(
     assert len(stored_ids(store)) == 25  # kept, only marked
 
 
+@BOTH_BACKENDS
 def test_a_page_of_broken_json_is_retried_then_fails_without_advancing(
     sandbox: Sandbox, server: SandboxServer, store: Tracker
 ) -> None:
@@ -389,29 +405,28 @@ def test_a_page_of_broken_json_is_retried_then_fails_without_advancing(
     assert stored_ids(store) == list(range(1, 26))
 
 
+@BOTH_BACKENDS
 def test_pulling_twice_changes_nothing(
-    sandbox: Sandbox, server: SandboxServer, store: Tracker, db: Path
+    sandbox: Sandbox, server: SandboxServer, store: Tracker
 ) -> None:
     sandbox.seed_costs(25, seed=7)
     cfg = settings(server)
     pull(cfg, store)
-    before = _cost_rows(db)
+    before = _cost_rows(store)
     report = pull(cfg, store)
     assert (report.inserted, report.updated, report.unchanged) == (0, 0, 25)
-    assert _cost_rows(db) == before
+    assert _cost_rows(store) == before
 
 
-def _cost_rows(db: Path) -> list[tuple[Any, ...]]:
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(
-            "SELECT id, amount, raw, trip_id, link, seen_in_last_pull, updated_at FROM cost "
-            "ORDER BY id"
-        ).fetchall()
-    finally:
-        con.close()
+def _cost_rows(store: Tracker) -> list[tuple[Any, ...]]:
+    sql = (
+        "SELECT id, amount, raw, trip_id, link, seen_in_last_pull, updated_at FROM cost ORDER BY id"
+    )
+    with store.db.read() as s:
+        return [tuple(row) for row in s.connection().exec_driver_sql(sql)]
 
 
+@BOTH_BACKENDS
 def test_an_older_last_updated_from_the_server_never_overwrites(
     sandbox: Sandbox, server: SandboxServer, store: Tracker
 ) -> None:
@@ -449,6 +464,7 @@ KILL_CHILD = textwrap.dedent(
 )
 
 
+# SQLite only: a SIGKILLed writer of a file, then PRAGMA integrity_check on it.
 @pytest.mark.slow
 def test_a_pull_killed_mid_walk_resumes_at_its_checkpoint(
     sandbox: Sandbox, server: SandboxServer, db: Path
@@ -492,6 +508,7 @@ def test_a_pull_killed_mid_walk_resumes_at_its_checkpoint(
         assert stored_ids(store) == list(range(1, 201))  # every cost exactly once
 
 
+@BOTH_BACKENDS
 def test_a_stop_request_ends_after_a_page_and_the_next_pull_resumes(
     sandbox: Sandbox, server: SandboxServer, store: Tracker
 ) -> None:
@@ -506,6 +523,7 @@ def test_a_stop_request_ends_after_a_page_and_the_next_pull_resumes(
     assert stored_ids(store) == list(range(1, 26))
 
 
+@BOTH_BACKENDS
 def test_a_stop_in_a_pull_of_unchanged_costs_resumes_after_its_last_page(
     sandbox: Sandbox, server: SandboxServer, store: Tracker
 ) -> None:
@@ -529,6 +547,7 @@ def test_a_stop_in_a_pull_of_unchanged_costs_resumes_after_its_last_page(
     assert all(c.seen_in_last_pull for c in store.costs.list())
 
 
+@BOTH_BACKENDS
 def test_a_failure_in_a_pull_of_unchanged_costs_resumes_after_its_last_page(
     sandbox: Sandbox, server: SandboxServer, store: Tracker
 ) -> None:
@@ -553,6 +572,7 @@ def test_a_failure_in_a_pull_of_unchanged_costs_resumes_after_its_last_page(
     assert (report.marked_not_seen, report.complete) == (0, True)
 
 
+@BOTH_BACKENDS
 def test_the_next_page_is_fetched_while_one_is_stored(
     sandbox: Sandbox, server: SandboxServer, store: Tracker
 ) -> None:
@@ -627,12 +647,14 @@ def test_a_page_fetched_ahead_that_failed_is_retried_after_a_backoff_or_raised()
     assert len(waited) == 1
 
 
+@BOTH_BACKENDS
 def test_one_pull_at_a_time(server: SandboxServer, store: Tracker) -> None:
     assert store.leases.acquire(PULL_LEASE, "someone-else", timedelta(minutes=1)) is not None
     with pytest.raises(AlreadyRunningError, match="already running"):
         pull(settings(server), store)
 
 
+@BOTH_BACKENDS
 def test_a_checkpoint_from_other_paging_settings_starts_over(
     sandbox: Sandbox, server: SandboxServer, store: Tracker
 ) -> None:
@@ -647,8 +669,9 @@ def test_a_checkpoint_from_other_paging_settings_starts_over(
 # ---------------------------------------------------------------- money, dates, links
 
 
+@BOTH_BACKENDS
 def test_money_and_dates_end_to_end(
-    sandbox: Sandbox, server: SandboxServer, store: Tracker, db: Path
+    sandbox: Sandbox, server: SandboxServer, store: Tracker
 ) -> None:
     base = {"LastUpdated": "2024-10-27 02:30:00", "Labels": '{"en": "Toll", "it": "Pedaggio"}'}
     sandbox.add_cost({**base, "ID": 1, "Amount": Decimal("10.30")})
@@ -669,9 +692,8 @@ def test_money_and_dates_end_to_end(
     )
     cfg = settings(server, platform_timezone="Europe/Rome", currency="CHF", language="it-IT")
     assert pull(cfg, store).inserted == 7
-    con = sqlite3.connect(db)
-    amounts = dict(con.execute("SELECT id, amount FROM cost").fetchall())
-    con.close()
+    with store.db.read() as s:  # the stored text, as written
+        amounts = dict(s.connection().exec_driver_sql("SELECT id, amount FROM cost").all())
     assert amounts == {
         1: "10.30",
         2: "0.1",
@@ -697,6 +719,7 @@ def test_money_and_dates_end_to_end(
     assert views[1].raw["Amount"] == "10.30"  # stored as its exact text
 
 
+@BOTH_BACKENDS
 def test_costs_link_to_trips_by_guid_then_time_and_report_ambiguity(
     sandbox: Sandbox, server: SandboxServer, store: Tracker
 ) -> None:
@@ -762,6 +785,7 @@ def test_costs_link_to_trips_by_guid_then_time_and_report_ambiguity(
 # ---------------------------------------------------------------- transport
 
 
+@BOTH_BACKENDS
 def test_a_refused_token_is_an_auth_error_with_no_retry(
     sandbox: Sandbox, server: SandboxServer, store: Tracker
 ) -> None:
@@ -779,6 +803,7 @@ def test_a_refused_token_is_an_auth_error_with_no_retry(
     assert store.leases.info(PULL_LEASE).owner is None  # released on every path
 
 
+@BOTH_BACKENDS
 def test_an_unreachable_server_is_a_temporary_error(tmp_path: Path, store: Tracker) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -798,6 +823,7 @@ def test_an_unreachable_server_is_a_temporary_error(tmp_path: Path, store: Track
     assert state.pages == 0
 
 
+@BOTH_BACKENDS
 def test_a_wrong_base_url_is_endpoint_missing(
     sandbox: Sandbox, server: SandboxServer, store: Tracker
 ) -> None:
@@ -808,6 +834,7 @@ def test_a_wrong_base_url_is_endpoint_missing(
         pull(settings(server, url="ftp://example.org"), store)
 
 
+@BOTH_BACKENDS
 def test_429_and_5xx_are_retried_with_backoff_and_retry_after(
     sandbox: Sandbox, server: SandboxServer, store: Tracker
 ) -> None:
@@ -822,6 +849,7 @@ def test_429_and_5xx_are_retried_with_backoff_and_retry_after(
     assert stored_ids(store) == [1, 2, 3, 4, 5]
 
 
+@BOTH_BACKENDS
 def test_a_400_names_the_paging_settings(
     sandbox: Sandbox, server: SandboxServer, store: Tracker
 ) -> None:
@@ -832,6 +860,7 @@ def test_a_400_names_the_paging_settings(
         pull(settings(server), store)
 
 
+@BOTH_BACKENDS
 def test_a_dripping_server_is_abandoned_at_the_deadline(
     sandbox: Sandbox, server: SandboxServer, store: Tracker
 ) -> None:
@@ -843,6 +872,7 @@ def test_a_dripping_server_is_abandoned_at_the_deadline(
     assert datetime.now(UTC) - started < timedelta(seconds=3)
 
 
+@BOTH_BACKENDS
 def test_the_token_is_never_logged_and_the_header_is_configurable(
     server: SandboxServer, store: Tracker, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -865,6 +895,7 @@ def test_the_token_is_never_logged_and_the_header_is_configurable(
     assert report.retries == 1
 
 
+@BOTH_BACKENDS
 def test_a_zone_that_is_not_iana_is_refused_before_any_request(
     sandbox: Sandbox, server: SandboxServer, store: Tracker
 ) -> None:
@@ -878,6 +909,7 @@ def test_a_zone_that_is_not_iana_is_refused_before_any_request(
 # ---------------------------------------------------------------- refresh one cost
 
 
+@BOTH_BACKENDS
 def test_refresh_one_cost(sandbox: Sandbox, server: SandboxServer, store: Tracker) -> None:
     sandbox.seed_costs(3, seed=11)
     cfg = settings(server)

@@ -25,7 +25,7 @@ from sync.sandbox import (
     without_field,
 )
 from tests.helpers.remote import KEY, EngineFactory, push
-from tests.helpers.store import manual_trips
+from tests.helpers.store import BOTH_BACKENDS, manual_trips
 from tests.helpers.wait import retry_due
 from tracker.store import Tracker
 
@@ -36,6 +36,7 @@ def stored_once(sandbox: Sandbox, ids: list[str]) -> None:
     assert sandbox.duplicates_by_custom(KEY) == {}
 
 
+@BOTH_BACKENDS
 @pytest.mark.parametrize("in_process", [False, True], ids=["loopback", "in-process"])
 def test_batches_all_succeed_and_nothing_is_sent_twice(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory, in_process: bool
@@ -59,6 +60,7 @@ def test_batches_all_succeed_and_nothing_is_sent_twice(
     assert sandbox.delivery_counts_by_custom(KEY)[ids[0]] == 1
 
 
+@BOTH_BACKENDS
 def test_wire_format(store: Tracker, sandbox: Sandbox, make_engine: EngineFactory) -> None:
     trip = store.trips.add(
         {
@@ -90,6 +92,7 @@ def test_wire_format(store: Tracker, sandbox: Sandbox, make_engine: EngineFactor
     assert "deduction" not in item
 
 
+@BOTH_BACKENDS
 def test_updates_carry_the_id_and_deletes_remove(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
@@ -112,6 +115,7 @@ def test_updates_carry_the_id_and_deletes_remove(
     assert store.trips.get(trip_id).sync_state == "synced"
 
 
+@BOTH_BACKENDS
 def test_delete_before_any_push_costs_no_request(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
@@ -123,6 +127,7 @@ def test_delete_before_any_push_costs_no_request(
     assert store.trips.get(trip_id).sync_state == "local"
 
 
+@BOTH_BACKENDS
 def test_delete_of_a_record_already_gone_is_done(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
@@ -137,6 +142,7 @@ def test_delete_of_a_record_already_gone_is_done(
     assert store.journal.counts().pending == 0
 
 
+@BOTH_BACKENDS
 def test_a_poison_item_never_blocks_its_batch_mates(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
@@ -162,6 +168,7 @@ def test_a_poison_item_never_blocks_its_batch_mates(
     assert sandbox.delivery_counts_by_custom(KEY)[good[0]] == 1
 
 
+@BOTH_BACKENDS
 def test_validation_failures_from_the_server_are_parked_with_its_words(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
@@ -175,6 +182,7 @@ def test_validation_failures_from_the_server_are_parked_with_its_words(
     assert store.trips.get(trip_id).sync_state == "parked"
 
 
+@BOTH_BACKENDS
 def test_success_items_of_a_207_are_never_resent(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
@@ -194,6 +202,7 @@ def test_success_items_of_a_207_are_never_resent(
     stored_once(sandbox, [*ok, flaky])
 
 
+@BOTH_BACKENDS
 def test_store_then_drop_stores_every_trip_exactly_once(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
@@ -224,6 +233,7 @@ def test_store_then_drop_stores_every_trip_exactly_once(
         assert record["customData"][KEY] == trip_id
 
 
+@BOTH_BACKENDS
 def test_a_500_is_in_doubt_and_proven_absent_before_resending(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
@@ -240,6 +250,7 @@ def test_a_500_is_in_doubt_and_proven_absent_before_resending(
     stored_once(sandbox, ids)
 
 
+@BOTH_BACKENDS
 @pytest.mark.parametrize(
     "fault",
     [
@@ -271,6 +282,7 @@ def test_malformed_answers_mark_nothing_synced_wrongly_and_heal(
         assert record["customData"][KEY] == trip_id
 
 
+@BOTH_BACKENDS
 def test_batch_too_large_is_halved(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
@@ -281,6 +293,7 @@ def test_batch_too_large_is_halved(
     stored_once(sandbox, ids)
 
 
+@BOTH_BACKENDS
 def test_whole_batch_400_is_split(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
@@ -303,6 +316,7 @@ def test_whole_batch_400_is_split(
     stored_once(sandbox, ids)
 
 
+@BOTH_BACKENDS
 @pytest.mark.parametrize("retry_after", [None, "1", "garbage"])
 def test_429_and_503_are_retried_in_the_run(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory, retry_after: str | None
@@ -320,6 +334,7 @@ def test_429_and_503_are_retried_in_the_run(
         assert elapsed >= 1.0  # Retry-After honoured
 
 
+@BOTH_BACKENDS
 def test_expired_token_mid_run_is_reminted_once(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
@@ -343,6 +358,7 @@ def test_expired_token_mid_run_is_reminted_once(
     stored_once(sandbox, ids)
 
 
+@BOTH_BACKENDS
 def test_expired_token_without_credentials_stops_and_keeps_everything(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
@@ -382,6 +398,7 @@ def _pending_entries(store: Tracker) -> list:  # type: ignore[type-arg]
     return out
 
 
+@BOTH_BACKENDS
 def test_missing_credentials_and_wrong_url(
     store: Tracker, sandbox: Sandbox, make_engine: EngineFactory
 ) -> None:
@@ -397,6 +414,7 @@ def test_missing_credentials_and_wrong_url(
     assert store.journal.counts().pending == 2
 
 
+@BOTH_BACKENDS
 def test_server_down_keeps_everything_queued(store: Tracker, make_engine: EngineFactory) -> None:
     ids = manual_trips(store, 3)
     engine = make_engine(url="http://127.0.0.1:9", retries=1)
@@ -406,6 +424,7 @@ def test_server_down_keeps_everything_queued(store: Tracker, make_engine: Engine
     assert all(store.trips.get(i).sync_state == "pending" for i in ids)
 
 
+# SQLite only: one pusher per file; in fleet mode workers push side by side (tests/fleet).
 def test_one_pusher_at_a_time(
     store: Tracker, server: SandboxServer, make_engine: EngineFactory
 ) -> None:

@@ -32,6 +32,7 @@ from sync.settings import Settings
 from sync.tight.fresh import FreshReads
 from sync.tight.pull import PendingUpdate
 from tests.helpers.remote import KEY, fast_mileage
+from tests.helpers.store import BOTH_BACKENDS
 from tests.helpers.wait import wait_for
 from tracker.enums import SyncState
 from tracker.store import Tracker
@@ -89,6 +90,7 @@ def pending_entries(store: Tracker) -> int:
 
 
 # ------------------------------------------------------------------- the lost update
+@BOTH_BACKENDS
 def test_lost_update_scenario_keeps_both_edits(
     store: Tracker, engine: SyncEngine, sandbox: Sandbox
 ) -> None:
@@ -120,6 +122,7 @@ def test_lost_update_scenario_keeps_both_edits(
     assert any("classified as business on the server" in (e.detail or "") for e in events)
 
 
+@BOTH_BACKENDS
 def test_server_normalisation_is_no_change(
     store: Tracker, engine: SyncEngine, sandbox: Sandbox
 ) -> None:
@@ -158,6 +161,7 @@ def test_server_normalisation_is_no_change(
 
 
 # ------------------------------------------------------------- server changes applied
+@BOTH_BACKENDS
 def test_server_edit_without_local_change_is_taken(
     store: Tracker, home: Path, server: SandboxServer, sandbox: Sandbox
 ) -> None:
@@ -188,6 +192,7 @@ def test_server_edit_without_local_change_is_taken(
         assert TripPulled(trip_id, "updated") in seen
 
 
+@BOTH_BACKENDS
 def test_clean_merge_of_changes_on_both_sides(
     store: Tracker, engine: SyncEngine, sandbox: Sandbox
 ) -> None:
@@ -212,6 +217,7 @@ def test_clean_merge_of_changes_on_both_sides(
     assert store.conflicts.count() == 0
 
 
+@BOTH_BACKENDS
 def test_record_made_elsewhere_becomes_a_local_trip_and_is_not_pushed_back(
     store: Tracker, engine: SyncEngine, sandbox: Sandbox
 ) -> None:
@@ -265,6 +271,7 @@ def conflicting(store: Tracker, engine: SyncEngine, sandbox: Sandbox) -> tuple[s
     return trip_id, remote_id
 
 
+@BOTH_BACKENDS
 def test_conflict_is_held_and_nothing_is_lost(
     store: Tracker, home: Path, server: SandboxServer, sandbox: Sandbox
 ) -> None:
@@ -297,6 +304,7 @@ def test_conflict_is_held_and_nothing_is_lost(
         assert store.conflicts.count() == 1
 
 
+@BOTH_BACKENDS
 @pytest.mark.parametrize("take", ["local", "remote"])
 def test_conflict_resolved_either_way(
     store: Tracker, engine: SyncEngine, sandbox: Sandbox, take: str
@@ -319,6 +327,7 @@ def test_conflict_resolved_either_way(
     assert pending_entries(store) == 0
 
 
+@BOTH_BACKENDS
 def test_conflict_resolved_per_field(store: Tracker, engine: SyncEngine, sandbox: Sandbox) -> None:
     trip_id = synced_trip(store, engine, description="base", notes="base note")
     remote_id = server_copy(sandbox, store, trip_id)["id"]
@@ -337,6 +346,7 @@ def test_conflict_resolved_per_field(store: Tracker, engine: SyncEngine, sandbox
     assert (here.description, here.notes) == ("mine", "their note")
 
 
+@BOTH_BACKENDS
 @pytest.mark.parametrize("policy", ["local", "remote"])
 def test_conflict_policies_decide_without_asking(
     store: Tracker, home: Path, server: SandboxServer, sandbox: Sandbox, policy: str
@@ -358,6 +368,7 @@ def test_conflict_policies_decide_without_asking(
 
 
 # --------------------------------------------------------------------- server deletes
+@BOTH_BACKENDS
 def test_server_delete_is_applied_and_never_undone(
     store: Tracker, engine: SyncEngine, sandbox: Sandbox
 ) -> None:
@@ -378,6 +389,7 @@ def test_server_delete_is_applied_and_never_undone(
     assert pending_entries(store) == 0
 
 
+@BOTH_BACKENDS
 def test_server_delete_of_an_edited_trip_is_a_conflict(
     store: Tracker, engine: SyncEngine, sandbox: Sandbox
 ) -> None:
@@ -400,6 +412,7 @@ def test_server_delete_of_an_edited_trip_is_a_conflict(
     assert store.trips.get(trip_id).remote_id == stored["id"]
 
 
+@BOTH_BACKENDS
 def test_only_a_complete_walk_proves_a_delete(
     home: Path, store: Tracker, server: SandboxServer, sandbox: Sandbox
 ) -> None:
@@ -436,6 +449,8 @@ def test_only_a_complete_walk_proves_a_delete(
 
 
 # ----------------------------------------------------------- two devices, one account
+# SQLite only: two devices, each with its own file (fleet workers share one database and
+# have tests/fleet).
 def test_two_devices_converge_without_duplicates(
     tmp_path: Path, server: SandboxServer, sandbox: Sandbox
 ) -> None:
@@ -485,6 +500,7 @@ def test_two_devices_converge_without_duplicates(
 
 
 # -------------------------------------------------------------------- push after pull
+@BOTH_BACKENDS
 def test_updates_wait_when_the_server_copies_cannot_be_read(
     store: Tracker, engine: SyncEngine, sandbox: Sandbox
 ) -> None:
@@ -511,6 +527,7 @@ def test_updates_wait_when_the_server_copies_cannot_be_read(
 
 
 # ------------------------------------------------------------ a pull killed mid-walk
+@BOTH_BACKENDS
 @pytest.mark.slow
 def test_pull_killed_mid_walk_resumes_and_converges(
     home: Path, store: Tracker, server: SandboxServer, sandbox: Sandbox
@@ -542,7 +559,12 @@ def test_pull_killed_mid_walk_resumes_and_converges(
     sandbox.add_fault(
         Rewrite(path="/v6/mileage/query", method="POST", transform=hold_the_fifth_page, times=None)
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    # The child opens the test's store: the file in TRACKER_HOME, or TRACKER_DATABASE_URL's.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("TRACKER_") or k == "TRACKER_DATABASE_URL"
+    }
     env.update(
         TRACKER_HOME=str(home),
         TRACKER_MILEAGE_URL=server.tight_url,
@@ -582,6 +604,7 @@ def test_pull_killed_mid_walk_resumes_and_converges(
     assert store.journal.counts().pending == 0
 
 
+@BOTH_BACKENDS
 def test_each_batch_of_updates_is_read_right_before_it_is_sent(
     home: Path, store: Tracker, server: SandboxServer, sandbox: Sandbox
 ) -> None:
@@ -632,6 +655,7 @@ def test_fresh_reads_hand_out_one_chunk_at_a_time() -> None:
     assert (fresh.reads, fresh.unread) == (3, 3)
 
 
+@BOTH_BACKENDS
 def test_what_a_local_trip_cannot_hold_survives_a_local_edit(
     store: Tracker, engine: SyncEngine, sandbox: Sandbox
 ) -> None:

@@ -6,6 +6,8 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
+from tracker.store import Tracker
+
 TABLES = ("car", "trip", "track", "waypoint", "journal", "journal_event", "cost")
 
 
@@ -21,3 +23,16 @@ def fingerprint(path: Path) -> dict[str, tuple[int, str]]:
         return result
     finally:
         con.close()
+
+
+def store_fingerprint(store: Tracker) -> dict[str, tuple[int, str]]:
+    """The same per table, read through the store's own connection: a SQLite file or a
+    PostgreSQL database (compare only fingerprints of one backend: value types differ)."""
+    result = {}
+    with store.db.read() as s:
+        con = s.connection()
+        for table in TABLES:
+            rows = [tuple(r) for r in con.exec_driver_sql(f"SELECT * FROM {table} ORDER BY 1")]
+            digest = hashlib.sha256(repr(rows).encode("utf-8", "surrogatepass")).hexdigest()
+            result[table] = (len(rows), digest)
+    return result

@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
-from tests.helpers.store import StepClock, claim, record
+from tests.helpers.store import BOTH_BACKENDS, StepClock, claim, record
 from tracker.enums import EntryOp
 from tracker.errors import InvalidInputError
 from tracker.outcomes import Parked, Retry, Synced
 from tracker.store import Tracker
 
+pytestmark = BOTH_BACKENDS  # the same journal on a SQLite file and on PostgreSQL
+
 LEASE = timedelta(minutes=5)
 
 
-def _rows(path: Path, sql: str) -> list[tuple[object, ...]]:
-    con = sqlite3.connect(path)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+def _rows(store: Tracker, sql: str) -> list[tuple[object, ...]]:
+    with store.db.read() as s:
+        return [tuple(row) for row in s.connection().exec_driver_sql(sql)]
 
 
 def _manual(store: Tracker, **extra: object) -> str:
@@ -30,28 +27,28 @@ def _manual(store: Tracker, **extra: object) -> str:
 
 
 def test_every_change_writes_its_entry_in_the_same_transaction(
-    store: Tracker, db_path: Path
+    store: Tracker,
 ) -> None:
     trip = _manual(store)
-    assert _rows(db_path, "SELECT trip_id, op, state FROM journal") == [(trip, "save", "pending")]
+    assert _rows(store, "SELECT trip_id, op, state FROM journal") == [(trip, "save", "pending")]
     # A failure after the change but inside the transaction leaves neither behind.
     with pytest.raises(InvalidInputError):
         store.trips.add({"date": "2026-03-01", "distance": "10", "car_id": "no-such-car"})
-    assert len(_rows(db_path, "SELECT * FROM trip")) == 1
-    assert len(_rows(db_path, "SELECT * FROM journal")) == 1
+    assert len(_rows(store, "SELECT * FROM trip")) == 1
+    assert len(_rows(store, "SELECT * FROM journal")) == 1
 
 
-def test_no_orphans_either_way(store: Tracker, db_path: Path) -> None:
+def test_no_orphans_either_way(store: Tracker) -> None:
     for _ in range(5):
         trip = _manual(store)
         store.trips.edit(trip, {"description": "x"})
     store.trips.delete(trip)
     orphans_trip = _rows(
-        db_path,
+        store,
         "SELECT id FROM trip WHERE id NOT IN (SELECT trip_id FROM journal)",
     )
     orphans_entry = _rows(
-        db_path, "SELECT seq FROM journal WHERE trip_id NOT IN (SELECT id FROM trip)"
+        store, "SELECT seq FROM journal WHERE trip_id NOT IN (SELECT id FROM trip)"
     )
     assert orphans_trip == [] and orphans_entry == []
 

@@ -40,6 +40,7 @@ def _same(view: TripView, place: OutboxPlace | None, side: str) -> None:
     assert (place.lat, place.lng, place.address) == (expected.lat, expected.lng, expected.address)
 
 
+@BOTH_BACKENDS
 def test_a_claim_reads_what_trips_by_id_reads(store: Tracker, clock: StepClock) -> None:
     car = store.cars.add({"name": "Golf"})
     full = store.trips.add(
@@ -82,6 +83,7 @@ def test_a_claim_reads_what_trips_by_id_reads(store: Tracker, clock: StepClock) 
     assert step.trips[bare.id].start is None and step.trips[bare.id].custom_data == {}
 
 
+@BOTH_BACKENDS
 def test_reading_unknown_ids_gives_nothing(store: Tracker) -> None:
     with store.db.write() as s:
         assert read_outbox_trips(s.connection(), ["nope"]) == {}

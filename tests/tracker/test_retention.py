@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
-from tests.helpers.store import StepClock, claim, manual_trips, record
-from tests.tracker.snapshot import fingerprint
+from tests.helpers.store import BOTH_BACKENDS, StepClock, claim, manual_trips, record
+from tests.tracker.snapshot import store_fingerprint
 from tracker.db import create_db_engine, prepare_file
 from tracker.outcomes import Parked, Retry, Synced
 from tracker.retention import ATTEMPT_EVENTS, GcReport, cutoff, failure_event
@@ -21,9 +22,9 @@ LEASE = timedelta(minutes=5)
 DAY = 24 * 3600.0
 
 
-def _count(path: Path, sql: str) -> int:
-    with contextlib.closing(sqlite3.connect(path)) as con:
-        return int(con.execute(sql).fetchone()[0])
+def _count(store: Tracker, sql: str) -> int:
+    with store.db.read() as s:
+        return int(s.connection().exec_driver_sql(sql).scalar_one())
 
 
 def _events(store: Tracker, trip: str) -> list[str]:
@@ -69,16 +70,17 @@ def test_the_report_says_what_went() -> None:
 
 
 # ----------------------------------------------------------------------------- streaks
+@BOTH_BACKENDS
 def test_an_outage_adds_one_history_row_per_entry_however_long(
-    store: Tracker, db_path: Path, clock: StepClock
+    store: Tracker, clock: StepClock
 ) -> None:
     trips = manual_trips(store, 3)
     _fail(store, clock, 3)
-    rows = _count(db_path, "SELECT count(*) FROM journal_event WHERE hash IS NULL")
+    rows = _count(store, "SELECT count(*) FROM journal_event WHERE hash IS NULL")
     assert rows == 6  # queued + the first failure of the streak, per trip
     for _ in range(50):
         _fail(store, clock, 3)
-    assert _count(db_path, "SELECT count(*) FROM journal_event WHERE hash IS NULL") == rows
+    assert _count(store, "SELECT count(*) FROM journal_event WHERE hash IS NULL") == rows
     entries, events = store.journal.history(trips[0])
     (entry,) = entries
     assert [e.event for e in events if not e.chained] == ["queued save", "retry"]
@@ -88,6 +90,7 @@ def test_an_outage_adds_one_history_row_per_entry_however_long(
     assert (entry.error_type, entry.error_message) == ("TRANSPORT", "connection refused")
 
 
+@BOTH_BACKENDS
 def test_a_failure_that_makes_an_entry_in_doubt_is_recorded_once(
     store: Tracker, clock: StepClock
 ) -> None:
@@ -99,6 +102,7 @@ def test_a_failure_that_makes_an_entry_in_doubt_is_recorded_once(
     assert store.trips.get(trip).sync_state == "in_doubt"
 
 
+@BOTH_BACKENDS
 def test_giving_a_claim_back_leaves_no_row_unless_it_makes_the_entry_in_doubt(
     store: Tracker, clock: StepClock
 ) -> None:
@@ -114,6 +118,7 @@ def test_giving_a_claim_back_leaves_no_row_unless_it_makes_the_entry_in_doubt(
     assert _events(store, trip) == ["queued save", "released"]
 
 
+@BOTH_BACKENDS
 def test_expired_claims_are_failures_of_the_streak(store: Tracker, clock: StepClock) -> None:
     (trip,) = manual_trips(store, 1)
     store.trips.edit(trip, {"description": "x"})
@@ -129,6 +134,7 @@ def test_expired_claims_are_failures_of_the_streak(store: Tracker, clock: StepCl
     assert entry.last_failed_at == entry.first_failed_at + 2 * step  # the third expiry
 
 
+@BOTH_BACKENDS
 def test_a_requeue_starts_a_new_streak(store: Tracker, clock: StepClock) -> None:
     (trip,) = manual_trips(store, 1)
     _fail(store, clock, 1)
@@ -153,21 +159,22 @@ def _synced(store: Tracker, clock: StepClock, n: int) -> list[str]:
     return trips
 
 
-def _legacy_claims(path: Path, at: str) -> None:
+def _legacy_claims(store: Tracker, at: str) -> None:
     """A ``claimed`` row per entry, as versions before 0013 wrote on every claim."""
-    with contextlib.closing(sqlite3.connect(path)) as con, con:
-        con.execute(
-            "INSERT INTO journal_event (entry_seq, trip_id, at, event, detail) "
-            "SELECT seq, trip_id, ?, 'claimed', 'attempt 1' FROM journal",
-            (at,),
+    with store.db.write() as s:
+        s.connection().execute(
+            text(
+                "INSERT INTO journal_event (entry_seq, trip_id, at, event, detail) "
+                "SELECT seq, trip_id, :at, 'claimed', 'attempt 1' FROM journal"
+            ),
+            {"at": at},
         )
 
 
-def test_gc_removes_exactly_what_retention_allows(
-    store: Tracker, db_path: Path, clock: StepClock
-) -> None:
+@BOTH_BACKENDS
+def test_gc_removes_exactly_what_retention_allows(store: Tracker, clock: StepClock) -> None:
     old = _synced(store, clock, 4)
-    _legacy_claims(db_path, "2026-03-10T09:00:00.000000Z")
+    _legacy_claims(store, "2026-03-10T09:00:00.000000Z")
     clock.advance(40 * DAY)
     recent = _synced(store, clock, 2)
     # Open entries of every kind, however old: none may go.
@@ -212,19 +219,19 @@ def test_gc_removes_exactly_what_retention_allows(
     assert store.gc(timedelta(days=30)).entries == 0  # nothing left to do
 
 
-def test_a_dry_run_counts_the_same_and_changes_nothing(
-    store: Tracker, db_path: Path, clock: StepClock
-) -> None:
+@BOTH_BACKENDS
+def test_a_dry_run_counts_the_same_and_changes_nothing(store: Tracker, clock: StepClock) -> None:
     _synced(store, clock, 5)
     clock.advance(31 * DAY)
-    seen = fingerprint(db_path)
+    seen = store_fingerprint(store)
     dry = store.gc(timedelta(days=30), dry_run=True)
-    assert fingerprint(db_path) == seen
+    assert store_fingerprint(store) == seen
     real = store.gc(timedelta(days=30))
     assert (dry.entries, dry.events, dry.dry_run) == (real.entries, real.events, True)
     assert (real.entries, real.events) == (5, 5)
 
 
+@BOTH_BACKENDS
 def test_history_pulled_after_compaction_is_kept_by_trip(store: Tracker, clock: StepClock) -> None:
     (trip,) = _synced(store, clock, 1)
     clock.advance(31 * DAY)
@@ -237,9 +244,11 @@ def test_history_pulled_after_compaction_is_kept_by_trip(store: Tracker, clock: 
     assert (last.event, last.entry_seq, last.detail) == ("changed on the server", None, "notes")
 
 
+# SQLite only: the file's pages and size (printf, VACUUM of a file); gc's VACUUM on
+# PostgreSQL is tests/fleet's.
 def test_vacuum_shrinks_the_file(store: Tracker, db_path: Path, clock: StepClock) -> None:
     manual_trips(store, 1)
-    _legacy_claims(db_path, "2026-03-10T09:00:00.000000Z")
+    _legacy_claims(store, "2026-03-10T09:00:00.000000Z")
     with contextlib.closing(sqlite3.connect(db_path)) as con, con:
         # A store that grew with the old per-attempt rows.
         con.execute(
@@ -257,6 +266,7 @@ def test_vacuum_shrinks_the_file(store: Tracker, db_path: Path, clock: StepClock
     assert store.journal.counts().pending == 1  # nothing else touched
 
 
+# SQLite only: a file made at an old schema version (0012), read with PRAGMAs.
 def test_upgrading_keeps_every_event_and_its_id(db_path: Path, clock: StepClock) -> None:
     prepare_file(db_path)
     engine = create_db_engine(db_path)

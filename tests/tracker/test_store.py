@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.store import StepClock
+from tests.helpers.store import BOTH_BACKENDS, StepClock
 from tracker.errors import (
     AmbiguousIdError,
     IdTooShortError,
@@ -18,6 +18,8 @@ from tracker.errors import (
 )
 from tracker.geo import TrackFilter
 from tracker.store import Tracker
+
+pytestmark = BOTH_BACKENDS  # the same API on a SQLite file and on PostgreSQL
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "gpx"
 
@@ -52,9 +54,9 @@ def test_live_recording_computes_distance_duration_points_and_date(
     assert store.trips.waypoint_count(trip.id) == 101
 
 
-def test_stop_drops_poor_fixes_and_impossible_jumps(db_path: Path, clock: StepClock) -> None:
+def test_stop_drops_poor_fixes_and_impossible_jumps(store_url: str, clock: StepClock) -> None:
     flt = TrackFilter(max_accuracy_m=20.0, max_speed_kmh=200.0)
-    with Tracker.open(db_path, timezone="UTC", track_filter=flt, clock=clock) as t:
+    with Tracker.open_url(store_url, timezone="UTC", track_filter=flt, clock=clock) as t:
         trip = t.trips.start()
         points = _line(clock(), 11)
         points[3] = (points[3][0], points[3][1], points[3][2], 500.0, None)  # poor accuracy
@@ -65,9 +67,9 @@ def test_stop_drops_poor_fixes_and_impossible_jumps(db_path: Path, clock: StepCl
     assert done.distance == Decimal("0.111")
 
 
-def test_filter_thresholds_are_configurable(db_path: Path, clock: StepClock) -> None:
+def test_filter_thresholds_are_configurable(store_url: str, clock: StepClock) -> None:
     loose = TrackFilter(max_accuracy_m=1000.0, max_speed_kmh=1_000_000.0)
-    with Tracker.open(db_path, timezone="UTC", track_filter=loose, clock=clock) as t:
+    with Tracker.open_url(store_url, timezone="UTC", track_filter=loose, clock=clock) as t:
         trip = t.trips.start()
         points = _line(clock(), 3)
         points[1] = (points[1][0], 53.5, 13.4, 500.0, None)
@@ -75,8 +77,8 @@ def test_filter_thresholds_are_configurable(db_path: Path, clock: StepClock) -> 
         assert t.trips.stop(trip.id).distance > Decimal(200)
 
 
-def test_trip_date_is_the_local_date_at_start(db_path: Path, clock: StepClock) -> None:
-    with Tracker.open(db_path, timezone="Europe/Berlin", clock=clock) as t:
+def test_trip_date_is_the_local_date_at_start(store_url: str, clock: StepClock) -> None:
+    with Tracker.open_url(store_url, timezone="Europe/Berlin", clock=clock) as t:
         # 23:30 UTC on 31 March is 01:30 on 1 April in Berlin (summer time).
         late = datetime(2026, 3, 31, 23, 30, tzinfo=UTC)
         trip = t.trips.start({"start_time": late})
@@ -90,7 +92,7 @@ def test_trip_date_is_the_local_date_at_start(db_path: Path, clock: StepClock) -
         # The day DST starts in Berlin (29 March 2026, 02:00 -> 03:00).
         dst = t.trips.add({"start_time": datetime(2026, 3, 29, 0, 30, tzinfo=UTC), "distance": "5"})
         assert str(dst.date) == "2026-03-29"
-    with Tracker.open(db_path, timezone="America/New_York", clock=clock) as t:
+    with Tracker.open_url(store_url, timezone="America/New_York", clock=clock) as t:
         # 03:00 UTC on 1 Nov is still 31 Oct in New York (EDT, UTC-4).
         ny = t.trips.add({"start_time": datetime(2026, 11, 1, 3, 0, tzinfo=UTC), "distance": "1"})
         assert str(ny.date) == "2026-10-31"
