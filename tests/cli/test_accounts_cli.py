@@ -123,18 +123,18 @@ def test_a_csv_import_gives_its_trips_to_an_account(
     assert run_json(capsys, "account", "show", "default")["trips"] == 0
 
 
-def test_an_account_with_a_costs_token_pulls_its_own_costs(
-    capsys: pytest.CaptureFixture[str],
-    sandbox: Sandbox,
-    server: SandboxServer,
-    monkeypatch: pytest.MonkeyPatch,
+def costs_platform(
+    sandbox: Sandbox, server: SandboxServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The costs API at the sandbox: the settings' token (the implicit account's) and acme's
+    own, read from ACME_COSTS, for a user with a list of its own."""
     monkeypatch.setenv("TRACKER_COSTS_URL", server.costs_url)
     monkeypatch.setenv("TRACKER_COSTS_TOKEN", DEFAULT_TOKEN)
     monkeypatch.setenv("ACME_COSTS", "costs-acme")
     sandbox.add_costs_user("costs-acme")
-    sandbox.seed_costs(3, seed=1, token="costs-acme")
-    sandbox.seed_costs(2, seed=2)  # the implicit account's (the settings' token)
+
+
+def add_acme_with_costs(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(
         capsys,
         "account",
@@ -146,6 +146,18 @@ def test_an_account_with_a_costs_token_pulls_its_own_costs(
         "env:ACME_COSTS",
     )
     assert code == 0, err
+
+
+def test_an_account_with_a_costs_token_pulls_its_own_costs(
+    capsys: pytest.CaptureFixture[str],
+    sandbox: Sandbox,
+    server: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    costs_platform(sandbox, server, monkeypatch)
+    sandbox.seed_costs(3, seed=1, token="costs-acme")
+    sandbox.seed_costs(2, seed=2)  # the implicit account's (the settings' token)
+    add_acme_with_costs(capsys)
     code, out, _ = run(capsys, "account", "show", "acme")
     assert code == 0 and "costs token from env:ACME_COSTS" in out
     code, out, err = run(capsys, "sync", "--pull", "--account", "acme")
@@ -164,23 +176,10 @@ def test_costs_are_listed_and_refreshed_as_their_account(
     server: SandboxServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("TRACKER_COSTS_URL", server.costs_url)
-    monkeypatch.setenv("TRACKER_COSTS_TOKEN", DEFAULT_TOKEN)
-    monkeypatch.setenv("ACME_COSTS", "costs-acme")
-    sandbox.add_costs_user("costs-acme")
+    costs_platform(sandbox, server, monkeypatch)
     acme = sandbox.seed_costs(2, seed=1, token="costs-acme")
     shared = sandbox.seed_costs(1, seed=2)
-    code, _, err = run(
-        capsys,
-        "account",
-        "add",
-        "acme",
-        "--tight-token-ref",
-        "env:TRACKER_MILEAGE_TOKEN",
-        "--costs-token-ref",
-        "env:ACME_COSTS",
-    )
-    assert code == 0, err
+    add_acme_with_costs(capsys)
     for extra in (("--account", "acme"), ()):
         code, _, err = run(capsys, "sync", "--pull", *extra)
         assert code == 0, err
