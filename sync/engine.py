@@ -235,7 +235,7 @@ class SyncEngine:
         client = self.costs_client
         # One costs pull per account at a time; accounts pull side by side.
         account = self.store.account
-        name = PULL_LEASE if account is None else f"{PULL_LEASE}:{account}"
+        name = _of_account(PULL_LEASE, account)
         with HeldLease(
             self.store.leases, name, self._lease_ttl(), self.clock, busy=_pull_busy
         ) as lease:

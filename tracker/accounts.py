@@ -50,10 +50,13 @@ def account_name(key: str | None) -> str:
     return IMPLICIT_ACCOUNT if key is None else key
 
 
-def of_account(key: str | None) -> ColumnElement[bool]:
-    """The condition "the trip belongs to the account stored as ``key``" (None: implicit)."""
-    column = col(Trip.account)
-    return column.is_(None) if key is None else column == key
+def of_account(
+    key: str | None, column: ColumnElement[str | None] | None = None
+) -> ColumnElement[bool]:
+    """The condition "the row belongs to the account stored as ``key``" (None: implicit):
+    a trip's by default, or the rows whose account is ``column`` (a cost's, ...)."""
+    account = col(Trip.account) if column is None else column
+    return account.is_(None) if key is None else account == key
 
 
 def require_active(s: Session, name: str | None) -> str | None:

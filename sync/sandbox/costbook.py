@@ -148,7 +148,3 @@ class CostBook:
         value = value.strip()
         with self._lock:
             return value if value in self.costs_tokens else None
-
-    def costs_authorized(self, header_value: str | None) -> bool:
-        """Whether the configured auth header carries a costs token."""
-        return self.costs_token(header_value) is not None

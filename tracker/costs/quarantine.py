@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, update
+from sqlalchemy import Connection, update
 from sqlalchemy import select as sa_select
 
 from tracker.costs.inputs import INT64, QuarantineIn
@@ -26,8 +26,10 @@ def quarantine(
 ) -> int:
     """Keep ``rejects`` (keyed by their ID when they have one) in the caller's transaction,
     as ``account``'s (None: the implicit account's)."""
+    from tracker.accounts import of_account
+
     rows = table(CostQuarantine)
-    mine = func.coalesce(rows.c.account, "") == (account or "")
+    mine = of_account(account, rows.c.account)
     for reject in rejects:
         if reject.cost_id is not None:
             match = mine & (rows.c.cost_id == reject.cost_id)
@@ -58,13 +60,15 @@ def _keep_seen(
         return
     ids = read_ids(rejects)
     if ids:
+        from tracker.accounts import of_account
+
         costs = table(Cost)
         conn.execute(
             update(costs)
             .where(
                 costs.c.id.in_(ids),
                 costs.c.seen_in_last_pull.is_(False),
-                func.coalesce(costs.c.account, "") == (account or ""),
+                of_account(account, costs.c.account),
             )
             .values(seen_in_last_pull=True, seen_run=run_id)
         )

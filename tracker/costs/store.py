@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, func, update
+from sqlalchemy import Connection, update
 
 from tracker import pullruns
 from tracker.costs import walked
@@ -223,10 +223,11 @@ class CostStore:
     def mark_gone(self, cost_id: int) -> bool:
         """Record that the platform no longer has this cost (kept, marked not seen); only
         this account's cost."""
+        from tracker.accounts import of_account
         from tracker.sidetables import Cost
 
         costs = table(Cost)
-        mine = func.coalesce(costs.c.account, "") == (self._account or "")
+        mine = of_account(self._account, costs.c.account)
         with self._db.write() as s:
             done = s.connection().execute(
                 update(costs).where(costs.c.id == cost_id, mine).values(seen_in_last_pull=False)

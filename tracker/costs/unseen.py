@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, func
+from sqlalchemy import Connection, delete
 
 from tracker.costs import walked
 from tracker.costs.tables import table
@@ -59,13 +59,14 @@ def mark_unseen(
     unread = list(walked.outside(seen, ranges))
     for at in range(0, len(unread), _CHUNK):
         conn.exec_driver_sql(_MARK_SQL, (json.dumps(unread[at : at + _CHUNK]),))
+    from tracker.accounts import of_account
     from tracker.sidetables import CostQuarantine
 
     quarantine = table(CostQuarantine)
     cleared = conn.execute(
         delete(quarantine).where(
             (quarantine.c.seen_run.is_(None)) | (quarantine.c.seen_run != run_id),
-            func.coalesce(quarantine.c.account, "") == mine,
+            of_account(account, quarantine.c.account),
         )
     ).rowcount
     return FinishedPull(marked_not_seen=len(unread), quarantine_cleared=cleared)
