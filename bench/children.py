@@ -24,6 +24,17 @@ def child_env(**tracker: str) -> dict[str, str]:
     return env
 
 
+def compile_bytecode() -> None:
+    """Write the bytecode of ``tracker`` and ``sync`` next to their sources, as an installed
+    package has it (pip compiles at install). A checkout run with ``PYTHONDONTWRITEBYTECODE``
+    set would otherwise compile every module it imports from source at every start: ~40 ms
+    of a ~380 ms start-up, which the baseline's installed packages never pay."""
+    import compileall
+
+    for package in ("tracker", "sync"):
+        compileall.compile_dir(REPO / package, quiet=1)
+
+
 def json_child(module: str, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run ``python -m module args...`` in the repository; return the JSON object on the last
     line of its output. Raises RuntimeError (with its stderr) when it fails."""

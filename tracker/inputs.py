@@ -108,7 +108,11 @@ SegmentIds = Annotated[list[Ident], Field(max_length=50)]
 
 
 class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+    # defer_build: a model's validator is built when it first validates, so `trip add`
+    # builds one, not the ten of this module (start-up, issue 15).
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=False, defer_build=True
+    )
 
 
 class Address(_Input):

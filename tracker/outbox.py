@@ -30,15 +30,27 @@ from tracker.journal import add_events, add_pending, next_seqs
 from tracker.leases import LeaseHold
 from tracker.outcomes import Verdict
 from tracker.pushcount import (
+    BLOCKED_SQL,
     END_OF_TIME,
+    PENDING_TALLY_SQL,
     PUSH_COUNT_SQL,
     PUSH_TOTALS_SQL,
+    WAITING_SQL,
     PushCount,
+    from_tally,
     from_totals,
 )
 from tracker.rates.schedule import Schedule
 
-__all__ = ["Claimed", "Outbox", "OutboxPlace", "OutboxTrip", "Step", "read_outbox_trips"]
+__all__ = [
+    "Claimed",
+    "Outbox",
+    "OutboxPlace",
+    "OutboxTrip",
+    "Step",
+    "count_from_tally",
+    "read_outbox_trips",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +299,10 @@ class Outbox:
             due = END_OF_TIME if retry_waiting else utc_text(now)
             conn = s.connection()
             mine = self.account or ""
+            if not self._db.postgres:
+                counted = count_from_tally(conn, due, mine, batch_size, retry_waiting)
+                if counted is not None:  # a few kept rows, whatever the backlog
+                    return counted
             totals = conn.exec_driver_sql(PUSH_TOTALS_SQL, {"due": due, "account": mine}).one()
             entries, creates, updates, in_doubt = (int(v) for v in totals)
             counted = from_totals(entries, creates, updates, in_doubt, batch_size)
@@ -395,3 +411,18 @@ class Outbox:
         """End every claim of ``owner`` now (a pusher known to be dead)."""
         with self._db.write() as s:
             return claims.expire_claims(s, owner, self._db.now())
+
+
+def count_from_tally(
+    conn: Any, due: str, account: str, batch_size: int, retry_waiting: bool
+) -> PushCount | None:
+    """SQLite: the push count from the counts kept by triggers (migration 0025), or None
+    when they do not determine it (see :func:`tracker.pushcount.from_tally`)."""
+    if not retry_waiting and conn.exec_driver_sql(WAITING_SQL, {"due": due}).first():
+        return None  # entries waiting for their retry: the SQL tells which are due
+    tally = {str(key): int(n) for key, n in conn.exec_driver_sql(PENDING_TALLY_SQL)}
+    blocked = [
+        (str(op), str(kind), int(n))
+        for op, kind, n in conn.exec_driver_sql(BLOCKED_SQL, {"account": account})
+    ]
+    return from_tally(tally, blocked, account, batch_size)

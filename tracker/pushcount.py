@@ -9,10 +9,22 @@ of any size is counted exactly without reading it into memory.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["END_OF_TIME", "PUSH_COUNT_SQL", "PUSH_TOTALS_SQL", "PushCount", "from_totals"]
+__all__ = [
+    "BLOCKED_SQL",
+    "END_OF_TIME",
+    "PENDING_RECOUNT_SQL",
+    "PENDING_TALLY_SQL",
+    "PUSH_COUNT_SQL",
+    "PUSH_TOTALS_SQL",
+    "WAITING_SQL",
+    "PushCount",
+    "from_tally",
+    "from_totals",
+]
 
 END_OF_TIME = "9999-12-31T23:59:59.999999Z"
 """After every stored instant: with it every waiting retry counts as due (a sync by hand)."""
@@ -60,6 +72,68 @@ SELECT count(*),
 FROM journal_due
 WHERE (next_attempt_at IS NULL OR next_attempt_at <= :due) AND coalesce(account, '') = :account
 """
+
+
+# SQLite (migration 0025): the pending entries by op, kind and account, and the trips with an
+# open entry, kept by triggers; with the journal's own counts (0012).
+PENDING_TALLY_SQL = """
+SELECT key, n FROM tally
+WHERE key LIKE 'pending:%' OR key IN ('journal:pending', 'journal:in_flight',
+                                       'journal:in_doubt', 'journal:open_trips')
+"""
+PENDING_RECOUNT_SQL = """
+SELECT 'pending:' || j.op || ':' || CASE WHEN t.remote_id IS NULL THEN 'new' ELSE 'known' END
+       || ':' || coalesce(t.account, ''), count(*)
+FROM journal AS j JOIN trip AS t ON t.id = j.trip_id WHERE j.state = 'pending' GROUP BY 1
+UNION ALL
+SELECT 'journal:open_trips', count(DISTINCT trip_id) FROM journal
+WHERE state IN ('pending', 'in_flight')
+"""
+"""The same counts from the rows themselves (the tests compare them after every test)."""
+
+# The pending entries of the account's trips that are recording or held in a conflict (few:
+# the partial index ix_trip_unfinished, the conflict table), by op and kind. When no entry
+# waits behind another of its trip, these are the only pending entries not due.
+BLOCKED_SQL = """
+SELECT j.op, CASE WHEN t.remote_id IS NULL THEN 'new' ELSE 'known' END, count(*)
+FROM trip AS t JOIN journal AS j ON j.trip_id = t.id AND +j.state = 'pending'
+WHERE t.id IN (SELECT id FROM trip WHERE status <> 'complete'
+               UNION SELECT trip_id FROM conflict)
+  AND coalesce(t.account, '') = :account
+GROUP BY 1, 2
+"""
+# Whether a pending entry waits for its retry after :due (an index seek).
+WAITING_SQL = "SELECT 1 FROM journal WHERE state = 'pending' AND next_attempt_at > :due LIMIT 1"
+
+
+def from_tally(
+    tally: Mapping[str, int],
+    blocked: Iterable[tuple[str, str, int]],
+    account: str,
+    batch_size: int,
+) -> PushCount | None:
+    """The push count from the kept counts (:data:`PENDING_TALLY_SQL`) and the blocked
+    entries (:data:`BLOCKED_SQL`), when they determine it exactly: no entry waits behind
+    another of its trip (as many trips with an open entry as open entries), none is in
+    doubt, and no delete is due. None otherwise: count with the SQL then. The caller also
+    makes sure no entry waits for a retry (:data:`WAITING_SQL`), or counts them due."""
+    open_entries = tally.get("journal:pending", 0) + tally.get("journal:in_flight", 0)
+    if tally.get("journal:in_doubt", 0) or open_entries != tally.get("journal:open_trips", 0):
+        return None
+    due = {
+        (op, kind): tally.get(f"pending:{op}:{kind}:{account}", 0)
+        for op in ("save", "delete")
+        for kind in ("new", "known")
+    }
+    for op, kind, n in blocked:
+        due[(op, kind)] = due.get((op, kind), 0) - n
+    if due[("delete", "new")] or due[("delete", "known")] or set(due) != _KEYS:
+        return None
+    creates, updates = due[("save", "new")], due[("save", "known")]
+    return from_totals(creates + updates, creates, updates, 0, batch_size)
+
+
+_KEYS = {(op, kind) for op in ("save", "delete") for kind in ("new", "known")}
 
 
 def from_totals(

@@ -43,6 +43,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0022",
     "0023",
     "0024",
+    "0025",
 )
 HEAD = KNOWN_REVISIONS[-1]
 

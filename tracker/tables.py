@@ -88,6 +88,10 @@ class Trip(SQLModel, table=True):
         Index("ix_trip_start_time", "start_time"),
         Index("ix_trip_remote_id", "remote_id"),
         Index("ix_trip_account", "account"),
+        # The few trips still recording, whose pending changes are not due (0025). The
+        # migration gives PostgreSQL's the same WHERE; a postgresql_where here would import
+        # that dialect at every start-up.
+        Index("ix_trip_unfinished", "status", sqlite_where=text("status <> 'complete'")),
         # The list order (tracker/triplist.py), so a page never sorts the store (0011).
         Index(
             "ix_trip_list_order",

@@ -215,7 +215,7 @@ def _dry_run(plan: dict[str, Any], as_json: bool) -> None:
         for name, value in (request.get("headers") or {}).items():
             output.line(f"{name}: {value}")
         if request.get("body") is not None:
-            output.line(json.dumps(request["body"], ensure_ascii=False, indent=2))
+            output.line(_body_text(request["body"]))
         output.line("")
     push = plan.get("push")
     hidden = plan.get("not_shown", 0)
@@ -235,6 +235,26 @@ def _dry_run(plan: dict[str, Any], as_json: bool) -> None:
             "a dry run sends no request: a pull's later pages depend on the server's answers, "
             "so only its first request is shown"
         )
+
+
+def _body_text(body: Any) -> str:
+    """A request body as JSON a person can read: an object's lists one element per line,
+    each element compact. (``indent=`` would run json's pure-Python encoder: ~20 ms for the
+    3 batches of 100 trips a dry run shows.)"""
+
+    def compact(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    if not isinstance(body, dict) or not body:
+        return compact(body)
+    members = []
+    for key, value in body.items():
+        if isinstance(value, list) and value:
+            items = ",\n".join(f"    {compact(item)}" for item in value)
+            members.append(f"  {compact(key)}: [\n{items}\n  ]")
+        else:
+            members.append(f"  {compact(key)}: {compact(value)}")
+    return "{\n" + ",\n".join(members) + "\n}"
 
 
 class LogFormat(StrEnum):

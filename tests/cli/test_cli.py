@@ -386,7 +386,8 @@ def test_reading_trips_loads_no_validation_models(tmp_path: Path) -> None:
 
 
 # What the hot commands must not load (issue 15, start-up): the tax report and its PDF, the
-# export, the odometer, the rate schedules, the costs pull's input models, geographiclib.
+# export, the odometer, the rate schedules, the costs pull's input models, geographiclib,
+# PostgreSQL's dialect.
 # (``tracker.chain`` is loaded: ``trip add`` writes a link, ``trip show`` prints provenance.)
 _NOT_FOR_READS = (
     "tracker.report",
@@ -401,6 +402,7 @@ _NOT_FOR_READS = (
     "tracker.sidetables",  # the costs' and the odometer's table classes
     "geographiclib",
     "fpdf",
+    "sqlalchemy.dialects.postgresql",  # fleet mode's dialect (a postgresql_* index option)
 )
 
 
