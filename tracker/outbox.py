@@ -19,13 +19,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracker import claims, leases
 from tracker.claims import Claimed
 from tracker.coltypes import from_utc_text, stored_date, stored_json, utc_text
 from tracker.db import Database
-from tracker.deductions import deductions, stale_deductions, touched_years
 from tracker.journal import add_events, add_pending, next_seqs
 from tracker.leases import LeaseHold
 from tracker.outcomes import Verdict
@@ -40,7 +39,9 @@ from tracker.pushcount import (
     from_tally,
     from_totals,
 )
-from tracker.rates.schedule import Schedule
+
+if TYPE_CHECKING:
+    from tracker.rates.schedule import Schedule
 
 __all__ = [
     "Claimed",
@@ -122,6 +123,10 @@ def read_outbox_trips(
     rows = conn.exec_driver_sql(_SQL, (json.dumps(list(trip_ids)),)).all()
     trips = {row[0]: _trip(row) for row in rows}
     if schedule is not None:
+        # Here, not at the top: without a deduction schedule (the default) a push or a dry
+        # run never loads the rate tables' code (start-up, issue 15).
+        from tracker.deductions import deductions
+
         for trip_id, owed in deductions(conn, schedule, trips.values()).items():
             trips[trip_id] = dataclasses.replace(
                 trips[trip_id], deduction=owed.amount, deduction_error=owed.error
@@ -361,6 +366,8 @@ class Outbox:
         open change (``trip_ids`` None: before a push) or of ``trip_ids`` (trips a pull
         just changed). Returns them by id: (the server's amount, the right one). One
         transaction; a trip changed meanwhile has an open change and is left to it."""
+        from tracker.deductions import stale_deductions, touched_years
+
         with self._db.write() as s:
             conn = s.connection()
             years = touched_years(conn, schedule, trip_ids)

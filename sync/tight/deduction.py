@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sync.errors import ConfigError
 from sync.settings import Settings
 from tracker.enums import DistanceUnit
 from tracker.errors import RateScheduleError
-from tracker.rates import load_schedules
-from tracker.rates.schedule import Rate, Rounding, Schedule, TaxYearRule, Tier, VehicleKind
+
+if TYPE_CHECKING:
+    from tracker.rates.schedule import Schedule
+
+# The rate tables' code is imported only when a deduction is configured: a push or a dry run
+# without one (the default) never loads it (start-up, issue 15).
 
 __all__ = ["FLAT_RATE_ID", "deduction_schedule", "flat_schedule"]
 
@@ -27,6 +32,8 @@ def flat_schedule(rate: Decimal, unit: str) -> Schedule:
     """``TRACKER_MILEAGE_DEDUCTION_RATE`` as a schedule: one business rate for every day,
     in minor units per ``unit`` (so amounts are minor units already: ``minor_unit`` 1),
     calendar years, no tiers. Pure."""
+    from tracker.rates.schedule import Rate, Rounding, Schedule, TaxYearRule, Tier, VehicleKind
+
     return Schedule(
         id=FLAT_RATE_ID,
         name="TRACKER_MILEAGE_DEDUCTION_RATE",
@@ -57,6 +64,8 @@ def deduction_schedule(settings: Settings) -> Schedule | None:
         return flat_schedule(cfg.deduction_rate, cfg.deduction_rate_unit)
     if cfg.deduction_schedule is None:
         return None
+    from tracker.rates import load_schedules
+
     try:
         schedules = load_schedules(settings.rate_schedules, config=settings.config_path)
     except RateScheduleError as err:

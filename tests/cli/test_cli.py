@@ -414,6 +414,7 @@ _NOT_FOR_READS = (
         ["trip", "show", "SHOW"],
         ["status"],
         ["trip", "add", "--date", "2026-03-01", "--distance", "4"],
+        ["sync", "--dry-run", "--push"],  # no deduction set: no rate tables either
     ],
     ids=" ".join,
 )
@@ -423,7 +424,12 @@ def test_hot_commands_load_none_of_the_report_export_or_pull_modules(
     home = tmp_path / "home"
     with Tracker.open(home / "tracker.db", timezone="UTC") as store:
         trip_id = manual_trips(store, 3)[0]
-    env = {**os.environ, "TRACKER_HOME": str(home)}
+    env = {
+        **os.environ,
+        "TRACKER_HOME": str(home),
+        "TRACKER_MILEAGE_URL": "http://127.0.0.1:9",  # a dry run sends nothing
+        "TRACKER_MILEAGE_TOKEN": "token",
+    }
     argv = [trip_id if arg == "SHOW" else arg for arg in argv]
     watch = (*_NOT_FOR_READS, "tracker.inputs") if argv[:2] != ["trip", "add"] else _NOT_FOR_READS
     codes, loaded, out = modules_loaded([argv], watch, env)

@@ -61,30 +61,48 @@ _TRIGGERS = {
               AND NOT EXISTS (SELECT 1 FROM journal AS e WHERE e.trip_id = OLD.trip_id
                               AND +e.state IN ('pending', 'in_flight'));
         END""",
-    # In flight and back to pending, an op coalesced into a delete: the row leaves its old
-    # key and enters its new one; its trip opens or closes when no other entry is open.
-    "tally_pending_journal_update": """
+    # An entry leaving or entering pending (claimed, answered, given back), or its op
+    # coalesced into a delete: four triggers, so that each change does only its own lookups
+    # (a claim of a batch: one trip lookup per entry, and no open-trip probe).
+    "tally_pending_journal_leave": """
         AFTER UPDATE OF state, op, trip_id ON journal
-        WHEN OLD.state IS NOT NEW.state OR OLD.op IS NOT NEW.op
-             OR OLD.trip_id IS NOT NEW.trip_id BEGIN
+        WHEN OLD.state = 'pending' AND (OLD.state IS NOT NEW.state OR OLD.op IS NOT NEW.op
+                                        OR OLD.trip_id IS NOT NEW.trip_id) BEGIN
             INSERT INTO tally (key, n)
             SELECT 'pending:' || OLD.op || ':'
                    || CASE WHEN t.remote_id IS NULL THEN 'new' ELSE 'known' END
                    || ':' || coalesce(t.account, ''), -1
-            FROM trip AS t WHERE t.id = OLD.trip_id AND OLD.state = 'pending'
+            FROM trip AS t WHERE t.id = OLD.trip_id
             ON CONFLICT (key) DO UPDATE SET n = n + excluded.n;
+        END""",
+    "tally_pending_journal_enter": """
+        AFTER UPDATE OF state, op, trip_id ON journal
+        WHEN NEW.state = 'pending' AND (OLD.state IS NOT NEW.state OR OLD.op IS NOT NEW.op
+                                        OR OLD.trip_id IS NOT NEW.trip_id) BEGIN
             INSERT INTO tally (key, n)
             SELECT 'pending:' || NEW.op || ':'
                    || CASE WHEN t.remote_id IS NULL THEN 'new' ELSE 'known' END
                    || ':' || coalesce(t.account, ''), 1
-            FROM trip AS t WHERE t.id = NEW.trip_id AND NEW.state = 'pending'
+            FROM trip AS t WHERE t.id = NEW.trip_id
             ON CONFLICT (key) DO UPDATE SET n = n + excluded.n;
+        END""",
+    # A trip closes when its last open entry is answered (or parked, or dropped), and opens
+    # when an entry of a trip with none open becomes open again.
+    "tally_open_journal_close": """
+        AFTER UPDATE OF state, trip_id ON journal
+        WHEN OLD.state IN ('pending', 'in_flight')
+             AND (NEW.state NOT IN ('pending', 'in_flight') OR OLD.trip_id IS NOT NEW.trip_id)
+        BEGIN
             UPDATE tally SET n = n - 1 WHERE key = 'journal:open_trips'
-              AND OLD.state IN ('pending', 'in_flight')
               AND NOT EXISTS (SELECT 1 FROM journal AS e WHERE e.trip_id = OLD.trip_id
                               AND e.seq <> OLD.seq AND +e.state IN ('pending', 'in_flight'));
+        END""",
+    "tally_open_journal_open": """
+        AFTER UPDATE OF state, trip_id ON journal
+        WHEN NEW.state IN ('pending', 'in_flight')
+             AND (OLD.state NOT IN ('pending', 'in_flight') OR OLD.trip_id IS NOT NEW.trip_id)
+        BEGIN
             UPDATE tally SET n = n + 1 WHERE key = 'journal:open_trips'
-              AND NEW.state IN ('pending', 'in_flight')
               AND NOT EXISTS (SELECT 1 FROM journal AS e WHERE e.trip_id = NEW.trip_id
                               AND e.seq <> NEW.seq AND +e.state IN ('pending', 'in_flight'));
         END""",
