@@ -17,12 +17,15 @@ from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from tracker.coltypes import INT64, DecimalText, UTCDateTime
+from tracker.tables import TABLE_CONFIG
 
 __all__ = ["Cost", "CostQuarantine", "OdometerReading", "PullState"]
 
 
 class OdometerReading(SQLModel, table=True):
     """One odometer reading of a car on a day (local record, not journalled; migration 0017)."""
+
+    model_config = TABLE_CONFIG
 
     __tablename__ = "odometer_reading"
     __table_args__ = (UniqueConstraint("car_id", "date", name="uq_odometer_reading_car_date"),)
@@ -38,6 +41,8 @@ class OdometerReading(SQLModel, table=True):
 
 class Cost(SQLModel, table=True):
     """An additional cost pulled from the mobility platform (tolls, parking, fines ...)."""
+
+    model_config = TABLE_CONFIG
 
     __tablename__ = "cost"
     __table_args__ = (Index("ix_cost_trip", "trip_id"),)
@@ -78,6 +83,8 @@ class Cost(SQLModel, table=True):
 class CostQuarantine(SQLModel, table=True):
     """A pulled item that did not validate: kept raw with the reason, retried next pull."""
 
+    model_config = TABLE_CONFIG
+
     __tablename__ = "cost_quarantine"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -92,6 +99,8 @@ class CostQuarantine(SQLModel, table=True):
 
 class PullState(SQLModel, table=True):
     """Checkpoint of a (possibly interrupted) pull, written with each stored page."""
+
+    model_config = TABLE_CONFIG
 
     __tablename__ = "pull_state"
 

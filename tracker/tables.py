@@ -24,6 +24,7 @@ from sqlalchemy import (
     text,
 )
 from sqlmodel import AutoString, Field, SQLModel
+from sqlmodel._compat import SQLModelConfig  # model_config's own type (0.0.14 on)
 
 from tracker.coltypes import INT64, DecimalText, UTCDateTime
 
@@ -46,8 +47,16 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+# Table models never validate (rows are built from checked input or read from the file):
+# their pydantic validators are built only if something asks for one, not at import, which
+# saves ~1 ms a class at every start-up (issue 15).
+TABLE_CONFIG = SQLModelConfig(defer_build=True)
+
+
 class Car(SQLModel, table=True):
     """A vehicle trips can be attached to."""
+
+    model_config = TABLE_CONFIG
 
     __tablename__ = "car"
 
@@ -68,6 +77,8 @@ class Account(SQLModel, table=True):
     belong to the implicit account, whose credentials are the settings'. Secrets are never
     stored: only references to where they are read (``tracker.accounts``)."""
 
+    model_config = TABLE_CONFIG
+
     __tablename__ = "account"
 
     name: str = Field(primary_key=True, max_length=64)
@@ -82,6 +93,8 @@ class Account(SQLModel, table=True):
 
 class Trip(SQLModel, table=True):
     """One trip. ``id`` is a local UUID4, ``remote_id`` Tight's ``mlg_...`` once pushed."""
+
+    model_config = TABLE_CONFIG
 
     __tablename__ = "trip"
     __table_args__ = (
@@ -151,6 +164,8 @@ class Waypoint(SQLModel, table=True):
     """One GPS fix of a trip, in the fixed-point units of ``tracker.fixcodec`` (~30 bytes
     a fix with its key). Bulk inserts go through SQLAlchemy Core, not the ORM."""
 
+    model_config = TABLE_CONFIG
+
     __tablename__ = "waypoint"
     __table_args__ = {"sqlite_with_rowid": False}
 
@@ -171,6 +186,8 @@ class JournalEntry(SQLModel, table=True):
     the trip's latest state. A change made while an entry is in flight opens a new entry,
     ordered after it by ``seq`` (a sequence, never a timestamp).
     """
+
+    model_config = TABLE_CONFIG
 
     __tablename__ = "journal"
     __table_args__ = (
@@ -215,6 +232,8 @@ class JournalEvent(SQLModel, table=True):
     about a trip with no entry left). Ids are never reused (migration 0013).
     """
 
+    model_config = TABLE_CONFIG
+
     __tablename__ = "journal_event"
     __table_args__ = (
         Index("ix_journal_event_trip", "trip_id", "id"),
@@ -243,6 +262,8 @@ class Conflict(SQLModel, table=True):
     exists the trip's change (``entry_seq``) is not pushed.
     """
 
+    model_config = TABLE_CONFIG
+
     __tablename__ = "conflict"
 
     trip_id: str = Field(foreign_key="trip.id", primary_key=True, max_length=36)
@@ -255,6 +276,8 @@ class Conflict(SQLModel, table=True):
 
 class Lease(SQLModel, table=True):
     """A named lease (e.g. the one pusher allowed at a time); ``fence`` grows on every grant."""
+
+    model_config = TABLE_CONFIG
 
     __tablename__ = "lease"
 

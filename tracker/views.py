@@ -14,7 +14,9 @@ from tracker.tables import Car, JournalEntry, JournalEvent
 
 
 class _View(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # defer_build: a view's validator is built when it is first made, so a command builds
+    # those it shows, not the nine of this module (start-up, issue 15).
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict: decimals as strings, instants as ISO-8601."""
