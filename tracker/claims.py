@@ -66,19 +66,26 @@ class Claimed:
 # What may be claimed is the view ``journal_due`` (migrations 0006, 0007): pending, trip
 # complete, no earlier open entry of the same trip. Claims take the first ``limit`` whose
 # retry time has come (``due``), in seq order; updates only when ``updates`` says so.
-_CLAIM_SQL = """
-UPDATE journal
-SET state = 'in_flight', lease_owner = :owner, lease_expires_at = :expires,
-    attempts = attempts + 1, updated_at = :now
-WHERE seq IN (
+_PICK_SQL = """
     SELECT seq FROM journal_due
     WHERE (next_attempt_at IS NULL OR next_attempt_at <= :due) AND coalesce(account, '') = :account
       AND (:updates OR op = 'delete' OR remote_id IS NULL OR seq IN (
           SELECT seq FROM journal WHERE trip_id IN (SELECT value FROM json_each(:fresh))))
     ORDER BY seq
-    LIMIT :limit)
+    LIMIT :limit"""
+_CLAIM_HEAD = """
+UPDATE journal
+SET state = 'in_flight', lease_owner = :owner, lease_expires_at = :expires,
+    attempts = attempts + 1, updated_at = :now
+WHERE seq IN ("""
+_CLAIM_TAIL = """)
 RETURNING seq, trip_id, op, attempts, in_doubt
 """
+_CLAIM_SQL = _CLAIM_HEAD + _PICK_SQL + _CLAIM_TAIL
+# What that claim would take, read instead of updated (a dry run): the same pick, so the
+# two cannot disagree, without writing and rolling back a batch of rows.
+_PEEK_HEAD = "SELECT seq, trip_id, op, attempts + 1, in_doubt FROM journal WHERE seq IN ("
+_PEEK_SQL = _PEEK_HEAD + _PICK_SQL + ")"
 # PostgreSQL (fleet mode): the same rule written out over the tables, so that its rows can be
 # locked. Claimers run at once (tracker.db: the write lock shared among pushers' steps):
 # FOR UPDATE SKIP LOCKED passes over the entries another worker is claiming instead of waiting
@@ -253,7 +260,49 @@ def claim(
         "limit": limit,
     }
     sql = _CLAIM_PG_SQL if conn.dialect.name == "postgresql" else _CLAIM_SQL
-    rows = sorted(conn.exec_driver_sql(sql, params).all())
+    claimed = _claimed(conn, conn.exec_driver_sql(sql, params).all(), expires)
+    # No history row per claim: the attempt count is on the entry (docs/sync-guarantees.md).
+    return claimed
+
+
+def peek(
+    session: Session,
+    limit: int,
+    now: datetime,
+    *,
+    retry_waiting: bool = False,
+    account: str | None = None,
+) -> list[Claimed]:
+    """What :func:`claim` would take now (leases of no length), as it would return them,
+    inside the caller's transaction, which the caller rolls back: expired claims are
+    released first, as a claim releases them. SQLite reads the claim's own pick; PostgreSQL
+    runs the claim itself (its pick is written with its row locks)."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        return claim(
+            session,
+            "dry-run",
+            limit,
+            timedelta(0),
+            now,
+            retry_waiting=retry_waiting,
+            account=account,
+        )
+    release_expired(session, now)
+    at = utc_text(now)
+    params = {
+        "due": _END_OF_TIME if retry_waiting else at,
+        **_updates_params(True),
+        "account": account or "",
+        "limit": limit,
+    }
+    return _claimed(conn, conn.exec_driver_sql(_PEEK_SQL, params).all(), now)
+
+
+def _claimed(conn: Any, rows: Sequence[Any], expires: datetime) -> list[Claimed]:
+    """Claimed entries from rows of (seq, trip_id, op, attempts, in_doubt), in seq order,
+    with their trips' Tight ids."""
+    rows = sorted(rows)
     if not rows:
         return []
     remote: dict[str, str | None] = dict(
@@ -271,7 +320,6 @@ def claim(
         )
         for seq, trip_id, op, attempts, in_doubt in rows
     ]
-    # No history row per claim: the attempt count is on the entry (docs/sync-guarantees.md).
     return claimed
 
 

@@ -281,17 +281,12 @@ class Outbox:
             return step
 
     def peek(self, limit: int, *, retry_waiting: bool = False) -> list[Claimed]:
-        """What a claim would take now, without taking it (dry runs): the claim itself, in a
-        transaction that is rolled back, so the two can never disagree."""
+        """What a claim would take now, without taking it (dry runs): the claim's own pick
+        (``claims.peek``), in a transaction that is rolled back, so the two can never
+        disagree."""
         with self._db.rolled_back() as s:
-            taken = claims.claim(
-                s,
-                "dry-run",
-                limit,
-                timedelta(0),
-                self._db.now(),
-                retry_waiting=retry_waiting,
-                account=self.account,
+            taken = claims.peek(
+                s, limit, self._db.now(), retry_waiting=retry_waiting, account=self.account
             )
         return [dataclasses.replace(c, attempts=c.attempts - 1) for c in taken]
 

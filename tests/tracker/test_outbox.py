@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tests.helpers.store import BOTH_BACKENDS, StepClock, claim, manual_trips
 from tracker.claims import needs_extension
@@ -138,3 +139,28 @@ def test_a_claim_past_a_tenth_of_its_lease_is_extended(store: Tracker, clock: St
     assert _expiries(store) == [utc_text(extended)] * 2
     clock.advance(LEASE.total_seconds() * 1.5)  # expired since: a write refuses it
     assert store.outbox.hold("worker-a", seqs, LEASE, expires=extended) is None
+
+
+@BOTH_BACKENDS
+def test_a_peek_shows_what_the_claim_then_takes_and_takes_nothing(store: Tracker) -> None:
+    ids = manual_trips(store, 9)
+    [held] = claim(store, "pusher", 1, LEASE)  # in flight: its trip's next edit waits
+    store.trips.edit(held.trip_id, {"notes": "edited in flight"})
+    store.trips.edit(ids[4], {"notes": "edited before its push"})  # coalesced
+    store.trips.start({})  # recording: never due
+    for limit in (1, 3, 100):
+        before = store.journal.counts()
+        seen = store.outbox.peek(limit)
+        assert store.journal.counts() == before  # nothing taken
+        assert [(c.seq, c.trip_id, c.op, c.remote_id, c.in_doubt) for c in seen] == [
+            (c.seq, c.trip_id, c.op, c.remote_id, c.in_doubt)
+            for c in _claim_then_release(store, limit)
+        ]
+    assert len(store.outbox.peek(100)) == 8  # 9 trips, less the one in flight (and its edit)
+    assert held.trip_id not in {c.trip_id for c in store.outbox.peek(100)}
+
+
+def _claim_then_release(store: Tracker, limit: int) -> list[Any]:
+    taken = claim(store, "probe", limit, LEASE)
+    store.outbox.release("probe", [c.seq for c in taken], in_doubt=False)
+    return taken
