@@ -78,6 +78,7 @@ def require_active(s: Session, name: str | None) -> str | None:
 
 
 _OPEN = (EntryState.PENDING, EntryState.IN_FLIGHT)
+_ANY_SQL = "SELECT 1 FROM account LIMIT 1"
 
 
 # Trips and open journal entries per account (None: the implicit one), of every account or
@@ -155,8 +156,8 @@ class Accounts:
 
     def any(self) -> bool:
         """Whether the store has any account besides the implicit one (fleet mode)."""
-        with self._db.read() as s:
-            return s.exec(select(Account.name).limit(1)).first() is not None
+        with self._db.read() as s:  # plain SQL: a list or status configures no ORM mapper
+            return s.connection().exec_driver_sql(_ANY_SQL).first() is not None
 
     def active_names(self) -> builtins.list[str]:
         """The names of the accounts that may be synced, by name (not the implicit one)."""

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_
-from sqlmodel import Session, col, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session
 
 from tracker.coltypes import utc_text
 from tracker.db import Database
@@ -137,11 +139,12 @@ class Leases:
         """The live holders of the job ``name``: its lease, or in fleet mode the leases
         named ``name:<owner>`` each worker holds for itself (``push``, ``daemon``)."""
         now = self._db.now()
+        leases: Any = Lease.__table__  # type: ignore[attr-defined]
+        # A Core statement (rows, not ORM objects): status configures no ORM mapper.
+        query = sa_select(leases).where(
+            or_(leases.c.name == name, leases.c.name.startswith(f"{name}:"))
+        )
         with self._db.read() as s:
-            rows = s.exec(
-                select(Lease).where(
-                    or_(col(Lease.name) == name, col(Lease.name).startswith(f"{name}:"))
-                )
-            ).all()
+            rows = s.connection().execute(query).all()
             found = [LeaseInfo(r.name, r.owner, r.fence, r.expires_at) for r in rows]
         return sorted((i for i in found if i.held(now)), key=lambda i: i.name)

@@ -385,6 +385,31 @@ def test_reading_trips_loads_no_validation_models(tmp_path: Path) -> None:
     assert loaded == [], out
 
 
+def test_reads_configure_no_orm_mapper(tmp_path: Path) -> None:
+    # Start-up (issue 15): the first ORM query configures every mapper (~5 ms); a list, in
+    # text or JSON, and a status read through Core statements and never pay it.
+    home = tmp_path / "home"
+    with Tracker.open(home / "tracker.db", timezone="UTC") as store:
+        manual_trips(store, 3)
+    probe = (
+        "import sys\n"
+        "from sync.cli import main\n"
+        "for argv in (['trip', 'list'], ['trip', 'list', '--json'], ['status']):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit as done:\n"
+        "        assert done.code == 0, done.code\n"
+        "from tracker.tables import Trip\n"
+        "print('\\nCONFIGURED', Trip.__mapper__.configured)\n"
+    )
+    env = {**os.environ, "TRACKER_HOME": str(home)}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().endswith("CONFIGURED False"), done.stdout[-500:]
+
+
 # What the hot commands must not load (issue 15, start-up): the tax report and its PDF, the
 # export, the odometer, the rate schedules, the costs pull's input models, geographiclib,
 # PostgreSQL's dialect.
