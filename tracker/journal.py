@@ -22,7 +22,7 @@ from tracker.accounts import of_account
 from tracker.coltypes import from_utc_text
 from tracker.db import Database
 from tracker.enums import OPEN_STATES, EntryOp, EntryState
-from tracker.lookup import find_trip
+from tracker.lookup import find_trip_row
 from tracker.tables import Conflict, JournalEntry, JournalEvent, Trip
 from tracker.tally import read_tally
 from tracker.views import EntryView, EventView
@@ -337,16 +337,19 @@ def entries_for(session: Session, trip_id: str) -> list[JournalEntry]:
     )
 
 
-def events_for(session: Session, trip_id: str) -> list[JournalEvent]:
-    """A trip's sync history, oldest first."""
-    return list(
-        session.exec(
-            select(JournalEvent)
-            # By trip: the entries an event concerns may have been compacted (tracker gc).
-            .where(JournalEvent.trip_id == trip_id)
-            .order_by(col(JournalEvent.id))
-        ).all()
-    )
+def _entry_rows(trip_id: str) -> Any:
+    """A trip's entries, oldest first, as a Core statement (rows, not ORM objects)."""
+    entries: Any = JournalEntry.__table__  # type: ignore[attr-defined]
+    return sa_select(entries).where(entries.c.trip_id == trip_id).order_by(entries.c.seq)
+
+
+def events_for(session: Session, trip_id: str) -> list[Any]:
+    """A trip's sync history, oldest first: rows with the history's columns as attributes
+    (Core statements, no ORM mapper configured)."""
+    events: Any = JournalEvent.__table__  # type: ignore[attr-defined]
+    # By trip: the entries an event concerns may have been compacted (tracker gc).
+    query = sa_select(events).where(events.c.trip_id == trip_id).order_by(events.c.id)
+    return list(session.connection().execute(query).all())
 
 
 def parked(session: Session) -> list[JournalEntry]:
@@ -398,8 +401,9 @@ class Journal:
     def history(self, trip_id: str) -> tuple[list[EntryView], list[EventView]]:
         """A trip's journal entries and the events that happened to them (a unique id
         prefix of 4+ characters is accepted)."""
-        with self._db.read() as s:
-            trip = find_trip(s, trip_id)
-            entries = [EntryView.from_row(e) for e in entries_for(s, trip.id)]
+        with self._db.read() as s:  # Core rows: a read configures no ORM mapper
+            trip = find_trip_row(s, trip_id)
+            conn = s.connection()
+            entries = [EntryView.from_row(e) for e in conn.execute(_entry_rows(trip.id))]
             events = [EventView.from_row(e) for e in events_for(s, trip.id)]
             return entries, events

@@ -11,8 +11,10 @@ trip's id (or a prefix of it).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
 from tracker.enums import EntryState
@@ -32,6 +34,7 @@ __all__ = [
     "find_cost",
     "find_parked",
     "find_trip",
+    "find_trip_row",
 ]
 
 MIN_PREFIX = 4
@@ -44,6 +47,7 @@ ID_END = 2**63
 """One past the largest id SQLite stores."""
 
 Row = TypeVar("Row", bound=SQLModel)
+Found = TypeVar("Found")
 
 
 def _find(s: Session, model: type[Row], kind: str, given: str) -> Row:
@@ -58,6 +62,12 @@ def _find(s: Session, model: type[Row], kind: str, given: str) -> Row:
     matches = s.exec(
         select(model).where(key >= given, key < given + "\U0010ffff").limit(MAX_CANDIDATES + 1)
     ).all()
+    return _the_one(matches, kind, given)
+
+
+def _the_one(matches: Sequence[Found], kind: str, given: str) -> Found:
+    """The one match of a prefix; NotFoundError or AmbiguousIdError (with the candidates)
+    otherwise."""
     if len(matches) == 1:
         return matches[0]
     if not matches:
@@ -69,6 +79,22 @@ def _find(s: Session, model: type[Row], kind: str, given: str) -> Row:
 def find_trip(s: Session, trip_id: str) -> Trip:
     """The trip with this id, or with this unique prefix (4+ characters), in ``s``."""
     return _find(s, Trip, "trip", trip_id)
+
+
+def find_trip_row(s: Session, trip_id: str) -> Any:
+    """As :func:`find_trip`, for reads: a row with the trip's columns as attributes, read
+    with Core statements, so that a read (``trip show``) never configures the ORM's mappers
+    (start-up, issue 15)."""
+    table: Any = Trip.__table__  # type: ignore[attr-defined]
+    conn = s.connection()
+    found = conn.execute(sa_select(table).where(table.c.id == trip_id)).first()
+    if found is not None:
+        return found
+    if len(trip_id) < MIN_PREFIX:
+        raise IdTooShortError("trip", trip_id, MIN_PREFIX)
+    near = table.c.id >= trip_id, table.c.id < trip_id + "\U0010ffff"
+    matches = conn.execute(sa_select(table).where(*near).limit(MAX_CANDIDATES + 1)).all()
+    return _the_one(matches, "trip", trip_id)
 
 
 def find_car(s: Session, car_id: str) -> Car:

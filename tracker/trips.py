@@ -17,7 +17,7 @@ from tracker.enums import EntryOp, Lifecycle, SyncState, TripSource, TripStatus
 from tracker.errors import InvalidInputError, StateError
 from tracker.geo import local_date
 from tracker.links import covered_row, link
-from tracker.lookup import find_trip
+from tracker.lookup import find_trip, find_trip_row
 from tracker.recording import Recorder
 from tracker.tables import Trip
 from tracker.tally import read_tally
@@ -144,7 +144,7 @@ class Trips(Recorder):
     def get(self, trip_id: str) -> TripView:
         """One trip by id (or a unique id prefix of at least 4 characters)."""
         with self._db.read() as s:
-            return view(s, find_trip(s, trip_id))
+            return view(s, find_trip_row(s, trip_id))
 
     def provenance(self, trip_id: str) -> Provenance:
         """How and when the trip was recorded, and each later change to it with what
@@ -152,7 +152,7 @@ class Trips(Recorder):
         from tracker import provenance
 
         with self._db.read() as s:
-            return provenance.read(s, find_trip(s, trip_id))
+            return provenance.read(s, find_trip_row(s, trip_id))
 
     def count(self, *, include_deleted: bool = False) -> int:
         """How many trips there are (active ones unless ``include_deleted``)."""
@@ -180,7 +180,7 @@ class Trips(Recorder):
     def waypoint_count(self, trip_id: str) -> int:
         """How many fixes a trip has."""
         with self._db.read() as s:
-            return fix_count(s, find_trip(s, trip_id).id)
+            return fix_count(s, find_trip_row(s, trip_id).id)
 
     def page(
         self,

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from tracker.enums import SyncState
-from tracker.tables import Car, JournalEntry, JournalEvent
+from tracker.tables import Car, JournalEvent
 
 
 class _View(BaseModel):
@@ -187,7 +187,7 @@ class EntryView(_View):
     """The streak's latest failure: ``attempts`` and the error fields say what it was."""
 
     @classmethod
-    def from_row(cls, entry: JournalEntry) -> EntryView:
+    def from_row(cls, entry: Any) -> EntryView:
         """Build from a table row (same field names)."""
         return cls.model_validate(entry, from_attributes=True)
 

@@ -387,14 +387,15 @@ def test_reading_trips_loads_no_validation_models(tmp_path: Path) -> None:
 
 def test_reads_configure_no_orm_mapper(tmp_path: Path) -> None:
     # Start-up (issue 15): the first ORM query configures every mapper (~5 ms); a list, in
-    # text or JSON, and a status read through Core statements and never pay it.
+    # text or JSON, a trip shown and a status read through Core statements and never pay it.
     home = tmp_path / "home"
     with Tracker.open(home / "tracker.db", timezone="UTC") as store:
-        manual_trips(store, 3)
+        shown = manual_trips(store, 3)[0][:8]
+    reads = [["trip", "list"], ["trip", "list", "--json"], ["trip", "show", shown], ["status"]]
     probe = (
         "import sys\n"
         "from sync.cli import main\n"
-        "for argv in (['trip', 'list'], ['trip', 'list', '--json'], ['status']):\n"
+        f"for argv in {reads!r}:\n"
         "    try:\n"
         "        main(argv)\n"
         "    except SystemExit as done:\n"
