@@ -13,9 +13,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sync.settings import Settings
+from sync.tight.paths import QUERY_PATH
 from sync.tight.preview import REDACTED, preview_push, pull_request
 from sync.tight.window import window_start
-from sync.tight.wire import QUERY_PATH
 from tracker.store import Tracker
 
 __all__ = ["preview_run"]

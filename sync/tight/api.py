@@ -28,7 +28,7 @@ from sync.http.failures import NotSent, Unreachable
 from sync.http.retry import RetryPolicy, build_retrying, parse_retry_after
 from sync.settings import MileageSettings
 from sync.tight import verdicts as vd
-from sync.tight.wire import QUERY_PATH, SAVE_PATH
+from sync.tight.paths import QUERY_PATH, SAVE_PATH
 
 if TYPE_CHECKING:
     from sync.http.reach import Reachability

@@ -8,7 +8,7 @@ from urllib.parse import quote
 from sync.settings import MileageSettings, Settings
 from sync.tight.deduction import deduction_schedule
 from sync.tight.mapping import save_body
-from sync.tight.wire import QUERY_PATH, SAVE_PATH
+from sync.tight.paths import QUERY_PATH, SAVE_PATH
 from tracker.claims import Claimed
 from tracker.enums import EntryOp
 from tracker.store import Tracker

@@ -10,10 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SAVE_PATH = "/v6/mileage"
-"""Where saves are POSTed (per-item results)."""
-QUERY_PATH = "/v6/mileage/query"
-"""Where records are queried (the pull, reconciliation)."""
+# The paths are in sync.tight.paths (a dry run names them without loading these models).
 
 
 class _Wire(BaseModel):

@@ -429,6 +429,7 @@ _NOT_FOR_READS = (
     "geographiclib",
     "fpdf",
     "sqlalchemy.dialects.postgresql",  # fleet mode's dialect (a postgresql_* index option)
+    "sync.tight.wire",  # Tight's wire models: a dry run names the paths (sync.tight.paths)
 )
 
 

@@ -14,7 +14,7 @@ from sync.events import StepStarted, SyncEvent
 from sync.sandbox import Sandbox, SandboxServer
 from sync.sandbox.faults import StoreThenDrop
 from sync.settings import Settings
-from sync.tight.wire import QUERY_PATH
+from sync.tight.paths import QUERY_PATH
 from tests.helpers.remote import KEY, EngineFactory, fast_mileage, push
 from tracker.store import Tracker
 from tracker.tables import JournalEntry
