@@ -106,7 +106,7 @@ def build_store(db: Path, n: int, fixes: int) -> None:
         raise RuntimeError(f"built {report.added} of {n} trips: {report.errors[:3]}")
 
 
-def run(n: int = 100_000, fixes: int = 100, repeats: int = 5) -> list[dict[str, Any]]:
+def run(n: int = 100_000, fixes: int = 100, repeats: int = 7) -> list[dict[str, Any]]:
     """One row per command: best wall time vs the heavy import, and peak RSS."""
     compile_bytecode()  # start-up as installed, whatever the caller's environment
     tracker = tracker_command()
