@@ -337,7 +337,7 @@ def entries_for(session: Session, trip_id: str) -> list[JournalEntry]:
     )
 
 
-def _entry_rows(trip_id: str) -> Any:
+def _entries_query(trip_id: str) -> Any:
     """A trip's entries, oldest first, as a Core statement (rows, not ORM objects)."""
     entries: Any = JournalEntry.__table__  # type: ignore[attr-defined]
     return sa_select(entries).where(entries.c.trip_id == trip_id).order_by(entries.c.seq)
@@ -404,6 +404,6 @@ class Journal:
         with self._db.read() as s:  # Core rows: a read configures no ORM mapper
             trip = find_trip_row(s, trip_id)
             conn = s.connection()
-            entries = [EntryView.from_row(e) for e in conn.execute(_entry_rows(trip.id))]
+            entries = [EntryView.from_row(e) for e in conn.execute(_entries_query(trip.id))]
             events = [EventView.from_row(e) for e in events_for(s, trip.id)]
             return entries, events
