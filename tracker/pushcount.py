@@ -4,7 +4,9 @@ A push claims due entries in ``seq`` order, ``batch_size`` at a time (``tracker.
 and sends per claimed batch: one reconcile query when it holds in-doubt creates, one
 ``DELETE`` per delete the server may have (a Tight id, or in doubt), and one save ``POST``
 when it holds any save. The count below groups the due entries the same way, so a backlog
-of any size is counted exactly without reading it into memory.
+of any size is counted exactly without reading it into memory. On SQLite the counts kept by
+triggers (migration 0025, :func:`from_tally`) answer first, from a few rows, whenever they
+determine the count; the SQL counts otherwise.
 """
 
 from __future__ import annotations
