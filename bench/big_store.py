@@ -136,6 +136,8 @@ def run(n: int = 100_000, fixes: int = 100, repeats: int = 7) -> list[dict[str, 
             "trip list --json": [*tracker, "trip", "list", "--json"],
             "status": [*tracker, "status"],
             "sync --dry-run --push": [*tracker, "sync", "--dry-run", "--push"],
+            # Both directions: the push's requests and the pull's first one.
+            "sync --dry-run": [*tracker, "sync", "--dry-run"],
             "trip add": [*tracker, "trip", "add", "--date", "2026-11-27", "--distance", "12.5"],
         }
         if trip_id is not None:
