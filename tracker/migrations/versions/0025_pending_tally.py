@@ -33,118 +33,111 @@ down_revision = "0024"
 branch_labels = None
 depends_on = None
 
-# Each trigger statement written out (no SQL assembled from strings). A pending entry's key
-# is read from its trip row: no row (the foreign key forbids it) adds nothing. "+e.state":
-# by the trip's few entries, never the state index over the whole backlog.
-_TRIGGERS = {
-    "tally_pending_journal_insert": """
-        AFTER INSERT ON journal WHEN NEW.state IN ('pending', 'in_flight') BEGIN
+# Trigger bodies are made of the statements below, each a literal (no value is ever put into
+# SQL text). A pending entry's key is read from its trip row: no row (the foreign key forbids
+# it) adds nothing. "+e.state": by the trip's few entries, never the state index over the
+# whole backlog. Each statement repeats its trigger's condition on the row's state, so that
+# one statement serves the insert (or delete) and the update triggers alike.
+
+# The entry NEW (OLD) enters (leaves) the count of its key, if it is pending.
+_ENTRY_ENTERS = """
             INSERT INTO tally (key, n)
             SELECT 'pending:' || NEW.op || ':'
                    || CASE WHEN t.remote_id IS NULL THEN 'new' ELSE 'known' END
                    || ':' || coalesce(t.account, ''), 1
             FROM trip AS t WHERE t.id = NEW.trip_id AND NEW.state = 'pending'
-            ON CONFLICT (key) DO UPDATE SET n = n + excluded.n;
-            UPDATE tally SET n = n + 1 WHERE key = 'journal:open_trips'
-              AND NOT EXISTS (SELECT 1 FROM journal AS e WHERE e.trip_id = NEW.trip_id
-                              AND e.seq <> NEW.seq AND +e.state IN ('pending', 'in_flight'));
-        END""",
-    "tally_pending_journal_delete": """
-        AFTER DELETE ON journal WHEN OLD.state IN ('pending', 'in_flight') BEGIN
+            ON CONFLICT (key) DO UPDATE SET n = n + excluded.n;"""
+_ENTRY_LEAVES = """
             INSERT INTO tally (key, n)
             SELECT 'pending:' || OLD.op || ':'
                    || CASE WHEN t.remote_id IS NULL THEN 'new' ELSE 'known' END
                    || ':' || coalesce(t.account, ''), -1
             FROM trip AS t WHERE t.id = OLD.trip_id AND OLD.state = 'pending'
-            ON CONFLICT (key) DO UPDATE SET n = n + excluded.n;
-            UPDATE tally SET n = n - 1 WHERE key = 'journal:open_trips'
-              AND NOT EXISTS (SELECT 1 FROM journal AS e WHERE e.trip_id = OLD.trip_id
-                              AND +e.state IN ('pending', 'in_flight'));
-        END""",
-    # An entry leaving or entering pending (claimed, answered, given back), or its op
-    # coalesced into a delete: four triggers, so that each change does only its own lookups
-    # (a claim of a batch: one trip lookup per entry, and no open-trip probe).
-    "tally_pending_journal_leave": """
-        AFTER UPDATE OF state, op, trip_id ON journal
-        WHEN OLD.state = 'pending' AND (OLD.state IS NOT NEW.state OR OLD.op IS NOT NEW.op
-                                        OR OLD.trip_id IS NOT NEW.trip_id) BEGIN
-            INSERT INTO tally (key, n)
-            SELECT 'pending:' || OLD.op || ':'
-                   || CASE WHEN t.remote_id IS NULL THEN 'new' ELSE 'known' END
-                   || ':' || coalesce(t.account, ''), -1
-            FROM trip AS t WHERE t.id = OLD.trip_id
-            ON CONFLICT (key) DO UPDATE SET n = n + excluded.n;
-        END""",
-    "tally_pending_journal_enter": """
-        AFTER UPDATE OF state, op, trip_id ON journal
-        WHEN NEW.state = 'pending' AND (OLD.state IS NOT NEW.state OR OLD.op IS NOT NEW.op
-                                        OR OLD.trip_id IS NOT NEW.trip_id) BEGIN
-            INSERT INTO tally (key, n)
-            SELECT 'pending:' || NEW.op || ':'
-                   || CASE WHEN t.remote_id IS NULL THEN 'new' ELSE 'known' END
-                   || ':' || coalesce(t.account, ''), 1
-            FROM trip AS t WHERE t.id = NEW.trip_id
-            ON CONFLICT (key) DO UPDATE SET n = n + excluded.n;
-        END""",
-    # A trip closes when its last open entry is answered (or parked, or dropped), and opens
-    # when an entry of a trip with none open becomes open again.
-    "tally_open_journal_close": """
-        AFTER UPDATE OF state, trip_id ON journal
-        WHEN OLD.state IN ('pending', 'in_flight')
-             AND (NEW.state NOT IN ('pending', 'in_flight') OR OLD.trip_id IS NOT NEW.trip_id)
-        BEGIN
-            UPDATE tally SET n = n - 1 WHERE key = 'journal:open_trips'
-              AND NOT EXISTS (SELECT 1 FROM journal AS e WHERE e.trip_id = OLD.trip_id
-                              AND e.seq <> OLD.seq AND +e.state IN ('pending', 'in_flight'));
-        END""",
-    "tally_open_journal_open": """
-        AFTER UPDATE OF state, trip_id ON journal
-        WHEN NEW.state IN ('pending', 'in_flight')
-             AND (OLD.state NOT IN ('pending', 'in_flight') OR OLD.trip_id IS NOT NEW.trip_id)
-        BEGIN
+            ON CONFLICT (key) DO UPDATE SET n = n + excluded.n;"""
+# NEW's (OLD's) trip opens (closes) when no other entry of it is open.
+_TRIP_OPENS = """
             UPDATE tally SET n = n + 1 WHERE key = 'journal:open_trips'
               AND NOT EXISTS (SELECT 1 FROM journal AS e WHERE e.trip_id = NEW.trip_id
-                              AND e.seq <> NEW.seq AND +e.state IN ('pending', 'in_flight'));
-        END""",
+                              AND e.seq <> NEW.seq AND +e.state IN ('pending', 'in_flight'));"""
+_TRIP_CLOSES = """
+            UPDATE tally SET n = n - 1 WHERE key = 'journal:open_trips'
+              AND NOT EXISTS (SELECT 1 FROM journal AS e WHERE e.trip_id = OLD.trip_id
+                              AND e.seq <> OLD.seq AND +e.state IN ('pending', 'in_flight'));"""
+# The trip row NEW (OLD) takes its pending entries into (out of) the keys of its values.
+_TRIP_ROW_ENTERS = """
+            INSERT INTO tally (key, n)
+            SELECT 'pending:' || j.op || ':'
+                   || CASE WHEN NEW.remote_id IS NULL THEN 'new' ELSE 'known' END
+                   || ':' || coalesce(NEW.account, ''), count(*)
+            FROM journal AS j WHERE j.trip_id = NEW.id AND +j.state = 'pending' GROUP BY j.op
+            ON CONFLICT (key) DO UPDATE SET n = n + excluded.n;"""
+_TRIP_ROW_LEAVES = """
+            INSERT INTO tally (key, n)
+            SELECT 'pending:' || j.op || ':'
+                   || CASE WHEN OLD.remote_id IS NULL THEN 'new' ELSE 'known' END
+                   || ':' || coalesce(OLD.account, ''), -count(*)
+            FROM journal AS j WHERE j.trip_id = OLD.id AND +j.state = 'pending' GROUP BY j.op
+            ON CONFLICT (key) DO UPDATE SET n = n + excluded.n;"""
+_END = "\n        END"
+# An update of an entry's state, op or trip (claimed, answered, given back, an op coalesced
+# into a delete) fires only the triggers whose part it moves: a claim of a batch does one
+# trip lookup per entry and no open-trip probe.
+_ENTRY_CHANGED = (
+    "(OLD.state IS NOT NEW.state OR OLD.op IS NOT NEW.op OR OLD.trip_id IS NOT NEW.trip_id)"
+)
+
+_TRIGGERS = {
+    "tally_pending_journal_insert": (
+        "AFTER INSERT ON journal WHEN NEW.state IN ('pending', 'in_flight') BEGIN"
+        + _ENTRY_ENTERS
+        + _TRIP_OPENS
+        + _END
+    ),
+    "tally_pending_journal_delete": (
+        "AFTER DELETE ON journal WHEN OLD.state IN ('pending', 'in_flight') BEGIN"
+        + _ENTRY_LEAVES
+        + _TRIP_CLOSES
+        + _END
+    ),
+    "tally_pending_journal_leave": (
+        "AFTER UPDATE OF state, op, trip_id ON journal WHEN OLD.state = 'pending' AND "
+        + _ENTRY_CHANGED
+        + " BEGIN"
+        + _ENTRY_LEAVES
+        + _END
+    ),
+    "tally_pending_journal_enter": (
+        "AFTER UPDATE OF state, op, trip_id ON journal WHEN NEW.state = 'pending' AND "
+        + _ENTRY_CHANGED
+        + " BEGIN"
+        + _ENTRY_ENTERS
+        + _END
+    ),
+    # A trip closes when its last open entry is answered (or parked, or dropped), and opens
+    # when an entry of a trip with none open becomes open again.
+    "tally_open_journal_close": (
+        "AFTER UPDATE OF state, trip_id ON journal WHEN OLD.state IN ('pending', 'in_flight') "
+        "AND (NEW.state NOT IN ('pending', 'in_flight') OR OLD.trip_id IS NOT NEW.trip_id) BEGIN"
+        + _TRIP_CLOSES
+        + _END
+    ),
+    "tally_open_journal_open": (
+        "AFTER UPDATE OF state, trip_id ON journal WHEN NEW.state IN ('pending', 'in_flight') "
+        "AND (OLD.state NOT IN ('pending', 'in_flight') OR OLD.trip_id IS NOT NEW.trip_id) BEGIN"
+        + _TRIP_OPENS
+        + _END
+    ),
     # A trip's first push gives it a Tight id (its pending save is an update from then on);
     # an account set on a trip takes its pending entries with it.
-    "tally_pending_trip_update": """
-        AFTER UPDATE OF remote_id, account ON trip
-        WHEN (OLD.remote_id IS NULL) IS NOT (NEW.remote_id IS NULL)
-             OR OLD.account IS NOT NEW.account BEGIN
-            INSERT INTO tally (key, n)
-            SELECT 'pending:' || j.op || ':'
-                   || CASE WHEN OLD.remote_id IS NULL THEN 'new' ELSE 'known' END
-                   || ':' || coalesce(OLD.account, ''), -count(*)
-            FROM journal AS j WHERE j.trip_id = OLD.id AND +j.state = 'pending' GROUP BY j.op
-            ON CONFLICT (key) DO UPDATE SET n = n + excluded.n;
-            INSERT INTO tally (key, n)
-            SELECT 'pending:' || j.op || ':'
-                   || CASE WHEN NEW.remote_id IS NULL THEN 'new' ELSE 'known' END
-                   || ':' || coalesce(NEW.account, ''), count(*)
-            FROM journal AS j WHERE j.trip_id = NEW.id AND +j.state = 'pending' GROUP BY j.op
-            ON CONFLICT (key) DO UPDATE SET n = n + excluded.n;
-        END""",
+    "tally_pending_trip_update": (
+        "AFTER UPDATE OF remote_id, account ON trip "
+        "WHEN (OLD.remote_id IS NULL) IS NOT (NEW.remote_id IS NULL) "
+        "OR OLD.account IS NOT NEW.account BEGIN" + _TRIP_ROW_LEAVES + _TRIP_ROW_ENTERS + _END
+    ),
     # The foreign key keeps a journal row from outliving its trip or coming before it; with
     # it off (a file edited with plain sqlite3) the counts still follow the rows.
-    "tally_pending_trip_insert": """
-        AFTER INSERT ON trip BEGIN
-            INSERT INTO tally (key, n)
-            SELECT 'pending:' || j.op || ':'
-                   || CASE WHEN NEW.remote_id IS NULL THEN 'new' ELSE 'known' END
-                   || ':' || coalesce(NEW.account, ''), count(*)
-            FROM journal AS j WHERE j.trip_id = NEW.id AND +j.state = 'pending' GROUP BY j.op
-            ON CONFLICT (key) DO UPDATE SET n = n + excluded.n;
-        END""",
-    "tally_pending_trip_delete": """
-        AFTER DELETE ON trip BEGIN
-            INSERT INTO tally (key, n)
-            SELECT 'pending:' || j.op || ':'
-                   || CASE WHEN OLD.remote_id IS NULL THEN 'new' ELSE 'known' END
-                   || ':' || coalesce(OLD.account, ''), -count(*)
-            FROM journal AS j WHERE j.trip_id = OLD.id AND +j.state = 'pending' GROUP BY j.op
-            ON CONFLICT (key) DO UPDATE SET n = n + excluded.n;
-        END""",
+    "tally_pending_trip_insert": "AFTER INSERT ON trip BEGIN" + _TRIP_ROW_ENTERS + _END,
+    "tally_pending_trip_delete": "AFTER DELETE ON trip BEGIN" + _TRIP_ROW_LEAVES + _END,
 }
 
 _FILL = (
