@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -84,7 +84,7 @@ RETURNING seq, trip_id, op, attempts, in_doubt
 _CLAIM_SQL = _CLAIM_HEAD + _PICK_SQL + _CLAIM_TAIL
 # What that claim would take, read instead of updated (a dry run): the same pick, so the
 # two cannot disagree, without writing and rolling back a batch of rows.
-_PEEK_HEAD = "SELECT seq, trip_id, op, attempts + 1, in_doubt FROM journal WHERE seq IN ("
+_PEEK_HEAD = "SELECT seq, trip_id, op, attempts, in_doubt FROM journal WHERE seq IN ("
 _PEEK_SQL = _PEEK_HEAD + _PICK_SQL + ")"
 # PostgreSQL (fleet mode): the same rule written out over the tables, so that its rows can be
 # locked. Claimers run at once (tracker.db: the write lock shared among pushers' steps):
@@ -273,13 +273,14 @@ def peek(
     retry_waiting: bool = False,
     account: str | None = None,
 ) -> list[Claimed]:
-    """What :func:`claim` would take now (leases of no length), as it would return them,
-    inside the caller's transaction, which the caller rolls back: expired claims are
-    released first, as a claim releases them. SQLite reads the claim's own pick; PostgreSQL
-    runs the claim itself (its pick is written with its row locks)."""
+    """What :func:`claim` would take now (leases of no length), with the attempts made so
+    far (a claim's would count one more), inside the caller's transaction, which the caller
+    rolls back: expired claims are released first, as a claim releases them. SQLite reads
+    the claim's own pick; PostgreSQL runs the claim itself (its pick is written with its row
+    locks)."""
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        return claim(
+        taken = claim(
             session,
             "dry-run",
             limit,
@@ -288,6 +289,7 @@ def peek(
             retry_waiting=retry_waiting,
             account=account,
         )
+        return [replace(c, attempts=c.attempts - 1) for c in taken]
     release_expired(session, now)
     at = utc_text(now)
     params = {

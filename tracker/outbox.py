@@ -285,10 +285,9 @@ class Outbox:
         (``claims.peek``), in a transaction that is rolled back, so the two can never
         disagree."""
         with self._db.rolled_back() as s:
-            taken = claims.peek(
+            return claims.peek(
                 s, limit, self._db.now(), retry_waiting=retry_waiting, account=self.account
             )
-        return [dataclasses.replace(c, attempts=c.attempts - 1) for c in taken]
 
     def push_count(self, batch_size: int, *, retry_waiting: bool = False) -> PushCount:
         """What the next push would send, counted in SQL (see :mod:`tracker.pushcount`):

@@ -152,8 +152,11 @@ def test_a_peek_shows_what_the_claim_then_takes_and_takes_nothing(store: Tracker
         before = store.journal.counts()
         seen = store.outbox.peek(limit)
         assert store.journal.counts() == before  # nothing taken
-        assert [(c.seq, c.trip_id, c.op, c.remote_id, c.in_doubt) for c in seen] == [
-            (c.seq, c.trip_id, c.op, c.remote_id, c.in_doubt)
+        # The attempts made so far: the claim counts one more.
+        assert [
+            (c.seq, c.trip_id, c.op, c.remote_id, c.in_doubt, c.attempts + 1) for c in seen
+        ] == [
+            (c.seq, c.trip_id, c.op, c.remote_id, c.in_doubt, c.attempts)
             for c in _claim_then_release(store, limit)
         ]
     assert len(store.outbox.peek(100)) == 8  # 9 trips, less the one in flight (and its edit)
